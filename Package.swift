@@ -1,0 +1,106 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "coursegen",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "coursegen", targets: ["coursegen"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: ["YAML"]),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // libinotifytools (Debian's libinotifytools0-dev); only Watcher imports it.
+        .systemLibrary(
+            name: "CInotify",
+            providers: [.apt(["libinotifytools0-dev"])]
+        ),
+        // Linux system calls Glibc's Swift overlay does not import (renameat2).
+        .systemLibrary(name: "CLinux"),
+        .target(
+            name: "Watcher",
+            dependencies: [
+                "CInotify",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Generation",
+            dependencies: [
+                "CLinux",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "coursegen",
+            dependencies: [
+                "Watcher",
+                "Generation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // A local stand-in for the Gemini API, used by the tests and by the systemd test script.
+        .target(
+            name: "FakeGemini",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            path: "Tests/FakeGemini",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fake-gemini",
+            dependencies: [
+                "FakeGemini",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tests/FakeGeminiServer",
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "GenerationTests",
+            dependencies: ["Generation", "FakeGemini"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WatcherTests",
+            dependencies: ["Watcher"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CoursegenTests",
+            dependencies: ["coursegen", "FakeGemini", "Generation"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

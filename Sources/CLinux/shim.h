@@ -1,0 +1,18 @@
+#ifndef COURSEGEN_CLINUX_SHIM_H
+#define COURSEGEN_CLINUX_SHIM_H
+
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+/// Atomically exchanges two paths (renameat2(2) with RENAME_EXCHANGE). Glibc declares renameat2
+/// only under _GNU_SOURCE, which Swift's Glibc module does not set, so call the system call.
+static inline int clinux_exchange(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, RENAME_EXCHANGE);
+}
+
+#endif

@@ -1,0 +1,93 @@
+/// A course outline as its author wrote it: course-level fields and an ordered list of chapters.
+///
+/// Values are normalised by the parsers (trimmed, runs of blank lines collapsed), so two files
+/// that differ only in whitespace that changes no field parse to equal outlines.
+public struct Outline: Sendable, Hashable {
+    /// The course title, from front matter `title:` or the single `#` heading.
+    public var title: String
+    /// Who the course is for ("Python developers new to systems programming").
+    public var audience: String?
+    /// "beginner", "intermediate", ... free text.
+    public var level: String?
+    /// The language to write in, as the author gave it ("en", "German").
+    public var language: String?
+    /// Target length of each chapter, in words.
+    public var words: Int?
+    /// What the course is about, in the author's words.
+    public var description: String?
+    /// The chapters, in the order they are published.
+    public var chapters: [Chapter]
+
+    public init(
+        title: String,
+        audience: String? = nil,
+        level: String? = nil,
+        language: String? = nil,
+        words: Int? = nil,
+        description: String? = nil,
+        chapters: [Chapter]
+    ) {
+        self.title = title
+        self.audience = audience
+        self.level = level
+        self.language = language
+        self.words = words
+        self.description = description
+        self.chapters = chapters
+    }
+}
+
+extension Outline {
+    /// One chapter's entry in the outline: what the author asked for, not the generated text.
+    public struct Chapter: Sendable, Hashable {
+        /// The chapter title (the `##` heading), never empty.
+        public var title: String
+        /// The points the chapter must cover (the list items under its heading), in order.
+        public var points: [String]
+        /// Free text under the chapter: `###` headings, paragraphs, anything that is not a point.
+        public var notes: String?
+        /// The 1-based line in the outline file where the chapter starts, for messages only:
+        /// it takes no part in equality, hashing or cache keys.
+        public var line: Int?
+
+        public init(title: String, points: [String] = [], notes: String? = nil, line: Int? = nil) {
+            self.title = title
+            self.points = points
+            self.notes = notes
+            self.line = line
+        }
+
+        public static func == (lhs: Self, rhs: Self) -> Bool {
+            lhs.title == rhs.title && lhs.points == rhs.points && lhs.notes == rhs.notes
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(title)
+            hasher.combine(points)
+            hasher.combine(notes)
+        }
+    }
+}
+
+/// Why an outline could not be read, located in its file.
+///
+/// `description` is `FILE:LINE: message` (or `FILE: message` when no line applies), where the
+/// message says what is wrong and how to fix it.
+public struct OutlineError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The outline's path as the user named it.
+    public var file: String
+    /// The 1-based line the problem is on, when there is one.
+    public var line: Int?
+    /// What is wrong and how to fix it, one sentence or two, no trailing newline.
+    public var message: String
+
+    public init(file: String, line: Int? = nil, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        if let line { "\(file):\(line): \(message)" } else { "\(file): \(message)" }
+    }
+}

@@ -1,0 +1,6 @@
+import ArgumentParser
+import ServiceLifecycle
+import Configuration
+import Generation
+import Watcher
+print("coursegen")
