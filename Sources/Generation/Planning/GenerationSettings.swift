@@ -1,0 +1,46 @@
+/// What shapes a chapter's request besides the outline itself: the provider, the model and the
+/// sampling settings. Every field is part of each chapter's cache key, so changing any of them
+/// regenerates every chapter. Pacing and retry settings are not here: they change when a request
+/// is sent, not what it asks for.
+public struct GenerationSettings: Sendable, Hashable {
+    /// The provider's name ("gemini").
+    public var provider: String
+    /// The model to ask ("gemini-2.5-flash").
+    public var model: String
+    /// Sampling temperature, 0...2.
+    public var temperature: Double
+    /// Output budget per request, in tokens, thinking included. Raised automatically for long
+    /// chapters (see `outputTokenBudget(words:)`) and on a retry after an empty MAX_TOKENS answer.
+    public var maxOutputTokens: Int
+    /// Thinking budget in tokens: 0 turns thinking off, -1 lets the model decide, at most 24576.
+    public var thinkingBudget: Int
+
+    /// Words per chapter when the outline does not say.
+    public static let defaultWords = 1200
+
+    public init(
+        provider: String = "gemini",
+        model: String = "gemini-2.5-flash",
+        temperature: Double = 0.7,
+        maxOutputTokens: Int = 8192,
+        thinkingBudget: Int = 1024
+    ) {
+        self.provider = provider
+        self.model = model
+        self.temperature = temperature
+        self.maxOutputTokens = maxOutputTokens
+        self.thinkingBudget = thinkingBudget
+    }
+
+    /// The output budget for a chapter of `words` words: the configured budget, or more when the
+    /// chapter cannot fit in it (about 1.5 tokens per word of Markdown, plus the thinking budget
+    /// and a margin), capped at the model's 65,536-token limit.
+    public func outputTokenBudget(words: Int) -> Int {
+        let thinking = max(thinkingBudget, 0)
+        let needed = words * 3 / 2 + thinking + 1024
+        return min(max(maxOutputTokens, needed), Self.outputTokenLimit)
+    }
+
+    /// The largest output budget gemini-2.5-flash accepts.
+    public static let outputTokenLimit = 65_536
+}

@@ -1,0 +1,163 @@
+import Foundation
+
+/// Something that writes a chapter's text: Gemini today.
+public protocol ChapterProvider: Sendable {
+    /// Sends one request and classifies its outcome.
+    /// - Parameter timeout: how long the whole request may take, answer included.
+    /// - Throws: `ProviderError` for every failure, with its disposition decided once, here.
+    ///   `CancellationError` only when the calling task is cancelled.
+    func generate(_ request: ChapterRequest, timeout: Duration) async throws -> ChapterResponse
+}
+
+/// One chapter's request, independent of any provider's wire format.
+public struct ChapterRequest: Sendable, Hashable {
+    /// The chapter's cache key: where its answer is stored.
+    public var key: ChapterKey
+    public var model: String
+    public var systemInstruction: String
+    public var prompt: String
+    public var temperature: Double
+    /// Output budget in tokens, thinking included. The scheduler raises it on a retry after an
+    /// answer that ran out of budget while thinking.
+    public var maxOutputTokens: Int
+    public var thinkingBudget: Int
+
+    public init(
+        key: ChapterKey,
+        model: String,
+        systemInstruction: String,
+        prompt: String,
+        temperature: Double,
+        maxOutputTokens: Int,
+        thinkingBudget: Int
+    ) {
+        self.key = key
+        self.model = model
+        self.systemInstruction = systemInstruction
+        self.prompt = prompt
+        self.temperature = temperature
+        self.maxOutputTokens = maxOutputTokens
+        self.thinkingBudget = thinkingBudget
+    }
+
+    /// Builds the request for `chapter` of `outline` under `settings`.
+    public init(settings: GenerationSettings, outline: Outline, chapter: Outline.Chapter) {
+        self.init(
+            key: ChapterKey(settings: settings, outline: outline, chapter: chapter),
+            model: settings.model,
+            systemInstruction: PromptTemplate.systemInstruction(for: outline),
+            prompt: PromptTemplate.prompt(for: outline, chapter: chapter),
+            temperature: settings.temperature,
+            maxOutputTokens: settings.outputTokenBudget(words: outline.words ?? GenerationSettings.defaultWords),
+            thinkingBudget: settings.thinkingBudget
+        )
+    }
+
+    /// Input tokens this request will be charged, estimated before sending (about four bytes of
+    /// UTF-8 per token, rounded up, plus a little overhead per turn); corrected from the answer's
+    /// usage afterwards.
+    public var estimatedInputTokens: Int {
+        (systemInstruction.utf8.count + prompt.utf8.count + 3) / 4 + 8
+    }
+}
+
+/// A successful answer: non-empty text that the model finished on purpose.
+public struct ChapterResponse: Sendable, Hashable {
+    /// The chapter body, thought summaries excluded.
+    public var text: String
+    public var usage: Usage
+    /// The model version that answered, when the provider says.
+    public var modelVersion: String?
+
+    public init(text: String, usage: Usage, modelVersion: String? = nil) {
+        self.text = text
+        self.usage = usage
+        self.modelVersion = modelVersion
+    }
+}
+
+/// Tokens a request consumed, as the provider reported them.
+public struct Usage: Sendable, Hashable, Codable {
+    public var promptTokens: Int
+    public var outputTokens: Int
+    public var thinkingTokens: Int
+
+    public init(promptTokens: Int = 0, outputTokens: Int = 0, thinkingTokens: Int = 0) {
+        self.promptTokens = promptTokens
+        self.outputTokens = outputTokens
+        self.thinkingTokens = thinkingTokens
+    }
+
+    public static func + (lhs: Self, rhs: Self) -> Self {
+        Usage(
+            promptTokens: lhs.promptTokens + rhs.promptTokens,
+            outputTokens: lhs.outputTokens + rhs.outputTokens,
+            thinkingTokens: lhs.thinkingTokens + rhs.thinkingTokens
+        )
+    }
+
+    public static func += (lhs: inout Self, rhs: Self) { lhs = lhs + rhs }
+}
+
+/// A failed request, classified once by the provider so the scheduler acts on the class.
+public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Disposition: Sendable, Hashable {
+        /// Transient: try again after a backoff (or after `retryDelay` when the API named one).
+        case retry
+        /// The answer ran out of output budget while thinking: try again with a larger budget.
+        case retryWithLargerBudget
+        /// Will not get better by trying again (bad request, bad key, blocked content...).
+        case fatal
+        /// The project's daily quota is used up: stop every submission until it resets.
+        case dailyQuotaExhausted
+    }
+
+    public var disposition: Disposition
+    /// What went wrong, in the provider's own words where it gave any; never holds the API key.
+    public var message: String
+    /// The HTTP status, when there was a response.
+    public var httpStatus: Int?
+    /// How long the API asked us to wait (Gemini's `RetryInfo.retryDelay`).
+    public var retryDelay: Duration?
+    /// Tokens used by a failed answer that still reported usage (they are billed).
+    public var usage: Usage?
+
+    public init(
+        _ disposition: Disposition,
+        _ message: String,
+        httpStatus: Int? = nil,
+        retryDelay: Duration? = nil,
+        usage: Usage? = nil
+    ) {
+        self.disposition = disposition
+        self.message = message
+        self.httpStatus = httpStatus
+        self.retryDelay = retryDelay
+        self.usage = usage
+    }
+
+    /// True for a 429: the whole project is over a per-minute quota, so every submission pauses.
+    public var isRateLimit: Bool { httpStatus == 429 && disposition == .retry }
+
+    public var description: String {
+        if let httpStatus { "HTTP \(httpStatus): \(message)" } else { message }
+    }
+}
+
+/// The API key. Its description is redacted so it cannot reach a log line or an error message by
+/// accident; the only way to read it is `withValue`, used where the request header is set.
+public struct APIKey: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    private let value: String
+
+    /// - Returns: nil for an empty or all-whitespace key.
+    public init?(_ value: String) {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { return nil }
+        self.value = trimmed
+    }
+
+    public func withValue<T>(_ body: (String) throws -> T) rethrows -> T { try body(value) }
+
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+}

@@ -1,0 +1,203 @@
+import Foundation
+
+/// Gemini's `generateContent` JSON, as much of it as coursegen sends and reads.
+enum GeminiWire {
+    struct Request: Encodable {
+        struct Content: Encodable {
+            var role: String?
+            var parts: [Part]
+        }
+        struct Part: Encodable {
+            var text: String
+        }
+        struct GenerationConfig: Encodable {
+            struct ThinkingConfig: Encodable {
+                var thinkingBudget: Int
+            }
+            var temperature: Double
+            var maxOutputTokens: Int
+            var thinkingConfig: ThinkingConfig
+        }
+        var systemInstruction: Content
+        var contents: [Content]
+        var generationConfig: GenerationConfig
+
+        init(_ request: ChapterRequest) {
+            systemInstruction = Content(role: nil, parts: [Part(text: request.systemInstruction)])
+            contents = [Content(role: "user", parts: [Part(text: request.prompt)])]
+            generationConfig = GenerationConfig(
+                temperature: request.temperature,
+                maxOutputTokens: request.maxOutputTokens,
+                thinkingConfig: .init(thinkingBudget: request.thinkingBudget)
+            )
+        }
+    }
+
+    struct Response: Decodable {
+        struct Candidate: Decodable {
+            struct Content: Decodable {
+                var parts: [Part]?
+            }
+            struct Part: Decodable {
+                var text: String?
+                var thought: Bool?
+            }
+            var content: Content?
+            var finishReason: String?
+        }
+        struct PromptFeedback: Decodable {
+            var blockReason: String?
+            var blockReasonMessage: String?
+        }
+        struct UsageMetadata: Decodable {
+            var promptTokenCount: Int?
+            var candidatesTokenCount: Int?
+            var thoughtsTokenCount: Int?
+        }
+        var candidates: [Candidate]?
+        var promptFeedback: PromptFeedback?
+        var usageMetadata: UsageMetadata?
+        var modelVersion: String?
+    }
+
+    struct ErrorEnvelope: Decodable {
+        struct Body: Decodable {
+            var code: Int?
+            var message: String?
+            var status: String?
+            var details: [Detail]?
+        }
+        /// One `google.rpc` detail; only the fields coursegen reads.
+        struct Detail: Decodable {
+            struct Violation: Decodable {
+                var quotaId: String?
+                var quotaMetric: String?
+            }
+            var type: String?
+            var retryDelay: String?
+            var violations: [Violation]?
+            var reason: String?
+
+            enum CodingKeys: String, CodingKey {
+                case type = "@type"
+                case retryDelay, violations, reason
+            }
+        }
+        var error: Body
+    }
+}
+
+extension GeminiWire {
+    /// Classifies one HTTP exchange with `generateContent`. Pure: the whole policy for what is a
+    /// success, what is retried and what fails fast lives here.
+    ///
+    /// - Success only with non-empty text and finishReason STOP.
+    /// - Retried: 408, 429 (unless the quota is per day), 500, 502, 503, 504; an answer with no
+    ///   text (STOP without parts happens with 2.5 Flash); MAX_TOKENS without text (thinking used the
+    ///   budget: retried with a larger one); a body that is not the JSON it should be.
+    /// - Fatal, with the API's own message: other 4xx, a blocked prompt, any other finishReason.
+    static func classify(status: Int, body: [UInt8]) -> Result<ChapterResponse, ProviderError> {
+        guard status == 200 else {
+            return .failure(classifyError(status: status, body: body))
+        }
+        let response: Response
+        do {
+            response = try JSONDecoder().decode(Response.self, from: Data(body))
+        } catch {
+            return .failure(ProviderError(.retry, "the answer is not valid JSON (\(body.count) bytes); it was probably cut off", httpStatus: 200))
+        }
+        let usage = Usage(
+            promptTokens: response.usageMetadata?.promptTokenCount ?? 0,
+            outputTokens: response.usageMetadata?.candidatesTokenCount ?? 0,
+            thinkingTokens: response.usageMetadata?.thoughtsTokenCount ?? 0
+        )
+        if let reason = response.promptFeedback?.blockReason {
+            let detail = response.promptFeedback?.blockReasonMessage.map { ": \($0)" } ?? ""
+            return .failure(ProviderError(
+                .fatal,
+                "the prompt was blocked (blockReason \(reason))\(detail); reword the chapter's title, points or notes",
+                httpStatus: 200, usage: usage))
+        }
+        guard let candidate = response.candidates?.first else {
+            return .failure(ProviderError(.retry, "the answer has no candidates", httpStatus: 200, usage: usage))
+        }
+        let text = (candidate.content?.parts ?? [])
+            .filter { $0.thought != true }
+            .compactMap(\.text)
+            .joined()
+        let finishReason = candidate.finishReason ?? "(none)"
+        switch finishReason {
+        case "STOP":
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                return .failure(ProviderError(.retry, "the answer finished (STOP) without any text", httpStatus: 200, usage: usage))
+            }
+            return .success(ChapterResponse(text: text, usage: usage, modelVersion: response.modelVersion))
+        case "MAX_TOKENS":
+            return .failure(ProviderError(
+                .retryWithLargerBudget,
+                "the answer ran out of output tokens (MAX_TOKENS) after \(usage.thinkingTokens) thinking and \(usage.outputTokens) output tokens",
+                httpStatus: 200, usage: usage))
+        case "(none)":
+            return .failure(ProviderError(.retry, "the answer has no finishReason; it was probably cut off", httpStatus: 200, usage: usage))
+        default:
+            return .failure(ProviderError(
+                .fatal,
+                "the model stopped with finishReason \(finishReason); a chapter cut short is never published. Reword the chapter's entry if this persists",
+                httpStatus: 200, usage: usage))
+        }
+    }
+
+    private static func classifyError(status: Int, body: [UInt8]) -> ProviderError {
+        let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: Data(body))
+        let apiMessage = envelope?.error.message.map { oneLine($0) }
+        let apiStatus = envelope?.error.status
+        let details = envelope?.error.details ?? []
+        var message = [apiStatus, apiMessage].compactMap { $0 }.joined(separator: ": ")
+        if message.isEmpty { message = "no error message in the answer" }
+
+        switch status {
+        case 429:
+            let quotaIDs = details.flatMap { $0.violations ?? [] }.compactMap(\.quotaId)
+            if quotaIDs.contains(where: { $0.contains("PerDay") }) {
+                return ProviderError(
+                    .dailyQuotaExhausted,
+                    "\(message) (daily quota \(quotaIDs.joined(separator: ", ")); it resets at midnight Pacific time)",
+                    httpStatus: status)
+            }
+            let delay = details.compactMap(\.retryDelay).first.flatMap(parseDuration)
+                ?? apiMessage.flatMap(parseRetryHint)
+            return ProviderError(.retry, message, httpStatus: status, retryDelay: delay)
+        case 408, 500, 502, 503, 504:
+            return ProviderError(.retry, message, httpStatus: status)
+        case 400 where details.contains(where: { $0.reason == "API_KEY_INVALID" }):
+            return ProviderError(.fatal, "\(message) (the API key was refused: check GEMINI_API_KEY or the key file)", httpStatus: status)
+        case 403:
+            return ProviderError(.fatal, "\(message) (check that the key is set and the Generative Language API is enabled for its project)", httpStatus: status)
+        case 404:
+            return ProviderError(.fatal, "\(message) (check the model name and the base URL)", httpStatus: status)
+        default:
+            return ProviderError(.fatal, message, httpStatus: status)
+        }
+    }
+
+    /// Parses a protobuf JSON duration such as "15s" or "11.769242877s".
+    static func parseDuration(_ text: String) -> Duration? {
+        guard text.hasSuffix("s"), let seconds = Double(text.dropLast()), seconds.isFinite, seconds >= 0
+        else { return nil }
+        return .milliseconds(Int64((min(seconds, 86_400) * 1000).rounded(.up)))
+    }
+
+    /// Reads "Please retry in 39.478s." from an error message, for a 429 without RetryInfo.
+    static func parseRetryHint(_ message: String) -> Duration? {
+        guard let range = message.range(of: "retry in ") else { return nil }
+        let rest = message[range.upperBound...]
+        let number = rest.prefix { $0.isNumber || $0 == "." }
+        guard rest.dropFirst(number.count).hasPrefix("s") else { return nil }
+        return parseDuration(number + "s")
+    }
+
+    private static func oneLine(_ text: String) -> String {
+        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return flat.count > 500 ? String(flat.prefix(500)) + "…" : flat
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+
+/// Generated chapter bodies, one file per chapter key: `STATE/store/<2 hex>/<key>.json`.
+///
+/// A body is written here, fsync'd with its folder, the moment the API returns it and before it
+/// is used for anything else, so a crash, a kill or a power cut never pays for a chapter twice.
+struct BodyStore: Sendable {
+    /// A stored answer.
+    struct Body: Sendable, Hashable, Codable {
+        public var key: String
+        public var text: String
+        public var usage: Usage
+        public var model: String
+        public var modelVersion: String?
+        public var createdAt: Date
+
+        public init(key: ChapterKey, text: String, usage: Usage, model: String, modelVersion: String?, createdAt: Date = Date()) {
+            self.key = key.hex
+            self.text = text
+            self.usage = usage
+            self.model = model
+            self.modelVersion = modelVersion
+            self.createdAt = createdAt
+        }
+    }
+
+    /// The store's root folder.
+    public let directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    func path(for key: ChapterKey) -> String {
+        "\(directory)/\(key.hex.prefix(2))/\(key.hex).json"
+    }
+
+    /// True when a body for `key` is stored.
+    public func contains(_ key: ChapterKey) -> Bool {
+        FileSystem.kind(of: path(for: key)) == .file
+    }
+
+    /// The body stored for `key`, nil if there is none. A file that cannot be decoded (a disk
+    /// error) is treated as missing, so the chapter is generated again rather than never.
+    public func body(for key: ChapterKey) throws(FileError) -> Body? {
+        guard let bytes = try FileSystem.read(path(for: key)) else { return nil }
+        guard let body = try? Self.decoder.decode(Body.self, from: Data(bytes)), body.key == key.hex else { return nil }
+        return body
+    }
+
+    /// Stores `body` durably (temporary file, fsync, rename, fsync the folder).
+    public func save(_ body: Body) throws(FileError) {
+        guard let key = ChapterKey(hex: body.key) else {
+            preconditionFailure("a body's key is always a ChapterKey's hex")
+        }
+        let path = path(for: key)
+        let folder = (path as NSString).deletingLastPathComponent
+        try FileSystem.makeDirectory(folder, mode: 0o750)
+        let bytes: [UInt8]
+        do { bytes = Array(try Self.encoder.encode(body)) } catch {
+            preconditionFailure("encoding a Body cannot fail: \(error)")
+        }
+        try FileSystem.replaceDurably(bytes, at: path, mode: 0o640)
+    }
+
+    /// Every stored key with the age of its file in seconds.
+    func allKeys(now: Date = Date()) throws(FileError) -> [(key: ChapterKey, age: TimeInterval)] {
+        var result: [(ChapterKey, TimeInterval)] = []
+        for prefix in try FileSystem.entries(of: directory) where prefix.utf8.count == 2 {
+            for name in try FileSystem.entries(of: "\(directory)/\(prefix)") where name.hasSuffix(".json") {
+                guard let key = ChapterKey(hex: String(name.dropLast(5))) else { continue }
+                result.append((key, FileSystem.age(of: "\(directory)/\(prefix)/\(name)", now: now) ?? 0))
+            }
+        }
+        return result
+    }
+
+    /// Removes the body for `key`.
+    func remove(_ key: ChapterKey) throws(FileError) {
+        try FileSystem.remove(path(for: key))
+    }
+
+    /// Removes temporary files older than `age` seconds left by a crash mid-write.
+    func removeStaleTemporaries(olderThan age: TimeInterval, now: Date = Date()) throws(FileError) -> Int {
+        var removed = 0
+        for prefix in try FileSystem.entries(of: directory) where prefix.utf8.count == 2 {
+            let folder = "\(directory)/\(prefix)"
+            for name in try FileSystem.entries(of: folder) where name.hasPrefix(".tmp-") {
+                if let fileAge = FileSystem.age(of: "\(folder)/\(name)", now: now), fileAge > age {
+                    try FileSystem.remove("\(folder)/\(name)")
+                    removed += 1
+                }
+            }
+        }
+        return removed
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+/// What coursegen last published into one outline's folder, and why: per chapter its key, its
+/// file and the hash of that file as written (so a hand edit is recognised), plus totals for
+/// `coursegen status`. Stored as `STATE/manifests/<id>.json`, replaced atomically.
+struct Manifest: Codable, Sendable, Hashable {
+    static let currentVersion = 1
+
+    struct Chapter: Codable, Sendable, Hashable {
+        enum State: String, Codable, Sendable {
+            /// The file holds the text for the chapter's current key.
+            case upToDate = "up-to-date"
+            /// Generation failed; `error` says why; an earlier version may still be published.
+            case failed
+            /// Someone edited the file; it is kept until `--force`.
+            case handEdited = "hand-edited"
+        }
+
+        var title: String
+        /// The key the current outline wants.
+        var key: String
+        /// The published file's name, nil when nothing is published for this chapter.
+        var file: String?
+        /// SHA-256 of the file as coursegen wrote it.
+        var sha256: String?
+        /// The key whose text the published file holds (differs from `key` while stale).
+        var publishedKey: String?
+        var state: State
+        var error: String?
+    }
+
+    var version = Manifest.currentVersion
+    /// The outline's name in the output tree (`team-a/practical-rust`).
+    var outline: String
+    /// The outline file last used.
+    var source: String
+    /// The published folder (absolute).
+    var folder: String
+    var title: String
+    /// `Outline.digest` of the outline last brought up to date.
+    var outlineDigest: String
+    var chapters: [Chapter]
+    /// SHA-256 of `SUMMARY.md` as written.
+    var summarySha256: String?
+    /// Tokens spent on this outline, retries included.
+    var usage: Usage
+    var requests: Int
+    var lastRun: Date
+    /// When a chapter of it was last generated (a request answered).
+    var lastGenerated: Date?
+    /// Hashes of files a publish in progress may have left (the previous or next version), also
+    /// recognised as written by coursegen: a crash between writing the manifest and swapping
+    /// files must not make coursegen's own files look hand-edited.
+    var transitionalHashes: [String] = []
+
+    /// Hashes of every file coursegen wrote for this folder, as far as this manifest knows.
+    var allHashes: Set<String> {
+        Set(chapters.compactMap(\.sha256) + [summarySha256].compactMap { $0 } + transitionalHashes)
+    }
+
+    /// True when `hash` is the hash of a file coursegen wrote for this folder.
+    func wrote(_ hash: String) -> Bool {
+        allHashes.contains(hash)
+    }
+}
+
+/// Manifests by output folder: `STATE/manifests/<first 32 hex of sha256(folder)>.json`.
+struct ManifestStore: Sendable {
+    let directory: String
+
+    func path(forFolder folder: String) -> String {
+        "\(directory)/\(sha256Hex(folder.utf8).prefix(32)).json"
+    }
+
+    /// The manifest for `folder`, nil if there is none or it cannot be decoded (then the folder's
+    /// files are treated as not written by coursegen: hand edits are kept, nothing is lost).
+    func manifest(forFolder folder: String) throws(FileError) -> Manifest? {
+        guard let bytes = try FileSystem.read(path(forFolder: folder)) else { return nil }
+        return try? BodyStore.decoder.decode(Manifest.self, from: Data(bytes))
+    }
+
+    func save(_ manifest: Manifest) throws(FileError) {
+        try FileSystem.makeDirectory(directory, mode: 0o750)
+        let bytes: [UInt8]
+        do { bytes = Array(try BodyStore.encoder.encode(manifest)) } catch {
+            preconditionFailure("encoding a Manifest cannot fail: \(error)")
+        }
+        try FileSystem.replaceDurably(bytes, at: path(forFolder: manifest.folder), mode: 0o640)
+    }
+
+    func all() throws(FileError) -> [Manifest] {
+        var manifests: [Manifest] = []
+        for name in try FileSystem.entries(of: directory).sorted() where name.hasSuffix(".json") {
+            guard let bytes = try FileSystem.read("\(directory)/\(name)"),
+                let manifest = try? BodyStore.decoder.decode(Manifest.self, from: Data(bytes))
+            else { continue }
+            manifests.append(manifest)
+        }
+        return manifests
+    }
+}
