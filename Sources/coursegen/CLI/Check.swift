@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Generation
+
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Parse outlines and print the plan: course fields and numbered chapters with their points.",
+        discussion: "Exits 65 with FILE:LINE: what is wrong, for the first problem of each invalid outline."
+    )
+
+    @Argument(help: ArgumentHelp("Outlines to check (.md, .yaml, .yml or .json).", valueName: "file"))
+    var files: [String]
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("name at least one outline file") }
+    }
+
+    func run() async throws {
+        var failed = false
+        for (index, file) in files.enumerated() {
+            if index > 0 { print("") }
+            do {
+                let outline = try OutlineParser.parse(fileAt: file)
+                print(Self.plan(outline, file: file))
+            } catch {
+                printError("\(error)")
+                failed = true
+            }
+        }
+        if failed { throw Exit.badOutline }
+    }
+
+    static func plan(_ outline: Outline, file: String) -> String {
+        var lines = ["\(file): \(outline.title)"]
+        if let folder = Outline.folderName(forFile: (file as NSString).lastPathComponent) {
+            lines.append("  publishes to: OUTPUT/\(folder)/")
+        }
+        let fields: [(String, String?)] = [
+            ("audience", outline.audience), ("level", outline.level), ("language", outline.language),
+            ("words", outline.words.map { "\($0) per chapter" }), ("description", outline.description),
+        ]
+        for (name, value) in fields {
+            guard let value else { continue }
+            let flat = value.split(whereSeparator: \.isNewline).joined(separator: " ")
+            lines.append("  \(name): \(flat.count > 100 ? flat.prefix(99) + "…" : flat)")
+        }
+        lines.append("  \(outline.chapters.count) chapter\(outline.chapters.count == 1 ? "" : "s"):")
+        let names = outline.chapterFileNames
+        let width = String(outline.chapters.count).count
+        for (index, chapter) in outline.chapters.enumerated() {
+            let number = String(index + 1)
+            let pad = String(repeating: " ", count: width - number.count)
+            lines.append("  \(pad)\(number). \(chapter.title)  -> \(names[index])")
+            for point in chapter.points { lines.append("  \(String(repeating: " ", count: width))   - \(point)") }
+            if let notes = chapter.notes {
+                let count = notes.split(whereSeparator: \.isNewline).count
+                lines.append("  \(String(repeating: " ", count: width))   (notes: \(count) line\(count == 1 ? "" : "s"))")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+
+@main
+struct Coursegen: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coursegen",
+        abstract: "Turns course outlines into ordered chapter files written by Gemini, regenerating only what changed.",
+        discussion: """
+            Exit status: 0 when every chapter is published; 1 when some chapter failed (the others \
+            are published); 65 for an outline that cannot be read; 78 for a setting or key that \
+            cannot be used; 64 for a command-line mistake.
+            """,
+        subcommands: [Generate.self, Check.self, Status.self, GarbageCollect.self]
+    )
+}
+
+/// Exit statuses, from sysexits.h where one fits.
+enum Exit {
+    static let someChaptersFailed = ExitCode(1)
+    static let badOutline = ExitCode(65)
+    static let badConfiguration = ExitCode(78)
+    static let ioError = ExitCode(74)
+}

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import Generation
+import Logging
+
+struct Generate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Bring one outline's chapters up to date in OUTPUT/<outline name>/.",
+        discussion: """
+            Chapters whose cache key is already stored are published without a request; the others \
+            are generated concurrently. Exits 0 only when every chapter is published; otherwise \
+            publishes what succeeded, says which chapters failed and why, and exits 1.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The outline (.md, .yaml, .yml or .json).", valueName: "outline"))
+    var outline: String
+
+    @Option(help: ArgumentHelp("The output tree; chapters go to OUTPUT/<outline name>/.", valueName: "dir"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen).", valueName: "dir"))
+    var state: String?
+
+    @Flag(help: "Regenerate hand-edited chapters too; each edited file is kept beside its replacement as NAME.orig.")
+    var force = false
+
+    @OptionGroup(title: "Generation options")
+    var options: GenerationOptions
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let settings: Settings
+        let stateFolder: String
+        do {
+            settings = try await options.resolve(extra: ["output": output, "state": state], environment: environment)
+            stateFolder = try stateDirectory(settings.state, environment: environment)
+        } catch {
+            printError("coursegen: \(error)")
+            throw Exit.badConfiguration
+        }
+        LogOutput.bootstrap(level: settings.logLevel, environment: environment)
+        let logger = Logger(label: "coursegen")
+
+        guard let outputRoot = settings.output else {
+            printError("coursegen: no output folder: pass --output DIR (or set COURSEGEN_OUTPUT, or output: in the config file)")
+            throw Exit.badConfiguration
+        }
+        let outlinePath = absolutePath(outline)
+        guard let folderName = Outline.folderName(forFile: (outlinePath as NSString).lastPathComponent) else {
+            printError("coursegen: \(outline): cannot derive an output folder name from this file name; rename it, e.g. my-course.md")
+            throw Exit.badOutline
+        }
+        let parsed: Outline
+        do {
+            parsed = try OutlineParser.parse(fileAt: outlinePath, displayName: outline)
+        } catch {
+            printError("\(error)")
+            throw Exit.badOutline
+        }
+
+        let runtime: Runtime
+        do {
+            runtime = try Runtime.start(settings: settings, state: stateFolder, environment: environment, logger: logger)
+        } catch {
+            printError("coursegen: \(error)")
+            throw Exit.badConfiguration
+        }
+        let job = Engine.Job(
+            outlinePath: outlinePath,
+            outline: parsed,
+            name: folderName,
+            outputFolder: absolutePath(outputRoot) + "/" + folderName,
+            force: force
+        )
+        let report: RunReport
+        do {
+            report = try await runtime.engine.run(job)
+        } catch {
+            await runtime.shutdown()
+            printError("coursegen: \(error)")
+            throw error is OutlineError ? Exit.badOutline : Exit.ioError
+        }
+        await runtime.shutdown()
+        print(report.summary)
+        if !report.isComplete { throw Exit.someChaptersFailed }
+    }
+}
+
+extension RunReport {
+    /// What a run did, for the terminal: one line, then one line per failed chapter.
+    var summary: String {
+        var counts: [String] = []
+        func count(_ label: String, _ match: (Chapter.Outcome) -> Bool) {
+            let n = chapters.filter { match($0.outcome) }.count
+            if n > 0 { counts.append("\(n) \(label)") }
+        }
+        count("generated") { $0 == .generated }
+        count("reused from the cache") { $0 == .reused }
+        count("unchanged") { $0 == .unchanged }
+        count("hand-edited, kept") { $0 == .handEdited }
+        count("failed") { if case .failed = $0 { true } else { false } }
+        var text = "\(outline): \(chapters.count) chapters in \(folder) (\(counts.joined(separator: ", ")))"
+        if usage.promptTokens + usage.outputTokens > 0 {
+            text += "; tokens: \(usage.promptTokens) in, \(usage.outputTokens) out, \(usage.thinkingTokens) thinking"
+        }
+        for chapter in failedChapters {
+            guard case .failed(let message, let kept) = chapter.outcome else { continue }
+            text += "\n  chapter \(chapter.position) \"\(chapter.title)\" failed: \(message)"
+            text += kept ? " (its previous version stays published)" : " (nothing published for it yet)"
+        }
+        for (original, backup) in backups.sorted(by: { $0.key < $1.key }) {
+            text += "\n  kept \(original) as \(backup) (it was not written by coursegen)"
+        }
+        return text
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import Generation
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show each outline's chapters (total, up to date, failed with the last error), tokens used and last generation."
+    )
+
+    @Option(help: ArgumentHelp("The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen).", valueName: "dir"))
+    var state: String?
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let folder: String
+        do {
+            folder = try stateDirectory(state ?? environment["COURSEGEN_STATE"], environment: environment)
+        } catch {
+            printError("coursegen: \(error)")
+            throw Exit.badConfiguration
+        }
+        let outlines: [StateDirectory.OutlineStatus]
+        do {
+            outlines = try StateDirectory(path: folder).status()
+        } catch {
+            printError("coursegen: \(error)")
+            throw Exit.ioError
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            print(String(decoding: try encoder.encode(outlines), as: UTF8.self))
+            return
+        }
+        guard !outlines.isEmpty else {
+            print("No outlines generated yet with state in \(folder).")
+            return
+        }
+        for outline in outlines {
+            print(Self.describe(outline))
+        }
+    }
+
+    static func describe(_ outline: StateDirectory.OutlineStatus) -> String {
+        var parts = ["\(outline.chapters) chapters", "\(outline.upToDate) up to date"]
+        if outline.handEdited > 0 { parts.append("\(outline.handEdited) hand-edited") }
+        if !outline.failed.isEmpty { parts.append("\(outline.failed.count) failed") }
+        var lines = ["\(outline.outline): \(outline.title)"]
+        lines.append("  \(parts.joined(separator: ", "))")
+        lines.append("  published in \(outline.folder) from \(outline.source)")
+        lines.append(
+            "  tokens: \(outline.usage.promptTokens) in, \(outline.usage.outputTokens) out, "
+                + "\(outline.usage.thinkingTokens) thinking, over \(outline.requests) requests")
+        let format = ISO8601DateFormatter()
+        lines.append("  last run \(format.string(from: outline.lastRun))"
+            + (outline.lastGenerated.map { ", last generated \(format.string(from: $0))" } ?? ", nothing generated yet"))
+        for failure in outline.failed {
+            lines.append("  chapter \(failure.chapter) \"\(failure.title)\" failed: \(failure.error)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+struct GarbageCollect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Remove stored chapter bodies that no outline uses any more, after a grace period."
+    )
+
+    @Option(help: ArgumentHelp("The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen).", valueName: "dir"))
+    var state: String?
+
+    @Option(name: .customLong("grace-days"), help: ArgumentHelp("Keep unused bodies younger than this many days (default: 7), so a chapter deleted by mistake comes back for free.", valueName: "days"))
+    var graceDays: Double = 7
+
+    func validate() throws {
+        guard graceDays >= 0, graceDays.isFinite else { throw ValidationError("--grace-days must be zero or more") }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let folder: String
+        do {
+            folder = try stateDirectory(state ?? environment["COURSEGEN_STATE"], environment: environment)
+        } catch {
+            printError("coursegen: \(error)")
+            throw Exit.badConfiguration
+        }
+        do {
+            let report = try StateDirectory(path: folder).collectGarbage(grace: .seconds(graceDays * 86_400))
+            print(
+                "Removed \(report.removed) unused chapter bodies (\(report.bytesFreed) bytes); "
+                    + "kept \(report.kept) unused ones younger than \(graceDays.formatted()) days; "
+                    + "removed \(report.temporariesRemoved) stale temporary files.")
+        } catch {
+            printError("coursegen: \(error)")
+            throw Exit.ioError
+        }
+    }
+}

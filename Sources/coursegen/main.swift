@@ -1,6 +1,0 @@
-import ArgumentParser
-import ServiceLifecycle
-import Configuration
-import Generation
-import Watcher
-print("coursegen")
