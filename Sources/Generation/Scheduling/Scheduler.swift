@@ -82,6 +82,9 @@ public actor Scheduler {
     /// Requests being sent or waiting for their submission time.
     public var requestsInFlight: Int { inFlight }
 
+    /// Requests waiting for a slot because `concurrency` are in flight.
+    var waitingForSlot: Int { slotWaiters.count }
+
     /// Sends `request` until it succeeds, fails for good, or runs out of attempts.
     ///
     /// Logs one line per attempt through `logger` (which carries the chapter's metadata): info

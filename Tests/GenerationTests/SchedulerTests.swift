@@ -1,0 +1,304 @@
+@testable import Generation
+import Logging
+import Synchronization
+import Testing
+
+/// Runs requests through a scheduler on a manual clock, advancing simulated time whenever every
+/// unfinished request is waiting (asleep on the clock or queued for a slot).
+struct SchedulerHarness {
+    let clock: ManualClock
+    let provider: ScriptedProvider
+    let scheduler: Scheduler
+
+    init(
+        _ configuration: Scheduler.Configuration,
+        latency: Duration = .zero,
+        script: ScriptedProvider.Script? = nil
+    ) {
+        let clock = ManualClock()
+        self.clock = clock
+        provider = script.map { ScriptedProvider(clock: clock, latency: latency, script: $0) }
+            ?? ScriptedProvider(clock: clock, latency: latency)
+        scheduler = Scheduler(provider: provider, configuration: configuration, clock: clock, random: SeededRandom(seed: 42))
+    }
+
+    func run(_ requests: [ChapterRequest]) async -> [Result<ChapterResponse, any Error>] {
+        let finished = Locked(0)
+        let results = Locked([Result<ChapterResponse, any Error>?](repeating: nil, count: requests.count))
+        await withTaskGroup(of: Void.self) { group in
+            for (index, request) in requests.enumerated() {
+                group.addTask {
+                    let result: Result<ChapterResponse, any Error>
+                    do {
+                        result = .success(try await scheduler.generate(request, logger: .quiet))
+                    } catch {
+                        result = .failure(error)
+                    }
+                    results.withLock { $0[index] = result }
+                    finished.withLock { $0 += 1 }
+                }
+            }
+            while finished.withLock({ $0 }) < requests.count {
+                let quiet = await settle {
+                    let remaining = requests.count - finished.withLock { $0 }
+                    if remaining == 0 { return true }
+                    let queued = await scheduler.waitingForSlot
+                    return clock.sleeperCount > 0 && clock.sleeperCount + queued == remaining
+                }
+                if finished.withLock({ $0 }) == requests.count { break }
+                guard quiet, let next = clock.nextDeadline else {
+                    Issue.record("requests stopped making progress with \(requests.count - finished.withLock { $0 }) unfinished")
+                    group.cancelAll()
+                    break
+                }
+                clock.advance(to: next)
+            }
+        }
+        return results.withLock { $0.map { $0! } }
+    }
+}
+
+/// A deterministic generator (SplitMix64) so jitter is reproducible.
+struct SeededRandom: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("Scheduler")
+struct SchedulerTests {
+    @Test("never more than `concurrency` requests in flight")
+    func inFlightCap() async throws {
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 3, requestsPerMinute: 1_000_000, inputTokensPerMinute: 1_000_000_000),
+            latency: .seconds(5)
+        )
+        let results = await harness.run((1...20).map { .named("chapter \($0)") })
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+        #expect(harness.provider.maxInFlight == 3)
+        #expect(harness.provider.submissions.count == 20)
+    }
+
+    @Test("submissions are spaced by the RPM quota with jitter, never closer")
+    func rpmPacing() async throws {
+        let harness = SchedulerHarness(Scheduler.Configuration(concurrency: 50, requestsPerMinute: 60, inputTokensPerMinute: 1_000_000_000))
+        _ = await harness.run((1...30).map { .named("chapter \($0)") })
+        let times = harness.provider.submissions.map(\.at).sorted()
+        #expect(times.count == 30)
+        let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
+        // 60 RPM: one second apart at least, at most 10 % jitter more.
+        #expect(gaps.allSatisfy { $0 >= .seconds(1) && $0 <= .milliseconds(1100) })
+        #expect(Set(gaps).count > 1, "jitter varies the spacing")
+        // In any 60-second window no more than 60 submissions.
+        for (index, start) in times.enumerated() {
+            #expect(times[index...].prefix { $0 < start + .seconds(60) }.count <= 60)
+        }
+    }
+
+    @Test("input tokens per minute pace large requests")
+    func tpmPacing() async throws {
+        // 60,000 tokens per minute = 1,000 per second; each request estimates 2,000 tokens.
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 10, requestsPerMinute: 1_000_000, inputTokensPerMinute: 60_000),
+            script: { prompt, _ in .success(ChapterResponse(text: "ok", usage: Usage(promptTokens: 2_000))) }
+        )
+        _ = await harness.run((1...5).map { .named("c\($0)", tokens: 2_000) })
+        let times = harness.provider.submissions.map(\.at).sorted()
+        let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
+        #expect(gaps.allSatisfy { $0 >= .seconds(2) })
+    }
+
+    @Test("a 429 pauses every submission for its RetryInfo delay")
+    func rateLimitPausesEveryone() async throws {
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 4, requestsPerMinute: 600, inputTokensPerMinute: 1_000_000_000),
+            latency: .seconds(1),
+            script: { prompt, attempt in
+                if prompt == "chapter 2" && attempt == 1 {
+                    return .failure(ProviderError(.retry, "RESOURCE_EXHAUSTED", httpStatus: 429, retryDelay: .seconds(30)))
+                }
+                return .success(ChapterResponse(text: "ok", usage: Usage(promptTokens: 10)))
+            }
+        )
+        let results = await harness.run((1...12).map { .named("chapter \($0)") })
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+        let submissions = harness.provider.submissions
+        let limited = try #require(submissions.first { $0.prompt == "chapter 2" && $0.attempt == 1 })
+        // The 429 arrived one second (the latency) after that submission; nothing may be
+        // submitted from then until 30 s later.
+        let pauseStart = limited.at + .seconds(1)
+        let pauseEnd = pauseStart + .seconds(30)
+        let during = submissions.filter { $0.at > pauseStart && $0.at < pauseEnd }
+        #expect(during.isEmpty, "submitted during the pause: \(during.map(\.prompt))")
+        // After the pause submissions resume paced, not in a burst.
+        let after = submissions.filter { $0.at >= pauseEnd }.map(\.at).sorted()
+        #expect(!after.isEmpty)
+        #expect(zip(after.dropFirst(), after).allSatisfy { $0 - $1 >= .milliseconds(100) })
+        #expect(submissions.filter { $0.prompt == "chapter 2" }.count == 2)
+    }
+
+    @Test("a request that fails for good fails fast, without retries, and others continue")
+    func fatalFailsFast() async throws {
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 4, requestsPerMinute: 6_000),
+            script: { prompt, _ in
+                prompt == "bad" ? .failure(ProviderError(.fatal, "INVALID_ARGUMENT: nope", httpStatus: 400))
+                    : .success(ChapterResponse(text: "ok", usage: Usage()))
+            }
+        )
+        let results = await harness.run([.named("good 1"), .named("bad"), .named("good 2")])
+        #expect((try? results[0].get()) != nil)
+        #expect((try? results[2].get()) != nil)
+        let failure = try #require(results[1].failureValue as? GenerationFailure)
+        #expect(failure.attempts == 1)
+        #expect(failure.error.httpStatus == 400)
+        #expect(harness.provider.submissions.filter { $0.prompt == "bad" }.count == 1)
+    }
+
+    @Test("transient errors are retried with capped exponential backoff until they succeed")
+    func retriesWithBackoff() async throws {
+        let backoff = Backoff(initial: .seconds(2), maximum: .seconds(10))
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 1, requestsPerMinute: 1_000_000, maximumAttempts: 6, backoff: backoff),
+            script: { _, attempt in
+                attempt <= 4 ? .failure(ProviderError(.retry, "UNAVAILABLE: The model is overloaded.", httpStatus: 503))
+                    : .success(ChapterResponse(text: "ok", usage: Usage()))
+            }
+        )
+        let results = await harness.run([.named("flaky")])
+        #expect((try? results[0].get()) != nil)
+        let times = harness.provider.submissions.map(\.at)
+        #expect(times.count == 5)
+        for (attempt, gap) in zip(times.dropFirst(), times).map({ $0 - $1 }).enumerated() {
+            #expect(gap <= backoff.ceiling(afterAttempt: attempt + 1), "attempt \(attempt + 1) waited \(gap)")
+        }
+    }
+
+    @Test("gives up after the configured number of attempts, with the last error")
+    func givesUp() async throws {
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 1, requestsPerMinute: 1_000_000, maximumAttempts: 3),
+            script: { _, _ in .failure(ProviderError(.retry, "INTERNAL", httpStatus: 500)) }
+        )
+        let results = await harness.run([.named("doomed")])
+        let failure = try #require(results[0].failureValue as? GenerationFailure)
+        #expect(failure.attempts == 3)
+        #expect(failure.description.contains("gave up after 3 attempts"))
+        #expect(harness.provider.submissions.count == 3)
+    }
+
+    @Test("an answer cut off by thinking is retried with a larger output budget")
+    func maxTokensRaisesBudget() async throws {
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 1, requestsPerMinute: 1_000_000),
+            script: { _, attempt in
+                attempt == 1 ? .failure(ProviderError(.retryWithLargerBudget, "MAX_TOKENS", httpStatus: 200))
+                    : .success(ChapterResponse(text: "ok", usage: Usage()))
+            }
+        )
+        _ = await harness.run([.named("long")])
+        let budgets = harness.provider.submissions.map(\.maxOutputTokens)
+        #expect(budgets.count == 2)
+        #expect(budgets[1] == budgets[0] * 2)
+    }
+
+    @Test("a daily quota stops every submission, including the queued ones")
+    func dailyQuotaStopsEverything() async throws {
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 1, requestsPerMinute: 60),
+            script: { prompt, _ in
+                prompt == "first" ? .failure(ProviderError(.dailyQuotaExhausted, "daily quota", httpStatus: 429))
+                    : .success(ChapterResponse(text: "ok", usage: Usage()))
+            }
+        )
+        let results = await harness.run([.named("first"), .named("second"), .named("third")])
+        #expect(harness.provider.submissions.count == 1)
+        for result in results {
+            let failure = try #require(result.failureValue as? GenerationFailure)
+            #expect(failure.error.disposition == .dailyQuotaExhausted)
+        }
+    }
+
+    @Test("cancelling a queued request frees its place without sending it")
+    func cancellation() async throws {
+        let clock = ManualClock()
+        let provider = ScriptedProvider(clock: clock, latency: .seconds(10))
+        let scheduler = Scheduler(provider: provider, configuration: .init(concurrency: 1, requestsPerMinute: 1_000_000), clock: clock)
+        let first = Task { try await scheduler.generate(.named("first"), logger: .quiet) }
+        #expect(await settle { clock.sleeperCount == 1 })
+        let second = Task { try await scheduler.generate(.named("second"), logger: .quiet) }
+        #expect(await settle { await scheduler.waitingForSlot == 1 })
+        second.cancel()
+        await #expect(throws: CancellationError.self) { try await second.value }
+        #expect(await scheduler.waitingForSlot == 0)
+        clock.advance(by: .seconds(10))
+        _ = try await first.value
+        #expect(provider.submissions.map(\.prompt) == ["first"])
+        #expect(await scheduler.requestsInFlight == 0)
+    }
+}
+
+@Suite("Pacing and backoff policies")
+struct PolicyTests {
+    @Test("backoff ceilings double from the initial delay up to the maximum", arguments: [
+        (1, 1), (2, 2), (3, 4), (4, 8), (5, 16), (6, 32), (7, 60), (40, 60),
+    ])
+    func backoffCeiling(attempt: Int, seconds: Int) {
+        #expect(Backoff().ceiling(afterAttempt: attempt) == .seconds(seconds))
+    }
+
+    @Test("full jitter spans zero to the ceiling")
+    func fullJitter() {
+        let backoff = Backoff()
+        #expect(backoff.delay(afterAttempt: 3, unit: 0) == .zero)
+        #expect(backoff.delay(afterAttempt: 3, unit: 0.5) == .seconds(2))
+        #expect(backoff.delay(afterAttempt: 3, unit: 1) == .seconds(4))
+    }
+
+    @Test("the pacer never schedules two requests closer than 60/rpm")
+    func pacerSpacing() {
+        var pacer = Pacer(requestsPerMinute: 1000, inputTokensPerMinute: 1_000_000_000)
+        var random = SeededRandom(seed: 7)
+        var previous: Duration?
+        for _ in 0..<1000 {
+            let at = pacer.reserve(now: .zero, tokens: 100, unit: Double.random(in: 0..<1, using: &random))
+            if let previous { #expect(at - previous >= .milliseconds(60)) }
+            previous = at
+        }
+        // 1000 requests at 1000 RPM, jitter at most 10 %: between 60 and 66 seconds.
+        #expect(previous! >= .seconds(59.94) && previous! <= .seconds(66))
+    }
+
+    @Test("a pause holds back reservations and resumes one spacing at a time")
+    func pacerPause() {
+        var pacer = Pacer(requestsPerMinute: 600, inputTokensPerMinute: 1_000_000_000)
+        pacer.pause(until: .seconds(20))
+        let first = pacer.reserve(now: .seconds(1), tokens: 1, unit: 0)
+        let second = pacer.reserve(now: .seconds(1), tokens: 1, unit: 0)
+        #expect(first == .seconds(20))
+        // 60 s / 600 is not exactly representable: compare to the microsecond.
+        #expect(abs(second - .seconds(20.1)) < .microseconds(1))
+    }
+
+    @Test("usage corrections move the token schedule")
+    func pacerCorrection() {
+        var pacer = Pacer(requestsPerMinute: 1_000_000, inputTokensPerMinute: 60_000)
+        _ = pacer.reserve(now: .zero, tokens: 1_000, unit: 0)  // next at 1 s
+        pacer.correct(estimatedTokens: 1_000, actualTokens: 3_000, now: .zero)  // 2 s more
+        #expect(pacer.reserve(now: .zero, tokens: 0, unit: 0) == .seconds(3))
+    }
+}
+
+func abs(_ duration: Duration) -> Duration { duration < .zero ? .zero - duration : duration }
+
+extension Result {
+    var failureValue: Failure? {
+        if case .failure(let error) = self { error } else { nil }
+    }
+}

@@ -1,0 +1,63 @@
+@testable import Generation
+import Synchronization
+
+/// An in-process provider for scheduler tests: answers as a script says, takes simulated time on
+/// a manual clock, and records every submission.
+final class ScriptedProvider: ChapterProvider, Sendable {
+    struct Submission: Sendable {
+        var prompt: String
+        var attempt: Int
+        var at: Duration
+        var maxOutputTokens: Int
+    }
+
+    typealias Script = @Sendable (_ prompt: String, _ attempt: Int) -> Result<ChapterResponse, ProviderError>
+
+    private struct State {
+        var submissions: [Submission] = []
+        var attempts: [String: Int] = [:]
+        var inFlight = 0
+        var maxInFlight = 0
+        var finished = 0
+    }
+
+    private let clock: ManualClock
+    private let latency: Duration
+    private let script: Script
+    private let state = Mutex(State())
+
+    init(clock: ManualClock, latency: Duration = .zero, script: @escaping Script = { prompt, _ in .success(.init(text: "Text for \(prompt)", usage: Usage(promptTokens: 10, outputTokens: 100))) }) {
+        self.clock = clock
+        self.latency = latency
+        self.script = script
+    }
+
+    var submissions: [Submission] { state.withLock { $0.submissions } }
+    var maxInFlight: Int { state.withLock { $0.maxInFlight } }
+    var inFlight: Int { state.withLock { $0.inFlight } }
+
+    func generate(_ request: ChapterRequest, timeout: Duration) async throws -> ChapterResponse {
+        let attempt = state.withLock { state in
+            state.attempts[request.prompt, default: 0] += 1
+            let attempt = state.attempts[request.prompt]!
+            state.submissions.append(Submission(prompt: request.prompt, attempt: attempt, at: clock.now.offset, maxOutputTokens: request.maxOutputTokens))
+            state.inFlight += 1
+            state.maxInFlight = max(state.maxInFlight, state.inFlight)
+            return attempt
+        }
+        defer { state.withLock { $0.inFlight -= 1 } }
+        if latency > .zero { try await clock.sleep(for: latency) }
+        return try script(request.prompt, attempt).get()
+    }
+}
+
+extension ChapterRequest {
+    /// A request whose prompt is `name`, for tests that only care about scheduling.
+    static func named(_ name: String, tokens: Int = 100) -> ChapterRequest {
+        let outline = Outline(title: "Test", chapters: [Outline.Chapter(title: name)])
+        var request = ChapterRequest(settings: GenerationSettings(), outline: outline, chapter: outline.chapters[0])
+        request.prompt = name
+        request.systemInstruction = String(repeating: "x", count: max(max(tokens - 8, 0) * 4 - name.utf8.count, 0))
+        return request
+    }
+}
