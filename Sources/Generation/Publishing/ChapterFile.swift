@@ -13,6 +13,8 @@ enum ChapterFile {
 
     /// A file-name-safe form of a title: lowercase ASCII letters, digits and single hyphens, at
     /// most 60 characters, never empty, never `.`, `..` or anything with `/` or control characters.
+    static let maximumSlugLength = 60
+
     static func slug(_ title: String) -> String {
         let folded = title
             .folding(options: [.diacriticInsensitive, .widthInsensitive], locale: Locale(identifier: "en_US_POSIX"))
@@ -25,12 +27,16 @@ enum ChapterFile {
                 if pendingHyphen && !slug.isEmpty { slug.append("-") }
                 pendingHyphen = false
                 slug.unicodeScalars.append(scalar)
-                if slug.utf8.count >= 60 { break }
+                if slug.utf8.count > maximumSlugLength { break }
             } else {
                 pendingHyphen = true
             }
         }
-        while slug.hasSuffix("-") { slug.removeLast() }
+        if slug.utf8.count > maximumSlugLength {
+            // Cut at a word boundary when there is one.
+            slug = String(slug.prefix(maximumSlugLength + 1))
+            if let hyphen = slug.lastIndex(of: "-") { slug = String(slug[..<hyphen]) } else { slug = String(slug.prefix(maximumSlugLength)) }
+        }
         return slug.isEmpty ? "chapter" : slug
     }
 

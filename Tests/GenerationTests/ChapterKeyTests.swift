@@ -1,0 +1,166 @@
+@testable import Generation
+import Testing
+
+@Suite("Chapter keys")
+struct ChapterKeyTests {
+    static let outline = Outline(
+        title: "Practical Rust",
+        audience: "Python developers",
+        level: "intermediate",
+        language: "en",
+        words: 1500,
+        description: "A hands-on course.",
+        chapters: [
+            .init(title: "Getting started", points: ["rustup", "cargo"], notes: "Word counter exercise."),
+            .init(title: "Ownership", points: ["moves"]),
+            .init(title: "Testing", points: []),
+        ]
+    )
+
+    func key(_ outline: Outline = outline, _ index: Int = 0, settings: GenerationSettings = .init()) -> ChapterKey {
+        ChapterKey(settings: settings, outline: outline, chapter: outline.chapters[index])
+    }
+
+    @Test("is 64 hex digits and the same in every process (SHA-256, not Hasher)")
+    func stable() {
+        let key = key()
+        #expect(key.hex.count == 64)
+        #expect(ChapterKey(hex: key.hex) == key)
+        // Pinned: if this changes, every user pays for every chapter again. Bump
+        // PromptTemplate.version instead when the request really changes.
+        #expect(key.hex == ChapterKeyTests.pinnedKey)
+    }
+    static let pinnedKey = "9491eb9efecb6f421f230b079eb8686b2e5f88c230111642ee7d9187bf3443fe"
+
+    @Test("ignores the chapter's position and the other chapters")
+    func positionFree() {
+        var reordered = Self.outline
+        reordered.chapters.reverse()
+        reordered.chapters.append(.init(title: "Appendix"))
+        #expect(key(reordered, 2) == key())
+        var removed = Self.outline
+        removed.chapters.removeLast()
+        #expect(key(removed, 0) == key())
+    }
+
+    @Test("ignores the line a chapter starts on")
+    func lineFree() {
+        var moved = Self.outline
+        moved.chapters[0].line = 99
+        #expect(key(moved) == key())
+    }
+
+    @Test("changes with each field that shapes the request", arguments: [
+        "title", "audience", "level", "language", "words", "description",
+        "chapter.title", "chapter.points", "chapter.point order", "chapter.notes",
+        "model", "provider", "temperature", "max-output-tokens", "thinking-budget",
+    ])
+    func sensitivity(field: String) {
+        var outline = Self.outline
+        var settings = GenerationSettings()
+        switch field {
+        case "title": outline.title += "!"
+        case "audience": outline.audience = nil
+        case "level": outline.level = "beginner"
+        case "language": outline.language = "de"
+        case "words": outline.words = 1600
+        case "description": outline.description! += " More."
+        case "chapter.title": outline.chapters[0].title = "Getting Started!"
+        case "chapter.points": outline.chapters[0].points.append("toolchains")
+        case "chapter.point order": outline.chapters[0].points.reverse()
+        case "chapter.notes": outline.chapters[0].notes = nil
+        case "model": settings.model = "gemini-2.5-pro"
+        case "provider": settings.provider = "other"
+        case "temperature": settings.temperature = 0.2
+        case "max-output-tokens": settings.maxOutputTokens = 4096
+        case "thinking-budget": settings.thinkingBudget = 0
+        default: Issue.record("unknown field \(field)")
+        }
+        #expect(key(outline, settings: settings) != key())
+    }
+
+    @Test("keeps nil and empty apart, and field boundaries apart")
+    func unambiguous() {
+        var emptyNotes = Self.outline
+        emptyNotes.chapters[0].notes = ""
+        var noNotes = Self.outline
+        noNotes.chapters[0].notes = nil
+        #expect(key(emptyNotes) != key(noNotes))
+        var joined = Self.outline
+        joined.chapters[0].points = ["rustupcargo"]
+        #expect(key(joined) != key())
+    }
+
+    @Test("the outline digest changes with order but not with lines")
+    func digest() {
+        var reordered = Self.outline
+        reordered.chapters.swapAt(0, 1)
+        #expect(reordered.digest != Self.outline.digest)
+        var moved = Self.outline
+        moved.chapters[1].line = 40
+        #expect(moved.digest == Self.outline.digest)
+    }
+
+    @Test("the prompt names neither the chapter's position nor the other chapters")
+    func promptIsPositionFree() {
+        let request = ChapterRequest(settings: .init(), outline: Self.outline, chapter: Self.outline.chapters[1])
+        #expect(request.prompt.contains("Ownership"))
+        #expect(!request.prompt.contains("Getting started"))
+        #expect(!request.prompt.contains("Testing"))
+        #expect(!request.prompt.contains("2"))
+    }
+}
+
+@Suite("Chapter files")
+struct ChapterFileTests {
+    @Test("slugs are lowercase ASCII, digits and single hyphens, never empty or a path", arguments: [
+        ("Getting started", "getting-started"),
+        ("Structs, enums and pattern matching", "structs-enums-and-pattern-matching"),
+        ("Don't panic!", "dont-panic"),
+        ("Café crème à la française", "cafe-creme-a-la-francaise"),
+        ("../../etc/passwd", "etc-passwd"),
+        ("..", "chapter"),
+        ("日本語", "chapter"),
+        ("Tab\there\u{0007}bell", "tab-here-bell"),
+        ("C++ & C#", "c-c"),
+        (String(repeating: "long ", count: 40), String(repeating: "long-", count: 12).dropLast().description),
+    ])
+    func slugs(title: String, slug: String) {
+        #expect(ChapterFile.slug(title) == slug)
+    }
+
+    @Test("numbers have at least two digits, three past 99 chapters")
+    func numbering() {
+        #expect(ChapterFile.name(position: 1, count: 7, title: "A") == "01-a.md")
+        #expect(ChapterFile.name(position: 12, count: 12, title: "B") == "12-b.md")
+        #expect(ChapterFile.name(position: 7, count: 120, title: "C") == "007-c.md")
+        #expect(ChapterFile.name(position: 120, count: 120, title: "D") == "120-d.md")
+    }
+
+    @Test("only NN-name.md files are the publisher's", arguments: [
+        ("01-a.md", true), ("123-x-y.md", true), ("SUMMARY.md", false), ("01-a.md.orig", false),
+        ("a-01.md", false), ("-a.md", false), ("01a.md", false), ("book.toml", false),
+    ])
+    func managedNames(name: String, managed: Bool) {
+        #expect(ChapterFile.isChapterFileName(name) == managed)
+    }
+
+    @Test("rendering adds the title heading and drops a duplicate the model wrote")
+    func rendering() {
+        #expect(String(decoding: ChapterFile.render(title: "Ownership", body: "\n# Ownership\n\nBody text.\n\n"), as: UTF8.self) == "# Ownership\n\nBody text.\n")
+        #expect(String(decoding: ChapterFile.render(title: "X", body: "## Part\nText"), as: UTF8.self) == "# X\n\n## Part\nText\n")
+    }
+
+    @Test("SUMMARY.md is mdBook's format with brackets escaped")
+    func summary() {
+        let text = String(decoding: ChapterFile.summary([("Intro [draft]", "01-intro-draft.md"), ("Next", "02-next.md")]), as: UTF8.self)
+        #expect(text == "# Summary\n\n- [Intro \\[draft\\]](01-intro-draft.md)\n- [Next](02-next.md)\n")
+    }
+
+    @Test("the folder name is the file name up to its first dot", arguments: [
+        ("practical-rust.md", "practical-rust"), ("course.v2.yaml", "course"), (".hidden.md", nil), ("a\u{1}b.md", nil),
+    ] as [(String, String?)])
+    func folderNames(file: String, folder: String?) {
+        #expect(Outline.folderName(forFile: file) == folder)
+    }
+}
