@@ -11,7 +11,8 @@ import Glibc
 /// renamed into place one by one (chapters first, `SUMMARY.md` last). When a name goes away (a
 /// renumbering, a removal, a retitle), a complete new folder is staged and exchanged with the live
 /// one in one `renameat2(RENAME_EXCHANGE)`. Files the publisher does not own (`book.toml`, the
-/// `book/` build, `.orig` backups, anything a user put there) are carried over.
+/// `book/` build, `.orig` backups, anything a user put there) are carried over. The replaced
+/// version is left intact in the staging area for a while, for readers still listing it.
 struct Publisher {
     /// The outline's folder, e.g. `OUTPUT/practical-rust`.
     let folder: String
@@ -53,9 +54,22 @@ struct Publisher {
         try FileSystem.entries(of: folder).filter(Self.isManaged)
     }
 
-    /// Removes what an interrupted earlier publish of this folder left in the staging area.
-    func removeLeftovers() throws(FileError) {
+    /// How long a replaced version of the folder is kept after a swap. A reader that opened the
+    /// folder just before the swap is reading that version: emptying it at once would show the
+    /// reader files vanishing mid-listing.
+    static let retiredVersionLifetime: TimeInterval = 120
+
+    /// Removes what an interrupted earlier publish of this folder left in the staging area, and
+    /// replaced versions older than `retiredVersionLifetime`.
+    func removeLeftovers(now: Date = Date()) throws(FileError) {
+        let retiredPrefix = "\(baseName).retired."
         for name in try FileSystem.entries(of: stagingRoot) where name.hasPrefix(baseName + ".") {
+            if name.hasPrefix(retiredPrefix),
+                let retiredAt = name.dropFirst(retiredPrefix.count).split(separator: ".").first.flatMap({ TimeInterval($0) }),
+                now.timeIntervalSince1970 - retiredAt < Self.retiredVersionLifetime
+            {
+                continue
+            }
             try FileSystem.remove("\(stagingRoot)/\(name)")
         }
     }
@@ -151,7 +165,8 @@ struct Publisher {
             }
         }
         if carried { try FileSystem.syncDirectory(folder) }
-        try FileSystem.remove(staged)
+        let retired = "\(stagingRoot)/\(baseName).retired.\(Int(Date().timeIntervalSince1970)).\(UInt64.random(in: 0 ... .max))"
+        try FileSystem.rename(staged, to: retired)
     }
 
     /// Builds a complete folder in the staging area and returns its path. Unchanged chapter files
