@@ -111,14 +111,14 @@ struct MarkdownOutlineParser {
                 guard let end = text.firstRange(of: "-->") else { continue }
                 text = text[end.upperBound...]
                 openComment = nil
-            } else if let opening = MarkdownSyntax.openingFence(String(text), number: number) {
+            } else if let opening = MarkdownSyntax.openingFence(text, number: number) {
                 fence = opening
                 result.append(MarkdownLine(number: number, text: String(text), isCode: true))
                 continue
             }
-            let (kept, stillOpen) = MarkdownSyntax.removingComments(text)
+            let (kept, stillOpen, removed) = MarkdownSyntax.removingComments(text)
             if stillOpen { openComment = number }
-            if kept.count != text.count || stillOpen { hadComment = true }
+            if removed { hadComment = true }
             if hadComment && OutlineText.isBlank(kept) { continue }
             result.append(MarkdownLine(number: number, text: kept, isCode: false))
         }

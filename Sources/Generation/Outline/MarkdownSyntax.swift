@@ -109,7 +109,17 @@ enum MarkdownSyntax {
             return ListItem(indent: indent, marker: marker, contentColumn: markerEnd + 1, text: afterMarker)
         }
         guard separator == " " || separator == "\t" else { return nil }
-        let gap = indentColumns(String(repeating: " ", count: markerEnd) + afterMarker) - markerEnd
+        var column = markerEnd
+        for character in afterMarker {
+            if character == " " {
+                column += 1
+            } else if character == "\t" {
+                column = (column / 4 + 1) * 4
+            } else {
+                break
+            }
+        }
+        let gap = column - markerEnd
         let text = OutlineText.trimmed(afterMarker)
         // CommonMark: five or more spaces after the marker start indented code, so the
         // content column is one past the marker.
@@ -117,7 +127,7 @@ enum MarkdownSyntax {
         return ListItem(indent: indent, marker: marker, contentColumn: contentColumn, text: text)
     }
 
-    static func openingFence(_ line: String, number: Int) -> Fence? {
+    static func openingFence(_ line: some StringProtocol, number: Int) -> Fence? {
         let rest = unindented(line)
         guard let marker = rest.first, marker == "`" || marker == "~" else { return nil }
         let length = rest.prefix(while: { $0 == marker }).count
@@ -133,13 +143,15 @@ enum MarkdownSyntax {
         return length >= fence.length && OutlineText.isBlank(rest.dropFirst(length))
     }
 
-    /// The line with its HTML comments removed, and whether a comment is still open at its end.
+    /// The line with its HTML comments removed, whether a comment is still open at its end, and
+    /// whether any comment was found.
     ///
     /// `<!--` inside a code span (backticks) is text, as in CommonMark.
-    static func removingComments(_ line: Substring) -> (kept: String, open: Bool) {
-        guard line.firstRange(of: "<!--") != nil else { return (String(line), false) }
+    static func removingComments(_ line: Substring) -> (kept: String, open: Bool, removed: Bool) {
+        guard containsCommentStart(line) else { return (String(line), false, false) }
         var spans = codeSpans(line)[...]
         var kept = ""
+        var removed = false
         var index = line.startIndex
         while index < line.endIndex {
             if let span = spans.first, span.lowerBound == index {
@@ -150,15 +162,32 @@ enum MarkdownSyntax {
             }
             if line[index] == "<" && line[index...].hasPrefix("<!--") {
                 let body = line[index...].dropFirst(4)
-                guard let end = body.firstRange(of: "-->") else { return (kept, true) }
+                guard let end = body.firstRange(of: "-->") else { return (kept, true, true) }
                 index = end.upperBound
+                removed = true
                 while let span = spans.first, span.lowerBound < index { spans = spans.dropFirst() }
                 continue
             }
             kept.append(line[index])
             index = line.index(after: index)
         }
-        return (kept, false)
+        return (kept, false, removed)
+    }
+
+    /// Whether `<!--` occurs in the line; a byte scan, since most lines have none.
+    private static func containsCommentStart(_ line: Substring) -> Bool {
+        var matched = 0
+        for byte in line.utf8 {
+            switch (matched, byte) {
+            case (0, UInt8(ascii: "<")): matched = 1
+            case (1, UInt8(ascii: "!")): matched = 2
+            case (2, UInt8(ascii: "-")): matched = 3
+            case (3, UInt8(ascii: "-")): return true
+            case (_, UInt8(ascii: "<")): matched = 1
+            default: matched = 0
+            }
+        }
+        return false
     }
 
     /// The code spans of a line: a run of backticks up to the next run of the same length.

@@ -131,13 +131,18 @@ enum YAMLReader {
         what: String
     ) -> OutlineError {
         func fileLine(_ mark: Mark) -> Int { mark.line + firstLine - 1 }
-        func located(_ problem: String, _ context: YamlError.Context?, _ mark: Mark) -> OutlineError {
+        func located(_ problem: String, _ context: YamlError.Context?, _ reported: Mark) -> OutlineError {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            // libyaml gives up on a key without `:` where the next token starts, often the line
+            // after; the key's own line is the one to fix. Nothing is past the last line.
+            var line = reported.line
+            if let context, context.text.contains("simple key") { line = context.mark.line }
+            line = min(max(line, 1), lines.count)
             var message = "\(what) is not valid YAML: \(problem)"
-            if let context, fileLine(context.mark) != fileLine(mark) {
+            if let context, context.mark.line != line {
                 message += " (\(context.text) started on line \(fileLine(context.mark)))"
             }
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-            let source = mark.line - 1 < lines.count && mark.line >= 1 ? lines[mark.line - 1] : ""
+            let source = lines[line - 1]
             if problem.contains("tab character") || (problem.contains("cannot start any token") && source.contains("\t")) {
                 message += ": YAML indentation must be spaces, not tabs"
             } else if problem.contains("mapping values are not allowed") {
@@ -145,7 +150,7 @@ enum YAMLReader {
             } else if problem.contains("did not find expected key") || problem.contains("did not find expected '-'") {
                 message += ": check the indentation of this line against the lines above"
             }
-            return OutlineError(file: fileName, line: fileLine(mark), message: message)
+            return OutlineError(file: fileName, line: line + firstLine - 1, message: message)
         }
         switch error {
         case .scanner(let context, let problem, let mark, _),
