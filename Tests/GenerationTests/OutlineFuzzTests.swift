@@ -19,7 +19,8 @@ struct OutlineFuzzTests {
     }
 
     /// Bytes that matter to one format or another, so random text reaches deep paths.
-    static let interesting: [UInt8] = Array("#-*+1.)`~<!->{}[]:,\"'\\&|>?! \n\n\n\t\r\u{0}ué\u{85}aZ0u".utf8)
+    static let interesting: [UInt8] =
+        Array("#-*+1.)`~<!->{}[]:,\"'\\&|>?! \n\n\n\t\r\u{0}ué\u{85}aZ0u".utf8)
         + [0xFF, 0xC3, 0xE2, 0x80]
 
     static let validInputs: [(OutlineFormat, String)] = [
@@ -96,9 +97,12 @@ struct OutlineFuzzTests {
         case 0:
             bytes[position] = interesting.randomElement(using: &random)!
         case 1:
-            bytes.insert(contentsOf: (0..<Int.random(in: 1...6, using: &random)).map { _ in
-                interesting.randomElement(using: &random)!
-            }, at: position)
+            bytes.insert(
+                contentsOf: (0..<Int.random(in: 1...6, using: &random)).map { _ in
+                    interesting.randomElement(using: &random)!
+                },
+                at: position
+            )
         case 2:
             bytes.removeSubrange(position..<min(bytes.count, position + Int.random(in: 1...40, using: &random)))
         case 3:

@@ -386,7 +386,9 @@ struct OutlineMarkdownTests {
 
     @Test("invalid YAML in front matter is an error on the file line of the problem")
     func frontMatterSyntax() throws {
-        let error = try #require(parseError("---\nlevel: beginner\naudience: [unclosed\nwords: 900\n---\n# T\n## One\n"))
+        let error = try #require(
+            parseError("---\nlevel: beginner\naudience: [unclosed\nwords: 900\n---\n# T\n## One\n")
+        )
         #expect(error.message.contains("the front matter is not valid YAML"))
         #expect(error.line == 4)
         #expect(error.message.contains("started on line 3"))

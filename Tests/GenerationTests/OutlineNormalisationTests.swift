@@ -15,11 +15,18 @@ struct OutlineNormalisationTests {
         ("blank lines doubled", { $0.replacingOccurrences(of: "\n\n", with: "\n\n\n\n") }),
         ("blank lines with spaces", { $0.replacingOccurrences(of: "\n\n", with: "\n   \n\t\n") }),
         ("extra trailing newlines", { $0 + "\n\n\n" }),
-        ("no trailing newline", { String($0.drop(while: { $0 == "\n" }).reversed().drop(while: { $0 == "\n" }).reversed()) }),
+        (
+            "no trailing newline",
+            { String($0.drop(while: { $0 == "\n" }).reversed().drop(while: { $0 == "\n" }).reversed()) }
+        ),
         ("a UTF-8 BOM", { "\u{FEFF}" + $0 }),
         (
             "all at once",
-            { "\u{FEFF}" + $0.replacingOccurrences(of: "\n\n", with: "\n \n\n").replacingOccurrences(of: "\n", with: " \r\n") + "\r\n\r\n" }
+            {
+                "\u{FEFF}"
+                    + $0.replacingOccurrences(of: "\n\n", with: "\n \n\n").replacingOccurrences(of: "\n", with: " \r\n")
+                    + "\r\n\r\n"
+            }
         ),
     ]
 
@@ -157,7 +164,10 @@ struct OutlineNormalisationTests {
                           indented
             """
         let flow = "{title: T, chapters: [{title: One, points: [a, b], notes: \"Line one.\\n  indented\\n\"}]}"
-        let expected = Outline(title: "T", chapters: [.init(title: "One", points: ["a", "b"], notes: "Line one.\n  indented")])
+        let expected = Outline(
+            title: "T",
+            chapters: [.init(title: "One", points: ["a", "b"], notes: "Line one.\n  indented")]
+        )
         #expect(try parse(twoSpaces, .yaml) == expected)
         #expect(try parse(fourSpaces, .yaml) == expected)
         #expect(try parse(flow, .yaml) == expected)
@@ -175,7 +185,8 @@ struct OutlineNormalisationTests {
     @Test("JSON: minified, tab-separated and padded strings parse to the same outline")
     func jsonLayout() throws {
         let minified = #"{"title":"T","words":900,"chapters":[{"title":"One","points":["a","b"],"notes":"n"}]}"#
-        let spread = "\n\t{ \"title\" :\t\" T \" ,\n\n\"words\"\t:\t900 ,\"chapters\":[\n{\"title\":\"One \",\n"
+        let spread =
+            "\n\t{ \"title\" :\t\" T \" ,\n\n\"words\"\t:\t900 ,\"chapters\":[\n{\"title\":\"One \",\n"
             + "\"points\" : [ \"a\" , \"  b\" ] , \"notes\" : \"\\nn  \\n\\n\" } ] }\n\n"
         #expect(try parse(minified, .json) == (try parse(spread, .json)))
     }
@@ -185,16 +196,27 @@ struct OutlineNormalisationTests {
         let lines: [Substring] = ["", "  \t", "    first   ", "", "", "", "      nested", "\t", "    last", "", ""]
         #expect(OutlineText.block(lines) == "first\n\n  nested\n\nlast")
         #expect(OutlineText.block(["\tcode", "\t\tdeeper"]) == "code\n\tdeeper")
-        #expect(OutlineText.block(["\tmixed", "    spaces"]) == "\tmixed\n    spaces", "tabs are never turned into spaces")
+        #expect(
+            OutlineText.block(["\tmixed", "    spaces"]) == "\tmixed\n    spaces",
+            "tabs are never turned into spaces"
+        )
         #expect(OutlineText.block(["", " ", "\t"]) == nil)
     }
 
     @Test("empty optional fields become nil in every format")
     func emptyFieldsAreNil() throws {
         let expected = Outline(title: "T", chapters: [.init(title: "A")])
-        #expect(try parse("---\naudience:\nlevel: ''\nlanguage: '  '\ndescription: |\n\n---\n# T\n## A\n\n\n") == expected)
-        #expect(try parse("title: T\naudience: ' '\nwords:\nchapters:\n  - title: A\n    points: []\n    notes: \"\\n \"\n", .yaml) == expected)
-        let json = #"{"title": "T", "level": "", "description": "  \n ", "chapters": [{"title": "A", "points": null, "notes": null}]}"#
+        #expect(
+            try parse("---\naudience:\nlevel: ''\nlanguage: '  '\ndescription: |\n\n---\n# T\n## A\n\n\n") == expected
+        )
+        #expect(
+            try parse(
+                "title: T\naudience: ' '\nwords:\nchapters:\n  - title: A\n    points: []\n    notes: \"\\n \"\n",
+                .yaml
+            ) == expected
+        )
+        let json =
+            #"{"title": "T", "level": "", "description": "  \n ", "chapters": [{"title": "A", "points": null, "notes": null}]}"#
         #expect(try parse(json, .json) == expected)
     }
 
@@ -241,7 +263,10 @@ struct OutlineNormalisationTests {
         #expect(parseError(surrogate, format)?.line == 1)
     }
 
-    @Test("raw control characters are refused with their line, column and code point", arguments: OutlineFormat.allCases)
+    @Test(
+        "raw control characters are refused with their line, column and code point",
+        arguments: OutlineFormat.allCases
+    )
     func rawControlCharacters(format: OutlineFormat) throws {
         let error = try #require(parseError("line one\n\nab\u{1B}[31m\n", format))
         #expect(error.line == 3)

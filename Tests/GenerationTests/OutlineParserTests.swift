@@ -98,7 +98,10 @@ struct OutlineParserTests {
         #expect(error?.message.contains("cannot open the outline") == true)
     }
 
-    @Test("an unreadable file says permission denied and how to fix it", .enabled(if: geteuid() != 0, "root reads anything"))
+    @Test(
+        "an unreadable file says permission denied and how to fix it",
+        .enabled(if: geteuid() != 0, "root reads anything")
+    )
     func permissionDenied() throws {
         let folder = try TemporaryFolder()
         let path = try folder.write("course.md", Array(OutlineExamples.practicalRust.utf8))

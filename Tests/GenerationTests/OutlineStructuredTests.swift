@@ -63,12 +63,16 @@ struct OutlineStructuredTests {
                 notes:
             """
         let outline = try parse(text, .yaml)
-        #expect(outline == Outline(title: "2024", audience: "yes", chapters: [.init(title: "1.50", points: ["on", "spaced"])]))
+        #expect(
+            outline
+                == Outline(title: "2024", audience: "yes", chapters: [.init(title: "1.50", points: ["on", "spaced"])])
+        )
     }
 
     @Test("YAML points written with `|` keep their lines, normalised")
     func multiLinePoint() throws {
-        let text = "title: T\nchapters:\n  - title: One\n    points:\n      - |\n        First line   \n\n\n        second line\n"
+        let text =
+            "title: T\nchapters:\n  - title: One\n    points:\n      - |\n        First line   \n\n\n        second line\n"
         #expect(try parse(text, .yaml).chapters[0].points == ["First line\n\nsecond line"])
     }
 
@@ -83,8 +87,14 @@ struct OutlineStructuredTests {
             ("title: T\nchapter:\n  - title: A\n", .yaml, 2, "`chapter`", "`chapters`"),
             ("title: T\nchapters:\n  - title: A\n    point: [x]\n", .yaml, 4, "`point`", "`points`"),
             ("title: T\nchapters:\n  - title: A\n    note: x\n", .yaml, 4, "`note`", "`notes`"),
-            ("{\"title\": \"T\",\n \"chapters\": [\n  {\"title\": \"A\",\n   \"ponits\": []}]}", .json, 4, "`ponits`", "`points`"),
-            ("{\"title\": \"T\", \"laguage\": \"en\",\n \"chapters\": [{\"title\": \"A\"}]}", .json, 1, "`laguage`", "`language`"),
+            (
+                "{\"title\": \"T\",\n \"chapters\": [\n  {\"title\": \"A\",\n   \"ponits\": []}]}", .json, 4,
+                "`ponits`", "`points`"
+            ),
+            (
+                "{\"title\": \"T\", \"laguage\": \"en\",\n \"chapters\": [{\"title\": \"A\"}]}", .json, 1, "`laguage`",
+                "`language`"
+            ),
         ]
     )
     func unknownKeys(text: String, format: OutlineFormat, line: Int, key: String, suggestion: String) throws {
@@ -153,7 +163,9 @@ struct OutlineStructuredTests {
         #expect(yaml.line == 4)
         #expect(yaml.message.contains("single text, not a list"))
         #expect(yaml.message.contains("starting with `- `"))
-        let json = try #require(parseError("{\"title\": \"T\", \"chapters\": [{\"title\": \"A\",\n\"points\": \"x\"}]}", .json))
+        let json = try #require(
+            parseError("{\"title\": \"T\", \"chapters\": [{\"title\": \"A\",\n\"points\": \"x\"}]}", .json)
+        )
         #expect(json.line == 2)
         #expect(json.message.contains("[\"...\"]"))
     }
@@ -189,7 +201,9 @@ struct OutlineStructuredTests {
         let noTitle = try #require(parseError("\naudience: x\nchapters: [{title: A}]\n", .yaml))
         #expect(noTitle.line == 2)
         #expect(noTitle.message.contains("no title"))
-        let emptyChapter = try #require(parseError("title: T\nchapters:\n  - title: A\n  - title: '  '\n    points: [x]\n", .yaml))
+        let emptyChapter = try #require(
+            parseError("title: T\nchapters:\n  - title: A\n  - title: '  '\n    points: [x]\n", .yaml)
+        )
         #expect(emptyChapter.line == 4)
         #expect(emptyChapter.message.contains("chapter 2 has an empty title"))
         let untitled = try #require(parseError("title: T\nchapters:\n  - points: [x]\n", .yaml))
@@ -215,7 +229,9 @@ struct OutlineStructuredTests {
         let bell = try #require(parseError("{\"title\": \"T\",\n\"chapters\": [{\"title\": \"a\\u0007b\"}]}", .json))
         #expect(bell.line == 2)
         #expect(bell.message.contains("U+0007"))
-        let newline = try #require(parseError("{\"title\": \"two\\nlines\", \"chapters\": [{\"title\": \"A\"}]}", .json))
+        let newline = try #require(
+            parseError("{\"title\": \"two\\nlines\", \"chapters\": [{\"title\": \"A\"}]}", .json)
+        )
         #expect(newline.line == 1)
         #expect(newline.message.contains("must be on one line"))
         let long = String(repeating: "é", count: 201)
@@ -231,7 +247,8 @@ struct OutlineStructuredTests {
 
     @Test("JSON escapes, surrogate pairs and tabs between tokens are read correctly")
     func jsonEscapes() throws {
-        let text = "{\t\"title\":\t\"A\\/B \\u00e9\\u00E9 \\ud83d\\ude00 \\\"q\\\" \\\\\"  ,\r\n"
+        let text =
+            "{\t\"title\":\t\"A\\/B \\u00e9\\u00E9 \\ud83d\\ude00 \\\"q\\\" \\\\\"  ,\r\n"
             + "\"chapters\" : [ {\"title\":\"One\", \"notes\": \"col1\\tcol2\\nline2\\r\\nline3\", "
             + "\"points\": [\"\\u0041\\b\"]} ] }"
         let error = parseError(text, .json)
@@ -309,6 +326,18 @@ struct OutlineStructuredTests {
         #expect(documents.line == 2)
         let empty = try #require(parseError("# only a comment\n", .yaml))
         #expect(empty.message.contains("empty"))
+    }
+
+    @Test("YAML escapes that make no character, or a control character, are errors on their line")
+    func yamlEscapes() throws {
+        let surrogate = try #require(parseError("title: T\nlevel: \"\\ud800\"\nchapters: [{title: A}]\n", .yaml))
+        #expect(surrogate.line == 2)
+        #expect(surrogate.message.contains("invalid Unicode character escape"))
+        let nul = try #require(parseError("title: T\nchapters:\n  - title: A\n    points: [\"a\\0b\"]\n", .yaml))
+        #expect(nul.line == 4)
+        #expect(nul.message.contains("point 1 of chapter 1 contains the control character U+0000"))
+        let fine = try parse("title: \"Caf\\u00e9 \\x41 \\U0001F600\"\nchapters: [{title: A}]\n", .yaml)
+        #expect(fine.title == "Café A 😀")
     }
 
     @Test("deeply nested YAML is refused, not a stack overflow")

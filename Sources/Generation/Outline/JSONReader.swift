@@ -163,7 +163,9 @@ struct JSONReader {
                 return entries
             case nil: throw unclosed("{", "}", openLine)
             default:
-                throw failure("expected `,` or `}` after the value of \"\(key)\", found \(describeNext()): a comma may be missing")
+                throw failure(
+                    "expected `,` or `}` after the value of \"\(key)\", found \(describeNext()): a comma may be missing"
+                )
             }
         }
     }
@@ -192,7 +194,9 @@ struct JSONReader {
                 return elements
             case nil: throw unclosed("[", "]", openLine)
             default:
-                throw failure("expected `,` or `]` after a list element, found \(describeNext()): a comma may be missing")
+                throw failure(
+                    "expected `,` or `]` after a list element, found \(describeNext()): a comma may be missing"
+                )
             }
         }
     }
@@ -217,7 +221,9 @@ struct JSONReader {
                 index += 1
                 try escape(into: &decoded)
             case 0x0A:
-                throw failure("a string runs past the end of the line: close it with `\"`, or write a line break as \\n")
+                throw failure(
+                    "a string runs past the end of the line: close it with `\"`, or write a line break as \\n"
+                )
             case 0x00..<0x20:
                 throw failure("a string holds a raw control character (a tab?): write it as an escape such as \\t")
             default:

@@ -61,7 +61,8 @@ struct MarkdownOutlineParser {
             throw OutlineError(
                 file: file,
                 line: 1,
-                message: "the front matter that starts here is never closed: add a `---` line after its last `key: value` line"
+                message:
+                    "the front matter that starts here is never closed: add a `---` line after its last `key: value` line"
             )
         }
         let yaml = lines[1..<end].joined(separator: "\n")
@@ -282,7 +283,8 @@ private struct Assembler {
             descriptionLines = afterTitle
         } else {
             guard let frontTitle = fields.title else {
-                var message = "the outline has no title: add a `# Title` heading above the chapters "
+                var message =
+                    "the outline has no title: add a `# Title` heading above the chapters "
                     + "(or `title:` in front matter)"
                 if beforeTitle.contains(where: { MarkdownLine.isSetextUnderline($0.text) }) {
                     message += "; a line underlined with `===` is not read as the title"

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The notations an outline can be written in.
@@ -60,7 +60,11 @@ public enum OutlineParser {
     ///   `maximumFileSize`, NUL bytes, invalid UTF-8, control characters, syntax errors, unknown
     ///   keys, wrong types, a missing or doubled title, no chapters, an empty or duplicate
     ///   chapter title, and titles that are too long or hold control characters.
-    public static func parse(_ bytes: [UInt8], format: OutlineFormat, fileName: String) throws(OutlineError) -> Outline {
+    public static func parse(
+        _ bytes: [UInt8],
+        format: OutlineFormat,
+        fileName: String
+    ) throws(OutlineError) -> Outline {
         if bytes.count > maximumFileSize {
             throw OutlineError.tooLarge(file: fileName, size: bytes.count)
         }

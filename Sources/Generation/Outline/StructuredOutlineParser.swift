@@ -31,7 +31,8 @@ struct StructuredOutlineParser {
             throw OutlineError(
                 file: fileName,
                 line: root.line,
-                message: "the outline is \(root.kindDescription), not a mapping: start with `title:` and `chapters:` keys"
+                message:
+                    "the outline is \(root.kindDescription), not a mapping: start with `title:` and `chapters:` keys"
             )
         }
         var fields = CourseFields()
@@ -48,7 +49,12 @@ struct StructuredOutlineParser {
         guard let title = fields.title else {
             throw OutlineError(file: fileName, line: root.line, message: "the outline has no title: add a `title` key")
         }
-        try OutlineRules.check(chapters: chapters, file: fileName, emptyLine: chaptersLine ?? root.line, hint: chaptersHint)
+        try OutlineRules.check(
+            chapters: chapters,
+            file: fileName,
+            emptyLine: chaptersLine ?? root.line,
+            hint: chaptersHint
+        )
         return Outline(
             title: title,
             audience: fields.audience,
@@ -225,7 +231,10 @@ struct CourseFields {
     /// Reads `entry` if its key is a course field.
     /// - Returns: false when the key is not a course field (the caller decides what it is).
     /// - Throws: `OutlineError` when the value has the wrong type or bad content.
-    mutating func read(_ entry: StructuredValue.Entry, using reader: StructuredOutlineParser) throws(OutlineError) -> Bool {
+    mutating func read(
+        _ entry: StructuredValue.Entry,
+        using reader: StructuredOutlineParser
+    ) throws(OutlineError) -> Bool {
         let fileName = reader.fileName
         let line = entry.value.line
         switch entry.key {

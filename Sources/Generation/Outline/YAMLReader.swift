@@ -92,12 +92,18 @@ enum YAMLReader {
                         )
                     }
                     budget -= 1
-                    entries.append(.init(key: name.string, keyLine: keyLine, value: try convert(value, depth: depth + 1)))
+                    entries.append(
+                        .init(key: name.string, keyLine: keyLine, value: try convert(value, depth: depth + 1))
+                    )
                 }
                 return StructuredValue(content: .mapping(entries), line: line)
             case .alias:
                 // compose() resolves aliases to their nodes; this is a safety net.
-                throw OutlineError(file: fileName, line: line, message: "an alias (`*name`) could not be resolved: write the value out")
+                throw OutlineError(
+                    file: fileName,
+                    line: line,
+                    message: "an alias (`*name`) could not be resolved: write the value out"
+                )
             }
         }
     }
@@ -143,7 +149,9 @@ enum YAMLReader {
                 message += " (\(context.text) started on line \(fileLine(context.mark)))"
             }
             let source = lines[line - 1]
-            if problem.contains("tab character") || (problem.contains("cannot start any token") && source.contains("\t")) {
+            if problem.contains("tab character")
+                || (problem.contains("cannot start any token") && source.contains("\t"))
+            {
                 message += ": YAML indentation must be spaces, not tabs"
             } else if problem.contains("mapping values are not allowed") {
                 message += ": a `: ` inside a value makes YAML read a new key; put the whole value in quotes"
