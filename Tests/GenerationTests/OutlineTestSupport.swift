@@ -225,26 +225,3 @@ func parseError(
     }
 }
 
-/// A fresh folder under the system's temporary directory, removed when the value goes away.
-final class TemporaryFolder {
-    let path: String
-
-    init() throws {
-        var template = Array((NSTemporaryDirectory() + "/outline-tests-XXXXXX").utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        guard let made else { throw CocoaError(.fileWriteUnknown) }
-        path = String(cString: made)
-    }
-
-    /// Writes `contents` to `name` inside the folder and returns its path.
-    @discardableResult
-    func write(_ name: String, _ contents: [UInt8]) throws -> String {
-        let file = path + "/" + name
-        try Data(contents).write(to: URL(fileURLWithPath: file))
-        return file
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}

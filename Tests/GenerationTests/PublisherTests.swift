@@ -3,33 +3,6 @@ import Foundation
 import Synchronization
 import Testing
 
-/// A temporary folder removed when the test ends.
-final class TemporaryFolder: Sendable {
-    let path: String
-
-    init() throws {
-        var template = Array((NSTemporaryDirectory() + "coursegen-test-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw FileError(path: "mkdtemp", operation: "create", errno: errno) }
-        path = String(cString: made)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func write(_ relative: String, _ text: String) throws {
-        let url = URL(fileURLWithPath: "\(path)/\(relative)")
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: url)
-    }
-
-    func read(_ relative: String) -> String? {
-        FileManager.default.contents(atPath: "\(path)/\(relative)").map { String(decoding: $0, as: UTF8.self) }
-    }
-
-    func list(_ relative: String = "") -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "\(path)/\(relative)")) ?? []).sorted()
-    }
-}
-
 @Suite("Publisher")
 struct PublisherTests {
     func plan(_ titles: [String], tag: String = "v1", backups: [String] = []) -> Publisher.Plan {
