@@ -132,6 +132,29 @@ struct FakeGeminiServerTests {
         }
     }
 
+    @Test("custom text and usage are sent exactly as given")
+    func customTextAndUsage() async throws {
+        let usage = Server.Usage(promptTokenCount: 812, candidatesTokenCount: 2110, thoughtsTokenCount: 1028)
+        try await withServer(.init { _ in .success(text: "# Custom\n\nBody.", usage: usage) }) { server in
+            let json = try await exchange(server, body: requestBody(prompt: "p")).json()
+            #expect(dig(json, "candidates", 0, "content", "parts", 0, "text") as? String == "# Custom\n\nBody.")
+            #expect(dig(json, "usageMetadata", "promptTokenCount") as? Int == 812)
+            #expect(dig(json, "usageMetadata", "candidatesTokenCount") as? Int == 2110)
+            #expect(dig(json, "usageMetadata", "thoughtsTokenCount") as? Int == 1028)
+            #expect(dig(json, "usageMetadata", "totalTokenCount") as? Int == 3950)
+        }
+    }
+
+    @Test("thinking turned off (budget 0) reports no thoughtsTokenCount, as the API omits it")
+    func noThinking() async throws {
+        try await withServer { server in
+            let body = requestBody(prompt: "p", generationConfig: #"{"thinkingConfig": {"thinkingBudget": 0}}"#)
+            let json = try await exchange(server, body: body).json()
+            #expect(dig(json, "usageMetadata", "thoughtsTokenCount") == nil)
+            #expect(dig(json, "usageMetadata", "totalTokenCount") as? Int != nil)
+        }
+    }
+
     // MARK: Authentication
 
     @Test("no key is 403 PERMISSION_DENIED and a wrong key is 400 API_KEY_INVALID")
@@ -503,6 +526,50 @@ struct FakeGeminiServerTests {
             let array = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [Any])
             #expect(array.count >= 2)
             #expect(dig(array.last, "candidates", 0, "finishReason") as? String == "STOP")
+        }
+    }
+
+    @Test("a malformed stream sends one good event, then half an event, and no finishReason")
+    func malformedStream() async throws {
+        try await withServer(.init { _ in .malformedJSON }) { server in
+            let response = try await exchange(
+                server,
+                path: "/v1beta/models/\(model):streamGenerateContent?alt=sse",
+                body: requestBody(prompt: "p")
+            )
+            #expect(response.status == 200)
+            let events = response.text.components(separatedBy: "\r\n\r\n")
+            #expect(events.count == 2)
+            let first = try JSONSerialization.jsonObject(with: Data(events[0].dropFirst(6).utf8))
+            #expect(dig(first, "candidates", 0, "finishReason") == nil)
+            #expect(events[1].hasPrefix("data: {"))
+            #expect(throws: (any Error).self) {
+                try JSONSerialization.jsonObject(with: Data(events[1].dropFirst(6).utf8))
+            }
+        }
+    }
+
+    @Test(
+        "answers without text stream as a single event",
+        arguments: [
+            (Reply.emptyParts, "STOP"), (Reply.maxTokensWithoutParts, "MAX_TOKENS"),
+            (Reply.finish(reason: "RECITATION", text: ""), "RECITATION"), (Reply.blockedPrompt(), nil),
+        ]
+    )
+    func streamWithoutText(reply: FakeGeminiServer.Reply, finishReason: String?) async throws {
+        try await withServer(.init { _ in reply }) { server in
+            let response = try await exchange(
+                server,
+                path: "/v1beta/models/\(model):streamGenerateContent?alt=sse",
+                body: requestBody(prompt: "p")
+            )
+            let events = try response.serverSentEvents()
+            #expect(events.count == 1)
+            #expect(dig(events.first, "candidates", 0, "finishReason") as? String == finishReason)
+            #expect(dig(events.first, "candidates", 0, "content", "parts") == nil)
+            if finishReason == nil {
+                #expect(dig(events.first, "promptFeedback", "blockReason") as? String == "SAFETY")
+            }
         }
     }
 
