@@ -1,0 +1,296 @@
+/// An HTTP reply ready for the wire: status, content type and body.
+struct HTTPAnswer: Sendable {
+    enum Body: Sendable {
+        /// Sent with Content-Length.
+        case whole([UInt8])
+        /// Sent with chunked transfer encoding, flushed chunk by chunk so a client sees events
+        /// split across reads.
+        case chunks([[UInt8]])
+    }
+
+    var status: Int
+    var contentType: String
+    var body: Body
+}
+
+/// Turns a reply decision into the bytes Google would send. Pure: the same request, reply and
+/// response id give the same bytes.
+enum ReplyRenderer {
+    static let jsonType = "application/json; charset=UTF-8"
+    static let eventStreamType = "text/event-stream"
+
+    /// A Google error as pretty-printed JSON.
+    static func answer(for error: GoogleError) -> HTTPAnswer {
+        HTTPAnswer(
+            status: error.code,
+            contentType: jsonType,
+            body: .whole(Array(error.json.serialized(pretty: true).utf8))
+        )
+    }
+
+    /// The reply for every kind that writes an HTTP response (all but `connectionReset` and `hang`).
+    static func answer(
+        for kind: FakeGeminiServer.Reply.Kind,
+        to request: FakeGeminiServer.Request,
+        responseId: String,
+        serverSentEvents: Bool
+    ) -> HTTPAnswer {
+        let model = request.model
+        switch kind {
+        case .rateLimited(let retryDelay, let quotaId):
+            return answer(for: .rateLimited(retryDelay: retryDelay, quotaId: quotaId, model: model))
+        case .status(let code, let message):
+            return statusAnswer(code: code, message: message, request: request)
+        case .errorMidStream(let code) where !request.isStreaming:
+            return statusAnswer(code: code, message: nil, request: request)
+        default:
+            break
+        }
+
+        let chunks = responseChunks(for: kind, to: request, responseId: responseId)
+        guard request.isStreaming else {
+            var bytes = Array(chunks.responses[0].serialized(pretty: true).utf8)
+            if chunks.truncated { bytes.removeLast(bytes.count / 2) }
+            return HTTPAnswer(status: 200, contentType: jsonType, body: .whole(bytes))
+        }
+        return streamAnswer(chunks, serverSentEvents: serverSentEvents)
+    }
+
+    private static func statusAnswer(code: Int, message: String?, request: FakeGeminiServer.Request) -> HTTPAnswer {
+        if code == 502, message == nil {
+            return HTTPAnswer(
+                status: 502,
+                contentType: "text/html; charset=UTF-8",
+                body: .whole(Array(GoogleError.badGatewayPage.utf8))
+            )
+        }
+        return answer(
+            for: .forStatus(code: code, message: message, model: request.model, apiVersion: request.apiVersion)
+        )
+    }
+
+    /// The response objects of a 200, in order: one for a plain call, several for a stream.
+    private struct Chunks {
+        var responses: [JSONValue]
+        /// The body (plain) or the event after the first (stream) is cut in half.
+        var truncated = false
+        /// An error object sent as the last event of a stream.
+        var trailingError: GoogleError?
+    }
+
+    private static func responseChunks(
+        for kind: FakeGeminiServer.Reply.Kind,
+        to request: FakeGeminiServer.Request,
+        responseId: String
+    ) -> Chunks {
+        let promptTokens = estimatedPromptTokens(request)
+        func response(
+            _ candidate: JSONValue?,
+            usage: FakeGeminiServer.Usage?,
+            feedback: JSONValue? = nil
+        ) -> JSONValue {
+            var members: [(key: String, value: JSONValue)] = []
+            if let candidate { members.append(("candidates", .array([candidate]))) }
+            if let feedback { members.append(("promptFeedback", feedback)) }
+            members.append(
+                ("usageMetadata", usageJSON(usage ?? .init(promptTokenCount: promptTokens, candidatesTokenCount: 0)))
+            )
+            members.append(("modelVersion", .string(request.model)))
+            members.append(("responseId", .string(responseId)))
+            return .object(members)
+        }
+        /// One response per piece of `text` (one in all unless streaming), the last with
+        /// `finishReason` and the full usage.
+        func pieces(
+            text: String,
+            thought: String?,
+            finishReason: String,
+            usage: FakeGeminiServer.Usage
+        ) -> [JSONValue] {
+            var partsPerResponse: [[JSONValue]] = []
+            if let thought { partsPerResponse.append([.object([("text", .string(thought)), ("thought", true)])]) }
+            let textParts = (request.isStreaming ? split(text, into: 3) : [text]).filter { !$0.isEmpty }
+                .map { JSONValue.object([("text", .string($0))]) }
+            if request.isStreaming {
+                partsPerResponse += textParts.map { [$0] }
+            } else {
+                partsPerResponse = [partsPerResponse.flatMap { $0 } + textParts]
+            }
+            if partsPerResponse.isEmpty { partsPerResponse = [[]] }
+            let last = partsPerResponse.count - 1
+            let partial = FakeGeminiServer.Usage(promptTokenCount: promptTokens, candidatesTokenCount: 0)
+            return partsPerResponse.enumerated().map { offset, parts in
+                let candidate = candidateJSON(parts: parts, finishReason: offset == last ? finishReason : nil)
+                return response(candidate, usage: offset == last ? usage : partial)
+            }
+        }
+
+        switch kind {
+        case .success(let text, let thought, let usage):
+            let text = text ?? FakeGeminiServer.defaultText(for: request)
+            let thought = thought ?? (request.generationConfig.includeThoughts == true ? defaultThought : nil)
+            let usage = usage ?? estimatedUsage(request, text: text)
+            return Chunks(responses: pieces(text: text, thought: thought, finishReason: "STOP", usage: usage))
+        case .finish(let reason, let text):
+            let full = FakeGeminiServer.defaultText(for: request)
+            let text = text ?? String(full.prefix(full.count / 2))
+            let usage = estimatedUsage(request, text: text)
+            return Chunks(responses: pieces(text: text, thought: nil, finishReason: reason, usage: usage))
+        case .emptyParts:
+            let candidate = candidateJSON(parts: [], finishReason: "STOP")
+            return Chunks(responses: [response(candidate, usage: nil)])
+        case .maxTokensWithoutParts:
+            let budget = request.generationConfig.maxOutputTokens ?? 65536
+            let usage = FakeGeminiServer.Usage(
+                promptTokenCount: promptTokens,
+                candidatesTokenCount: 0,
+                thoughtsTokenCount: budget
+            )
+            return Chunks(responses: [response(candidateJSON(parts: [], finishReason: "MAX_TOKENS"), usage: usage)])
+        case .blockedPrompt(let reason):
+            var feedback: [(key: String, value: JSONValue)] = [("blockReason", .string(reason))]
+            if reason == "SAFETY" { feedback.append(("safetyRatings", safetyRatings)) }
+            return Chunks(responses: [response(nil, usage: nil, feedback: .object(feedback))])
+        case .malformedJSON:
+            let text = FakeGeminiServer.defaultText(for: request)
+            let responses = pieces(
+                text: text,
+                thought: nil,
+                finishReason: "STOP",
+                usage: estimatedUsage(request, text: text)
+            )
+            return Chunks(responses: request.isStreaming ? Array(responses.prefix(2)) : responses, truncated: true)
+        case .errorMidStream(let code):
+            let text = FakeGeminiServer.defaultText(for: request)
+            let first = pieces(
+                text: text,
+                thought: nil,
+                finishReason: "STOP",
+                usage: estimatedUsage(request, text: text)
+            )[0]
+            let error = GoogleError.forStatus(
+                code: code,
+                message: nil,
+                model: request.model,
+                apiVersion: request.apiVersion
+            )
+            return Chunks(responses: [first], trailingError: error)
+        case .rateLimited, .status, .connectionReset, .hang:
+            preconditionFailure("\(kind) writes no 200 response")
+        }
+    }
+
+    private static func streamAnswer(_ chunks: Chunks, serverSentEvents: Bool) -> HTTPAnswer {
+        var objects = chunks.responses
+        if let error = chunks.trailingError { objects.append(error.json) }
+        guard serverSentEvents else {
+            // Without alt=sse the API streams one JSON array, element by element.
+            var pieces: [[UInt8]] = []
+            for (offset, object) in objects.enumerated() {
+                let prefix = offset == 0 ? "[" : ",\r\n"
+                var bytes = Array((prefix + object.serialized(pretty: true)).utf8)
+                if chunks.truncated, offset == objects.count - 1 {
+                    bytes.removeLast(bytes.count / 2)
+                }
+                pieces.append(bytes)
+            }
+            if !chunks.truncated { pieces.append(Array("]".utf8)) }
+            return HTTPAnswer(status: 200, contentType: jsonType, body: .chunks(pieces))
+        }
+        var pieces: [[UInt8]] = []
+        for (offset, object) in objects.enumerated() {
+            let event = Array("data: \(object.serialized())\r\n\r\n".utf8)
+            if chunks.truncated, offset == objects.count - 1 {
+                pieces.append(Array(event.prefix(event.count / 2)))
+            } else {
+                // Two writes per event, so clients must reassemble events split across reads.
+                pieces.append(Array(event.prefix(event.count / 2)))
+                pieces.append(Array(event.suffix(from: event.count / 2)))
+            }
+        }
+        return HTTPAnswer(status: 200, contentType: eventStreamType, body: .chunks(pieces))
+    }
+
+    // MARK: Pieces of a response
+
+    private static func candidateJSON(parts: [JSONValue], finishReason: String?) -> JSONValue {
+        var content: [(key: String, value: JSONValue)] = []
+        if !parts.isEmpty { content.append(("parts", .array(parts))) }
+        content.append(("role", "model"))
+        var candidate: [(key: String, value: JSONValue)] = [("content", .object(content))]
+        if let finishReason {
+            candidate.append(("finishReason", .string(finishReason)))
+            if finishReason == "SAFETY" { candidate.append(("safetyRatings", safetyRatings)) }
+        }
+        candidate.append(("index", 0))
+        return .object(candidate)
+    }
+
+    private static func usageJSON(_ usage: FakeGeminiServer.Usage) -> JSONValue {
+        var members: [(key: String, value: JSONValue)] = [("promptTokenCount", .integer(usage.promptTokenCount))]
+        if usage.candidatesTokenCount > 0 {
+            members.append(("candidatesTokenCount", .integer(usage.candidatesTokenCount)))
+        }
+        members.append(("totalTokenCount", .integer(usage.totalTokenCount)))
+        members.append(
+            (
+                "promptTokensDetails",
+                .array([.object([("modality", "TEXT"), ("tokenCount", .integer(usage.promptTokenCount))])])
+            )
+        )
+        if let thoughts = usage.thoughtsTokenCount { members.append(("thoughtsTokenCount", .integer(thoughts))) }
+        return .object(members)
+    }
+
+    private static let safetyRatings: JSONValue = .array(
+        [
+            ("HARM_CATEGORY_SEXUALLY_EXPLICIT", "NEGLIGIBLE"), ("HARM_CATEGORY_HATE_SPEECH", "NEGLIGIBLE"),
+            ("HARM_CATEGORY_HARASSMENT", "NEGLIGIBLE"), ("HARM_CATEGORY_DANGEROUS_CONTENT", "HIGH"),
+        ].map { category, probability in
+            var rating: [(key: String, value: JSONValue)] = [
+                ("category", .string(category)), ("probability", .string(probability)),
+            ]
+            if probability == "HIGH" { rating.append(("blocked", true)) }
+            return .object(rating)
+        }
+    )
+
+    static let defaultThought = "**Planning the chapter**\n\nI read the prompt and decide what the chapter must cover."
+
+    // MARK: Estimates
+
+    /// Tokens as characters / 4, the API's own rule of thumb, never below 1 for a non-empty text.
+    static func estimatedTokens(_ text: String) -> Int {
+        text.isEmpty ? 0 : max(1, text.count / 4)
+    }
+
+    static func estimatedPromptTokens(_ request: FakeGeminiServer.Request) -> Int {
+        max(1, estimatedTokens((request.systemInstruction ?? "") + request.prompt))
+    }
+
+    /// Thinking tokens are reported unless the request turned thinking off (budget 0).
+    static func estimatedUsage(_ request: FakeGeminiServer.Request, text: String) -> FakeGeminiServer.Usage {
+        let thoughts: Int? =
+            switch request.generationConfig.thinkingBudget {
+            case 0: nil
+            case let budget? where budget > 0: min(budget, 256)
+            default: 256
+            }
+        return .init(
+            promptTokenCount: estimatedPromptTokens(request),
+            candidatesTokenCount: estimatedTokens(text),
+            thoughtsTokenCount: thoughts
+        )
+    }
+
+    /// `text` cut into at most `count` non-empty pieces of nearly equal length, on character
+    /// boundaries.
+    static func split(_ text: String, into count: Int) -> [String] {
+        let characters = Array(text)
+        guard !characters.isEmpty else { return [] }
+        let size = (characters.count + count - 1) / count
+        return stride(from: 0, to: characters.count, by: size).map {
+            String(characters[$0..<min($0 + size, characters.count)])
+        }
+    }
+}
