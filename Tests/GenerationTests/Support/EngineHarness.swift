@@ -1,0 +1,103 @@
+import AsyncHTTPClient
+import FakeGemini
+import Foundation
+@testable import Generation
+import Logging
+
+/// A real engine, with the real Gemini client and HTTP stack, against a fake Gemini server on
+/// 127.0.0.1, with state and output in a temporary folder.
+final class EngineHarness: Sendable {
+    let server: FakeGeminiServer
+    let temp: TemporaryFolder
+    let httpClient: HTTPClient
+    let logs: LogCapture
+    let engine: Engine
+    let settings: GenerationSettings
+
+    var state: String { "\(temp.path)/state" }
+    var output: String { "\(temp.path)/out" }
+    var inbox: String { "\(temp.path)/inbox" }
+
+    init(
+        settings: GenerationSettings = GenerationSettings(),
+        scheduler configuration: Scheduler.Configuration = Scheduler.Configuration(
+            backoff: Backoff(initial: .milliseconds(20), maximum: .milliseconds(200))
+        ),
+        reply: @escaping @Sendable (FakeGeminiServer.Request) -> FakeGeminiServer.Reply = { _ in .success() }
+    ) async throws {
+        server = try await FakeGeminiServer.start(reply: reply)
+        temp = try TemporaryFolder()
+        httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        logs = LogCapture()
+        self.settings = settings
+        let provider = try GeminiProvider(baseURL: server.baseURL, apiKey: APIKey(FakeGeminiServer.defaultAPIKey)!, httpClient: httpClient)
+        let scheduler = Scheduler(provider: provider, configuration: configuration)
+        engine = Engine(
+            configuration: Engine.Configuration(stateDirectory: "\(temp.path)/state", settings: settings),
+            scheduler: scheduler,
+            logger: logs.logger
+        )
+    }
+
+    /// Writes `text` as `inbox/<file>` and brings it up to date in `out/<stem>`.
+    @discardableResult
+    func generate(_ text: String, file: String = "course.md", force: Bool = false) async throws -> RunReport {
+        let path = try temp.write("inbox/\(file)", text)
+        let name = Outline.folderName(forFile: file)!
+        return try await engine.run(Engine.Job(outlinePath: path, name: name, outputFolder: "\(output)/\(name)", force: force))
+    }
+
+    /// Requests the server has answered or seen so far.
+    var requests: Int { server.statistics.requestCount }
+
+    /// The published folder's file names, sorted.
+    func files(_ name: String = "course") -> [String] { temp.list("out/\(name)") }
+
+    func chapter(_ file: String, in name: String = "course") -> String? { temp.read("out/\(name)/\(file)") }
+
+    func shutdown() async throws {
+        try await httpClient.shutdown()
+        try await server.shutdown()
+    }
+}
+
+/// Collects every log line, message and metadata, for assertions.
+final class LogCapture: Sendable {
+    struct Entry: Sendable {
+        var level: Logger.Level
+        var message: String
+        var metadata: [String: String]
+    }
+
+    private let entries = Locked([Entry]())
+
+    var logger: Logger {
+        Logger(label: "coursegen-test") { _ in Handler(capture: self) }
+    }
+
+    var all: [Entry] { entries.value }
+
+    /// Everything logged, as one string, for "never contains" checks.
+    var text: String {
+        all.map { "\($0.level) \($0.message) \($0.metadata.sorted { $0.key < $1.key })" }.joined(separator: "\n")
+    }
+
+    fileprivate func append(_ entry: Entry) { entries.withLock { $0.append(entry) } }
+
+    private struct Handler: LogHandler {
+        let capture: LogCapture
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            var merged = metadata
+            for (key, value) in event.metadata ?? [:] { merged[key] = value }
+            capture.append(Entry(level: event.level, message: "\(event.message)", metadata: merged.mapValues { "\($0)" }))
+        }
+    }
+}
