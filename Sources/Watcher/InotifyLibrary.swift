@@ -102,3 +102,11 @@ enum InotifyLibrary {
         for continuation in waiting { continuation.resume(returning: nil) }
     }
 }
+
+extension InotifyLibrary {
+    /// How many watches libinotifytools has in its tables. Only call it while no watcher runs.
+    static var watchCountWhileIdle: Int {
+        guard case .done = initialisation.withLock({ $0 }) else { return 0 }
+        return Int(inotifytools_get_num_watches())
+    }
+}

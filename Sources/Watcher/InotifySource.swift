@@ -48,7 +48,6 @@ final class InotifySource: RawEventSource {
             let thread = Thread { [shared, logger] in
                 InotifyThread(shared: shared, logger: logger, deliver: deliver).run(started: started)
             }
-            thread.name = Self.threadName
             thread.start()
         }
         if let failure { throw failure }
@@ -122,6 +121,7 @@ private final class InotifyThread {
     }
 
     func run(started: CheckedContinuation<WatcherError?, Never>) {
+        nameThisThread(InotifySource.threadName)
         do throws(WatcherError) {
             try openControlFolder()
         } catch {
@@ -302,6 +302,15 @@ private final class InotifyThread {
             deliver(.failed(error))
             shared.mailbox.withLock { $0.requests.append(.stop(nil)) }
         }
+    }
+
+    /// Names the calling thread for `ps`, `top` and /proc (Foundation's `Thread.name` does not on Linux, and
+    /// Glibc's overlay does not import `pthread_setname_np`).
+    private func nameThisThread(_ name: String) {
+        let descriptor = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        _ = write(descriptor, name, name.utf8.count)
+        close(descriptor)
     }
 
     /// Releases every watch and the control folder, answers pending requests and gives the library back.

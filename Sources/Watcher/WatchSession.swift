@@ -78,6 +78,7 @@ final class WatchSession {
                 try await start()
             }
             while true {
+                ready += tracker.takeEvents(at: .now, inspect: inspector.entry(at:))
                 if !ready.isEmpty { return ready.removeFirst() }
                 guard !Task.isCancelled, let input = await nextInput(until: nextWakeUp) else {
                     await finish()
@@ -145,7 +146,6 @@ final class WatchSession {
                 phase = .waitingForInbox(attempt: attempt + 1, nextCheck: .now + Self.inboxCheckDelay(attempt: attempt + 1))
             }
         }
-        ready += tracker.takeEvents(at: .now, inspect: inspector.entry(at:))
     }
 
     private func perform(_ action: OutlineTracker.FolderAction) async throws(WatcherError) {

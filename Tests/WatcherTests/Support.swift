@@ -191,11 +191,56 @@ final class LogRecorder: Sendable {
         let message: String
         let metadata: [String: String]
     }
-    private let records = Mutex<[Record]>([])
+    private struct State {
+        var records: [Record] = []
+        var waiters: [(message: String, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+    private let state = Mutex(State())
 
-    var all: [Record] { records.withLock { $0 } }
+    var all: [Record] { state.withLock { $0.records } }
 
-    func append(_ record: Record) { records.withLock { $0.append(record) } }
+    func append(_ record: Record) {
+        let ready = state.withLock { state in
+            state.records.append(record)
+            let ready = state.waiters.filter { $0.message == record.message }.map(\.continuation)
+            state.waiters.removeAll { $0.message == record.message }
+            return ready
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    /// Waits until a record with `message` has been logged, up to `timeout` (a safety net).
+    /// - Returns: whether it was.
+    func waitFor(message: String, timeout: Duration = .seconds(10)) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let logged = self.state.withLock { state in
+                        if state.records.contains(where: { $0.message == message }) { return true }
+                        state.waiters.append((message, continuation))
+                        return false
+                    }
+                    if logged { continuation.resume() }
+                }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next()!
+            if !first {
+                // Timed out: release the waiter so the group can finish.
+                let waiters = state.withLock { state in
+                    defer { state.waiters.removeAll { $0.message == message } }
+                    return state.waiters.filter { $0.message == message }.map(\.continuation)
+                }
+                for continuation in waiters { continuation.resume() }
+            }
+            group.cancelAll()
+            return first
+        }
+    }
 
     func logger(label: String = "watcher-test") -> Logger {
         Logger(label: label) { _ in Handler(recorder: self) }
