@@ -91,7 +91,10 @@ final class InotifySource: RawEventSource {
         guard case .some(let folder) = controlFolder else { return false }
         // If the control folder just vanished, its IN_DELETE_SELF wakes the thread instead.
         if let folder, utimensat(AT_FDCWD, folder, nil, 0) != 0 {
-            logger.debug("cannot touch the watcher's control folder", metadata: ["path": "\(folder)", "errno": "\(errno)"])
+            logger.debug(
+                "cannot touch the watcher's control folder",
+                metadata: ["path": "\(folder)", "errno": "\(errno)"]
+            )
         }
         return true
     }

@@ -60,7 +60,7 @@ final class WatchSession {
 
     deinit {
         // Dropped without cancellation (a `break` out of the loop): stop the thread without waiting for it.
-        if sourceStarted, case .finished = phase {} else if sourceStarted { source.requestStop() }
+        if case .finished = phase {} else if sourceStarted { source.requestStop() }
         inputContinuation.finish()
     }
 
@@ -107,7 +107,10 @@ final class WatchSession {
         if inspector.inboxIsFolder {
             try await fullScan()
         } else {
-            logger.error("the inbox does not exist; waiting for it to appear", metadata: ["inbox": "\(inspector.inbox)"])
+            logger.error(
+                "the inbox does not exist; waiting for it to appear",
+                metadata: ["inbox": "\(inspector.inbox)"]
+            )
             phase = .waitingForInbox(attempt: 0, nextCheck: .now + Self.inboxCheckDelay(attempt: 0))
         }
     }
@@ -143,7 +146,10 @@ final class WatchSession {
                 logger.notice("the inbox is back; rescanning it", metadata: ["inbox": "\(inspector.inbox)"])
                 try await fullScan()
             } else {
-                phase = .waitingForInbox(attempt: attempt + 1, nextCheck: .now + Self.inboxCheckDelay(attempt: attempt + 1))
+                phase = .waitingForInbox(
+                    attempt: attempt + 1,
+                    nextCheck: .now + Self.inboxCheckDelay(attempt: attempt + 1)
+                )
             }
         }
     }
@@ -195,7 +201,10 @@ final class WatchSession {
                 continue
             case .permissionDenied:
                 if folder.isEmpty { throw .permissionDenied(path: path) }
-                logger.warning("cannot watch a folder: permission denied; its outlines are ignored", metadata: ["path": "\(path)"])
+                logger.warning(
+                    "cannot watch a folder: permission denied; its outlines are ignored",
+                    metadata: ["path": "\(path)"]
+                )
                 continue
             case .failed(let error):
                 throw error
@@ -205,7 +214,10 @@ final class WatchSession {
                 if folder.isEmpty { return .inboxMissing }
             case .failure(let error)?:
                 if folder.isEmpty { throw .inotifyFailed("list", path: path, errno: error.code) }
-                logger.warning("cannot list a folder; its outlines are ignored", metadata: ["path": "\(path)", "error": "\(error)"])
+                logger.warning(
+                    "cannot list a folder; its outlines are ignored",
+                    metadata: ["path": "\(path)", "error": "\(error)"]
+                )
             case .success(let entries)?:
                 let now = ContinuousClock.now
                 for entry in entries {

@@ -26,7 +26,11 @@ struct InotifyWatcherTests {
     ) -> InboxWatcher {
         InboxWatcher(
             inbox: path ?? inbox.path,
-            configuration: WatcherConfiguration(debounce: debounce, maximumDelay: maximumDelay, excludedPaths: excluded),
+            configuration: WatcherConfiguration(
+                debounce: debounce,
+                maximumDelay: maximumDelay,
+                excludedPaths: excluded
+            ),
             logger: log.logger()
         )
     }
@@ -78,8 +82,10 @@ struct InotifyWatcherTests {
         try Disk.mkdir(inbox(".git"))
         try Disk.mkdir(inbox("out"))
         try Disk.write(inbox("a.md"), "# A")
-        for name in ["team-a/b.yaml", "team-a/deep/c.json", "notes.txt", ".hidden.md", "a.md~", "#a.md#", ".git/x.md",
-                     "out/x.md", "team-a/draft.md.tmp", "4913"] {
+        for name in [
+            "team-a/b.yaml", "team-a/deep/c.json", "notes.txt", ".hidden.md", "a.md~", "#a.md#", ".git/x.md",
+            "out/x.md", "team-a/draft.md.tmp", "4913",
+        ] {
             try Disk.write(inbox(name), "x")
         }
         try Disk.symlink("/etc/passwd", at: inbox("evil.md"))
@@ -97,7 +103,30 @@ struct InotifyWatcherTests {
             #expect(events.count == 5)
             try await expectNothingElse(queue)
         }
-        #expect(log.all.contains { $0.message == "ignoring symlink that points outside the inbox" && $0.metadata["path"] == inbox("evil.md") })
+        #expect(
+            log.all.contains {
+                $0.message == "ignoring symlink that points outside the inbox"
+                    && $0.metadata["path"] == inbox("evil.md")
+            }
+        )
+    }
+
+    @Test("an inbox reached through a symlink reports under the path given; excluded folders match resolved")
+    func symlinkedInbox() async throws {
+        defer { inbox.remove() }
+        try Disk.mkdir(inbox("real"))
+        try Disk.mkdir(inbox("real/out"))
+        try Disk.write(inbox("real/a.md"), "# A")
+        try Disk.write(inbox("real/out/published.md"), "# Published")
+        try Disk.symlink(inbox("real"), at: inbox("link"))
+        let linked = InboxFile(path: inbox("link/a.md"), relativePath: "a.md")
+
+        try await withRunningWatcher(watcher(inbox("link"), excluded: [inbox("real/out")])) { queue in
+            #expect(try await queue.collect(until: \.isScanCompleted) == [.changed(linked), .scanCompleted])
+            try Disk.write(inbox("real/out/published.md"), "# Published again")
+            try Disk.write(inbox("real/a.md"), "# A2")
+            #expect(try await queue.next() == .changed(linked))
+        }
     }
 
     @Test("a missing inbox is waited for, then scanned when it appears")
@@ -302,21 +331,31 @@ struct InotifyWatcherTests {
         try Disk.write(outside("course/deep/y.md"), "# Y")
         try await watching { queue in
             try Disk.rename(outside("course"), inbox("course"))
-            #expect(Set([try await queue.next(), try await queue.next()])
-                == [.changed(file("course/x.md")), .changed(file("course/deep/y.md"))])
+            #expect(
+                Set([try await queue.next(), try await queue.next()])
+                    == [.changed(file("course/x.md")), .changed(file("course/deep/y.md"))]
+            )
 
             try Disk.rename(inbox("course"), inbox("renamed"))
-            let renamed = Set([try await queue.next(), try await queue.next(), try await queue.next(), try await queue.next()])
-            #expect(renamed == [.removed(file("course/x.md")), .removed(file("course/deep/y.md")),
-                                .changed(file("renamed/x.md")), .changed(file("renamed/deep/y.md"))])
+            let renamed = Set([
+                try await queue.next(), try await queue.next(), try await queue.next(), try await queue.next(),
+            ])
+            #expect(
+                renamed == [
+                    .removed(file("course/x.md")), .removed(file("course/deep/y.md")),
+                    .changed(file("renamed/x.md")), .changed(file("renamed/deep/y.md")),
+                ]
+            )
             try await expectNothingElse(queue)
 
             try Disk.write(inbox("renamed/deep/y.md"), "# Y2")
             try await expectChanged(queue, "renamed/deep/y.md", content: "# Y2")
 
             try Disk.rename(inbox("renamed"), outside("gone"))
-            #expect(Set([try await queue.next(), try await queue.next()])
-                == [.removed(file("renamed/x.md")), .removed(file("renamed/deep/y.md"))])
+            #expect(
+                Set([try await queue.next(), try await queue.next()])
+                    == [.removed(file("renamed/x.md")), .removed(file("renamed/deep/y.md"))]
+            )
             try Disk.write(outside("gone/deep/y.md"), "# Not watched any more")
             try await expectNothingElse(queue)
         }
@@ -335,7 +374,11 @@ struct InotifyWatcherTests {
     func rename() async throws {
         try await watching(["a.md": "# A"]) { queue in
             try Disk.rename(inbox("a.md"), inbox("b.md"))
-            #expect(Set([try await queue.next(), try await queue.next()]) == [.removed(file("a.md")), .changed(file("b.md"))])
+            #expect(
+                Set([try await queue.next(), try await queue.next()]) == [
+                    .removed(file("a.md")), .changed(file("b.md")),
+                ]
+            )
             try await expectNothingElse(queue)
         }
     }
@@ -418,7 +461,8 @@ struct InotifyWatcherTests {
                 for try await _ in watcher(other.path) {}
             } throws: { error in
                 let error = try #require(error as? WatcherError)
-                return error.code == .alreadyWatching && error.message.contains("another InboxWatcher is already iterating")
+                return error.code == .alreadyWatching
+                    && error.message.contains("another InboxWatcher is already iterating")
             }
             // The first one is unharmed.
             try await expectNothingElse(queue)
@@ -427,13 +471,31 @@ struct InotifyWatcherTests {
 
     @Test("a stopped watcher releases its thread, watches and control folder, and a new one can start")
     func stopReleasesEverything() async throws {
+        let outside = try TemporaryFolder()
+        defer { outside.remove() }
         let controlFoldersBefore = ProcessThreads.controlFolders()
         var thread: Int?
-        try await watching(["a.md": "# A"]) { _ in
+        try await watching(["a.md": "# A"]) { queue in
             thread = ProcessThreads.find(named: InotifySource.threadName)
             #expect(thread != nil)
             #expect(ProcessThreads.kernelWatchCount() > 0)
             #expect(ProcessThreads.controlFolders().subtracting(controlFoldersBefore).count == 1)
+            let watchesAtRest = ProcessThreads.kernelWatchCount()
+            // A folder deleted while watched: the kernel drops its watch, and libinotifytools must forget it too,
+            // or its stale record would shadow the watch of the next folder made under that name...
+            try Disk.mkdir(inbox("team"))
+            try Disk.write(inbox("team/b.md"), "# B")
+            try await expectChanged(queue, "team/b.md", content: "# B")
+            try Disk.removeTree(inbox("team"))
+            #expect(try await queue.next() == .removed(file("team/b.md")))
+            // ... which then could not be removed when that folder moves out of the inbox.
+            try Disk.mkdir(inbox("team"))
+            try Disk.write(inbox("team/b.md"), "# B2")
+            try await expectChanged(queue, "team/b.md", content: "# B2")
+            try Disk.rename(inbox("team"), outside("team"))
+            #expect(try await queue.next() == .removed(file("team/b.md")))
+            try await expectNothingElse(queue)
+            #expect(ProcessThreads.kernelWatchCount() == watchesAtRest)
         }
         #expect(InotifyLibrary.watchCountWhileIdle == 0)
         #expect(ProcessThreads.kernelWatchCount() == 0)
@@ -486,8 +548,9 @@ enum ProcessThreads {
     static func kernelWatchCount() -> Int {
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
         return descriptors.reduce(0) { count, descriptor in
-            guard (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(descriptor)"))
-                == "anon_inode:inotify",
+            guard
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(descriptor)"))
+                    == "anon_inode:inotify",
                 let info = try? String(contentsOfFile: "/proc/self/fdinfo/\(descriptor)", encoding: .utf8)
             else { return count }
             return count + info.split(separator: "\n").filter { $0.hasPrefix("inotify wd:") }.count

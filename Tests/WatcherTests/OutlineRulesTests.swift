@@ -4,7 +4,10 @@ import Testing
 
 @Suite("What counts as an outline")
 struct OutlineRulesTests {
-    let rules = OutlineRules(extensions: ["md", ".YAML", "yml", "json"], excludedRelativePaths: ["out", "team-a/state"])
+    let rules = OutlineRules(
+        extensions: ["md", ".YAML", "yml", "json"],
+        excludedRelativePaths: ["out", "team-a/state"]
+    )
 
     @Test(
         "outline files in the inbox and its subfolders are candidates",

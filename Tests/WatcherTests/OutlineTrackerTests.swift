@@ -35,7 +35,9 @@ struct OutlineTrackerTests {
     }
 
     @discardableResult
-    mutating func send(_ mask: EventMask, _ name: String, in folder: String = "", at milliseconds: Int) -> [OutlineTracker.FolderAction] {
+    mutating func send(_ mask: EventMask, _ name: String, in folder: String = "", at milliseconds: Int)
+        -> [OutlineTracker.FolderAction]
+    {
         let absolute = folder.isEmpty ? Self.inbox : Self.inbox + "/" + folder
         let disk = self.disk
         return tracker.handle(
@@ -247,7 +249,11 @@ struct OutlineTrackerTests {
     @Test("checks for a missing inbox back off from 250 ms to at most 10 s")
     func inboxCheckBackoff() {
         let delays = (0..<10).map(WatchSession.inboxCheckDelay(attempt:))
-        #expect(delays.prefix(6) == [.milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8)])
+        #expect(
+            delays.prefix(6) == [
+                .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8),
+            ]
+        )
         #expect(delays.dropFirst(6).allSatisfy { $0 == .seconds(10) })
     }
 }

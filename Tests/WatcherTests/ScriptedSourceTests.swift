@@ -67,8 +67,12 @@ struct ScriptedSourceTests {
             try await queue.collect(until: \.isScanCompleted)
         }
         #expect(events.count == 3)
-        #expect(Set(events.dropLast()) == [.changed(InboxFile(path: inbox("a.md"), relativePath: "a.md")),
-                                            .changed(InboxFile(path: inbox("team/b.md"), relativePath: "team/b.md"))])
+        #expect(
+            Set(events.dropLast()) == [
+                .changed(InboxFile(path: inbox("a.md"), relativePath: "a.md")),
+                .changed(InboxFile(path: inbox("team/b.md"), relativePath: "team/b.md")),
+            ]
+        )
         #expect(source.watched.filter { $0 == inbox.path }.count == 2, "the inbox was scanned again after the overflow")
         #expect(source.stopped)
     }
