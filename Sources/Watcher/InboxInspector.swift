@@ -8,13 +8,20 @@ struct InboxInspector: Sendable {
     let excludedPaths: [String]
 
     /// What `path` is now. A symlink is resolved (without reading its target) and accepted only if it
-    /// leads to a regular file inside the inbox and outside the excluded folders.
+    /// leads to a regular file inside the inbox and outside the excluded folders; a regular file too must
+    /// resolve inside the inbox.
     func entry(at path: String) -> InboxEntry {
         guard let status = FileStatus(path: path, followingLinks: false) else { return .missing }
         switch status.kind {
-        case .regularFile: return .file
         case .directory: return .folder
         case .other: return .other
+        case .regularFile:
+            // Reached through a folder that a symlink replaced after it was watched: treat as a link.
+            guard let target = Self.resolvedPath(path) else { return .missing }
+            guard let root = Self.resolvedPath(inbox), target.hasPrefix(root + "/") else {
+                return .linkOutsideInbox(target: target)
+            }
+            return .file
         case .symlink:
             guard let target = Self.resolvedPath(path) else { return .other }
             guard let root = Self.resolvedPath(inbox), target.hasPrefix(root + "/") else {
