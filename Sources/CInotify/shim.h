@@ -11,4 +11,27 @@ static inline const char *cinotify_event_name(const struct inotify_event *event)
     return event->len > 0 ? event->name : "";
 }
 
+// libinotifytools 3.22 internals that its shared library exports but its header does not declare.
+struct watch;
+struct rbtree;
+extern struct rbtree *tree_wd;
+extern struct rbtree *tree_filename;
+struct watch *watch_from_wd(int wd);
+struct watch *watch_from_filename(char const *filename);
+void destroy_watch(struct watch *w);
+const void *rbdelete(const void *key, struct rbtree *tree);
+
+/// Forgets watch `wd` after the kernel dropped it (IN_IGNORED: its folder was deleted or unmounted).
+/// inotifytools_remove_watch_by_wd cannot do this: it first calls inotify_rm_watch, which then fails,
+/// so it prints to stderr and keeps the entry, and a later watch on the same path is shadowed by it.
+/// Does nothing if the library does not know `wd`.
+static inline void cinotify_forget_watch(int wd) {
+    struct watch *w = watch_from_wd(wd);
+    if (!w) return;
+    // The filename tree holds one watch per name: only remove the node if it is this watch's.
+    if (watch_from_filename(inotifytools_filename_from_watch(w)) == w) rbdelete(w, tree_filename);
+    rbdelete(w, tree_wd);
+    destroy_watch(w);
+}
+
 #endif

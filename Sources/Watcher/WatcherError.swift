@@ -1,0 +1,124 @@
+/// Why an `InboxWatcher` stopped. Its `description` says what went wrong and what to do.
+public struct WatcherError: Error, Sendable, CustomStringConvertible {
+    /// A stable classification of the failure.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String {
+            case watchLimitReached, instanceLimitReached, descriptorTooHigh, alreadyWatching
+            case permissionDenied, controlFolderFailed, inotifyFailed, stopped
+        }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
+        /// The per-user `fs.inotify.max_user_watches` limit is reached.
+        public static let watchLimitReached = Code(.watchLimitReached)
+        /// The per-user `fs.inotify.max_user_instances` limit is reached.
+        public static let instanceLimitReached = Code(.instanceLimitReached)
+        /// libinotifytools' descriptor would be 1024 or more, where its `select()` aborts the process.
+        public static let descriptorTooHigh = Code(.descriptorTooHigh)
+        /// Another `InboxWatcher` is iterating in this process (libinotifytools is one global instance).
+        public static let alreadyWatching = Code(.alreadyWatching)
+        /// The inbox itself cannot be read or watched.
+        public static let permissionDenied = Code(.permissionDenied)
+        /// The private folder used to wake the inotify thread could not be created or watched.
+        public static let controlFolderFailed = Code(.controlFolderFailed)
+        /// inotify failed in another way (the message has the system error).
+        public static let inotifyFailed = Code(.inotifyFailed)
+        /// The inotify thread has already stopped.
+        public static let stopped = Code(.stopped)
+
+        public var description: String { value.rawValue }
+    }
+
+    /// The classification.
+    public let code: Code
+    /// What went wrong and what to do, naming the path involved.
+    public let message: String
+    /// Where in the Watcher module the error was made.
+    public let fileID: String
+    public let line: Int
+
+    public var description: String { message }
+
+    private init(_ code: Code, _ message: String, fileID: String, line: Int) {
+        self.code = code
+        self.message = message
+        self.fileID = fileID
+        self.line = line
+    }
+
+    static func watchLimitReached(path: String, limit: Int, fileID: String = #fileID, line: Int = #line) -> Self {
+        let suggestion = limit > 0 ? String(limit * 4) : "524288"
+        return Self(
+            .watchLimitReached,
+            "cannot watch \(path): the per-user inotify watch limit (\(limit)) is reached; raise it with "
+                + "`sysctl fs.inotify.max_user_watches=\(suggestion)` (and persist it in /etc/sysctl.d/)",
+            fileID: fileID,
+            line: line
+        )
+    }
+
+    static func instanceLimitReached(limit: Int, fileID: String = #fileID, line: Int = #line) -> Self {
+        Self(
+            .instanceLimitReached,
+            "cannot start inotify: the per-user inotify instance limit (\(limit)) is reached; stop other watchers "
+                + "or raise it with `sysctl fs.inotify.max_user_instances=\(max(limit * 2, 256))` "
+                + "(and persist it in /etc/sysctl.d/)",
+            fileID: fileID,
+            line: line
+        )
+    }
+
+    static func descriptorTooHigh(_ descriptor: Int32, fileID: String = #fileID, line: Int = #line) -> Self {
+        Self(
+            .descriptorTooHigh,
+            "cannot start inotify: its descriptor would be \(descriptor), and libinotifytools' select() aborts the "
+                + "process at 1024 or more; call InboxWatcher.prepare() first thing in main, before opening files",
+            fileID: fileID,
+            line: line
+        )
+    }
+
+    static func alreadyWatching(inbox: String, fileID: String = #fileID, line: Int = #line) -> Self {
+        Self(
+            .alreadyWatching,
+            "cannot watch \(inbox): another InboxWatcher is already iterating in this process, and libinotifytools "
+                + "allows one at a time; watch one inbox per process, or stop the other watcher first",
+            fileID: fileID,
+            line: line
+        )
+    }
+
+    static func permissionDenied(path: String, fileID: String = #fileID, line: Int = #line) -> Self {
+        Self(
+            .permissionDenied,
+            "cannot watch \(path): permission denied; give the daemon's user read and execute access to it",
+            fileID: fileID,
+            line: line
+        )
+    }
+
+    static func controlFolderFailed(path: String, errno: Int32, fileID: String = #fileID, line: Int = #line) -> Self {
+        Self(
+            .controlFolderFailed,
+            "cannot create or watch the watcher's private folder \(path): \(systemMessage(errno)); "
+                + "check that the temporary folder (TMPDIR or /tmp) is writable",
+            fileID: fileID,
+            line: line
+        )
+    }
+
+    static func inotifyFailed(
+        _ what: String,
+        path: String? = nil,
+        errno: Int32,
+        fileID: String = #fileID,
+        line: Int = #line
+    ) -> Self {
+        let subject = path.map { "\(what) \($0)" } ?? what
+        return Self(.inotifyFailed, "inotify: cannot \(subject): \(systemMessage(errno))", fileID: fileID, line: line)
+    }
+
+    static func stopped(fileID: String = #fileID, line: Int = #line) -> Self {
+        Self(.stopped, "the inotify thread has stopped", fileID: fileID, line: line)
+    }
+}

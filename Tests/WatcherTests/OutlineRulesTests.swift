@@ -1,0 +1,51 @@
+import Testing
+
+@testable import Watcher
+
+@Suite("What counts as an outline")
+struct OutlineRulesTests {
+    let rules = OutlineRules(
+        extensions: ["md", ".YAML", "yml", "json"],
+        excludedRelativePaths: ["out", "team-a/state"]
+    )
+
+    @Test(
+        "outline files in the inbox and its subfolders are candidates",
+        arguments: ["course.md", "team-a/practical-rust.md", "a/b/c.yaml", "x.yml", "data.json", "UPPER.MD", "v1.2.md"]
+    )
+    func outlines(path: String) {
+        #expect(rules.isOutlineCandidate(path))
+    }
+
+    @Test(
+        "hidden files, temporaries, other extensions and excluded folders are not",
+        arguments: [
+            ".hidden.md", ".a.md.swp", ".a.md.swx", "4913", "a.md~", "#a.md#", ".#a.md", "a.md___jb_tmp___",
+            "a.md___jb_old___", ".~lock.a.md#", ".a.md.Xy12Zq", "a.md.tmp", "a.md.part", "a.md.crdownload",
+            "a.tmp", "notes.txt", "README", ".md", "sedAbC123", "out/x.md", "out/deep/x.md", "team-a/state/x.md",
+            ".git/x.md", "team-a/.cache/x.md",
+        ]
+    )
+    func notOutlines(path: String) {
+        #expect(!rules.isOutlineCandidate(path))
+    }
+
+    @Test("hidden and excluded folders are not watched; others are")
+    func folders() {
+        #expect(rules.watchesFolder(""))
+        #expect(rules.watchesFolder("team-a"))
+        #expect(rules.watchesFolder("outline"))  // shares a prefix with "out" but is not below it
+        #expect(!rules.watchesFolder("out"))
+        #expect(!rules.watchesFolder("team-a/state"))
+        #expect(!rules.watchesFolder(".git"))
+        #expect(!rules.watchesFolder("team-a/.cache/deeper"))
+    }
+
+    @Test("paths are normalised lexically and made relative to the inbox")
+    func relativePaths() {
+        #expect(InboxInspector.normalized("/srv//inbox/./a/../b/") == "/srv/inbox/b")
+        #expect(InboxInspector.relative("/srv/inbox/out", to: "/srv/inbox/") == "out")
+        #expect(InboxInspector.relative("/srv/inbox", to: "/srv/inbox") == "")
+        #expect(InboxInspector.relative("/srv/inbox2/out", to: "/srv/inbox") == nil)
+    }
+}

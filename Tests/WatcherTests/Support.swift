@@ -1,0 +1,309 @@
+import Foundation
+import Glibc
+import Logging
+import Synchronization
+import Testing
+
+@testable import Watcher
+
+/// A fresh folder for one test, removed by `remove()`. Not under /tmp: editors behave differently there.
+struct TemporaryFolder {
+    let path: String
+
+    init() throws {
+        let base = FileManager.default.currentDirectoryPath + "/.build/watcher-tests"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        var template = Array((base + "/run.XXXXXX").utf8CString)
+        guard let created = mkdtemp(&template) else { throw DiskError(operation: "mkdtemp", path: base) }
+        path = String(cString: created)
+    }
+
+    func callAsFunction(_ relativePath: String) -> String { path + "/" + relativePath }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+struct DiskError: Error, CustomStringConvertible {
+    let operation: String
+    let path: String
+    let code: Int32
+    init(operation: String, path: String, code: Int32 = errno) {
+        self.operation = operation
+        self.path = path
+        self.code = code
+    }
+    var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+}
+
+/// File operations made with the same system calls, in the same order, as the editors and tools replayed.
+enum Disk {
+    /// An open file, written in as many `write` calls as wanted, then closed.
+    struct OpenFile {
+        let descriptor: Int32
+        let path: String
+
+        func write(_ text: String) throws {
+            let bytes = Array(text.utf8)
+            guard Glibc.write(descriptor, bytes, bytes.count) == bytes.count else {
+                throw DiskError(operation: "write", path: path)
+            }
+        }
+
+        func close() throws {
+            guard Glibc.close(descriptor) == 0 else { throw DiskError(operation: "close", path: path) }
+        }
+    }
+
+    static func open(_ path: String, _ flags: Int32 = O_WRONLY | O_CREAT | O_TRUNC) throws -> OpenFile {
+        let descriptor = Glibc.open(path, flags | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw DiskError(operation: "open", path: path) }
+        return OpenFile(descriptor: descriptor, path: path)
+    }
+
+    /// open(O_TRUNC), one write per chunk, close: how `cp`, shell redirection and VS Code save in place.
+    static func write(_ path: String, _ chunks: String..., flags: Int32 = O_WRONLY | O_CREAT | O_TRUNC) throws {
+        let file = try open(path, flags)
+        for chunk in chunks { try file.write(chunk) }
+        try file.close()
+    }
+
+    static func rename(_ from: String, _ to: String) throws {
+        guard Glibc.rename(from, to) == 0 else { throw DiskError(operation: "rename", path: from + " -> " + to) }
+    }
+
+    static func unlink(_ path: String) throws {
+        guard Glibc.unlink(path) == 0 else { throw DiskError(operation: "unlink", path: path) }
+    }
+
+    static func symlink(_ target: String, at path: String) throws {
+        guard Glibc.symlink(target, path) == 0 else { throw DiskError(operation: "symlink", path: path) }
+    }
+
+    static func mkdir(_ path: String) throws {
+        guard Glibc.mkdir(path, 0o755) == 0 else { throw DiskError(operation: "mkdir", path: path) }
+    }
+
+    static func read(_ path: String) throws -> String {
+        try String(contentsOfFile: path, encoding: .utf8)
+    }
+
+    static func removeTree(_ path: String) throws {
+        try FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// The events a running watcher reported, consumed one at a time with a safety timeout.
+final class EventQueue: Sendable {
+    private struct State {
+        var events: [WatchEvent] = []
+        var failure: (any Error)?
+        var ended = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    func append(_ event: WatchEvent) {
+        let waiter = state.withLock { state in
+            state.events.append(event)
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    func end(failure: (any Error)?) {
+        let waiter = state.withLock { state in
+            state.ended = true
+            state.failure = failure
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// The next event, waiting for it up to `timeout` (a safety net, not a pause).
+    /// - Returns: nil if no event came in time or the watcher ended.
+    /// - Throws: what the watcher threw.
+    func next(timeout: Duration = .seconds(10)) async throws -> WatchEvent? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            enum Step { case event(WatchEvent), failure(any Error), ended, wait }
+            let step: Step = state.withLock { state in
+                if !state.events.isEmpty { return .event(state.events.removeFirst()) }
+                if let failure = state.failure { return .failure(failure) }
+                return state.ended ? .ended : .wait
+            }
+            switch step {
+            case .event(let event): return event
+            case .failure(let error): throw error
+            case .ended: return nil
+            case .wait:
+                if ContinuousClock.now >= deadline { return nil }
+                await waitForChange(until: deadline)
+            }
+        }
+    }
+
+    /// Events until (and including) the first one matching `last`.
+    func collect(until last: (WatchEvent) -> Bool, timeout: Duration = .seconds(10)) async throws -> [WatchEvent] {
+        var events: [WatchEvent] = []
+        while let event = try await next(timeout: timeout) {
+            events.append(event)
+            if last(event) { return events }
+        }
+        Issue.record("timed out waiting; got \(events)")
+        return events
+    }
+
+    /// Waits until an event arrives, the watcher ends, or the deadline passes.
+    private func waitForChange(until deadline: ContinuousClock.Instant) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { continuation in
+                        let resumeNow = self.state.withLock { state in
+                            if !state.events.isEmpty || state.ended || Task.isCancelled { return true }
+                            state.waiter?.resume()
+                            state.waiter = continuation
+                            return false
+                        }
+                        if resumeNow { continuation.resume() }
+                    }
+                } onCancel: {
+                    let waiter = self.state.withLock { state in
+                        defer { state.waiter = nil }
+                        return state.waiter
+                    }
+                    waiter?.resume()
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+/// Log records captured from a watcher.
+final class LogRecorder: Sendable {
+    struct Record: Sendable {
+        let level: Logger.Level
+        let message: String
+        let metadata: [String: String]
+    }
+    private struct State {
+        var records: [Record] = []
+        var waiters: [(message: String, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+    private let state = Mutex(State())
+
+    var all: [Record] { state.withLock { $0.records } }
+
+    func append(_ record: Record) {
+        let ready = state.withLock { state in
+            state.records.append(record)
+            let ready = state.waiters.filter { $0.message == record.message }.map(\.continuation)
+            state.waiters.removeAll { $0.message == record.message }
+            return ready
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    /// Waits until a record with `message` has been logged, up to `timeout` (a safety net).
+    /// - Returns: whether it was.
+    func waitFor(message: String, timeout: Duration = .seconds(10)) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let logged = self.state.withLock { state in
+                        if state.records.contains(where: { $0.message == message }) { return true }
+                        state.waiters.append((message, continuation))
+                        return false
+                    }
+                    if logged { continuation.resume() }
+                }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next()!
+            if !first {
+                // Timed out: release the waiter so the group can finish.
+                let waiters = state.withLock { state in
+                    defer { state.waiters.removeAll { $0.message == message } }
+                    return state.waiters.filter { $0.message == message }.map(\.continuation)
+                }
+                for continuation in waiters { continuation.resume() }
+            }
+            group.cancelAll()
+            return first
+        }
+    }
+
+    func logger(label: String = "watcher-test") -> Logger {
+        Logger(label: label) { _ in Handler(recorder: self) }
+    }
+
+    private struct Handler: LogHandler {
+        let recorder: LogRecorder
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+            recorder.append(
+                Record(
+                    level: event.level,
+                    message: event.message.description,
+                    metadata: merged.mapValues { "\($0)" }
+                )
+            )
+        }
+    }
+}
+
+/// Runs `watcher` in a child task while `body` runs, then cancels it and waits for it to stop.
+func withRunningWatcher<Result: Sendable>(
+    _ watcher: InboxWatcher,
+    _ body: (EventQueue) async throws -> Result
+) async throws -> Result {
+    let queue = EventQueue()
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask {
+            do {
+                for try await event in watcher { queue.append(event) }
+                queue.end(failure: nil)
+            } catch {
+                queue.end(failure: error)
+            }
+        }
+        do {
+            let result = try await body(queue)
+            group.cancelAll()
+            try await group.waitForAll()
+            return result
+        } catch {
+            group.cancelAll()
+            throw error
+        }
+    }
+}
+
+extension WatchEvent {
+    /// The relative path of a `.changed`/`.removed` event.
+    var relativePath: String? {
+        switch self {
+        case .changed(let file), .removed(let file): file.relativePath
+        case .scanCompleted: nil
+        }
+    }
+
+    var isScanCompleted: Bool { self == .scanCompleted }
+}
