@@ -13,27 +13,44 @@ final class EngineHarness: Sendable {
     let logs: LogCapture
     let engine: Engine
     let settings: GenerationSettings
+    private let scheduler: Scheduler
 
     var state: String { "\(temp.path)/state" }
     var output: String { "\(temp.path)/out" }
     var inbox: String { "\(temp.path)/inbox" }
 
+    /// A harness on `other`'s folders, with a new server.
+    convenience init(reusing other: EngineHarness) async throws {
+        try await self.init(settings: other.settings, temp: other.temp)
+    }
+
     init(
         settings: GenerationSettings = GenerationSettings(),
+        temp: TemporaryFolder? = nil,
         scheduler configuration: Scheduler.Configuration = Scheduler.Configuration(
             backoff: Backoff(initial: .milliseconds(20), maximum: .milliseconds(200))
         ),
         reply: @escaping @Sendable (FakeGeminiServer.Request) -> FakeGeminiServer.Reply = { _ in .success() }
     ) async throws {
         server = try await FakeGeminiServer.start(reply: reply)
-        temp = try TemporaryFolder()
+        self.temp = try temp ?? TemporaryFolder()
         httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         logs = LogCapture()
         self.settings = settings
         let provider = try GeminiProvider(baseURL: server.baseURL, apiKey: APIKey(FakeGeminiServer.defaultAPIKey)!, httpClient: httpClient)
-        let scheduler = Scheduler(provider: provider, configuration: configuration)
+        scheduler = Scheduler(provider: provider, configuration: configuration)
         engine = Engine(
-            configuration: Engine.Configuration(stateDirectory: "\(temp.path)/state", settings: settings),
+            configuration: Engine.Configuration(stateDirectory: "\(self.temp.path)/state", settings: settings),
+            scheduler: scheduler,
+            logger: logs.logger
+        )
+    }
+
+    /// Another engine on the same server, scheduler and state, with other settings (a restart
+    /// with a changed configuration).
+    func engine(settings: GenerationSettings) -> Engine {
+        Engine(
+            configuration: Engine.Configuration(stateDirectory: state, settings: settings),
             scheduler: scheduler,
             logger: logs.logger
         )
@@ -41,9 +58,10 @@ final class EngineHarness: Sendable {
 
     /// Writes `text` as `inbox/<file>` and brings it up to date in `out/<stem>`.
     @discardableResult
-    func generate(_ text: String, file: String = "course.md", force: Bool = false) async throws -> RunReport {
+    func generate(_ text: String, file: String = "course.md", force: Bool = false, settings: GenerationSettings? = nil) async throws -> RunReport {
         let path = try temp.write("inbox/\(file)", text)
         let name = Outline.folderName(forFile: file)!
+        let engine = settings.map { self.engine(settings: $0) } ?? self.engine
         return try await engine.run(Engine.Job(outlinePath: path, name: name, outputFolder: "\(output)/\(name)", force: force))
     }
 
