@@ -13,7 +13,7 @@
 #   --no-build     install the binary already built at .build/release/coursegen
 #   --binary FILE  install FILE as the binary (implies --no-build)
 #
-# install builds `swift build -c release --product coursegen`, installs the binary, the system
+# install builds `swift build -c release --product coursegen --static-swift-stdlib`, installs the binary, the system
 # and user units (ExecStart= pointing at the installed binary), the sysusers.d and tmpfiles.d
 # entries, the example config (as /etc/coursegen/config.yaml only when that file is absent: it is
 # never overwritten) and then, unless staging into a destdir, runs systemd-sysusers,
@@ -108,8 +108,9 @@ install_all() {
     if ((BUILD)); then
         command -v swift >/dev/null || die "swift is not on PATH: build first and pass --no-build, or add the toolchain to PATH"
         say "building coursegen (release)"
-        swift build --package-path "$REPO" -c release --product coursegen
-        binary=$(swift build --package-path "$REPO" -c release --show-bin-path)/coursegen
+        # The Swift runtime linked in, so the installed binary does not depend on the toolchain.
+        swift build --package-path "$REPO" -c release --product coursegen --static-swift-stdlib
+        binary=$(swift build --package-path "$REPO" -c release --static-swift-stdlib --show-bin-path)/coursegen
     elif [[ -z $binary ]]; then
         binary=$REPO/.build/release/coursegen
     fi
