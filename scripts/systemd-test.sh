@@ -337,9 +337,10 @@ unit_property() {
 }
 
 # Writes a stand-in for `coursegen watch` to $1: a small perl daemon speaking the sd_notify
-# protocol the way the daemon will (READY=1 once it has checked its credential, config and
-# folders; WATCHDOG=1 at half WATCHDOG_USEC; RELOADING=1 with MONOTONIC_USEC then READY=1 on
-# SIGHUP; STOPPING=1 on SIGTERM).
+# protocol the way the daemon will (READY=1 once it has read its credential, its config and the
+# outlines in the inbox and written to its state folder and the output; WATCHDOG=1 at half
+# WATCHDOG_USEC; RELOADING=1 with MONOTONIC_USEC then READY=1 on SIGHUP; STOPPING=1 on SIGTERM).
+# It proves the unit's sandbox leaves the daemon every access it needs.
 write_stand_in_daemon() {
     cat >"$1" <<'PERL'
 #!/usr/bin/perl
@@ -360,11 +361,15 @@ my %options = @ARGV[1 .. $#ARGV];
 my $config = $options{'--config'} or die "no --config given\n";
 open(my $yaml, '<', $config) or die "cannot read $config: $!\n";
 opendir(my $inbox, '/srv/coursegen/inbox') or die "cannot list the inbox: $!\n";
-for my $folder ($ENV{STATE_DIRECTORY}, '/srv/coursegen/output') {
-    open(my $probe, '>', "$folder/.stand-in") or die "cannot write in $folder: $!\n";
-    close($probe);
-    unlink("$folder/.stand-in");
+my $outlines = 0;
+for my $name (grep { !/^\./ } readdir($inbox)) {
+    open(my $outline, '<', "/srv/coursegen/inbox/$name") or die "cannot read the outline $name: $!\n";
+    $outlines++;
 }
+open(my $state, '>', "$ENV{STATE_DIRECTORY}/stand-in") or die "cannot write in the state folder: $!\n";
+open(my $chapter, '>', '/srv/coursegen/output/stand-in.md') or die "cannot write in the output: $!\n";
+print $chapter "# A chapter\n";
+close($chapter);
 print "stand-in: credential, config, inbox, state and output are usable\n";
 
 my $reloads = 0;
@@ -375,7 +380,7 @@ $SIG{HUP} = sub {
     notify("READY=1", "STATUS=Watching /srv/coursegen/inbox (stand-in, reloaded $reloads times)");
 };
 $SIG{TERM} = sub { notify("STOPPING=1", "STATUS=Stopping"); exit 0 };
-notify("READY=1", "STATUS=Watching /srv/coursegen/inbox (stand-in)");
+notify("READY=1", "STATUS=Watching /srv/coursegen/inbox (stand-in): $outlines outlines readable");
 my $ping = ($ENV{WATCHDOG_USEC} // 0) / 2_000_000;
 while (1) {
     if ($ping > 0) { select(undef, undef, undef, $ping); notify("WATCHDOG=1") } else { sleep }
@@ -420,8 +425,13 @@ check_service_lifecycle() {
     in_container systemctl start coursegen.service ||
         fail "coursegen.service did not start: $(in_container journalctl -u coursegen --no-pager -n 30)"
     expect_equal "state after start" "$(unit_property coursegen ActiveState)" active
-    expect_equal "status text" "$(unit_property coursegen StatusText)" "Watching /srv/coursegen/inbox (stand-in)"
+    expect_equal "status text" "$(unit_property coursegen StatusText)" \
+        "Watching /srv/coursegen/inbox (stand-in): 1 outlines readable"
     expect_equal "watchdog" "$(unit_property coursegen WatchdogUSec)" 30s
+    expect_equal "output file mode and group" \
+        "$(in_container stat -c '%a %U:%G' /srv/coursegen/output/stand-in.md)" "640 coursegen:coursegen"
+    in_container setpriv --reuid author --regid author --init-groups cat /srv/coursegen/output/stand-in.md \
+        >/dev/null || fail "an author cannot read what the service wrote to the output"
 
     in_container systemctl reload coursegen.service || fail "systemctl reload failed"
     # kill -HUP returns before the daemon handles it; READY=1 with the new status ends the reload.
@@ -435,7 +445,8 @@ check_service_lifecycle() {
     in_container systemctl stop coursegen.service
     expect_equal "result of stop" "$(unit_property coursegen Result)" success
     expect_equal "state after stop" "$(unit_property coursegen ActiveState)" inactive
-    say "start (READY=1, STATUS=), reload (SIGHUP, RELOADING=1) and stop work"
+    say "start (READY=1, STATUS=), reload (SIGHUP, RELOADING=1) and stop work;" \
+        "the sandboxed service reads an author's outline and writes group-readable output"
 }
 
 check_security_exposure() {
