@@ -132,7 +132,7 @@ public final class Engine: Sendable {
             let chapterLogger = logger.with([
                 "chapter": "\(index + 1)",
                 "chapter_title": "\(outline.chapters[index].title)",
-                "key": "\(requests[index].key.short)",
+                "cache_id": "\(requests[index].key.short)",
             ])
             let ticket = await generations.join(requests[index], logger: chapterLogger) { event in
                 tracker.record(event)

@@ -1,0 +1,224 @@
+import FakeGemini
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A Markdown outline of `count` chapters "Chapter 1"...
+func outlineText(chapters count: Int, title: String = "End to End") -> String {
+    var text = "# \(title)\n\nA course written by the end-to-end tests.\n"
+    for index in 1...count { text += "\n## Chapter \(index)\n- Point \(index)\n" }
+    return text
+}
+
+@Suite("coursegen generate, the real binary")
+struct GenerateCommandTests {
+    let key = FakeGeminiServer.defaultAPIKey
+
+    @Test("generates every chapter, prints a summary, exits 0, and costs nothing the second time")
+    func generateTwice() async throws {
+        let temp = try TemporaryFolder()
+        let server = try await FakeGeminiServer.start { _ in .success().after(.milliseconds(50)) }
+        let monitor = OutputMonitor(root: "\(temp.path)/out")
+        try temp.write("course.md", outlineText(chapters: 5))
+        let arguments = ["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL]
+        let first = try await Binary.run(arguments, environment: ["GEMINI_API_KEY": key], directory: temp.path)
+        let second = try await Binary.run(arguments, environment: ["GEMINI_API_KEY": key], directory: temp.path)
+        let seen = await monitor.finishWatching()
+        try await server.shutdown()
+
+        #expect(first.status == 0, "\(first.standardError)")
+        #expect(first.standardOutput.contains("course: 5 chapters in \(temp.path)/out/course (5 generated)"))
+        #expect(second.status == 0)
+        #expect(second.standardOutput.contains("(5 unchanged)"))
+        #expect(server.statistics.requestCount == 5)
+        #expect(temp.list("out/course") == (1...5).map { "0\($0)-chapter-\($0).md" } + ["SUMMARY.md", "book.toml"])
+        #expect(seen.violations.isEmpty, "\(seen.violations)")
+        #expect(!first.standardError.contains(key) && !first.standardOutput.contains(key))
+    }
+
+    @Test("a missing API key is a clear error before any request, naming every way to give one")
+    func missingKey() async throws {
+        let temp = try TemporaryFolder()
+        let server = try await FakeGeminiServer.start { _ in .success() }
+        try temp.write("course.md", outlineText(chapters: 2))
+        let result = try await Binary.run(["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL], directory: temp.path)
+        try await server.shutdown()
+        #expect(result.status == 78)
+        #expect(result.standardError.contains("no Gemini API key"))
+        #expect(result.standardError.contains("GEMINI_API_KEY") && result.standardError.contains("--api-key-file"))
+        #expect(server.statistics.requestCount == 0)
+        #expect(temp.list("out").isEmpty)
+    }
+
+    @Test("an invalid outline exits 65 with FILE:LINE: what is wrong")
+    func invalidOutline() async throws {
+        let temp = try TemporaryFolder()
+        try temp.write("broken.md", "# Course\n\n## Intro\n- a\n\n## intro\n- b\n")
+        let generate = try await Binary.run(["generate", "broken.md", "--output", "out", "--state", "state"], environment: ["GEMINI_API_KEY": key], directory: temp.path)
+        #expect(generate.status == 65)
+        #expect(generate.standardError.contains("broken.md:6:"), "\(generate.standardError)")
+        let check = try await Binary.run(["check", "broken.md"], directory: temp.path)
+        #expect(check.status == 65)
+        #expect(check.standardError.contains("broken.md:6:"))
+    }
+
+    @Test("check prints the plan: course fields and numbered chapters with their points and files")
+    func check() async throws {
+        let temp = try TemporaryFolder()
+        try temp.write("course.yaml", "title: Kitchen\naudience: new staff\nchapters:\n  - title: Hygiene\n    points: [Wash hands]\n  - title: Temperatures\n")
+        let result = try await Binary.run(["check", "course.yaml"], directory: temp.path)
+        #expect(result.status == 0)
+        #expect(result.standardOutput.contains("course.yaml: Kitchen"))
+        #expect(result.standardOutput.contains("audience: new staff"))
+        #expect(result.standardOutput.contains("1. Hygiene  -> 01-hygiene.md"))
+        #expect(result.standardOutput.contains("- Wash hands"))
+        #expect(result.standardOutput.contains("2. Temperatures  -> 02-temperatures.md"))
+    }
+
+    @Test("settings layer flag over COURSEGEN_* over the config file over the default")
+    func settingsLayering() async throws {
+        let temp = try TemporaryFolder()
+        let server = try await FakeGeminiServer.start { _ in .success() }
+        try temp.write("course.md", outlineText(chapters: 1))
+        // The file names a model the server does not serve and a wrong URL; the environment fixes
+        // the URL; the flag fixes the model.
+        try temp.write("config.yaml", "model: gemini-nonexistent\nbase-url: http://127.0.0.1:9\noutput: out\n")
+        let result = try await Binary.run(
+            ["generate", "course.md", "--config", "config.yaml", "--state", "state", "--model", "gemini-2.5-pro"],
+            environment: ["GEMINI_API_KEY": key, "COURSEGEN_BASE_URL": server.baseURL],
+            directory: temp.path
+        )
+        try await server.shutdown()
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(server.statistics.requestsByModel == ["gemini-2.5-pro": 1])
+        #expect(temp.list("out/course").contains("01-chapter-1.md"), "output came from the config file")
+    }
+
+    @Test("a typo in the config file is refused with its line and a suggestion")
+    func configTypo() async throws {
+        let temp = try TemporaryFolder()
+        try temp.write("course.md", outlineText(chapters: 1))
+        try temp.write("config.yaml", "output: out\nrmp: 100\n")
+        let result = try await Binary.run(["generate", "course.md", "--config", "config.yaml", "--state", "state"], environment: ["GEMINI_API_KEY": key], directory: temp.path)
+        #expect(result.status == 78)
+        #expect(result.standardError.contains("config.yaml:2: unknown key 'rmp' (did you mean 'rpm'?)"), "\(result.standardError)")
+    }
+
+    @Test("a bad value names the setting and what is allowed", arguments: [
+        ("--concurrency", "0", "concurrency '0' must be a whole number from 1 to 256"),
+        ("--rpm", "lots", "The value 'lots' is invalid for '--rpm <n>'"),
+        ("COURSEGEN_RPM", "lots", "rpm 'lots' must be a whole number from 1 to 1000000"),
+        ("COURSEGEN_TEMPERATURE", "9", "temperature '9' must be a number from 0 to 2"),
+        ("--base-url", "http://example.com", "plain http to a non-local host"),
+        ("--model", "../../evil", "model '../../evil' is not a model name"),
+    ])
+    func badValues(flag: String, value: String, message: String) async throws {
+        let temp = try TemporaryFolder()
+        try temp.write("course.md", outlineText(chapters: 1))
+        var arguments = ["generate", "course.md", "--output", "out", "--state", "state"]
+        var environment = ["GEMINI_API_KEY": key]
+        if flag.hasPrefix("--") { arguments += [flag, value] } else { environment[flag] = value }
+        let result = try await Binary.run(arguments, environment: environment, directory: temp.path)
+        #expect(result.status == 78 || result.status == 64)
+        #expect(result.standardError.contains(message), "\(result.standardError)")
+    }
+
+    @Test("the key is read from --api-key-file and from $CREDENTIALS_DIRECTORY, and never printed")
+    func keyFiles() async throws {
+        let temp = try TemporaryFolder()
+        let server = try await FakeGeminiServer.start { _ in .success() }
+        try temp.write("course.md", outlineText(chapters: 1))
+        try temp.write("key.txt", "\(key)\n")
+        chmod("\(temp.path)/key.txt", 0o600)
+        try temp.write("credentials/gemini-api-key", key)
+        let viaFile = try await Binary.run(["generate", "course.md", "--output", "a", "--state", "s1", "--base-url", server.baseURL, "--api-key-file", "key.txt"], directory: temp.path)
+        let viaCredentials = try await Binary.run(["generate", "course.md", "--output", "b", "--state", "s2", "--base-url", server.baseURL],
+                                                  environment: ["CREDENTIALS_DIRECTORY": "\(temp.path)/credentials"], directory: temp.path)
+        try await server.shutdown()
+        #expect(viaFile.status == 0, "\(viaFile.standardError)")
+        #expect(viaCredentials.status == 0, "\(viaCredentials.standardError)")
+        #expect(viaCredentials.standardError.contains("readable by every user"), "the credential file is 0644 here: warned")
+        for output in [viaFile, viaCredentials] {
+            #expect(!output.standardError.contains(key) && !output.standardOutput.contains(key))
+        }
+    }
+
+    @Test("failed chapters exit 1 after publishing the rest, naming each failure")
+    func partialFailure() async throws {
+        let temp = try TemporaryFolder()
+        let server = try await FakeGeminiServer.start { request in
+            request.prompt.contains("Chapter to write: Chapter 2\n") ? .status(code: 400, message: "Chapter two is not allowed") : .success()
+        }
+        try temp.write("course.md", outlineText(chapters: 3))
+        let result = try await Binary.run(["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL], environment: ["GEMINI_API_KEY": key], directory: temp.path)
+        try await server.shutdown()
+        #expect(result.status == 1)
+        #expect(result.standardOutput.contains("chapter 2 \"Chapter 2\" failed: HTTP 400: INVALID_ARGUMENT: Chapter two is not allowed"), "\(result.standardOutput)")
+        #expect(temp.list("out/course") == ["01-chapter-1.md", "03-chapter-3.md", "SUMMARY.md", "book.toml"])
+    }
+
+    @Test("kill -9 mid-run, then rerun: only the chapters not yet stored are requested again")
+    func killAndResume() async throws {
+        let temp = try TemporaryFolder()
+        let chapters = 12
+        // Chapter i answers after i × 150 ms, so answers arrive one by one while others wait.
+        let server = try await FakeGeminiServer.start { request in
+            let number = Int(request.prompt.split(separator: "Chapter to write: Chapter ").last!.prefix { $0.isNumber })!
+            return .success().after(.milliseconds(150 * number))
+        }
+        let monitor = OutputMonitor(root: "\(temp.path)/out")
+        try temp.write("course.md", outlineText(chapters: chapters))
+        let arguments = ["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL, "--concurrency", "12"]
+        let running = try Binary.start(arguments, environment: ["GEMINI_API_KEY": key], directory: temp.path)
+        // Wait until five answers have been sent, then kill it without warning.
+        try await server.waitUntil { statistics in
+            statistics.requests.filter { if case .answered = $0.disposition { true } else { false } }.count >= 5
+        }
+        running.signal(SIGKILL)
+        let killed = await running.wait()
+        #expect(killed.wasKilled)
+        let stored = Self.storedBodies(in: "\(temp.path)/state")
+        let firstRun = server.statistics.requestCount
+        #expect(stored >= 1 && stored < chapters, "killed mid-run with \(stored) chapters stored")
+        #expect(!FileManager.default.fileExists(atPath: "\(temp.path)/out/course/SUMMARY.md"), "nothing was published before the kill")
+
+        let resumed = try await Binary.run(arguments, environment: ["GEMINI_API_KEY": key], directory: temp.path)
+        let seen = await monitor.finishWatching()
+        try await server.shutdown()
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        // Issue 3's bound: at most N - k + (requests in flight when killed); here exactly the
+        // chapters that were not stored.
+        let again = server.statistics.requestCount - firstRun
+        #expect(again == chapters - stored)
+        #expect(again <= chapters - stored + (firstRun - stored))
+        #expect(temp.list("out/course").filter { $0.hasSuffix(".md") && $0 != "SUMMARY.md" }.count == chapters)
+        #expect(seen.violations.isEmpty, "\(seen.violations)")
+    }
+
+    static func storedBodies(in state: String) -> Int {
+        let store = "\(state)/store"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: store)) ?? []).reduce(0) { count, prefix in
+            count + (((try? FileManager.default.contentsOfDirectory(atPath: "\(store)/\(prefix)")) ?? []).filter { $0.hasSuffix(".json") }.count)
+        }
+    }
+
+    @Test("status and gc read the state the runs left")
+    func statusAndGC() async throws {
+        let temp = try TemporaryFolder()
+        let server = try await FakeGeminiServer.start { _ in .success() }
+        try temp.write("course.md", outlineText(chapters: 2))
+        _ = try await Binary.run(["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL], environment: ["GEMINI_API_KEY": key], directory: temp.path)
+        try await server.shutdown()
+        let text = try await Binary.run(["status", "--state", "state"], directory: temp.path)
+        #expect(text.status == 0)
+        #expect(text.standardOutput.contains("course: End to End\n  2 chapters, 2 up to date"))
+        let json = try await Binary.run(["status", "--state", "state", "--json"], directory: temp.path)
+        let decoded = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]]
+        #expect(decoded?.first?["upToDate"] as? Int == 2)
+        let gc = try await Binary.run(["gc", "--state", "state"], directory: temp.path)
+        #expect(gc.status == 0)
+        #expect(gc.standardOutput.contains("Removed 0 unused chapter bodies"))
+    }
+}

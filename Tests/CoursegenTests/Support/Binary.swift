@@ -1,0 +1,128 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `coursegen` executable this test run built, run as a child process with its own
+/// environment (tests never change their own).
+struct Binary {
+    /// `.build/<triple>/debug/coursegen`, beside the test bundle.
+    static let url: URL = {
+        let candidates = [
+            Bundle.main.executableURL?.deletingLastPathComponent(),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+        ].compactMap { $0 }
+        for folder in candidates {
+            let binary = folder.appendingPathComponent("coursegen")
+            if FileManager.default.isExecutableFile(atPath: binary.path) { return binary }
+        }
+        // Fallback: the package's default build folder.
+        return URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/coursegen")
+    }()
+
+    /// A finished run.
+    struct Result: Sendable {
+        var status: Int32
+        var standardOutput: String
+        var standardError: String
+        var wasKilled: Bool
+    }
+
+    /// A running process: output is collected as it comes; `wait()` returns when it exits.
+    final class Running: Sendable {
+        let process: Process
+        private let output = OutputBuffer()
+        private let exited: AsyncStream<Void>
+        private let signalExit: AsyncStream<Void>.Continuation
+
+        fileprivate init(arguments: [String], environment: [String: String], directory: String?) throws {
+            process = Process()
+            process.executableURL = Binary.url
+            process.arguments = arguments
+            process.environment = environment
+            if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+            let outPipe = Pipe()
+            let errPipe = Pipe()
+            process.standardOutput = outPipe
+            process.standardError = errPipe
+            process.standardInput = FileHandle.nullDevice
+            (exited, signalExit) = AsyncStream<Void>.makeStream()
+            outPipe.fileHandleForReading.readabilityHandler = { [output] handle in
+                let data = handle.availableData
+                output.mutex.withLock { $0.out += data }
+            }
+            errPipe.fileHandleForReading.readabilityHandler = { [output] handle in
+                let data = handle.availableData
+                output.mutex.withLock { $0.err += data }
+            }
+            let signal = signalExit
+            process.terminationHandler = { _ in signal.finish() }
+            try process.run()
+        }
+
+        var pid: pid_t { process.processIdentifier }
+
+        /// What it wrote to standard error so far.
+        var standardError: String { output.mutex.withLock { String(decoding: $0.err, as: UTF8.self) } }
+
+        func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+        /// Waits for the process to exit (`timeout` is a safety net: it is killed after that).
+        func wait(timeout: Duration = .seconds(120)) async -> Result {
+            let finished = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { for await _ in self.exited {}; return true }
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    return false
+                }
+                let first = await group.next()!
+                group.cancelAll()
+                return first
+            }
+            if !finished {
+                kill(process.processIdentifier, SIGKILL)
+                for await _ in exited {}
+            }
+            process.waitUntilExit()
+            // Drain what the pipes still hold.
+            if let out = (process.standardOutput as? Pipe)?.fileHandleForReading, let err = (process.standardError as? Pipe)?.fileHandleForReading {
+                out.readabilityHandler = nil
+                err.readabilityHandler = nil
+                let restOut = out.readDataToEndOfFile()
+                let restErr = err.readDataToEndOfFile()
+                output.mutex.withLock {
+                    $0.out += restOut
+                    $0.err += restErr
+                }
+            }
+            return output.mutex.withLock {
+                Result(
+                    status: process.terminationStatus,
+                    standardOutput: String(decoding: $0.out, as: UTF8.self),
+                    standardError: String(decoding: $0.err, as: UTF8.self),
+                    wasKilled: process.terminationReason == .uncaughtSignal
+                )
+            }
+        }
+    }
+
+    /// Starts `coursegen arguments...` with exactly `environment` (plus PATH and HOME).
+    static func start(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Running {
+        var base = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "NO_COLOR": "1"]
+        base.merge(environment) { $1 }
+        return try Running(arguments: arguments, environment: base, directory: directory)
+    }
+
+    /// Runs `coursegen arguments...` to completion.
+    static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) async throws -> Result {
+        try await start(arguments, environment: environment, directory: directory).wait()
+    }
+}
+
+/// A process's collected output, shared with the pipes' handlers.
+final class OutputBuffer: Sendable {
+    let mutex = Mutex((out: [UInt8](), err: [UInt8]()))
+}
