@@ -37,6 +37,8 @@ struct Binary {
         private let output = OutputBuffer()
         private let exited: AsyncStream<Void>
         private let signalExit: AsyncStream<Void>.Continuation
+        private let changes: AsyncStream<Void>
+        private let signalChange: AsyncStream<Void>.Continuation
 
         fileprivate init(arguments: [String], environment: [String: String], directory: String?) throws {
             process = Process()
@@ -50,16 +52,23 @@ struct Binary {
             process.standardError = errPipe
             process.standardInput = FileHandle.nullDevice
             (exited, signalExit) = AsyncStream<Void>.makeStream()
+            (changes, signalChange) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+            let changed = signalChange
             outPipe.fileHandleForReading.readabilityHandler = { [output] handle in
                 let data = handle.availableData
                 output.mutex.withLock { $0.out += data }
+                changed.yield()
             }
             errPipe.fileHandleForReading.readabilityHandler = { [output] handle in
                 let data = handle.availableData
                 output.mutex.withLock { $0.err += data }
+                changed.yield()
             }
             let signal = signalExit
-            process.terminationHandler = { _ in signal.finish() }
+            process.terminationHandler = { _ in
+                signal.finish()
+                changed.finish()
+            }
             try process.run()
         }
 
@@ -69,6 +78,38 @@ struct Binary {
         var standardError: String { output.mutex.withLock { String(decoding: $0.err, as: UTF8.self) } }
 
         func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+        /// Waits until `condition` holds for what the process wrote to standard error, checking
+        /// whenever it writes (one waiter at a time).
+        /// - Throws: `BinaryError` when the process exits first or after `timeout` (a safety net).
+        func waitForStandardError(timeout: Duration = .seconds(60), _ condition: @escaping @Sendable (String) -> Bool) async throws {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    if condition(self.standardError) { return }
+                    for await _ in self.changes where condition(self.standardError) { return }
+                    if condition(self.standardError) { return }
+                    throw BinaryError("coursegen exited before: \(self.standardError.suffix(2000))")
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    throw BinaryError("timed out waiting; standard error so far: \(self.standardError.suffix(2000))")
+                }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
+        }
+
+        /// Waits until standard error holds `count` lines containing `text`.
+        func waitForLines(containing text: String, count: Int = 1, timeout: Duration = .seconds(60)) async throws {
+            try await waitForStandardError(timeout: timeout) { output in
+                output.split(separator: "\n").filter { $0.contains(text) }.count >= count
+            }
+        }
+
+        /// Lines of standard error containing `text`.
+        func lines(containing text: String) -> [Substring] {
+            standardError.split(separator: "\n").filter { $0.contains(text) }
+        }
 
         /// Waits for the process to exit (`timeout` is a safety net: it is killed after that).
         func wait(timeout: Duration = .seconds(120)) async -> Result {
@@ -125,4 +166,9 @@ struct Binary {
 /// A process's collected output, shared with the pipes' handlers.
 final class OutputBuffer: Sendable {
     let mutex = Mutex((out: [UInt8](), err: [UInt8]()))
+}
+
+struct BinaryError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
