@@ -56,7 +56,7 @@
 # The container's PID 1 is $NS_PID (as seen here); in_container runs a command in all its
 # namespaces: `in_container systemctl status coursegen`, `in_container journalctl -u coursegen`.
 
-set -euo pipefail
+set -Eeuo pipefail
 
 readonly SELF=$(readlink -f "${BASH_SOURCE[0]}")
 readonly REPO=$(dirname "$(dirname "$SELF")")
@@ -336,6 +336,12 @@ unit_property() {
     in_container systemctl show -p "$2" --value "$1"
 }
 
+# The journal entries of unit $1, one JSON object a line (for jq). --all matters: without it
+# journalctl prints every field longer than 4096 bytes as null.
+unit_journal_json() {
+    in_container journalctl --all -u "$1" -o json --no-pager
+}
+
 # Writes a stand-in for `coursegen watch` to $1: a small perl daemon speaking the sd_notify
 # protocol the way the daemon will (READY=1 once it has read its credential, its config and the
 # outlines in the inbox and written to its state folder and the output; WATCHDOG=1 at half
@@ -525,11 +531,19 @@ main() {
     preflight
     trap cleanup EXIT
     trap 'exit 1' INT TERM
+    trap 'say "FAIL: line $LINENO: \"$BASH_COMMAND\" exited with status $?"' ERR
     boot_systemd
+    # Copies in $WORK/share: the container has its own /tmp, where the originals may be.
     if [[ -z $BINARY ]]; then
-        BINARY=$WORK/share/coursegen
-        write_stand_in_daemon "$BINARY"
+        write_stand_in_daemon "$WORK/share/coursegen"
         say "installing a stand-in daemon (pass --binary to install the real one)"
+    else
+        cp "$BINARY" "$WORK/share/coursegen"
+    fi
+    BINARY=$WORK/share/coursegen
+    if [[ -n $PROBE ]]; then
+        cp "$PROBE" "$WORK/share/probe"
+        PROBE=$WORK/share/probe
     fi
     check_install "$(container_path "$BINARY")"
     check_author_can_drop_outline
