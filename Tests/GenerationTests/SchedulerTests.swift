@@ -261,13 +261,14 @@ struct PolicyTests {
         #expect(backoff.delay(afterAttempt: 3, unit: 1) == .seconds(4))
     }
 
-    @Test("the pacer never schedules two requests closer than 60/rpm")
+    @Test("the pacer never lets two requests closer than 60/rpm")
     func pacerSpacing() {
         var pacer = Pacer(requestsPerMinute: 1000, inputTokensPerMinute: 1_000_000_000)
         var random = SeededRandom(seed: 7)
         var previous: Duration?
         for _ in 0..<1000 {
-            let at = pacer.reserve(now: .zero, tokens: 100, unit: Double.random(in: 0..<1, using: &random))
+            let at = pacer.earliestSubmission(now: previous ?? .zero)
+            pacer.submit(at: at, tokens: 100, unit: Double.random(in: 0..<1, using: &random))
             if let previous { #expect(at - previous >= .milliseconds(60)) }
             previous = at
         }
@@ -275,12 +276,13 @@ struct PolicyTests {
         #expect(previous! >= .seconds(59.94) && previous! <= .seconds(66))
     }
 
-    @Test("a pause holds back reservations and resumes one spacing at a time")
+    @Test("a pause holds back submissions, which then resume one spacing at a time")
     func pacerPause() {
         var pacer = Pacer(requestsPerMinute: 600, inputTokensPerMinute: 1_000_000_000)
         pacer.pause(until: .seconds(20))
-        let first = pacer.reserve(now: .seconds(1), tokens: 1, unit: 0)
-        let second = pacer.reserve(now: .seconds(1), tokens: 1, unit: 0)
+        let first = pacer.earliestSubmission(now: .seconds(1))
+        pacer.submit(at: first, tokens: 1, unit: 0)
+        let second = pacer.earliestSubmission(now: .seconds(1))
         #expect(first == .seconds(20))
         // 60 s / 600 is not exactly representable: compare to the microsecond.
         #expect(abs(second - .seconds(20.1)) < .microseconds(1))
@@ -289,9 +291,18 @@ struct PolicyTests {
     @Test("usage corrections move the token schedule")
     func pacerCorrection() {
         var pacer = Pacer(requestsPerMinute: 1_000_000, inputTokensPerMinute: 60_000)
-        _ = pacer.reserve(now: .zero, tokens: 1_000, unit: 0)  // next at 1 s
+        pacer.submit(at: .zero, tokens: 1_000, unit: 0)  // next at 1 s
         pacer.correct(estimatedTokens: 1_000, actualTokens: 3_000, now: .zero)  // 2 s more
-        #expect(pacer.reserve(now: .zero, tokens: 0, unit: 0) == .seconds(3))
+        #expect(pacer.earliestSubmission(now: .zero) == .seconds(3))
+    }
+
+    @Test("a late submission pushes the next one back: spacing counts from when it really went")
+    func pacerLateWakeUp() {
+        var pacer = Pacer(requestsPerMinute: 600, inputTokensPerMinute: 1_000_000_000)
+        pacer.submit(at: .zero, tokens: 1, unit: 0)
+        // The next was due at 0.1 s but its task only ran at 0.5 s.
+        pacer.submit(at: .milliseconds(500), tokens: 1, unit: 0)
+        #expect(pacer.earliestSubmission(now: .milliseconds(500)) == .milliseconds(600))
     }
 }
 

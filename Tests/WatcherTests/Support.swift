@@ -124,7 +124,7 @@ final class EventQueue: Sendable {
     /// The next event, waiting for it up to `timeout` (a safety net, not a pause).
     /// - Returns: nil if no event came in time or the watcher ended.
     /// - Throws: what the watcher threw.
-    func next(timeout: Duration = .seconds(10)) async throws -> WatchEvent? {
+    func next(timeout: Duration = .seconds(30)) async throws -> WatchEvent? {
         let deadline = ContinuousClock.now + timeout
         while true {
             enum Step { case event(WatchEvent), failure(any Error), ended, wait }
@@ -145,7 +145,7 @@ final class EventQueue: Sendable {
     }
 
     /// Events until (and including) the first one matching `last`.
-    func collect(until last: (WatchEvent) -> Bool, timeout: Duration = .seconds(10)) async throws -> [WatchEvent] {
+    func collect(until last: (WatchEvent) -> Bool, timeout: Duration = .seconds(30)) async throws -> [WatchEvent] {
         var events: [WatchEvent] = []
         while let event = try await next(timeout: timeout) {
             events.append(event)
@@ -211,7 +211,7 @@ final class LogRecorder: Sendable {
 
     /// Waits until a record with `message` has been logged, up to `timeout` (a safety net).
     /// - Returns: whether it was.
-    func waitFor(message: String, timeout: Duration = .seconds(10)) async -> Bool {
+    func waitFor(message: String, timeout: Duration = .seconds(30)) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await withCheckedContinuation { continuation in

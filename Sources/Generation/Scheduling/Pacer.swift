@@ -1,7 +1,8 @@
 /// When the next request may be submitted, given the quota. Pure: time is a `Duration` since an
 /// arbitrary origin, passed in; randomness is passed in.
 ///
-/// Two virtual schedules (the generic cell rate algorithm, with no burst allowance):
+/// Two schedules, each counted from the moment of the previous submission (not from when it was
+/// planned, so a late wake-up never lets two requests out together):
 /// - requests: each submission moves the earliest next one `60 s / rpm` later, stretched by a
 ///   random 0–10 % so submissions never line up, never closer than the quota allows;
 /// - input tokens: each submission moves the earliest next one `tokens / (tpm / 60 s)` later, using
@@ -28,14 +29,17 @@ struct Pacer: Sendable {
         .seconds(60) * (Double(max(tokens, 0)) / Double(inputTokensPerMinute))
     }
 
-    /// Reserves the earliest submission time for a request of `tokens` input tokens.
+    /// The earliest time the next request may be submitted; `now` or later.
+    func earliestSubmission(now: Duration) -> Duration {
+        max(now, nextRequest, nextTokens, pausedUntil)
+    }
+
+    /// Records a submission at `now` (which must not be before `earliestSubmission(now:)`) of a
+    /// request of `tokens` input tokens.
     /// - Parameter unit: a random number in 0..<1 for the jitter.
-    /// - Returns: when to submit; `now` or later.
-    mutating func reserve(now: Duration, tokens: Int, unit: Double) -> Duration {
-        let at = max(now, nextRequest, nextTokens, pausedUntil)
-        nextRequest = at + requestSpacing * (1 + Self.jitter * min(max(unit, 0), 1))
-        nextTokens = max(nextTokens, at) + tokenSpacing(tokens)
-        return at
+    mutating func submit(at now: Duration, tokens: Int, unit: Double) {
+        nextRequest = now + requestSpacing * (1 + Self.jitter * min(max(unit, 0), 1))
+        nextTokens = max(nextTokens, now) + tokenSpacing(tokens)
     }
 
     /// Moves the token schedule by the difference between a request's estimate and its real usage.

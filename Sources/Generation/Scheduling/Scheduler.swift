@@ -238,14 +238,13 @@ public actor Scheduler {
                 }
                 dailyStop = nil
             }
-            if pacer.pausedUntil > now {
-                try await time.sleep(pacer.pausedUntil)
+            let at = pacer.earliestSubmission(now: now)
+            if at > now {
+                // Whoever wakes first takes the turn; the others see the new schedule and wait on.
+                try await time.sleep(at)
                 continue
             }
-            let at = pacer.reserve(now: now, tokens: tokens, unit: Double.random(in: 0..<1, using: &random))
-            if at > now { try await time.sleep(at) }
-            // A 429 that arrived while we slept pauses us too.
-            if pacer.pausedUntil > time.now() { continue }
+            pacer.submit(at: now, tokens: tokens, unit: Double.random(in: 0..<1, using: &random))
             return
         }
     }
