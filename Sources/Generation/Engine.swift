@@ -33,7 +33,13 @@ public final class Engine: Sendable {
         /// Regenerate and replace hand-edited chapters (the edited file is kept as `NAME.orig`).
         public var force: Bool
 
-        public init(outlinePath: String, outline: Outline? = nil, name: String, outputFolder: String, force: Bool = false) {
+        public init(
+            outlinePath: String,
+            outline: Outline? = nil,
+            name: String,
+            outputFolder: String,
+            force: Bool = false
+        ) {
             self.outlinePath = outlinePath
             self.outline = outline
             self.name = name
@@ -120,7 +126,14 @@ public final class Engine: Sendable {
             needed.append(index)
         }
         let tracker = ProgressTracker(
-            Progress(outline: job.name, total: requests.count, ready: requests.count - needed.count, failed: 0, retrying: 0, requested: needed.count),
+            Progress(
+                outline: job.name,
+                total: requests.count,
+                ready: requests.count - needed.count,
+                failed: 0,
+                retrying: 0,
+                requested: needed.count
+            ),
             onProgress: onProgress
         )
         if !needed.isEmpty {
@@ -174,11 +187,19 @@ public final class Engine: Sendable {
         // Publish, in outline order, whatever order the answers came in.
         await locks.acquire(folder)
         do {
-            let processLock = try await ProcessLock.acquire(path: "\(configuration.stateDirectory)/locks/\(sha256Hex(folder.utf8).prefix(32)).lock", logger: logger)
+            let processLock = try await ProcessLock.acquire(
+                path: "\(configuration.stateDirectory)/locks/\(sha256Hex(folder.utf8).prefix(32)).lock",
+                logger: logger
+            )
             defer { processLock.release() }
             let report = try publish(
-                job: job, outline: outline, requests: requests, failures: failures,
-                generated: generated, usage: spent, logger: logger
+                job: job,
+                outline: outline,
+                requests: requests,
+                failures: failures,
+                generated: generated,
+                usage: spent,
+                logger: logger
             )
             await locks.release(folder)
             return report
@@ -234,7 +255,15 @@ public final class Engine: Sendable {
             let earlier = previousByIdentity[Self.identity(chapter.title)]
             let earlierBytes = earlier?.file.flatMap { try? FileSystem.read("\(folder)/\($0)") }
             let earlierEdited = earlierBytes.map { !(previous?.wrote(sha256Hex($0)) ?? false) } ?? false
-            var entry = Manifest.Chapter(title: chapter.title, key: key.hex, file: nil, sha256: nil, publishedKey: nil, state: .upToDate, error: nil)
+            var entry = Manifest.Chapter(
+                title: chapter.title,
+                key: key.hex,
+                file: nil,
+                sha256: nil,
+                publishedKey: nil,
+                state: .upToDate,
+                error: nil
+            )
             let outcome: RunReport.Chapter.Outcome
 
             if earlierEdited, !job.force, let earlierBytes, let earlier {
@@ -247,9 +276,13 @@ public final class Engine: Sendable {
                 if earlier.publishedKey != key.hex {
                     logger.warning(
                         "keeping a hand-edited chapter file; its outline entry changed, run with --force to regenerate it",
-                        metadata: ["chapter": "\(index + 1)", "file": "\(folder)/\(name)"])
+                        metadata: ["chapter": "\(index + 1)", "file": "\(folder)/\(name)"]
+                    )
                 } else {
-                    logger.notice("keeping a hand-edited chapter file", metadata: ["chapter": "\(index + 1)", "file": "\(folder)/\(name)"])
+                    logger.notice(
+                        "keeping a hand-edited chapter file",
+                        metadata: ["chapter": "\(index + 1)", "file": "\(folder)/\(name)"]
+                    )
                 }
             } else if let body = try store.body(for: key) {
                 let bytes = ChapterFile.render(title: chapter.title, body: body.text)
@@ -281,12 +314,16 @@ public final class Engine: Sendable {
                 }
             }
             entries.append(entry)
-            outcomes.append(RunReport.Chapter(position: index + 1, title: chapter.title, file: entry.file, outcome: outcome))
+            outcomes.append(
+                RunReport.Chapter(position: index + 1, title: chapter.title, file: entry.file, outcome: outcome)
+            )
         }
 
-        let summary = ChapterFile.summary(zip(outline.chapters, entries).compactMap { chapter, entry in
-            entry.file.map { (chapter.title, $0) }
-        })
+        let summary = ChapterFile.summary(
+            zip(outline.chapters, entries).compactMap { chapter, entry in
+                entry.file.map { (chapter.title, $0) }
+            }
+        )
         // A managed file in the folder that coursegen did not write and whose content is not
         // carried into the new version (an edit being replaced with --force, a stray `NN-x.md`)
         // is kept as NAME.orig.
@@ -314,19 +351,30 @@ public final class Engine: Sendable {
         // Two phases: until the files are in place, the previous version's hashes stay known.
         manifest.transitionalHashes = previous.map { Array($0.allHashes) } ?? []
         try manifests.save(manifest)
-        let result = try publisher.publish(Publisher.Plan(
-            chapters: files,
-            summary: summary,
-            bookConfiguration: ChapterFile.bookConfiguration(title: outline.title),
-            backups: backups
-        ))
+        let result = try publisher.publish(
+            Publisher.Plan(
+                chapters: files,
+                summary: summary,
+                bookConfiguration: ChapterFile.bookConfiguration(title: outline.title),
+                backups: backups
+            )
+        )
         manifest.transitionalHashes = []
         try manifests.save(manifest)
 
         for (original, backup) in result.backups.sorted(by: { $0.key < $1.key }) {
-            logger.warning("kept a file coursegen did not write as a backup", metadata: ["file": "\(folder)/\(original)", "backup": "\(folder)/\(backup)"])
+            logger.warning(
+                "kept a file coursegen did not write as a backup",
+                metadata: ["file": "\(folder)/\(original)", "backup": "\(folder)/\(backup)"]
+            )
         }
-        let report = RunReport(outline: job.name, folder: folder, chapters: outcomes, usage: usage, backups: result.backups)
+        let report = RunReport(
+            outline: job.name,
+            folder: folder,
+            chapters: outcomes,
+            usage: usage,
+            backups: result.backups
+        )
         logger.log(
             level: report.isComplete ? .info : .error,
             report.isComplete ? "outline published" : "outline published with failed chapters",
@@ -336,7 +384,8 @@ public final class Engine: Sendable {
                 "failed": "\(failures.count)",
                 "tokens_in": "\(usage.promptTokens)",
                 "tokens_out": "\(usage.outputTokens)",
-            ])
+            ]
+        )
         return report
     }
 }

@@ -1,8 +1,9 @@
 import FakeGemini
 import Foundation
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A Markdown outline of `count` chapters "Chapter 1"...
@@ -43,7 +44,10 @@ struct GenerateCommandTests {
         let temp = try TemporaryFolder()
         let server = try await FakeGeminiServer.start { _ in .success() }
         try temp.write("course.md", outlineText(chapters: 2))
-        let result = try await Binary.run(["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL], directory: temp.path)
+        let result = try await Binary.run(
+            ["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL],
+            directory: temp.path
+        )
         try await server.shutdown()
         #expect(result.status == 78)
         #expect(result.standardError.contains("no Gemini API key"))
@@ -56,7 +60,11 @@ struct GenerateCommandTests {
     func invalidOutline() async throws {
         let temp = try TemporaryFolder()
         try temp.write("broken.md", "# Course\n\n## Intro\n- a\n\n## intro\n- b\n")
-        let generate = try await Binary.run(["generate", "broken.md", "--output", "out", "--state", "state"], environment: ["GEMINI_API_KEY": key], directory: temp.path)
+        let generate = try await Binary.run(
+            ["generate", "broken.md", "--output", "out", "--state", "state"],
+            environment: ["GEMINI_API_KEY": key],
+            directory: temp.path
+        )
         #expect(generate.status == 65)
         #expect(generate.standardError.contains("broken.md:6:"), "\(generate.standardError)")
         let check = try await Binary.run(["check", "broken.md"], directory: temp.path)
@@ -67,7 +75,10 @@ struct GenerateCommandTests {
     @Test("check prints the plan: course fields and numbered chapters with their points and files")
     func check() async throws {
         let temp = try TemporaryFolder()
-        try temp.write("course.yaml", "title: Kitchen\naudience: new staff\nchapters:\n  - title: Hygiene\n    points: [Wash hands]\n  - title: Temperatures\n")
+        try temp.write(
+            "course.yaml",
+            "title: Kitchen\naudience: new staff\nchapters:\n  - title: Hygiene\n    points: [Wash hands]\n  - title: Temperatures\n"
+        )
         let result = try await Binary.run(["check", "course.yaml"], directory: temp.path)
         #expect(result.status == 0)
         #expect(result.standardOutput.contains("course.yaml: Kitchen"))
@@ -101,19 +112,29 @@ struct GenerateCommandTests {
         let temp = try TemporaryFolder()
         try temp.write("course.md", outlineText(chapters: 1))
         try temp.write("config.yaml", "output: out\nrmp: 100\n")
-        let result = try await Binary.run(["generate", "course.md", "--config", "config.yaml", "--state", "state"], environment: ["GEMINI_API_KEY": key], directory: temp.path)
+        let result = try await Binary.run(
+            ["generate", "course.md", "--config", "config.yaml", "--state", "state"],
+            environment: ["GEMINI_API_KEY": key],
+            directory: temp.path
+        )
         #expect(result.status == 78)
-        #expect(result.standardError.contains("config.yaml:2: unknown key 'rmp' (did you mean 'rpm'?)"), "\(result.standardError)")
+        #expect(
+            result.standardError.contains("config.yaml:2: unknown key 'rmp' (did you mean 'rpm'?)"),
+            "\(result.standardError)"
+        )
     }
 
-    @Test("a bad value names the setting and what is allowed", arguments: [
-        ("--concurrency", "0", "concurrency '0' must be a whole number from 1 to 256"),
-        ("--rpm", "lots", "The value 'lots' is invalid for '--rpm <n>'"),
-        ("COURSEGEN_RPM", "lots", "rpm 'lots' must be a whole number from 1 to 1000000"),
-        ("COURSEGEN_TEMPERATURE", "9", "temperature '9' must be a number from 0 to 2"),
-        ("--base-url", "http://example.com", "plain http to a non-local host"),
-        ("--model", "../../evil", "model '../../evil' is not a model name"),
-    ])
+    @Test(
+        "a bad value names the setting and what is allowed",
+        arguments: [
+            ("--concurrency", "0", "concurrency '0' must be a whole number from 1 to 256"),
+            ("--rpm", "lots", "The value 'lots' is invalid for '--rpm <n>'"),
+            ("COURSEGEN_RPM", "lots", "rpm 'lots' must be a whole number from 1 to 1000000"),
+            ("COURSEGEN_TEMPERATURE", "9", "temperature '9' must be a number from 0 to 2"),
+            ("--base-url", "http://example.com", "plain http to a non-local host"),
+            ("--model", "../../evil", "model '../../evil' is not a model name"),
+        ]
+    )
     func badValues(flag: String, value: String, message: String) async throws {
         let temp = try TemporaryFolder()
         try temp.write("course.md", outlineText(chapters: 1))
@@ -133,13 +154,25 @@ struct GenerateCommandTests {
         try temp.write("key.txt", "\(key)\n")
         chmod("\(temp.path)/key.txt", 0o600)
         try temp.write("credentials/gemini-api-key", key)
-        let viaFile = try await Binary.run(["generate", "course.md", "--output", "a", "--state", "s1", "--base-url", server.baseURL, "--api-key-file", "key.txt"], directory: temp.path)
-        let viaCredentials = try await Binary.run(["generate", "course.md", "--output", "b", "--state", "s2", "--base-url", server.baseURL],
-                                                  environment: ["CREDENTIALS_DIRECTORY": "\(temp.path)/credentials"], directory: temp.path)
+        let viaFile = try await Binary.run(
+            [
+                "generate", "course.md", "--output", "a", "--state", "s1", "--base-url", server.baseURL,
+                "--api-key-file", "key.txt",
+            ],
+            directory: temp.path
+        )
+        let viaCredentials = try await Binary.run(
+            ["generate", "course.md", "--output", "b", "--state", "s2", "--base-url", server.baseURL],
+            environment: ["CREDENTIALS_DIRECTORY": "\(temp.path)/credentials"],
+            directory: temp.path
+        )
         try await server.shutdown()
         #expect(viaFile.status == 0, "\(viaFile.standardError)")
         #expect(viaCredentials.status == 0, "\(viaCredentials.standardError)")
-        #expect(viaCredentials.standardError.contains("readable by every user"), "the credential file is 0644 here: warned")
+        #expect(
+            viaCredentials.standardError.contains("readable by every user"),
+            "the credential file is 0644 here: warned"
+        )
         for output in [viaFile, viaCredentials] {
             #expect(!output.standardError.contains(key) && !output.standardOutput.contains(key))
         }
@@ -149,13 +182,23 @@ struct GenerateCommandTests {
     func partialFailure() async throws {
         let temp = try TemporaryFolder()
         let server = try await FakeGeminiServer.start { request in
-            request.prompt.contains("Chapter to write: Chapter 2\n") ? .status(code: 400, message: "Chapter two is not allowed") : .success()
+            request.prompt.contains("Chapter to write: Chapter 2\n")
+                ? .status(code: 400, message: "Chapter two is not allowed") : .success()
         }
         try temp.write("course.md", outlineText(chapters: 3))
-        let result = try await Binary.run(["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL], environment: ["GEMINI_API_KEY": key], directory: temp.path)
+        let result = try await Binary.run(
+            ["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL],
+            environment: ["GEMINI_API_KEY": key],
+            directory: temp.path
+        )
         try await server.shutdown()
         #expect(result.status == 1)
-        #expect(result.standardOutput.contains("chapter 2 \"Chapter 2\" failed: HTTP 400: INVALID_ARGUMENT: Chapter two is not allowed"), "\(result.standardOutput)")
+        #expect(
+            result.standardOutput.contains(
+                "chapter 2 \"Chapter 2\" failed: HTTP 400: INVALID_ARGUMENT: Chapter two is not allowed"
+            ),
+            "\(result.standardOutput)"
+        )
         #expect(temp.list("out/course") == ["01-chapter-1.md", "03-chapter-3.md", "SUMMARY.md", "book.toml"])
     }
 
@@ -167,12 +210,17 @@ struct GenerateCommandTests {
         // run is still waiting for them when it is killed.
         let held = FakeGeminiServer.Gate()
         let server = try await FakeGeminiServer.start { request in
-            let number = Int(request.prompt.split(separator: "Chapter to write: Chapter ").last!.prefix { $0.isNumber })!
+            let number = Int(
+                request.prompt.split(separator: "Chapter to write: Chapter ").last!.prefix { $0.isNumber }
+            )!
             return number <= 5 ? .success().after(.milliseconds(40 * number)) : .success().held(by: held)
         }
         let monitor = OutputMonitor(root: "\(temp.path)/out")
         try temp.write("course.md", outlineText(chapters: chapters))
-        let arguments = ["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL, "--concurrency", "12"]
+        let arguments = [
+            "generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL,
+            "--concurrency", "12",
+        ]
         let running = try Binary.start(arguments, environment: ["GEMINI_API_KEY": key], directory: temp.path)
         try await running.waitForLines(containing: "chapter generated", count: 5)
         running.signal(SIGKILL)
@@ -182,7 +230,10 @@ struct GenerateCommandTests {
         let firstRun = server.statistics.requestCount
         #expect(firstRun == chapters)
         #expect(stored >= 4 && stored <= 5, "killed with \(stored) chapters stored")
-        #expect(!FileManager.default.fileExists(atPath: "\(temp.path)/out/course/SUMMARY.md"), "nothing was published before the kill")
+        #expect(
+            !FileManager.default.fileExists(atPath: "\(temp.path)/out/course/SUMMARY.md"),
+            "nothing was published before the kill"
+        )
 
         held.open()
         let resumed = try await Binary.run(arguments, environment: ["GEMINI_API_KEY": key], directory: temp.path)
@@ -201,7 +252,10 @@ struct GenerateCommandTests {
     static func storedBodies(in state: String) -> Int {
         let store = "\(state)/store"
         return ((try? FileManager.default.contentsOfDirectory(atPath: store)) ?? []).reduce(0) { count, prefix in
-            count + (((try? FileManager.default.contentsOfDirectory(atPath: "\(store)/\(prefix)")) ?? []).filter { $0.hasSuffix(".json") }.count)
+            count
+                + (((try? FileManager.default.contentsOfDirectory(atPath: "\(store)/\(prefix)")) ?? []).filter {
+                    $0.hasSuffix(".json")
+                }.count)
         }
     }
 
@@ -210,7 +264,11 @@ struct GenerateCommandTests {
         let temp = try TemporaryFolder()
         let server = try await FakeGeminiServer.start { _ in .success() }
         try temp.write("course.md", outlineText(chapters: 2))
-        _ = try await Binary.run(["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL], environment: ["GEMINI_API_KEY": key], directory: temp.path)
+        _ = try await Binary.run(
+            ["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL],
+            environment: ["GEMINI_API_KEY": key],
+            directory: temp.path
+        )
         try await server.shutdown()
         let text = try await Binary.run(["status", "--state", "state"], directory: temp.path)
         #expect(text.status == 0)

@@ -1,8 +1,9 @@
 import FakeGemini
 import Foundation
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Saves a file the way editors and tools do, replaying their system calls.
@@ -61,15 +62,22 @@ func watchedOutline(_ marks: [String] = ["a", "b", "c"]) -> String {
 struct WatchCommandTests {
     let key = FakeGeminiServer.defaultAPIKey
 
-    func startWatching(_ temp: TemporaryFolder, server: FakeGeminiServer, output: String = "out", extra: [String] = []) throws -> Binary.Running {
+    func startWatching(_ temp: TemporaryFolder, server: FakeGeminiServer, output: String = "out", extra: [String] = [])
+        throws -> Binary.Running
+    {
         try Binary.start(
-            ["watch", "--inbox", "inbox", "--output", output, "--state", "state", "--base-url", server.baseURL, "--debounce-ms", "100"] + extra,
+            [
+                "watch", "--inbox", "inbox", "--output", output, "--state", "state", "--base-url", server.baseURL,
+                "--debounce-ms", "100",
+            ] + extra,
             environment: ["GEMINI_API_KEY": key],
             directory: temp.path
         )
     }
 
-    @Test("startup catches up, then each save (vim, in place, cp, rename) is exactly one regeneration; touch and identical rewrites are none")
+    @Test(
+        "startup catches up, then each save (vim, in place, cp, rename) is exactly one regeneration; touch and identical rewrites are none"
+    )
     func oneRegenerationPerSave() async throws {
         let temp = try TemporaryFolder()
         let server = try await FakeGeminiServer.start { _ in .success() }
@@ -122,7 +130,9 @@ struct WatchCommandTests {
         #expect(!result.standardError.contains(key))
     }
 
-    @Test("a save during generation supersedes it: unchanged chapters keep going, changed ones are cancelled, the newest is published")
+    @Test(
+        "a save during generation supersedes it: unchanged chapters keep going, changed ones are cancelled, the newest is published"
+    )
     func supersede() async throws {
         let temp = try TemporaryFolder()
         let gate = FakeGeminiServer.Gate()
@@ -150,11 +160,17 @@ struct WatchCommandTests {
 
         #expect(result.status == 0)
         let byPrompt = server.statistics.requestsByPrompt
-        #expect(byPrompt.filter { $0.key.contains("Point b-slow") }.values.reduce(0, +) == 1, "chapter 2's request was shared, not repeated")
+        #expect(
+            byPrompt.filter { $0.key.contains("Point b-slow") }.values.reduce(0, +) == 1,
+            "chapter 2's request was shared, not repeated"
+        )
         #expect(temp.read("out/course/01-chapter-1.md")?.contains("Point a-new") == true)
         #expect(temp.read("out/course/02-chapter-2.md")?.contains("Point b-slow") == true)
         #expect(daemon.lines(containing: "a newer save supersedes the run in progress").count == 1)
-        #expect(daemon.lines(containing: "outline published  outline=course").count == 2, "the superseded run published nothing")
+        #expect(
+            daemon.lines(containing: "outline published  outline=course").count == 2,
+            "the superseded run published nothing"
+        )
     }
 
     @Test("a bad outline gets one FILE:LINE error, keeps what was published, and the next save is picked up")

@@ -1,5 +1,6 @@
-@testable import Generation
 import Testing
+
+@testable import Generation
 
 @Suite("Chapter keys")
 struct ChapterKeyTests {
@@ -50,11 +51,14 @@ struct ChapterKeyTests {
         #expect(key(moved) == key())
     }
 
-    @Test("changes with each field that shapes the request", arguments: [
-        "title", "audience", "level", "language", "words", "description",
-        "chapter.title", "chapter.points", "chapter.point order", "chapter.notes",
-        "model", "provider", "temperature", "max-output-tokens", "thinking-budget",
-    ])
+    @Test(
+        "changes with each field that shapes the request",
+        arguments: [
+            "title", "audience", "level", "language", "words", "description",
+            "chapter.title", "chapter.points", "chapter.point order", "chapter.notes",
+            "model", "provider", "temperature", "max-output-tokens", "thinking-budget",
+        ]
+    )
     func sensitivity(field: String) {
         var outline = Self.outline
         var settings = GenerationSettings()
@@ -113,18 +117,21 @@ struct ChapterKeyTests {
 
 @Suite("Chapter files")
 struct ChapterFileTests {
-    @Test("slugs are lowercase ASCII, digits and single hyphens, never empty or a path", arguments: [
-        ("Getting started", "getting-started"),
-        ("Structs, enums and pattern matching", "structs-enums-and-pattern-matching"),
-        ("Don't panic!", "dont-panic"),
-        ("Café crème à la française", "cafe-creme-a-la-francaise"),
-        ("../../etc/passwd", "etc-passwd"),
-        ("..", "chapter"),
-        ("日本語", "chapter"),
-        ("Tab\there\u{0007}bell", "tab-here-bell"),
-        ("C++ & C#", "c-c"),
-        (String(repeating: "long ", count: 40), String(repeating: "long-", count: 12).dropLast().description),
-    ])
+    @Test(
+        "slugs are lowercase ASCII, digits and single hyphens, never empty or a path",
+        arguments: [
+            ("Getting started", "getting-started"),
+            ("Structs, enums and pattern matching", "structs-enums-and-pattern-matching"),
+            ("Don't panic!", "dont-panic"),
+            ("Café crème à la française", "cafe-creme-a-la-francaise"),
+            ("../../etc/passwd", "etc-passwd"),
+            ("..", "chapter"),
+            ("日本語", "chapter"),
+            ("Tab\there\u{0007}bell", "tab-here-bell"),
+            ("C++ & C#", "c-c"),
+            (String(repeating: "long ", count: 40), String(repeating: "long-", count: 12).dropLast().description),
+        ]
+    )
     func slugs(title: String, slug: String) {
         #expect(ChapterFile.slug(title) == slug)
     }
@@ -137,29 +144,47 @@ struct ChapterFileTests {
         #expect(ChapterFile.name(position: 120, count: 120, title: "D") == "120-d.md")
     }
 
-    @Test("only NN-name.md files are the publisher's", arguments: [
-        ("01-a.md", true), ("123-x-y.md", true), ("SUMMARY.md", false), ("01-a.md.orig", false),
-        ("a-01.md", false), ("-a.md", false), ("01a.md", false), ("book.toml", false),
-    ])
+    @Test(
+        "only NN-name.md files are the publisher's",
+        arguments: [
+            ("01-a.md", true), ("123-x-y.md", true), ("SUMMARY.md", false), ("01-a.md.orig", false),
+            ("a-01.md", false), ("-a.md", false), ("01a.md", false), ("book.toml", false),
+        ]
+    )
     func managedNames(name: String, managed: Bool) {
         #expect(ChapterFile.isChapterFileName(name) == managed)
     }
 
     @Test("rendering adds the title heading and drops a duplicate the model wrote")
     func rendering() {
-        #expect(String(decoding: ChapterFile.render(title: "Ownership", body: "\n# Ownership\n\nBody text.\n\n"), as: UTF8.self) == "# Ownership\n\nBody text.\n")
-        #expect(String(decoding: ChapterFile.render(title: "X", body: "## Part\nText"), as: UTF8.self) == "# X\n\n## Part\nText\n")
+        #expect(
+            String(
+                decoding: ChapterFile.render(title: "Ownership", body: "\n# Ownership\n\nBody text.\n\n"),
+                as: UTF8.self
+            ) == "# Ownership\n\nBody text.\n"
+        )
+        #expect(
+            String(decoding: ChapterFile.render(title: "X", body: "## Part\nText"), as: UTF8.self)
+                == "# X\n\n## Part\nText\n"
+        )
     }
 
     @Test("SUMMARY.md is mdBook's format with brackets escaped")
     func summary() {
-        let text = String(decoding: ChapterFile.summary([("Intro [draft]", "01-intro-draft.md"), ("Next", "02-next.md")]), as: UTF8.self)
+        let text = String(
+            decoding: ChapterFile.summary([("Intro [draft]", "01-intro-draft.md"), ("Next", "02-next.md")]),
+            as: UTF8.self
+        )
         #expect(text == "# Summary\n\n- [Intro \\[draft\\]](01-intro-draft.md)\n- [Next](02-next.md)\n")
     }
 
-    @Test("the folder name is the file name up to its first dot", arguments: [
-        ("practical-rust.md", "practical-rust"), ("course.v2.yaml", "course"), (".hidden.md", nil), ("a\u{1}b.md", nil),
-    ] as [(String, String?)])
+    @Test(
+        "the folder name is the file name up to its first dot",
+        arguments: [
+            ("practical-rust.md", "practical-rust"), ("course.v2.yaml", "course"), (".hidden.md", nil),
+            ("a\u{1}b.md", nil),
+        ] as [(String, String?)]
+    )
     func folderNames(file: String, folder: String?) {
         #expect(Outline.folderName(forFile: file) == folder)
     }

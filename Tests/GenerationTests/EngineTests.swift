@@ -1,7 +1,8 @@
 import FakeGemini
 import Foundation
-@testable import Generation
 import Testing
+
+@testable import Generation
 
 /// A Markdown outline with `chapters` (title, points), in order.
 func markdownOutline(
@@ -59,7 +60,8 @@ struct EngineTests {
     func outOfOrder() async throws {
         let gates = (0..<4).map { _ in FakeGeminiServer.Gate() }
         let harness = try await EngineHarness(reply: { request in
-            let index = Int(request.prompt.split(separator: "Chapter to write: Chapter ")[1].prefix { $0.isNumber })! - 1
+            let index =
+                Int(request.prompt.split(separator: "Chapter to write: Chapter ")[1].prefix { $0.isNumber })! - 1
             return .success().held(by: gates[index])
         })
         async let report = harness.generate(markdownOutline(chapters: numberedChapters(4)))
@@ -68,9 +70,15 @@ struct EngineTests {
         let result = try await report
         try await harness.shutdown()
         #expect(result.chapters.map(\.title) == ["Chapter 1", "Chapter 2", "Chapter 3", "Chapter 4"])
-        #expect(harness.files().prefix(4) == ["01-chapter-1.md", "02-chapter-2.md", "03-chapter-3.md", "04-chapter-4.md"])
+        #expect(
+            harness.files().prefix(4) == ["01-chapter-1.md", "02-chapter-2.md", "03-chapter-3.md", "04-chapter-4.md"]
+        )
         let summary = try #require(harness.chapter("SUMMARY.md"))
-        #expect(summary.contains("- [Chapter 1](01-chapter-1.md)\n- [Chapter 2](02-chapter-2.md)\n- [Chapter 3](03-chapter-3.md)\n- [Chapter 4](04-chapter-4.md)\n"))
+        #expect(
+            summary.contains(
+                "- [Chapter 1](01-chapter-1.md)\n- [Chapter 2](02-chapter-2.md)\n- [Chapter 3](03-chapter-3.md)\n- [Chapter 4](04-chapter-4.md)\n"
+            )
+        )
     }
 
     @Test("a realistic mix of faults still publishes every chapter correctly")
@@ -88,12 +96,19 @@ struct EngineTests {
         #expect(harness.logs.all.contains { $0.level == .warning && $0.message == "chapter attempt failed, retrying" })
     }
 
-    @Test("each kind of transient fault is retried to success", arguments: [
-        "429", "500", "503", "504", "empty parts", "MAX_TOKENS without parts", "malformed JSON", "connection reset", "hang",
-    ])
+    @Test(
+        "each kind of transient fault is retried to success",
+        arguments: [
+            "429", "500", "503", "504", "empty parts", "MAX_TOKENS without parts", "malformed JSON", "connection reset",
+            "hang",
+        ]
+    )
     func transientFaults(fault: String) async throws {
         let harness = try await EngineHarness(
-            scheduler: .init(requestTimeout: .milliseconds(500), backoff: Backoff(initial: .milliseconds(10), maximum: .milliseconds(50))),
+            scheduler: .init(
+                requestTimeout: .milliseconds(500),
+                backoff: Backoff(initial: .milliseconds(10), maximum: .milliseconds(50))
+            ),
             reply: { request in
                 guard request.attempt == 1 else { return .success() }
                 switch fault {
@@ -124,7 +139,10 @@ struct EngineTests {
         }
     }
 
-    @Test("errors that will not get better fail fast, name the chapter and publish the rest", arguments: [400, 403, 404])
+    @Test(
+        "errors that will not get better fail fast, name the chapter and publish the rest",
+        arguments: [400, 403, 404]
+    )
     func fatalFaults(status: Int) async throws {
         let harness = try await EngineHarness(reply: { request in
             request.prompt.contains("Chapter to write: Chapter 2\n") ? .status(code: status) : .success()
@@ -137,10 +155,17 @@ struct EngineTests {
         #expect(failed.position == 2)
         #expect(harness.files().contains("01-chapter-1.md") && harness.files().contains("03-chapter-3.md"))
         #expect(!harness.files().contains("02-chapter-2.md"))
-        #expect(harness.logs.all.contains { $0.level == .error && $0.metadata["chapter"] == "2" && $0.metadata["http_status"] == "\(status)" })
+        #expect(
+            harness.logs.all.contains {
+                $0.level == .error && $0.metadata["chapter"] == "2" && $0.metadata["http_status"] == "\(status)"
+            }
+        )
     }
 
-    @Test("a blocked prompt or a refused finish fails fast with the reason", arguments: ["blocked", "SAFETY", "RECITATION"])
+    @Test(
+        "a blocked prompt or a refused finish fails fast with the reason",
+        arguments: ["blocked", "SAFETY", "RECITATION"]
+    )
     func refusals(kind: String) async throws {
         let harness = try await EngineHarness(reply: { _ in
             kind == "blocked" ? .blockedPrompt(reason: "SAFETY") : .finish(reason: kind, text: "partial")
@@ -163,7 +188,9 @@ struct EngineTests {
         let before = try #require(harness.chapter("02-ownership.md"))
         failing.withLock { $0 = true }
         // Ownership's points change (a new request, which fails) and a chapter is inserted before it.
-        let report = try await harness.generate(markdownOutline(chapters: [("Intro", ["a"]), ("Setup", ["x"]), ("Ownership", ["moves", "borrows"])]))
+        let report = try await harness.generate(
+            markdownOutline(chapters: [("Intro", ["a"]), ("Setup", ["x"]), ("Ownership", ["moves", "borrows"])])
+        )
         try await harness.shutdown()
         #expect(!report.isComplete)
         #expect(report.failedChapters.map(\.title) == ["Ownership"])

@@ -1,5 +1,6 @@
-@testable import Generation
 import Testing
+
+@testable import Generation
 
 @Suite("Classifying Gemini's answers")
 struct GeminiWireTests {
@@ -9,14 +10,17 @@ struct GeminiWireTests {
 
     @Test("text with finishReason STOP is a success; thought parts are skipped; usage is read")
     func success() throws {
-        let result = classify(200, """
+        let result = classify(
+            200,
+            """
             {"candidates": [{"content": {"role": "model", "parts": [
                 {"text": "Thinking about it...", "thought": true},
                 {"text": "## Intro\\n"}, {"text": "Body."}]},
               "finishReason": "STOP", "index": 0}],
              "usageMetadata": {"promptTokenCount": 812, "candidatesTokenCount": 2110, "thoughtsTokenCount": 1028, "totalTokenCount": 3950},
              "modelVersion": "gemini-2.5-flash", "responseId": "abc"}
-            """)
+            """
+        )
         let response = try result.get()
         #expect(response.text == "## Intro\nBody.")
         #expect(response.usage == Usage(promptTokens: 812, outputTokens: 2110, thinkingTokens: 1028))
@@ -31,35 +35,56 @@ struct GeminiWireTests {
 
     @Test("MAX_TOKENS is retried with a larger budget, with or without text")
     func maxTokens() {
-        let empty = classify(200, #"{"candidates": [{"content": {"role": "model"}, "finishReason": "MAX_TOKENS"}], "usageMetadata": {"thoughtsTokenCount": 8192}}"#)
+        let empty = classify(
+            200,
+            #"{"candidates": [{"content": {"role": "model"}, "finishReason": "MAX_TOKENS"}], "usageMetadata": {"thoughtsTokenCount": 8192}}"#
+        )
         #expect(empty.failureValue?.disposition == .retryWithLargerBudget)
         #expect(empty.failureValue?.usage?.thinkingTokens == 8192)
-        let cut = classify(200, #"{"candidates": [{"content": {"parts": [{"text": "half a chap"}]}, "finishReason": "MAX_TOKENS"}]}"#)
+        let cut = classify(
+            200,
+            #"{"candidates": [{"content": {"parts": [{"text": "half a chap"}]}, "finishReason": "MAX_TOKENS"}]}"#
+        )
         #expect(cut.failureValue?.disposition == .retryWithLargerBudget)
     }
 
     @Test("a blocked prompt fails fast with the reason")
     func blocked() {
-        let result = classify(200, #"{"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 9}}"#)
+        let result = classify(
+            200,
+            #"{"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 9}}"#
+        )
         #expect(result.failureValue?.disposition == .fatal)
         #expect(result.failureValue?.message.contains("SAFETY") == true)
     }
 
-    @Test("other finish reasons fail fast, unknown ones included", arguments: ["SAFETY", "RECITATION", "PROHIBITED_CONTENT", "OTHER", "SOMETHING_NEW"])
+    @Test(
+        "other finish reasons fail fast, unknown ones included",
+        arguments: ["SAFETY", "RECITATION", "PROHIBITED_CONTENT", "OTHER", "SOMETHING_NEW"]
+    )
     func otherFinishReasons(reason: String) {
-        let result = classify(200, #"{"candidates": [{"content": {"parts": [{"text": "partial"}]}, "finishReason": "\#(reason)"}]}"#)
+        let result = classify(
+            200,
+            #"{"candidates": [{"content": {"parts": [{"text": "partial"}]}, "finishReason": "\#(reason)"}]}"#
+        )
         #expect(result.failureValue?.disposition == .fatal)
         #expect(result.failureValue?.message.contains(reason) == true)
     }
 
-    @Test("truncated or malformed JSON is retried", arguments: [#"{"candidates": [{"content": {"parts": [{"text": "Hel"#, "<html>502</html>", ""])
+    @Test(
+        "truncated or malformed JSON is retried",
+        arguments: [#"{"candidates": [{"content": {"parts": [{"text": "Hel"#, "<html>502</html>", ""]
+    )
     func malformed(body: String) {
         #expect(classify(200, body).failureValue?.disposition == .retry)
     }
 
     @Test("transient HTTP statuses are retried", arguments: [408, 429, 500, 502, 503, 504])
     func retryableStatuses(status: Int) {
-        let result = classify(status, #"{"error": {"code": \#(status), "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}}"#)
+        let result = classify(
+            status,
+            #"{"error": {"code": \#(status), "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}}"#
+        )
         #expect(result.failureValue?.disposition == .retry)
         #expect(result.failureValue?.httpStatus == status)
         #expect(result.failureValue?.message.contains("overloaded") == true)
@@ -67,30 +92,39 @@ struct GeminiWireTests {
 
     @Test("client errors fail fast with the API's own message", arguments: [400, 401, 403, 404])
     func fatalStatuses(status: Int) {
-        let result = classify(status, #"{"error": {"code": \#(status), "message": "models/gemini-9 is not found", "status": "NOT_FOUND"}}"#)
+        let result = classify(
+            status,
+            #"{"error": {"code": \#(status), "message": "models/gemini-9 is not found", "status": "NOT_FOUND"}}"#
+        )
         #expect(result.failureValue?.disposition == .fatal)
         #expect(result.failureValue?.message.contains("models/gemini-9 is not found") == true)
     }
 
     @Test("a refused key says so")
     func invalidKey() {
-        let result = classify(400, """
+        let result = classify(
+            400,
+            """
             {"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
               "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]}}
-            """)
+            """
+        )
         #expect(result.failureValue?.disposition == .fatal)
         #expect(result.failureValue?.message.contains("GEMINI_API_KEY") == true)
     }
 
     @Test("a 429 carries RetryInfo's delay")
     func retryInfo() throws {
-        let result = classify(429, """
+        let result = classify(
+            429,
+            """
             {"error": {"code": 429, "message": "You exceeded your current quota. Please retry in 11.769242877s.", "status": "RESOURCE_EXHAUSTED",
               "details": [
                 {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_paid_tier_requests", "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-PaidTier"}]},
                 {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Learn more", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
                 {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "11.769242877s"}]}}
-            """)
+            """
+        )
         let error = try #require(result.failureValue)
         #expect(error.disposition == .retry)
         #expect(error.isRateLimit)
@@ -99,22 +133,31 @@ struct GeminiWireTests {
 
     @Test("a 429 without RetryInfo uses the message's hint")
     func retryHint() {
-        let result = classify(429, #"{"error": {"code": 429, "message": "Quota exceeded. Please retry in 39.478s.", "status": "RESOURCE_EXHAUSTED"}}"#)
+        let result = classify(
+            429,
+            #"{"error": {"code": 429, "message": "Quota exceeded. Please retry in 39.478s.", "status": "RESOURCE_EXHAUSTED"}}"#
+        )
         #expect(result.failureValue?.retryDelay == .milliseconds(39_478))
     }
 
     @Test("a 429 on a per-day quota stops for the day")
     func dailyQuota() {
-        let result = classify(429, """
+        let result = classify(
+            429,
+            """
             {"error": {"code": 429, "message": "You exceeded your current quota.", "status": "RESOURCE_EXHAUSTED",
               "details": [{"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]},
                           {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "15s"}]}}
-            """)
+            """
+        )
         #expect(result.failureValue?.disposition == .dailyQuotaExhausted)
         #expect(result.failureValue?.message.contains("midnight Pacific") == true)
     }
 
-    @Test("protobuf durations parse", arguments: [("15s", 15_000), ("11.769242877s", 11_770), ("0s", 0), ("0.5s", 500)])
+    @Test(
+        "protobuf durations parse",
+        arguments: [("15s", 15_000), ("11.769242877s", 11_770), ("0s", 0), ("0.5s", 500)]
+    )
     func durations(text: String, milliseconds: Int64) {
         #expect(GeminiWire.parseDuration(text) == .milliseconds(milliseconds))
     }
@@ -132,6 +175,10 @@ struct GeminiWireTests {
         #expect(json.contains(#""systemInstruction":{"parts":[{"text":"#))
         #expect(json.contains(#""contents":[{"parts":[{"text":"#))
         #expect(json.contains(#""role":"user""#))
-        #expect(json.contains(#""generationConfig":{"maxOutputTokens":8192,"temperature":0.7,"thinkingConfig":{"thinkingBudget":1024}}"#))
+        #expect(
+            json.contains(
+                #""generationConfig":{"maxOutputTokens":8192,"temperature":0.7,"thinkingConfig":{"thinkingBudget":1024}}"#
+            )
+        )
     }
 }

@@ -1,7 +1,8 @@
 import FakeGemini
 import Foundation
-@testable import Generation
 import Testing
+
+@testable import Generation
 
 /// The outline every incremental test starts from: course fields, four chapters with points and notes.
 let baseOutline = """
@@ -52,23 +53,57 @@ struct IncrementalTests {
             text: baseOutline.replacingOccurrences(of: "\n## ", with: "\n\n\n##   ")
                 .replacingOccurrences(of: "- Moves and copies", with: "-   Moves and copies  \t")
                 .replacingOccurrences(of: "\n", with: "\r\n") + "\r\n\r\n",
-            requests: 0),
-        Change(name: "one chapter's points", text: baseOutline.replacingOccurrences(of: "- Borrows", with: "- Borrows and lifetimes"), requests: 1),
-        Change(name: "one chapter's notes", text: baseOutline.replacingOccurrences(of: "word counter", with: "line counter"), requests: 1),
-        Change(name: "one chapter's title", text: baseOutline.replacingOccurrences(of: "## Shipping", with: "## Shipping a tool"), requests: 1),
+            requests: 0
+        ),
+        Change(
+            name: "one chapter's points",
+            text: baseOutline.replacingOccurrences(of: "- Borrows", with: "- Borrows and lifetimes"),
+            requests: 1
+        ),
+        Change(
+            name: "one chapter's notes",
+            text: baseOutline.replacingOccurrences(of: "word counter", with: "line counter"),
+            requests: 1
+        ),
+        Change(
+            name: "one chapter's title",
+            text: baseOutline.replacingOccurrences(of: "## Shipping", with: "## Shipping a tool"),
+            requests: 1
+        ),
         Change(
             name: "two chapters swapped",
-            text: baseOutline.replacingOccurrences(of: "## Ownership\n- Moves and copies\n- Borrows\n\n## Error handling\n- The ? operator\n",
-                                                   with: "## Error handling\n- The ? operator\n\n## Ownership\n- Moves and copies\n- Borrows\n"),
-            requests: 0),
+            text: baseOutline.replacingOccurrences(
+                of: "## Ownership\n- Moves and copies\n- Borrows\n\n## Error handling\n- The ? operator\n",
+                with: "## Error handling\n- The ? operator\n\n## Ownership\n- Moves and copies\n- Borrows\n"
+            ),
+            requests: 0
+        ),
         Change(
             name: "one chapter moved to the end",
-            text: baseOutline.replacingOccurrences(of: "## Ownership\n- Moves and copies\n- Borrows\n\n", with: "") + "## Ownership\n- Moves and copies\n- Borrows\n",
-            requests: 0),
-        Change(name: "a chapter inserted", text: baseOutline.replacingOccurrences(of: "## Shipping", with: "## Testing\n- cargo test\n\n## Shipping"), requests: 1),
-        Change(name: "a chapter deleted", text: baseOutline.replacingOccurrences(of: "## Error handling\n- The ? operator\n\n", with: ""), requests: 0),
-        Change(name: "a course-level field", text: baseOutline.replacingOccurrences(of: "level: intermediate", with: "level: beginner"), requests: 4),
-        Change(name: "the course title", text: baseOutline.replacingOccurrences(of: "# Practical Rust", with: "# Practical Rust, 2nd edition"), requests: 4),
+            text: baseOutline.replacingOccurrences(of: "## Ownership\n- Moves and copies\n- Borrows\n\n", with: "")
+                + "## Ownership\n- Moves and copies\n- Borrows\n",
+            requests: 0
+        ),
+        Change(
+            name: "a chapter inserted",
+            text: baseOutline.replacingOccurrences(of: "## Shipping", with: "## Testing\n- cargo test\n\n## Shipping"),
+            requests: 1
+        ),
+        Change(
+            name: "a chapter deleted",
+            text: baseOutline.replacingOccurrences(of: "## Error handling\n- The ? operator\n\n", with: ""),
+            requests: 0
+        ),
+        Change(
+            name: "a course-level field",
+            text: baseOutline.replacingOccurrences(of: "level: intermediate", with: "level: beginner"),
+            requests: 4
+        ),
+        Change(
+            name: "the course title",
+            text: baseOutline.replacingOccurrences(of: "# Practical Rust", with: "# Practical Rust, 2nd edition"),
+            requests: 4
+        ),
         Change(name: "the model", settings: GenerationSettings(model: "gemini-2.5-pro"), requests: 4),
         Change(name: "a generation setting", settings: GenerationSettings(temperature: 0.3), requests: 4),
         Change(name: "the outline file renamed", file: "rust-course.md", requests: 0),
@@ -125,14 +160,23 @@ struct IncrementalTests {
 
         // The chapter's entry changes: still no request for it and the edit stays, with a warning
         // naming the file; a reorder moves the edited file with its chapter.
-        let changed = baseOutline
+        let changed =
+            baseOutline
             .replacingOccurrences(of: "- Borrows", with: "- Borrows and lifetimes")
-            .replacingOccurrences(of: "## Ownership\n- Moves and copies\n- Borrows and lifetimes\n\n## Error handling\n- The ? operator\n",
-                                  with: "## Error handling\n- The ? operator\n\n## Ownership\n- Moves and copies\n- Borrows and lifetimes\n")
+            .replacingOccurrences(
+                of:
+                    "## Ownership\n- Moves and copies\n- Borrows and lifetimes\n\n## Error handling\n- The ? operator\n",
+                with:
+                    "## Error handling\n- The ? operator\n\n## Ownership\n- Moves and copies\n- Borrows and lifetimes\n"
+            )
         report = try await harness.generate(changed)
         #expect(harness.requests == 4)
         #expect(harness.chapter("03-ownership.md") == edited)
-        #expect(harness.logs.all.contains { $0.level == .warning && $0.metadata["file"]?.hasSuffix("/course/03-ownership.md") == true })
+        #expect(
+            harness.logs.all.contains {
+                $0.level == .warning && $0.metadata["file"]?.hasSuffix("/course/03-ownership.md") == true
+            }
+        )
         #expect(report.isComplete)
 
         // --force regenerates it and keeps the edit beside it.
@@ -153,7 +197,9 @@ struct IncrementalTests {
         let harness = try await EngineHarness()
         try await harness.generate(baseOutline)
         try harness.temp.write("out/course/07-my-extra.md", "# Mine\n")
-        let report = try await harness.generate(baseOutline.replacingOccurrences(of: "## Shipping\n- Release builds\n", with: ""))
+        let report = try await harness.generate(
+            baseOutline.replacingOccurrences(of: "## Shipping\n- Release builds\n", with: "")
+        )
         try await harness.shutdown()
         #expect(report.backups == ["07-my-extra.md": "07-my-extra.md.orig"])
         #expect(harness.chapter("07-my-extra.md.orig") == "# Mine\n")
@@ -163,7 +209,8 @@ struct IncrementalTests {
     @Test("status counts chapters, failures with their error, tokens and requests")
     func status() async throws {
         let harness = try await EngineHarness(reply: { request in
-            request.prompt.contains("Chapter to write: Shipping") ? .status(code: 400, message: "Shipping is refused") : .success()
+            request.prompt.contains("Chapter to write: Shipping")
+                ? .status(code: 400, message: "Shipping is refused") : .success()
         })
         try await harness.generate(baseOutline)
         try await harness.shutdown()
@@ -192,7 +239,10 @@ struct IncrementalTests {
         report = try state.collectGarbage(grace: .seconds(3600), now: Date().addingTimeInterval(7200))
         #expect(report.removed == 1 && report.kept == 0)
         // Everything the outline uses is still there: a rerun costs nothing.
-        let after = try await EngineHarness.rerun(harness, baseOutline.replacingOccurrences(of: "- Borrows", with: "- Borrows!"))
+        let after = try await EngineHarness.rerun(
+            harness,
+            baseOutline.replacingOccurrences(of: "- Borrows", with: "- Borrows!")
+        )
         #expect(after.isComplete && after.chapters.allSatisfy { $0.outcome == .unchanged })
     }
 }

@@ -224,4 +224,3 @@ func parseError(
         return error
     }
 }
-

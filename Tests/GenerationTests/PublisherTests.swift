@@ -1,14 +1,17 @@
 import Foundation
-@testable import Generation
 import Synchronization
 import Testing
+
+@testable import Generation
 
 @Suite("Publisher")
 struct PublisherTests {
     func plan(_ titles: [String], tag: String = "v1", backups: [String] = []) -> Publisher.Plan {
         let chapters = titles.enumerated().map { index, title in
-            (ChapterFile.name(position: index + 1, count: titles.count, title: title),
-             ChapterFile.render(title: title, body: "Body of \(title) (\(tag)).\nEND"))
+            (
+                ChapterFile.name(position: index + 1, count: titles.count, title: title),
+                ChapterFile.render(title: title, body: "Body of \(title) (\(tag)).\nEND")
+            )
         }
         return Publisher.Plan(
             chapters: chapters,
@@ -57,7 +60,11 @@ struct PublisherTests {
         try temp.write("course/book/index.html", "<html>")
         let result = try publisher.publish(plan(["Testing", "Intro", "Ownership"]))
         #expect(result.swappedFolder)
-        #expect(temp.list("course") == ["01-testing.md", "02-intro.md", "03-ownership.md", "SUMMARY.md", "book", "book.toml", "notes.txt"])
+        #expect(
+            temp.list("course") == [
+                "01-testing.md", "02-intro.md", "03-ownership.md", "SUMMARY.md", "book", "book.toml", "notes.txt",
+            ]
+        )
         #expect(temp.read("course/01-testing.md")?.hasPrefix("# Testing\n") == true)
         #expect(temp.read("course/book.toml") == "[book]\ntitle = \"Mine\"\n")
         #expect(temp.read("course/book/index.html") == "<html>")
@@ -110,7 +117,15 @@ struct PublisherTests {
         // Versions alternate between two orders (renumbering: whole-folder swaps) and edits of
         // one chapter (per-file replacement), with bodies large enough to be written in pieces.
         let orders = [["Intro", "Ownership", "Testing", "Shipping"], ["Shipping", "Testing", "Intro", "Ownership"]]
-        let validNameSets = Set(orders.map { order in Set(order.enumerated().map { ChapterFile.name(position: $0 + 1, count: order.count, title: $1) } + ["SUMMARY.md", "book.toml"]) })
+        let validNameSets = Set(
+            orders.map { order in
+                Set(
+                    order.enumerated().map { ChapterFile.name(position: $0 + 1, count: order.count, title: $1) } + [
+                        "SUMMARY.md", "book.toml",
+                    ]
+                )
+            }
+        )
         _ = try publisher.publish(plan(orders[0]))
 
         let stop = Atomic(false)
@@ -123,7 +138,8 @@ struct PublisherTests {
                     violations.withLock { $0.append("names \(names.sorted())") }
                 }
                 for name in names where name.hasSuffix(".md") {
-                    guard let bytes = try? FileSystem.read("\(folder)/\(name)") else { continue }  // swapped away meanwhile
+                    // A file swapped away meanwhile cannot be read: that is fine.
+                    guard let bytes = try? FileSystem.read("\(folder)/\(name)") else { continue }
                     let text = String(decoding: bytes, as: UTF8.self)
                     if name != "SUMMARY.md" && !(text.hasPrefix("# ") && text.hasSuffix("END\n")) {
                         violations.withLock { $0.append("\(name): \(text.prefix(40))…\(text.suffix(10))") }

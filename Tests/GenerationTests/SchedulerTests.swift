@@ -1,7 +1,8 @@
-@testable import Generation
 import Logging
 import Synchronization
 import Testing
+
+@testable import Generation
 
 /// Runs requests through a scheduler on a manual clock, advancing simulated time whenever every
 /// unfinished request is waiting (asleep on the clock or queued for a slot).
@@ -17,9 +18,15 @@ struct SchedulerHarness {
     ) {
         let clock = ManualClock()
         self.clock = clock
-        provider = script.map { ScriptedProvider(clock: clock, latency: latency, script: $0) }
+        provider =
+            script.map { ScriptedProvider(clock: clock, latency: latency, script: $0) }
             ?? ScriptedProvider(clock: clock, latency: latency)
-        scheduler = Scheduler(provider: provider, configuration: configuration, clock: clock, random: SeededRandom(seed: 42))
+        scheduler = Scheduler(
+            provider: provider,
+            configuration: configuration,
+            clock: clock,
+            random: SeededRandom(seed: 42)
+        )
     }
 
     func run(_ requests: [ChapterRequest]) async -> [Result<ChapterResponse, any Error>] {
@@ -47,7 +54,9 @@ struct SchedulerHarness {
                 }
                 if finished.withLock({ $0 }) == requests.count { break }
                 guard quiet, let next = clock.nextDeadline else {
-                    Issue.record("requests stopped making progress with \(requests.count - finished.withLock { $0 }) unfinished")
+                    Issue.record(
+                        "requests stopped making progress with \(requests.count - finished.withLock { $0 }) unfinished"
+                    )
                     group.cancelAll()
                     break
                 }
@@ -87,7 +96,9 @@ struct SchedulerTests {
 
     @Test("submissions are spaced by the RPM quota with jitter, never closer")
     func rpmPacing() async throws {
-        let harness = SchedulerHarness(Scheduler.Configuration(concurrency: 50, requestsPerMinute: 60, inputTokensPerMinute: 1_000_000_000))
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 50, requestsPerMinute: 60, inputTokensPerMinute: 1_000_000_000)
+        )
         _ = await harness.run((1...30).map { .named("chapter \($0)") })
         let times = harness.provider.submissions.map(\.at).sorted()
         #expect(times.count == 30)
@@ -121,7 +132,9 @@ struct SchedulerTests {
             latency: .seconds(1),
             script: { prompt, attempt in
                 if prompt == "chapter 2" && attempt == 1 {
-                    return .failure(ProviderError(.retry, "RESOURCE_EXHAUSTED", httpStatus: 429, retryDelay: .seconds(30)))
+                    return .failure(
+                        ProviderError(.retry, "RESOURCE_EXHAUSTED", httpStatus: 429, retryDelay: .seconds(30))
+                    )
                 }
                 return .success(ChapterResponse(text: "ok", usage: Usage(promptTokens: 10)))
             }
@@ -148,7 +161,8 @@ struct SchedulerTests {
         let harness = SchedulerHarness(
             Scheduler.Configuration(concurrency: 4, requestsPerMinute: 6_000),
             script: { prompt, _ in
-                prompt == "bad" ? .failure(ProviderError(.fatal, "INVALID_ARGUMENT: nope", httpStatus: 400))
+                prompt == "bad"
+                    ? .failure(ProviderError(.fatal, "INVALID_ARGUMENT: nope", httpStatus: 400))
                     : .success(ChapterResponse(text: "ok", usage: Usage()))
             }
         )
@@ -167,7 +181,8 @@ struct SchedulerTests {
         let harness = SchedulerHarness(
             Scheduler.Configuration(concurrency: 1, requestsPerMinute: 1_000_000, maximumAttempts: 6, backoff: backoff),
             script: { _, attempt in
-                attempt <= 4 ? .failure(ProviderError(.retry, "UNAVAILABLE: The model is overloaded.", httpStatus: 503))
+                attempt <= 4
+                    ? .failure(ProviderError(.retry, "UNAVAILABLE: The model is overloaded.", httpStatus: 503))
                     : .success(ChapterResponse(text: "ok", usage: Usage()))
             }
         )
@@ -198,7 +213,8 @@ struct SchedulerTests {
         let harness = SchedulerHarness(
             Scheduler.Configuration(concurrency: 1, requestsPerMinute: 1_000_000),
             script: { _, attempt in
-                attempt == 1 ? .failure(ProviderError(.retryWithLargerBudget, "MAX_TOKENS", httpStatus: 200))
+                attempt == 1
+                    ? .failure(ProviderError(.retryWithLargerBudget, "MAX_TOKENS", httpStatus: 200))
                     : .success(ChapterResponse(text: "ok", usage: Usage()))
             }
         )
@@ -213,7 +229,8 @@ struct SchedulerTests {
         let harness = SchedulerHarness(
             Scheduler.Configuration(concurrency: 1, requestsPerMinute: 60),
             script: { prompt, _ in
-                prompt == "first" ? .failure(ProviderError(.dailyQuotaExhausted, "daily quota", httpStatus: 429))
+                prompt == "first"
+                    ? .failure(ProviderError(.dailyQuotaExhausted, "daily quota", httpStatus: 429))
                     : .success(ChapterResponse(text: "ok", usage: Usage()))
             }
         )
@@ -229,7 +246,11 @@ struct SchedulerTests {
     func cancellation() async throws {
         let clock = ManualClock()
         let provider = ScriptedProvider(clock: clock, latency: .seconds(10))
-        let scheduler = Scheduler(provider: provider, configuration: .init(concurrency: 1, requestsPerMinute: 1_000_000), clock: clock)
+        let scheduler = Scheduler(
+            provider: provider,
+            configuration: .init(concurrency: 1, requestsPerMinute: 1_000_000),
+            clock: clock
+        )
         let first = Task { try await scheduler.generate(.named("first"), logger: .quiet) }
         #expect(await settle { clock.sleeperCount == 1 })
         let second = Task { try await scheduler.generate(.named("second"), logger: .quiet) }
@@ -246,9 +267,12 @@ struct SchedulerTests {
 
 @Suite("Pacing and backoff policies")
 struct PolicyTests {
-    @Test("backoff ceilings double from the initial delay up to the maximum", arguments: [
-        (1, 1), (2, 2), (3, 4), (4, 8), (5, 16), (6, 32), (7, 60), (40, 60),
-    ])
+    @Test(
+        "backoff ceilings double from the initial delay up to the maximum",
+        arguments: [
+            (1, 1), (2, 2), (3, 4), (4, 8), (5, 16), (6, 32), (7, 60), (40, 60),
+        ]
+    )
     func backoffCeiling(attempt: Int, seconds: Int) {
         #expect(Backoff().ceiling(afterAttempt: attempt) == .seconds(seconds))
     }

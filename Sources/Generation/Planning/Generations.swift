@@ -48,7 +48,13 @@ actor Generations {
         if flights[request.key] == nil || flights[request.key]!.abandoned {
             let flightID = makeID()
             let task = Task {
-                let outcome = await Self.perform(request, scheduler: scheduler, store: store, logger: logger, onEvent: onEvent)
+                let outcome = await Self.perform(
+                    request,
+                    scheduler: scheduler,
+                    store: store,
+                    logger: logger,
+                    onEvent: onEvent
+                )
                 self.finish(request.key, flight: flightID, outcome: outcome)
             }
             flights[request.key] = Flight(id: flightID, task: task)
@@ -85,7 +91,9 @@ actor Generations {
             return .success(body)
         } catch {
             logger.error("cannot store a generated chapter", metadata: ["error": "\(error)"])
-            return .failure(GenerationFailure(attempts: 1, error: ProviderError(.fatal, "\(error)"), usage: response.usage))
+            return .failure(
+                GenerationFailure(attempts: 1, error: ProviderError(.fatal, "\(error)"), usage: response.usage)
+            )
         }
     }
 

@@ -79,7 +79,10 @@ public struct GeminiProvider: ChapterProvider {
     /// Model names go into the URL path: letters, digits, '.', '-' and '_' only.
     public static func isValidModelName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 100
-            && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-_".unicodeScalars.contains($0)) }
+            && name.unicodeScalars.allSatisfy {
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-_".unicodeScalars.contains($0))
+            }
     }
 
     static func validatedBase(_ baseURL: String) throws -> String {
@@ -88,11 +91,17 @@ public struct GeminiProvider: ChapterProvider {
         guard let url = URL(string: base), let scheme = url.scheme?.lowercased(), let host = url.host,
             scheme == "https" || scheme == "http", url.query == nil, url.user == nil
         else {
-            throw ProviderError(.fatal, "base URL '\(baseURL)' is not an http(s) URL such as https://generativelanguage.googleapis.com")
+            throw ProviderError(
+                .fatal,
+                "base URL '\(baseURL)' is not an http(s) URL such as https://generativelanguage.googleapis.com"
+            )
         }
         let loopback = ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased())
         guard scheme == "https" || loopback else {
-            throw ProviderError(.fatal, "base URL '\(baseURL)' uses plain http to a non-local host, which would send the API key in clear; use https")
+            throw ProviderError(
+                .fatal,
+                "base URL '\(baseURL)' uses plain http to a non-local host, which would send the API key in clear; use https"
+            )
         }
         return base
     }

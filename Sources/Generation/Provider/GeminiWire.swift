@@ -104,7 +104,13 @@ extension GeminiWire {
         do {
             response = try JSONDecoder().decode(Response.self, from: Data(body))
         } catch {
-            return .failure(ProviderError(.retry, "the answer is not valid JSON (\(body.count) bytes); it was probably cut off", httpStatus: 200))
+            return .failure(
+                ProviderError(
+                    .retry,
+                    "the answer is not valid JSON (\(body.count) bytes); it was probably cut off",
+                    httpStatus: 200
+                )
+            )
         }
         let usage = Usage(
             promptTokens: response.usageMetadata?.promptTokenCount ?? 0,
@@ -113,10 +119,14 @@ extension GeminiWire {
         )
         if let reason = response.promptFeedback?.blockReason {
             let detail = response.promptFeedback?.blockReasonMessage.map { ": \($0)" } ?? ""
-            return .failure(ProviderError(
-                .fatal,
-                "the prompt was blocked (blockReason \(reason))\(detail); reword the chapter's title, points or notes",
-                httpStatus: 200, usage: usage))
+            return .failure(
+                ProviderError(
+                    .fatal,
+                    "the prompt was blocked (blockReason \(reason))\(detail); reword the chapter's title, points or notes",
+                    httpStatus: 200,
+                    usage: usage
+                )
+            )
         }
         guard let candidate = response.candidates?.first else {
             return .failure(ProviderError(.retry, "the answer has no candidates", httpStatus: 200, usage: usage))
@@ -129,21 +139,38 @@ extension GeminiWire {
         switch finishReason {
         case "STOP":
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                return .failure(ProviderError(.retry, "the answer finished (STOP) without any text", httpStatus: 200, usage: usage))
+                return .failure(
+                    ProviderError(.retry, "the answer finished (STOP) without any text", httpStatus: 200, usage: usage)
+                )
             }
             return .success(ChapterResponse(text: text, usage: usage, modelVersion: response.modelVersion))
         case "MAX_TOKENS":
-            return .failure(ProviderError(
-                .retryWithLargerBudget,
-                "the answer ran out of output tokens (MAX_TOKENS) after \(usage.thinkingTokens) thinking and \(usage.outputTokens) output tokens",
-                httpStatus: 200, usage: usage))
+            return .failure(
+                ProviderError(
+                    .retryWithLargerBudget,
+                    "the answer ran out of output tokens (MAX_TOKENS) after \(usage.thinkingTokens) thinking and \(usage.outputTokens) output tokens",
+                    httpStatus: 200,
+                    usage: usage
+                )
+            )
         case "(none)":
-            return .failure(ProviderError(.retry, "the answer has no finishReason; it was probably cut off", httpStatus: 200, usage: usage))
+            return .failure(
+                ProviderError(
+                    .retry,
+                    "the answer has no finishReason; it was probably cut off",
+                    httpStatus: 200,
+                    usage: usage
+                )
+            )
         default:
-            return .failure(ProviderError(
-                .fatal,
-                "the model stopped with finishReason \(finishReason); a chapter cut short is never published. Reword the chapter's entry if this persists",
-                httpStatus: 200, usage: usage))
+            return .failure(
+                ProviderError(
+                    .fatal,
+                    "the model stopped with finishReason \(finishReason); a chapter cut short is never published. Reword the chapter's entry if this persists",
+                    httpStatus: 200,
+                    usage: usage
+                )
+            )
         }
     }
 
@@ -162,17 +189,27 @@ extension GeminiWire {
                 return ProviderError(
                     .dailyQuotaExhausted,
                     "\(message) (daily quota \(quotaIDs.joined(separator: ", ")); it resets at midnight Pacific time)",
-                    httpStatus: status)
+                    httpStatus: status
+                )
             }
-            let delay = details.compactMap(\.retryDelay).first.flatMap(parseDuration)
+            let delay =
+                details.compactMap(\.retryDelay).first.flatMap(parseDuration)
                 ?? apiMessage.flatMap(parseRetryHint)
             return ProviderError(.retry, message, httpStatus: status, retryDelay: delay)
         case 408, 500, 502, 503, 504:
             return ProviderError(.retry, message, httpStatus: status)
         case 400 where details.contains(where: { $0.reason == "API_KEY_INVALID" }):
-            return ProviderError(.fatal, "\(message) (the API key was refused: check GEMINI_API_KEY or the key file)", httpStatus: status)
+            return ProviderError(
+                .fatal,
+                "\(message) (the API key was refused: check GEMINI_API_KEY or the key file)",
+                httpStatus: status
+            )
         case 403:
-            return ProviderError(.fatal, "\(message) (check that the key is set and the Generative Language API is enabled for its project)", httpStatus: status)
+            return ProviderError(
+                .fatal,
+                "\(message) (check that the key is set and the Generative Language API is enabled for its project)",
+                httpStatus: status
+            )
         case 404:
             return ProviderError(.fatal, "\(message) (check the model name and the base URL)", httpStatus: status)
         default:

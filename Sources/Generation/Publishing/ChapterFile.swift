@@ -16,7 +16,8 @@ enum ChapterFile {
     static let maximumSlugLength = 60
 
     static func slug(_ title: String) -> String {
-        let folded = title
+        let folded =
+            title
             .folding(options: [.diacriticInsensitive, .widthInsensitive], locale: Locale(identifier: "en_US_POSIX"))
             .lowercased()
         var slug = ""
@@ -35,21 +36,30 @@ enum ChapterFile {
         if slug.utf8.count > maximumSlugLength {
             // Cut at a word boundary when there is one.
             slug = String(slug.prefix(maximumSlugLength + 1))
-            if let hyphen = slug.lastIndex(of: "-") { slug = String(slug[..<hyphen]) } else { slug = String(slug.prefix(maximumSlugLength)) }
+            if let hyphen = slug.lastIndex(of: "-") {
+                slug = String(slug[..<hyphen])
+            } else {
+                slug = String(slug.prefix(maximumSlugLength))
+            }
         }
         return slug.isEmpty ? "chapter" : slug
     }
 
     /// True for names the publisher owns in an outline's folder: `^[0-9]+-.*\.md$`.
     static func isChapterFileName(_ name: String) -> Bool {
-        guard name.hasSuffix(".md"), let hyphen = name.firstIndex(of: "-"), hyphen > name.startIndex else { return false }
+        guard name.hasSuffix(".md"), let hyphen = name.firstIndex(of: "-"), hyphen > name.startIndex else {
+            return false
+        }
         return name[..<hyphen].allSatisfy { $0.isASCII && $0.isNumber }
     }
 
     /// The file's text: `# title`, a blank line, the body. A leading `#` heading the model wrote
     /// anyway is dropped (the title is already there); the body keeps everything else.
     static func render(title: String, body: String) -> [UInt8] {
-        var lines = body.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+        var lines = body.replacingOccurrences(of: "\r\n", with: "\n").split(
+            separator: "\n",
+            omittingEmptySubsequences: false
+        )
         while let first = lines.first, first.trimmingCharacters(in: .whitespaces).isEmpty { lines.removeFirst() }
         if let first = lines.first, first.hasPrefix("# ") || first == "#" {
             lines.removeFirst()
@@ -108,8 +118,10 @@ extension Outline {
     /// (`practical-rust.md` -> `practical-rust`). Nil when that leaves nothing usable
     /// (`.hidden.md`) or a name with a control character.
     public static func folderName(forFile fileName: String) -> String? {
-        let stem = fileName.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        guard !stem.isEmpty, !stem.contains("/"), !stem.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        let stem =
+            fileName.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        guard !stem.isEmpty, !stem.contains("/"),
+            !stem.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else { return nil }
         return stem
     }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Puts an outline's chapter files in place so that a reader of the folder never sees a partial
@@ -65,7 +66,9 @@ struct Publisher {
         let retiredPrefix = "\(baseName).retired."
         for name in try FileSystem.entries(of: stagingRoot) where name.hasPrefix(baseName + ".") {
             if name.hasPrefix(retiredPrefix),
-                let retiredAt = name.dropFirst(retiredPrefix.count).split(separator: ".").first.flatMap({ TimeInterval($0) }),
+                let retiredAt = name.dropFirst(retiredPrefix.count).split(separator: ".").first.flatMap({
+                    TimeInterval($0)
+                }),
                 now.timeIntervalSince1970 - retiredAt < Self.retiredVersionLifetime
             {
                 continue
@@ -77,7 +80,8 @@ struct Publisher {
     func publish(_ plan: Plan) throws(FileError) -> Result {
         switch FileSystem.kind(of: folder) {
         case .missing, .directory: break
-        default: throw FileError(path: folder, operation: "publish into (it exists and is not a folder)", errno: ENOTDIR)
+        default:
+            throw FileError(path: folder, operation: "publish into (it exists and is not a folder)", errno: ENOTDIR)
         }
         try FileSystem.makeDirectory(stagingRoot)
         try removeLeftovers()
@@ -155,9 +159,10 @@ struct Publisher {
         for name in try FileSystem.entries(of: staged) where !Self.isManaged(name) {
             let old = "\(staged)/\(name)"
             let new = "\(folder)/\(name)"
-            let sameFile = FileSystem.identity(of: old).map { old in
-                FileSystem.identity(of: new).map { $0 == old } ?? false
-            } ?? false
+            let sameFile =
+                FileSystem.identity(of: old).map { old in
+                    FileSystem.identity(of: new).map { $0 == old } ?? false
+                } ?? false
             if !sameFile {
                 try FileSystem.remove(new)
                 try FileSystem.rename(old, to: new)
@@ -165,13 +170,16 @@ struct Publisher {
             }
         }
         if carried { try FileSystem.syncDirectory(folder) }
-        let retired = "\(stagingRoot)/\(baseName).retired.\(Int(Date().timeIntervalSince1970)).\(UInt64.random(in: 0 ... .max))"
+        let retired =
+            "\(stagingRoot)/\(baseName).retired.\(Int(Date().timeIntervalSince1970)).\(UInt64.random(in: 0 ... .max))"
         try FileSystem.rename(staged, to: retired)
     }
 
     /// Builds a complete folder in the staging area and returns its path. Unchanged chapter files
     /// and every regular file the publisher does not own are hard-linked from `source`.
-    private func stage(_ desired: [(name: String, bytes: [UInt8])], plan: Plan, carryingFrom source: String?) throws(FileError) -> String {
+    private func stage(_ desired: [(name: String, bytes: [UInt8])], plan: Plan, carryingFrom source: String?)
+        throws(FileError) -> String
+    {
         let staged = "\(stagingRoot)/\(baseName).\(UInt64.random(in: 0 ... .max))"
         try FileSystem.makeDirectory(staged)
         for file in desired {

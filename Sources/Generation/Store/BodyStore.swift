@@ -14,7 +14,14 @@ struct BodyStore: Sendable {
         public var modelVersion: String?
         public var createdAt: Date
 
-        public init(key: ChapterKey, text: String, usage: Usage, model: String, modelVersion: String?, createdAt: Date = Date()) {
+        public init(
+            key: ChapterKey,
+            text: String,
+            usage: Usage,
+            model: String,
+            modelVersion: String?,
+            createdAt: Date = Date()
+        ) {
             self.key = key.hex
             self.text = text
             self.usage = usage

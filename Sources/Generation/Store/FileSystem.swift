@@ -1,7 +1,8 @@
 import CLinux
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A file operation that failed, with the path and what to do about it.
@@ -15,7 +16,8 @@ public struct FileError: Error, Sendable, CustomStringConvertible {
         let reason = String(cString: strerror(errno))
         let hint: String
         switch errno {
-        case ENOSPC, EDQUOT: hint = "; the disk is full: free some space and run again (nothing already published was changed)"
+        case ENOSPC, EDQUOT:
+            hint = "; the disk is full: free some space and run again (nothing already published was changed)"
         case EACCES, EPERM: hint = "; check the permissions of this path and of its folder"
         case EROFS: hint = "; the file system is read-only"
         case ENAMETOOLONG: hint = "; the name is too long"
@@ -67,7 +69,9 @@ enum FileSystem {
     /// Replaces `path` with `bytes` so that a reader (or a crash) sees the old file or the new one,
     /// never a mix: temporary file in `temporaryFolder` (same file system), fsync, rename, fsync
     /// the folder.
-    static func replaceDurably(_ bytes: [UInt8], at path: String, temporaryFolder: String? = nil, mode: mode_t = 0o644) throws(FileError) {
+    static func replaceDurably(_ bytes: [UInt8], at path: String, temporaryFolder: String? = nil, mode: mode_t = 0o644)
+        throws(FileError)
+    {
         let folder = (path as NSString).deletingLastPathComponent
         let temporary = "\(temporaryFolder ?? folder)/.tmp-\(UInt64.random(in: 0 ... .max))"
         try writeNewFile(bytes, to: temporary, mode: mode)
@@ -175,7 +179,9 @@ enum FileSystem {
             return
         case .directory:
             for name in try entries(of: path) { try remove("\(path)/\(name)") }
-            if rmdir(path) != 0, errno != ENOENT { throw FileError(path: path, operation: "remove folder", errno: errno) }
+            if rmdir(path) != 0, errno != ENOENT {
+                throw FileError(path: path, operation: "remove folder", errno: errno)
+            }
         default:
             if unlink(path) != 0, errno != ENOENT { throw FileError(path: path, operation: "remove", errno: errno) }
         }

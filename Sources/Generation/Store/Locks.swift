@@ -1,7 +1,8 @@
 import Foundation
 import Logging
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One publisher per folder at a time within this process.

@@ -54,7 +54,9 @@ struct Check: AsyncParsableCommand {
             for point in chapter.points { lines.append("  \(String(repeating: " ", count: width))   - \(point)") }
             if let notes = chapter.notes {
                 let count = notes.split(whereSeparator: \.isNewline).count
-                lines.append("  \(String(repeating: " ", count: width))   (notes: \(count) line\(count == 1 ? "" : "s"))")
+                lines.append(
+                    "  \(String(repeating: " ", count: width))   (notes: \(count) line\(count == 1 ? "" : "s"))"
+                )
             }
         }
         return lines.joined(separator: "\n")

@@ -1,7 +1,8 @@
 import Foundation
 import Generation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where coursegen keeps its state: `--state`, else `$STATE_DIRECTORY` (set by systemd's
@@ -54,7 +55,8 @@ func loadAPIKey(file: String?, environment: [String: String], warn: (String) -> 
     if let gemini { return gemini }
     throw SettingsError(
         "no Gemini API key: set GEMINI_API_KEY, or pass --api-key-file FILE, or (under systemd) "
-            + "LoadCredential=gemini-api-key:/etc/coursegen/gemini-api-key. Get a key at https://aistudio.google.com/apikey")
+            + "LoadCredential=gemini-api-key:/etc/coursegen/gemini-api-key. Get a key at https://aistudio.google.com/apikey"
+    )
 }
 
 private func readKeyFile(_ path: String, warn: (String) -> Void) throws -> APIKey {

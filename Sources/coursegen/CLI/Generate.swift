@@ -19,7 +19,12 @@ struct Generate: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The output tree; chapters go to OUTPUT/<outline name>/.", valueName: "dir"))
     var output: String?
 
-    @Option(help: ArgumentHelp("The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen).",
+            valueName: "dir"
+        )
+    )
     var state: String?
 
     @Flag(help: "Regenerate hand-edited chapters too; each edited file is kept beside its replacement as NAME.orig.")
@@ -43,12 +48,16 @@ struct Generate: AsyncParsableCommand {
         let logger = Logger(label: "coursegen")
 
         guard let outputRoot = settings.output else {
-            printError("coursegen: no output folder: pass --output DIR (or set COURSEGEN_OUTPUT, or output: in the config file)")
+            printError(
+                "coursegen: no output folder: pass --output DIR (or set COURSEGEN_OUTPUT, or output: in the config file)"
+            )
             throw Exit.badConfiguration
         }
         let outlinePath = absolutePath(outline)
         guard let folderName = Outline.folderName(forFile: (outlinePath as NSString).lastPathComponent) else {
-            printError("coursegen: \(outline): cannot derive an output folder name from this file name; rename it, e.g. my-course.md")
+            printError(
+                "coursegen: \(outline): cannot derive an output folder name from this file name; rename it, e.g. my-course.md"
+            )
             throw Exit.badOutline
         }
         let parsed: Outline
@@ -61,7 +70,12 @@ struct Generate: AsyncParsableCommand {
 
         let runtime: Runtime
         do {
-            runtime = try Runtime.start(settings: settings, state: stateFolder, environment: environment, logger: logger)
+            runtime = try Runtime.start(
+                settings: settings,
+                state: stateFolder,
+                environment: environment,
+                logger: logger
+            )
         } catch {
             printError("coursegen: \(error)")
             throw Exit.badConfiguration

@@ -5,13 +5,21 @@ import Foundation
 /// environment and as `<name>:` in the `--config` YAML file; a flag wins over the environment,
 /// which wins over the file, which wins over the default.
 struct GenerationOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("A YAML file of settings: flat `name: value` lines, names as these options.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "A YAML file of settings: flat `name: value` lines, names as these options (default: $COURSEGEN_CONFIG, else ~/.config/coursegen/config.yaml if it exists).",
+            valueName: "file"
+        )
+    )
     var config: String?
 
     @Option(help: ArgumentHelp("The provider that writes chapters (default: gemini, the only one).", valueName: "name"))
     var provider: String?
 
-    @Option(name: .customLong("base-url"), help: ArgumentHelp("The API's base URL (default: https://generativelanguage.googleapis.com).", valueName: "url"))
+    @Option(
+        name: .customLong("base-url"),
+        help: ArgumentHelp("The API's base URL (default: https://generativelanguage.googleapis.com).", valueName: "url")
+    )
     var baseURL: String?
 
     @Option(help: ArgumentHelp("The model (default: gemini-2.5-flash).", valueName: "name"))
@@ -26,25 +34,57 @@ struct GenerationOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Input tokens per minute allowed by your quota (default: 1000000).", valueName: "n"))
     var tpm: Int?
 
-    @Option(name: .customLong("max-attempts"), help: ArgumentHelp("Attempts per chapter, the first included (default: 6).", valueName: "n"))
+    @Option(
+        name: .customLong("max-attempts"),
+        help: ArgumentHelp("Attempts per chapter, the first included (default: 6).", valueName: "n")
+    )
     var maxAttempts: Int?
 
-    @Option(name: .customLong("request-timeout"), help: ArgumentHelp("Seconds one request may take (default: 300).", valueName: "seconds"))
+    @Option(
+        name: .customLong("request-timeout"),
+        help: ArgumentHelp("Seconds one request may take (default: 300).", valueName: "seconds")
+    )
     var requestTimeout: Double?
 
-    @Option(help: ArgumentHelp("Sampling temperature, 0-2 (default: 0.7). Part of every chapter's cache key.", valueName: "t"))
+    @Option(
+        help: ArgumentHelp(
+            "Sampling temperature, 0-2 (default: 0.7). Part of every chapter's cache key.",
+            valueName: "t"
+        )
+    )
     var temperature: Double?
 
-    @Option(name: .customLong("max-output-tokens"), help: ArgumentHelp("Output budget per chapter, thinking included (default: 8192, raised for long chapters). Part of the cache key.", valueName: "n"))
+    @Option(
+        name: .customLong("max-output-tokens"),
+        help: ArgumentHelp(
+            "Output budget per chapter, thinking included (default: 8192, raised for long chapters). Part of the cache key.",
+            valueName: "n"
+        )
+    )
     var maxOutputTokens: Int?
 
-    @Option(name: .customLong("thinking-budget"), help: ArgumentHelp("Thinking tokens: 0 off, -1 dynamic (default: 1024). Part of the cache key.", valueName: "n"))
+    @Option(
+        name: .customLong("thinking-budget"),
+        help: ArgumentHelp("Thinking tokens: 0 off, -1 dynamic (default: 1024). Part of the cache key.", valueName: "n")
+    )
     var thinkingBudget: Int?
 
-    @Option(name: .customLong("api-key-file"), help: ArgumentHelp("A file holding the Gemini API key (else GEMINI_API_KEY, or the systemd credential gemini-api-key).", valueName: "file"))
+    @Option(
+        name: .customLong("api-key-file"),
+        help: ArgumentHelp(
+            "A file holding the Gemini API key (else GEMINI_API_KEY, or the systemd credential gemini-api-key).",
+            valueName: "file"
+        )
+    )
     var apiKeyFile: String?
 
-    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (default: info).", valueName: "level"))
+    @Option(
+        name: .customLong("log-level"),
+        help: ArgumentHelp(
+            "trace, debug, info, notice, warning, error or critical (default: info).",
+            valueName: "level"
+        )
+    )
     var logLevel: String?
 
     /// The flags given, by setting name.
@@ -70,6 +110,23 @@ struct GenerationOptions: ParsableArguments {
     func resolve(extra: [String: String?] = [:], environment: [String: String]) async throws -> Settings {
         var flags = self.flags()
         for (key, value) in extra { flags[key] = value }
-        return try await Settings.resolve(flags: flags, environment: environment, configFile: config ?? environment["COURSEGEN_CONFIG"])
+        return try await Settings.resolve(
+            flags: flags,
+            environment: environment,
+            configFile: configFile(environment: environment)
+        )
+    }
+
+    /// `--config`, else `$COURSEGEN_CONFIG`, else the user's `$XDG_CONFIG_HOME/coursegen/config.yaml`
+    /// (`~/.config/coursegen/config.yaml`) when it exists.
+    func configFile(environment: [String: String]) -> String? {
+        if let config { return config }
+        if let config = environment["COURSEGEN_CONFIG"], !config.isEmpty { return config }
+        let base =
+            environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+            ?? environment["HOME"].map { "\($0)/.config" }
+        guard let base else { return nil }
+        let path = "\(base)/coursegen/config.yaml"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 }

@@ -10,7 +10,9 @@ struct Runtime {
     let scheduler: Scheduler
     let httpClient: HTTPClient
 
-    static func start(settings: Settings, state: String, environment: [String: String], logger: Logger) throws -> Runtime {
+    static func start(settings: Settings, state: String, environment: [String: String], logger: Logger) throws
+        -> Runtime
+    {
         let apiKey = try loadAPIKey(file: settings.apiKeyFile, environment: environment) { logger.warning("\($0)") }
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(15)

@@ -29,14 +29,22 @@ struct Settings: Sendable {
     /// Resolves settings from `flags` (the flags the user gave: key -> value), `environment` and
     /// the YAML file at `configFile` (if any).
     /// - Throws: `SettingsError` naming the setting, the value and what is allowed.
-    static func resolve(flags: [String: String], environment: [String: String], configFile: String?) async throws -> Settings {
+    static func resolve(flags: [String: String], environment: [String: String], configFile: String?) async throws
+        -> Settings
+    {
         var providers: [any ConfigProvider] = [
             InMemoryProvider(
                 name: "flags",
-                values: Dictionary(uniqueKeysWithValues: flags.map { (AbsoluteConfigKey([$0.key]), ConfigValue(.string($0.value), isSecret: false)) })
+                values: Dictionary(
+                    uniqueKeysWithValues: flags.map {
+                        (AbsoluteConfigKey([$0.key]), ConfigValue(.string($0.value), isSecret: false))
+                    }
+                )
             ),
             KeyMappingProvider(
-                upstream: EnvironmentVariablesProvider(environmentVariables: environment.filter { $0.key.hasPrefix("COURSEGEN_") }),
+                upstream: EnvironmentVariablesProvider(
+                    environmentVariables: environment.filter { $0.key.hasPrefix("COURSEGEN_") }
+                ),
                 keyMapper: { $0.prepending(["coursegen"]) }
             ),
         ]
@@ -67,22 +75,33 @@ struct Settings: Sendable {
             settings.generation.model = model
         }
         if let baseURL = value("base-url") { settings.baseURL = baseURL }
-        settings.scheduler.concurrency = try integer("concurrency", value("concurrency"), in: 1...256) ?? settings.scheduler.concurrency
-        settings.scheduler.requestsPerMinute = try integer("rpm", value("rpm"), in: 1...1_000_000) ?? settings.scheduler.requestsPerMinute
-        settings.scheduler.inputTokensPerMinute = try integer("tpm", value("tpm"), in: 1_000...1_000_000_000) ?? settings.scheduler.inputTokensPerMinute
-        settings.scheduler.maximumAttempts = try integer("max-attempts", value("max-attempts"), in: 1...100) ?? settings.scheduler.maximumAttempts
+        settings.scheduler.concurrency =
+            try integer("concurrency", value("concurrency"), in: 1...256) ?? settings.scheduler.concurrency
+        settings.scheduler.requestsPerMinute =
+            try integer("rpm", value("rpm"), in: 1...1_000_000) ?? settings.scheduler.requestsPerMinute
+        settings.scheduler.inputTokensPerMinute =
+            try integer("tpm", value("tpm"), in: 1_000...1_000_000_000) ?? settings.scheduler.inputTokensPerMinute
+        settings.scheduler.maximumAttempts =
+            try integer("max-attempts", value("max-attempts"), in: 1...100) ?? settings.scheduler.maximumAttempts
         if let seconds = try number("request-timeout", value("request-timeout"), in: 1...3600) {
             settings.scheduler.requestTimeout = .milliseconds(Int64(seconds * 1000))
         }
-        settings.generation.temperature = try number("temperature", value("temperature"), in: 0...2) ?? settings.generation.temperature
-        settings.generation.maxOutputTokens = try integer("max-output-tokens", value("max-output-tokens"), in: 256...GenerationSettings.outputTokenLimit) ?? settings.generation.maxOutputTokens
-        settings.generation.thinkingBudget = try integer("thinking-budget", value("thinking-budget"), in: -1...24_576) ?? settings.generation.thinkingBudget
+        settings.generation.temperature =
+            try number("temperature", value("temperature"), in: 0...2) ?? settings.generation.temperature
+        settings.generation.maxOutputTokens =
+            try integer("max-output-tokens", value("max-output-tokens"), in: 256...GenerationSettings.outputTokenLimit)
+            ?? settings.generation.maxOutputTokens
+        settings.generation.thinkingBudget =
+            try integer("thinking-budget", value("thinking-budget"), in: -1...24_576)
+            ?? settings.generation.thinkingBudget
         if let milliseconds = try integer("debounce-ms", value("debounce-ms"), in: 0...60_000) {
             settings.debounce = .milliseconds(milliseconds)
         }
         if let level = value("log-level") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
-                throw SettingsError("log-level '\(level)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw SettingsError(
+                    "log-level '\(level)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             settings.logLevel = parsed
         }
@@ -96,7 +115,9 @@ struct Settings: Sendable {
     private static func integer(_ key: String, _ text: String?, in range: ClosedRange<Int>) throws -> Int? {
         guard let text else { return nil }
         guard let value = Int(text), range.contains(value) else {
-            throw SettingsError("\(key) '\(text)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            throw SettingsError(
+                "\(key) '\(text)' must be a whole number from \(range.lowerBound) to \(range.upperBound)"
+            )
         }
         return value
     }
@@ -104,7 +125,9 @@ struct Settings: Sendable {
     private static func number(_ key: String, _ text: String?, in range: ClosedRange<Double>) throws -> Double? {
         guard let text else { return nil }
         guard let value = Double(text), value.isFinite, range.contains(value) else {
-            throw SettingsError("\(key) '\(text)' must be a number from \(range.lowerBound.formatted()) to \(range.upperBound.formatted())")
+            throw SettingsError(
+                "\(key) '\(text)' must be a number from \(range.lowerBound.formatted()) to \(range.upperBound.formatted())"
+            )
         }
         return value
     }
@@ -125,14 +148,18 @@ struct Settings: Sendable {
         }
         guard let node else { return }
         guard let mapping = node.mapping else {
-            throw SettingsError("\(path):\(node.mark.map { "\($0.line)" } ?? "1"): the config file must be a mapping of `key: value` lines")
+            throw SettingsError(
+                "\(path):\(node.mark.map { "\($0.line)" } ?? "1"): the config file must be a mapping of `key: value` lines"
+            )
         }
         for (keyNode, valueNode) in mapping {
             let key = keyNode.string ?? "\(keyNode)"
             let line = keyNode.mark.map { "\($0.line)" } ?? "?"
             guard keys.contains(key) else {
                 let hint = closest(to: key, in: keys).map { " (did you mean '\($0)'?)" } ?? ""
-                throw SettingsError("\(path):\(line): unknown key '\(key)'\(hint); known keys: \(keys.joined(separator: ", "))")
+                throw SettingsError(
+                    "\(path):\(line): unknown key '\(key)'\(hint); known keys: \(keys.joined(separator: ", "))"
+                )
             }
             guard valueNode.scalar != nil else {
                 throw SettingsError("\(path):\(line): '\(key)' must be a single value, not a list or a mapping")

@@ -4,10 +4,16 @@ import Generation
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show each outline's chapters (total, up to date, failed with the last error), tokens used and last generation."
+        abstract:
+            "Show each outline's chapters (total, up to date, failed with the last error), tokens used and last generation."
     )
 
-    @Option(help: ArgumentHelp("The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen).",
+            valueName: "dir"
+        )
+    )
     var state: String?
 
     @Flag(help: "Print JSON instead of text.")
@@ -54,10 +60,14 @@ struct Status: AsyncParsableCommand {
         lines.append("  published in \(outline.folder) from \(outline.source)")
         lines.append(
             "  tokens: \(outline.usage.promptTokens) in, \(outline.usage.outputTokens) out, "
-                + "\(outline.usage.thinkingTokens) thinking, over \(outline.requests) requests")
+                + "\(outline.usage.thinkingTokens) thinking, over \(outline.requests) requests"
+        )
         let format = ISO8601DateFormatter()
-        lines.append("  last run \(format.string(from: outline.lastRun))"
-            + (outline.lastGenerated.map { ", last generated \(format.string(from: $0))" } ?? ", nothing generated yet"))
+        lines.append(
+            "  last run \(format.string(from: outline.lastRun))"
+                + (outline.lastGenerated.map { ", last generated \(format.string(from: $0))" }
+                    ?? ", nothing generated yet")
+        )
         for failure in outline.failed {
             lines.append("  chapter \(failure.chapter) \"\(failure.title)\" failed: \(failure.error)")
         }
@@ -71,10 +81,21 @@ struct GarbageCollect: AsyncParsableCommand {
         abstract: "Remove stored chapter bodies that no outline uses any more, after a grace period."
     )
 
-    @Option(help: ArgumentHelp("The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen).",
+            valueName: "dir"
+        )
+    )
     var state: String?
 
-    @Option(name: .customLong("grace-days"), help: ArgumentHelp("Keep unused bodies younger than this many days (default: 7), so a chapter deleted by mistake comes back for free.", valueName: "days"))
+    @Option(
+        name: .customLong("grace-days"),
+        help: ArgumentHelp(
+            "Keep unused bodies younger than this many days (default: 7), so a chapter deleted by mistake comes back for free.",
+            valueName: "days"
+        )
+    )
     var graceDays: Double = 7
 
     func validate() throws {
@@ -95,7 +116,8 @@ struct GarbageCollect: AsyncParsableCommand {
             print(
                 "Removed \(report.removed) unused chapter bodies (\(report.bytesFreed) bytes); "
                     + "kept \(report.kept) unused ones younger than \(graceDays.formatted()) days; "
-                    + "removed \(report.temporariesRemoved) stale temporary files.")
+                    + "removed \(report.temporariesRemoved) stale temporary files."
+            )
         } catch {
             printError("coursegen: \(error)")
             throw Exit.ioError

@@ -23,27 +23,48 @@ struct Watch: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The output tree; an outline inbox/a/x.md publishes to OUTPUT/a/x/.", valueName: "dir"))
     var output: String?
 
-    @Option(help: ArgumentHelp("The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen).",
+            valueName: "dir"
+        )
+    )
     var state: String?
 
-    @Option(name: .customLong("debounce-ms"), help: ArgumentHelp("Quiet time after a save before it is read, in milliseconds (default: 300).", valueName: "ms"))
+    @Option(
+        name: .customLong("debounce-ms"),
+        help: ArgumentHelp(
+            "Quiet time after a save before it is read, in milliseconds (default: 300).",
+            valueName: "ms"
+        )
+    )
     var debounceMilliseconds: Int?
 
-    @Option(name: .customLong("stop-timeout"), help: ArgumentHelp("Seconds runs in progress may take to finish on SIGTERM before they are cancelled (default: 20).", valueName: "seconds"))
+    @Option(
+        name: .customLong("stop-timeout"),
+        help: ArgumentHelp(
+            "Seconds runs in progress may take to finish on SIGTERM before they are cancelled (default: 20).",
+            valueName: "seconds"
+        )
+    )
     var stopTimeout: Double = 20
 
     @OptionGroup(title: "Generation options")
     var options: GenerationOptions
 
     func validate() throws {
-        guard stopTimeout >= 0, stopTimeout <= 3600 else { throw ValidationError("--stop-timeout must be 0 to 3600 seconds") }
+        guard stopTimeout >= 0, stopTimeout <= 3600 else {
+            throw ValidationError("--stop-timeout must be 0 to 3600 seconds")
+        }
     }
 
     func run() async throws {
         // libinotifytools waits with select(): its descriptor must be below 1024, so take it first.
         InboxWatcher.prepare()
         let environment = ProcessInfo.processInfo.environment
-        let extra: [String: String?] = ["inbox": inbox, "output": output, "state": state, "debounce-ms": debounceMilliseconds.map(String.init)]
+        let extra: [String: String?] = [
+            "inbox": inbox, "output": output, "state": state, "debounce-ms": debounceMilliseconds.map(String.init),
+        ]
         let settings: Settings
         let stateFolder: String
         do {
@@ -56,7 +77,9 @@ struct Watch: AsyncParsableCommand {
         LogOutput.bootstrap(level: settings.logLevel, environment: environment)
         let logger = Logger(label: "coursegen")
         guard let inboxSetting = settings.inbox, let outputSetting = settings.output else {
-            printError("coursegen: watch needs --inbox DIR and --output DIR (or inbox: and output: in the config file, or COURSEGEN_INBOX and COURSEGEN_OUTPUT)")
+            printError(
+                "coursegen: watch needs --inbox DIR and --output DIR (or inbox: and output: in the config file, or COURSEGEN_INBOX and COURSEGEN_OUTPUT)"
+            )
             throw Exit.badConfiguration
         }
         let inboxFolder = absolutePath(inboxSetting)
@@ -64,24 +87,39 @@ struct Watch: AsyncParsableCommand {
 
         let runtime: Runtime
         do {
-            runtime = try Runtime.start(settings: settings, state: stateFolder, environment: environment, logger: logger)
+            runtime = try Runtime.start(
+                settings: settings,
+                state: stateFolder,
+                environment: environment,
+                logger: logger
+            )
         } catch {
             printError("coursegen: \(error)")
             throw Exit.badConfiguration
         }
         let notifier = SystemdNotifier(environment: environment)
-        let coordinator = RunCoordinator(engine: runtime.engine, inbox: inboxFolder, output: outputFolder, logger: logger) { status in
+        let coordinator = RunCoordinator(
+            engine: runtime.engine,
+            inbox: inboxFolder,
+            output: outputFolder,
+            logger: logger
+        ) { status in
             try? notifier.status(status)
         }
         let daemon = OutlineDaemon(
             inbox: inboxFolder,
             output: outputFolder,
-            watcherConfiguration: WatcherConfiguration(debounce: settings.debounce, excludedPaths: [outputFolder, stateFolder]),
+            watcherConfiguration: WatcherConfiguration(
+                debounce: settings.debounce,
+                excludedPaths: [outputFolder, stateFolder]
+            ),
             coordinator: coordinator,
             drainTimeout: .milliseconds(Int64(stopTimeout * 1000)),
             logger: logger,
             onReady: {
-                do { try notifier.ready() } catch { logger.warning("cannot tell systemd we are ready", metadata: ["error": "\(error)"]) }
+                do { try notifier.ready() } catch {
+                    logger.warning("cannot tell systemd we are ready", metadata: ["error": "\(error)"])
+                }
             }
         )
         let reloader = ReloadService(
@@ -94,18 +132,34 @@ struct Watch: AsyncParsableCommand {
             notifier: notifier,
             logger: logger
         )
-        let watchdog = WatchdogService(notifier: notifier, environment: environment, isHealthy: { await coordinator.isResponsive() }, logger: logger)
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+        let watchdog = WatchdogService(
+            notifier: notifier,
+            environment: environment,
+            isHealthy: { await coordinator.isResponsive() },
+            logger: logger
+        )
+        var groupConfiguration = ServiceGroupConfiguration(
             services: [
-                .init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                .init(
+                    service: daemon,
+                    successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup
+                ),
                 .init(service: reloader),
                 .init(service: watchdog),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger
-        ))
-        logger.info("watching", metadata: ["inbox": "\(inboxFolder)", "output": "\(outputFolder)", "state": "\(stateFolder)"])
+        )
+        // Runs get `stopTimeout` to finish; the rest of the shutdown is quick. The unit's
+        // TimeoutStopSec= (30 s) is above the default total.
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(stopTimeout * 1000)) + .seconds(5)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        logger.info(
+            "watching",
+            metadata: ["inbox": "\(inboxFolder)", "output": "\(outputFolder)", "state": "\(stateFolder)"]
+        )
         do {
             try await group.run()
         } catch {
@@ -143,26 +197,36 @@ struct ReloadService: Service {
                 let next = try await options.resolve(extra: extra, environment: environment)
                 await runtime.scheduler.update(next.scheduler)
                 let restartOnly = [
-                    ("inbox", active.inbox, next.inbox), ("output", active.output, next.output), ("state", active.state, next.state),
+                    ("inbox", active.inbox, next.inbox), ("output", active.output, next.output),
+                    ("state", active.state, next.state),
                     ("base-url", active.baseURL, next.baseURL), ("api-key-file", active.apiKeyFile, next.apiKeyFile),
-                    ("log-level", active.logLevel.rawValue, next.logLevel.rawValue), ("debounce-ms", "\(active.debounce)", "\(next.debounce)"),
+                    ("log-level", active.logLevel.rawValue, next.logLevel.rawValue),
+                    ("debounce-ms", "\(active.debounce)", "\(next.debounce)"),
                 ].filter { $0.1 != $0.2 }.map(\.0)
                 if !restartOnly.isEmpty {
-                    logger.warning("these settings take effect at the next restart", metadata: ["settings": "\(restartOnly.joined(separator: ", "))"])
+                    logger.warning(
+                        "these settings take effect at the next restart",
+                        metadata: ["settings": "\(restartOnly.joined(separator: ", "))"]
+                    )
                 }
                 if next.generation != active.generation {
                     logger.notice("generation settings changed: bringing every outline up to date under them")
-                    await coordinator.replaceEngine(Engine(
-                        configuration: Engine.Configuration(stateDirectory: stateFolder, settings: next.generation),
-                        scheduler: runtime.scheduler,
-                        logger: logger
-                    ))
+                    await coordinator.replaceEngine(
+                        Engine(
+                            configuration: Engine.Configuration(stateDirectory: stateFolder, settings: next.generation),
+                            scheduler: runtime.scheduler,
+                            logger: logger
+                        )
+                    )
                 }
                 active.scheduler = next.scheduler
                 active.generation = next.generation
                 logger.info("configuration reloaded")
             } catch {
-                logger.error("configuration not reloaded; the previous one stays in effect", metadata: ["error": "\(error)"])
+                logger.error(
+                    "configuration not reloaded; the previous one stays in effect",
+                    metadata: ["error": "\(error)"]
+                )
             }
             try? notifier.ready()
         }

@@ -51,7 +51,10 @@ struct OutlineDaemon: Service {
             await coordinator.drain(timeout: drainTimeout)
             throw error
         }
-        logger.notice("stopping: no new work is taken; waiting for runs in progress", metadata: ["timeout_s": "\(drainTimeout.components.seconds)"])
+        logger.notice(
+            "stopping: no new work is taken; waiting for runs in progress",
+            metadata: ["timeout_s": "\(drainTimeout.components.seconds)"]
+        )
         await coordinator.drain(timeout: drainTimeout)
     }
 }

@@ -2,8 +2,9 @@ import Foundation
 import Generation
 import Logging
 import Watcher
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The daemon's event loop: which outline is generating, superseding older runs, and the
@@ -29,7 +30,8 @@ actor RunCoordinator {
     private var nextID: UInt64 = 0
     private var draining = false
 
-    init(engine: Engine, inbox: String, output: String, logger: Logger, onStatus: @escaping @Sendable (String) -> Void) {
+    init(engine: Engine, inbox: String, output: String, logger: Logger, onStatus: @escaping @Sendable (String) -> Void)
+    {
         self.engine = engine
         self.inbox = inbox
         self.output = output
@@ -81,7 +83,12 @@ actor RunCoordinator {
             updateStatus()
             return
         }
-        start(Engine.Job(outlinePath: file.path, outline: outline, name: name, outputFolder: folder), file: file, digest: digest, logger: logger)
+        start(
+            Engine.Job(outlinePath: file.path, outline: outline, name: name, outputFolder: folder),
+            file: file,
+            digest: digest,
+            logger: logger
+        )
     }
 
     private func start(_ job: Engine.Job, file: InboxFile, digest: String, logger: Logger) {
@@ -153,7 +160,8 @@ actor RunCoordinator {
         }
         logger.notice(
             "outline removed from the inbox; its published chapters stay",
-            metadata: ["outline": "\(Self.name(of: file))", "file": "\(file.path)"])
+            metadata: ["outline": "\(Self.name(of: file))", "file": "\(file.path)"]
+        )
         updateStatus()
     }
 
@@ -188,7 +196,10 @@ actor RunCoordinator {
             return first
         }
         if !finishedInTime {
-            logger.warning("runs still in progress at the stop timeout are cancelled", metadata: ["runs": "\(tasks.count)"])
+            logger.warning(
+                "runs still in progress at the stop timeout are cancelled",
+                metadata: ["runs": "\(tasks.count)"]
+            )
             for task in tasks { task.cancel() }
             for task in tasks { await task.value }
         }

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The `coursegen` executable this test run built, run as a child process with its own
@@ -19,7 +20,8 @@ struct Binary {
         }
         // Fallback: the package's default build folder.
         return URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent(".build/debug/coursegen")
     }()
 
@@ -82,7 +84,9 @@ struct Binary {
         /// Waits until `condition` holds for what the process wrote to standard error, checking
         /// whenever it writes (one waiter at a time).
         /// - Throws: `BinaryError` when the process exits first or after `timeout` (a safety net).
-        func waitForStandardError(timeout: Duration = .seconds(60), _ condition: @escaping @Sendable (String) -> Bool) async throws {
+        func waitForStandardError(timeout: Duration = .seconds(60), _ condition: @escaping @Sendable (String) -> Bool)
+            async throws
+        {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     if condition(self.standardError) { return }
@@ -114,7 +118,9 @@ struct Binary {
         /// Waits for the process to exit (`timeout` is a safety net: it is killed after that).
         func wait(timeout: Duration = .seconds(120)) async -> Result {
             let finished = await withTaskGroup(of: Bool.self) { group in
-                group.addTask { for await _ in self.exited {}; return true }
+                group.addTask {
+                    for await _ in self.exited {}; return true
+                }
                 group.addTask {
                     try? await Task.sleep(for: timeout)
                     return false
@@ -129,7 +135,9 @@ struct Binary {
             }
             process.waitUntilExit()
             // Drain what the pipes still hold.
-            if let out = (process.standardOutput as? Pipe)?.fileHandleForReading, let err = (process.standardError as? Pipe)?.fileHandleForReading {
+            if let out = (process.standardOutput as? Pipe)?.fileHandleForReading,
+                let err = (process.standardError as? Pipe)?.fileHandleForReading
+            {
                 out.readabilityHandler = nil
                 err.readabilityHandler = nil
                 let restOut = out.readDataToEndOfFile()
@@ -151,14 +159,18 @@ struct Binary {
     }
 
     /// Starts `coursegen arguments...` with exactly `environment` (plus PATH and HOME).
-    static func start(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Running {
+    static func start(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws
+        -> Running
+    {
         var base = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "NO_COLOR": "1"]
         base.merge(environment) { $1 }
         return try Running(arguments: arguments, environment: base, directory: directory)
     }
 
     /// Runs `coursegen arguments...` to completion.
-    static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) async throws -> Result {
+    static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) async throws
+        -> Result
+    {
         try await start(arguments, environment: environment, directory: directory).wait()
     }
 }

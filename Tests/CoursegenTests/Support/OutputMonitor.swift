@@ -34,7 +34,8 @@ final class OutputMonitor: Sendable {
                 if name.hasPrefix(".") || name.contains(".tmp") {
                     record("temporary file \(folder)/\(name)")
                 }
-                guard let hyphen = name.firstIndex(of: "-"), name.hasSuffix(".md"), let number = Int(name[..<hyphen]) else { continue }
+                guard let hyphen = name.firstIndex(of: "-"), name.hasSuffix(".md"), let number = Int(name[..<hyphen])
+                else { continue }
                 if let other = numbers[number] { record("two files numbered \(number): \(other), \(name)") }
                 numbers[number] = name
                 guard let data = manager.contents(atPath: "\(path)/\(name)") else { continue }  // replaced meanwhile

@@ -1,8 +1,9 @@
 import AsyncHTTPClient
 import FakeGemini
 import Foundation
-@testable import Generation
 import Logging
+
+@testable import Generation
 
 /// A real engine, with the real Gemini client and HTTP stack, against a fake Gemini server on
 /// 127.0.0.1, with state and output in a temporary folder.
@@ -37,7 +38,11 @@ final class EngineHarness: Sendable {
         httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         logs = LogCapture()
         self.settings = settings
-        let provider = try GeminiProvider(baseURL: server.baseURL, apiKey: APIKey(FakeGeminiServer.defaultAPIKey)!, httpClient: httpClient)
+        let provider = try GeminiProvider(
+            baseURL: server.baseURL,
+            apiKey: APIKey(FakeGeminiServer.defaultAPIKey)!,
+            httpClient: httpClient
+        )
         scheduler = Scheduler(provider: provider, configuration: configuration)
         engine = Engine(
             configuration: Engine.Configuration(stateDirectory: "\(self.temp.path)/state", settings: settings),
@@ -58,11 +63,15 @@ final class EngineHarness: Sendable {
 
     /// Writes `text` as `inbox/<file>` and brings it up to date in `out/<stem>`.
     @discardableResult
-    func generate(_ text: String, file: String = "course.md", force: Bool = false, settings: GenerationSettings? = nil) async throws -> RunReport {
+    func generate(_ text: String, file: String = "course.md", force: Bool = false, settings: GenerationSettings? = nil)
+        async throws -> RunReport
+    {
         let path = try temp.write("inbox/\(file)", text)
         let name = Outline.folderName(forFile: file)!
         let engine = settings.map { self.engine(settings: $0) } ?? self.engine
-        return try await engine.run(Engine.Job(outlinePath: path, name: name, outputFolder: "\(output)/\(name)", force: force))
+        return try await engine.run(
+            Engine.Job(outlinePath: path, name: name, outputFolder: "\(output)/\(name)", force: force)
+        )
     }
 
     /// Requests the server has answered or seen so far.
@@ -115,7 +124,9 @@ final class LogCapture: Sendable {
         func log(event: LogEvent) {
             var merged = metadata
             for (key, value) in event.metadata ?? [:] { merged[key] = value }
-            capture.append(Entry(level: event.level, message: "\(event.message)", metadata: merged.mapValues { "\($0)" }))
+            capture.append(
+                Entry(level: event.level, message: "\(event.message)", metadata: merged.mapValues { "\($0)" })
+            )
         }
     }
 }

@@ -1,5 +1,6 @@
-@testable import Generation
 import Synchronization
+
+@testable import Generation
 
 /// An in-process provider for scheduler tests: answers as a script says, takes simulated time on
 /// a manual clock, and records every submission.
@@ -26,7 +27,13 @@ final class ScriptedProvider: ChapterProvider, Sendable {
     private let script: Script
     private let state = Mutex(State())
 
-    init(clock: ManualClock, latency: Duration = .zero, script: @escaping Script = { prompt, _ in .success(.init(text: "Text for \(prompt)", usage: Usage(promptTokens: 10, outputTokens: 100))) }) {
+    init(
+        clock: ManualClock,
+        latency: Duration = .zero,
+        script: @escaping Script = { prompt, _ in
+            .success(.init(text: "Text for \(prompt)", usage: Usage(promptTokens: 10, outputTokens: 100)))
+        }
+    ) {
         self.clock = clock
         self.latency = latency
         self.script = script
@@ -40,7 +47,14 @@ final class ScriptedProvider: ChapterProvider, Sendable {
         let attempt = state.withLock { state in
             state.attempts[request.prompt, default: 0] += 1
             let attempt = state.attempts[request.prompt]!
-            state.submissions.append(Submission(prompt: request.prompt, attempt: attempt, at: clock.now.offset, maxOutputTokens: request.maxOutputTokens))
+            state.submissions.append(
+                Submission(
+                    prompt: request.prompt,
+                    attempt: attempt,
+                    at: clock.now.offset,
+                    maxOutputTokens: request.maxOutputTokens
+                )
+            )
             state.inFlight += 1
             state.maxInFlight = max(state.maxInFlight, state.inFlight)
             return attempt

@@ -10,12 +10,10 @@ final class Locked<Value: Sendable>: Sendable {
     var value: Value { mutex.withLock { $0 } }
 }
 
-
 extension Logger {
     /// A logger that drops everything, so test output stays readable.
     static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 }
-
 
 /// Sorted keys, no escaping of slashes: stable JSON to compare against.
 let JSONEncoderForTests: JSONEncoder = {
@@ -58,4 +56,3 @@ final class TemporaryFolder: Sendable {
         ((try? FileManager.default.contentsOfDirectory(atPath: "\(path)/\(relative)")) ?? []).sorted()
     }
 }
-
