@@ -89,19 +89,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // What the test targets share: a manual clock, temporary folders, a log recorder.
+        .target(
+            name: "TestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "GenerationTests",
-            dependencies: ["Generation", "FakeGemini"],
+            dependencies: ["Generation", "FakeGemini", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WatcherTests",
-            dependencies: ["Watcher"],
+            dependencies: ["Watcher", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CoursegenTests",
-            dependencies: ["coursegen", "FakeGemini", "Generation"],
+            dependencies: ["coursegen", "FakeGemini", "Generation", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

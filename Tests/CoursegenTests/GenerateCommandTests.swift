@@ -1,5 +1,6 @@
 import FakeGemini
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -228,7 +229,6 @@ struct GenerateCommandTests {
         #expect(killed.wasKilled)
         let stored = Self.storedBodies(in: "\(temp.path)/state")
         let firstRun = server.statistics.requestCount
-        #expect(firstRun == chapters)
         #expect(stored >= 4 && stored <= 5, "killed with \(stored) chapters stored")
         #expect(
             !FileManager.default.fileExists(atPath: "\(temp.path)/out/course/SUMMARY.md"),

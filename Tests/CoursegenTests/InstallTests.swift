@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// scripts/install.sh, always staged into a temporary `--destdir` (so nothing is activated and

@@ -1,5 +1,6 @@
 import FakeGemini
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Generation

@@ -2,6 +2,7 @@ import FakeGemini
 import Foundation
 import Glibc
 import Synchronization
+import TestSupport
 import Testing
 
 // Tests of the fake Gemini server itself, through a raw HTTP/1.1 client on real sockets, so

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Watcher
@@ -180,91 +181,6 @@ final class EventQueue: Sendable {
             }
             await group.next()
             group.cancelAll()
-        }
-    }
-}
-
-/// Log records captured from a watcher.
-final class LogRecorder: Sendable {
-    struct Record: Sendable {
-        let level: Logger.Level
-        let message: String
-        let metadata: [String: String]
-    }
-    private struct State {
-        var records: [Record] = []
-        var waiters: [(message: String, continuation: CheckedContinuation<Void, Never>)] = []
-    }
-    private let state = Mutex(State())
-
-    var all: [Record] { state.withLock { $0.records } }
-
-    func append(_ record: Record) {
-        let ready = state.withLock { state in
-            state.records.append(record)
-            let ready = state.waiters.filter { $0.message == record.message }.map(\.continuation)
-            state.waiters.removeAll { $0.message == record.message }
-            return ready
-        }
-        for continuation in ready { continuation.resume() }
-    }
-
-    /// Waits until a record with `message` has been logged, up to `timeout` (a safety net).
-    /// - Returns: whether it was.
-    func waitFor(message: String, timeout: Duration = .seconds(30)) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    let logged = self.state.withLock { state in
-                        if state.records.contains(where: { $0.message == message }) { return true }
-                        state.waiters.append((message, continuation))
-                        return false
-                    }
-                    if logged { continuation.resume() }
-                }
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next()!
-            if !first {
-                // Timed out: release the waiter so the group can finish.
-                let waiters = state.withLock { state in
-                    defer { state.waiters.removeAll { $0.message == message } }
-                    return state.waiters.filter { $0.message == message }.map(\.continuation)
-                }
-                for continuation in waiters { continuation.resume() }
-            }
-            group.cancelAll()
-            return first
-        }
-    }
-
-    func logger(label: String = "watcher-test") -> Logger {
-        Logger(label: label) { _ in Handler(recorder: self) }
-    }
-
-    private struct Handler: LogHandler {
-        let recorder: LogRecorder
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            recorder.append(
-                Record(
-                    level: event.level,
-                    message: event.message.description,
-                    metadata: merged.mapValues { "\($0)" }
-                )
-            )
         }
     }
 }

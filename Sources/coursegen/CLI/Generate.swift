@@ -19,14 +19,6 @@ struct Generate: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The output tree; chapters go to OUTPUT/<outline name>/.", valueName: "dir"))
     var output: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen).",
-            valueName: "dir"
-        )
-    )
-    var state: String?
-
     @Flag(help: "Regenerate hand-edited chapters too; each edited file is kept beside its replacement as NAME.orig.")
     var force = false
 
@@ -35,14 +27,9 @@ struct Generate: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let settings: Settings
-        let stateFolder: String
-        do {
-            settings = try await options.resolve(extra: ["output": output, "state": state], environment: environment)
-            stateFolder = try stateDirectory(settings.state, environment: environment)
-        } catch {
-            printError("coursegen: \(error)")
-            throw Exit.badConfiguration
+        let (settings, stateFolder) = try await orExit(Exit.badConfiguration) {
+            let settings = try await options.resolve(extra: ["output": output], environment: environment)
+            return (settings, try stateDirectory(settings.state, environment: environment))
         }
         LogOutput.bootstrap(level: settings.logLevel, environment: environment)
         let logger = Logger(label: "coursegen")
@@ -60,25 +47,11 @@ struct Generate: AsyncParsableCommand {
             )
             throw Exit.badOutline
         }
-        let parsed: Outline
-        do {
-            parsed = try OutlineParser.parse(fileAt: outlinePath, displayName: outline)
-        } catch {
-            printError("\(error)")
-            throw Exit.badOutline
+        let parsed = try await orExit(Exit.badOutline) {
+            try OutlineParser.parse(fileAt: outlinePath, displayName: outline)
         }
-
-        let runtime: Runtime
-        do {
-            runtime = try Runtime.start(
-                settings: settings,
-                state: stateFolder,
-                environment: environment,
-                logger: logger
-            )
-        } catch {
-            printError("coursegen: \(error)")
-            throw Exit.badConfiguration
+        let runtime = try await orExit(Exit.badConfiguration) {
+            try Runtime.start(settings: settings, state: stateFolder, environment: environment, logger: logger)
         }
         let job = Engine.Job(
             outlinePath: outlinePath,
@@ -87,15 +60,14 @@ struct Generate: AsyncParsableCommand {
             outputFolder: absolutePath(outputRoot) + "/" + folderName,
             force: force
         )
-        let report: RunReport
+        let outcome: Result<RunReport, any Error>
         do {
-            report = try await runtime.engine.run(job)
+            outcome = .success(try await runtime.engine.run(job))
         } catch {
-            await runtime.shutdown()
-            printError("coursegen: \(error)")
-            throw error is OutlineError ? Exit.badOutline : Exit.ioError
+            outcome = .failure(error)
         }
         await runtime.shutdown()
+        let report = try await orExit(Exit.ioError) { try outcome.get() }
         print(report.summary)
         if !report.isComplete { throw Exit.someChaptersFailed }
     }

@@ -5,13 +5,8 @@ import Foundation
 /// environment and as `<name>:` in the `--config` YAML file; a flag wins over the environment,
 /// which wins over the file, which wins over the default.
 struct GenerationOptions: ParsableArguments {
-    @Option(
-        help: ArgumentHelp(
-            "A YAML file of settings: flat `name: value` lines, names as these options (default: $COURSEGEN_CONFIG, else ~/.config/coursegen/config.yaml if it exists).",
-            valueName: "file"
-        )
-    )
-    var config: String?
+    @OptionGroup
+    var common: CommonOptions
 
     @Option(help: ArgumentHelp("The provider that writes chapters (default: gemini, the only one).", valueName: "name"))
     var provider: String?
@@ -110,11 +105,42 @@ struct GenerationOptions: ParsableArguments {
     func resolve(extra: [String: String?] = [:], environment: [String: String]) async throws -> Settings {
         var flags = self.flags()
         for (key, value) in extra { flags[key] = value }
+        return try await common.resolve(flags: flags, environment: environment)
+    }
+}
+
+/// The options every command that reads settings takes: where settings and state live.
+struct CommonOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "A YAML file of settings: flat `name: value` lines, named as the options (default: $COURSEGEN_CONFIG, else ~/.config/coursegen/config.yaml if it exists).",
+            valueName: "file"
+        )
+    )
+    var config: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen, else ~/.local/state/coursegen).",
+            valueName: "dir"
+        )
+    )
+    var state: String?
+
+    /// Resolves settings from `flags` (plus --state), the environment and the config file.
+    func resolve(flags: [String: String], environment: [String: String]) async throws -> Settings {
+        var flags = flags
+        flags["state"] = state
         return try await Settings.resolve(
             flags: flags,
             environment: environment,
             configFile: configFile(environment: environment)
         )
+    }
+
+    /// The state folder these options, the environment and the config file name.
+    func stateFolder(environment: [String: String]) async throws -> String {
+        try stateDirectory(try await resolve(flags: [:], environment: environment).state, environment: environment)
     }
 
     /// `--config`, else `$COURSEGEN_CONFIG`, else the user's `$XDG_CONFIG_HOME/coursegen/config.yaml`

@@ -1,3 +1,4 @@
+import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import Generation
@@ -36,6 +37,17 @@ struct Runtime {
     func shutdown() async {
         await engine.cancelAll()
         try? await httpClient.shutdown()
+    }
+}
+
+/// Runs `body`; if it throws, prints the error (`coursegen: ERROR`, or an outline's own
+/// `FILE:LINE: what is wrong` as it is) and exits with `status`.
+func orExit<T>(_ status: ExitCode, _ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch {
+        printError(error is OutlineError ? "\(error)" : "coursegen: \(error)")
+        throw status
     }
 }
 

@@ -8,33 +8,16 @@ struct Status: AsyncParsableCommand {
             "Show each outline's chapters (total, up to date, failed with the last error), tokens used and last generation."
     )
 
-    @Option(
-        help: ArgumentHelp(
-            "The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen).",
-            valueName: "dir"
-        )
-    )
-    var state: String?
+    @OptionGroup
+    var common: CommonOptions
 
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let folder: String
-        do {
-            folder = try stateDirectory(state ?? environment["COURSEGEN_STATE"], environment: environment)
-        } catch {
-            printError("coursegen: \(error)")
-            throw Exit.badConfiguration
-        }
-        let outlines: [StateDirectory.OutlineStatus]
-        do {
-            outlines = try StateDirectory(path: folder).status()
-        } catch {
-            printError("coursegen: \(error)")
-            throw Exit.ioError
-        }
+        let folder = try await orExit(Exit.badConfiguration) { try await common.stateFolder(environment: environment) }
+        let outlines = try await orExit(Exit.ioError) { try StateDirectory(path: folder).status() }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -81,13 +64,8 @@ struct GarbageCollect: AsyncParsableCommand {
         abstract: "Remove stored chapter bodies that no outline uses any more, after a grace period."
     )
 
-    @Option(
-        help: ArgumentHelp(
-            "The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen).",
-            valueName: "dir"
-        )
-    )
-    var state: String?
+    @OptionGroup
+    var common: CommonOptions
 
     @Option(
         name: .customLong("grace-days"),
@@ -104,23 +82,14 @@ struct GarbageCollect: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let folder: String
-        do {
-            folder = try stateDirectory(state ?? environment["COURSEGEN_STATE"], environment: environment)
-        } catch {
-            printError("coursegen: \(error)")
-            throw Exit.badConfiguration
+        let folder = try await orExit(Exit.badConfiguration) { try await common.stateFolder(environment: environment) }
+        let report = try await orExit(Exit.ioError) {
+            try StateDirectory(path: folder).collectGarbage(grace: .seconds(graceDays * 86_400))
         }
-        do {
-            let report = try StateDirectory(path: folder).collectGarbage(grace: .seconds(graceDays * 86_400))
-            print(
-                "Removed \(report.removed) unused chapter bodies (\(report.bytesFreed) bytes); "
-                    + "kept \(report.kept) unused ones younger than \(graceDays.formatted()) days; "
-                    + "removed \(report.temporariesRemoved) stale temporary files."
-            )
-        } catch {
-            printError("coursegen: \(error)")
-            throw Exit.ioError
-        }
+        print(
+            "Removed \(report.removed) unused chapter bodies (\(report.bytesFreed) bytes); "
+                + "kept \(report.kept) unused ones younger than \(graceDays.formatted()) days; "
+                + "removed \(report.temporariesRemoved) stale temporary files."
+        )
     }
 }

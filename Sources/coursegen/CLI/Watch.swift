@@ -24,14 +24,6 @@ struct Watch: AsyncParsableCommand {
     var output: String?
 
     @Option(
-        help: ArgumentHelp(
-            "The state folder (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen).",
-            valueName: "dir"
-        )
-    )
-    var state: String?
-
-    @Option(
         name: .customLong("debounce-ms"),
         help: ArgumentHelp(
             "Quiet time after a save before it is read, in milliseconds (default: 300).",
@@ -63,16 +55,11 @@ struct Watch: AsyncParsableCommand {
         InboxWatcher.prepare()
         let environment = ProcessInfo.processInfo.environment
         let extra: [String: String?] = [
-            "inbox": inbox, "output": output, "state": state, "debounce-ms": debounceMilliseconds.map(String.init),
+            "inbox": inbox, "output": output, "debounce-ms": debounceMilliseconds.map(String.init),
         ]
-        let settings: Settings
-        let stateFolder: String
-        do {
-            settings = try await options.resolve(extra: extra, environment: environment)
-            stateFolder = try stateDirectory(settings.state, environment: environment)
-        } catch {
-            printError("coursegen: \(error)")
-            throw Exit.badConfiguration
+        let (settings, stateFolder) = try await orExit(Exit.badConfiguration) {
+            let settings = try await options.resolve(extra: extra, environment: environment)
+            return (settings, try stateDirectory(settings.state, environment: environment))
         }
         LogOutput.bootstrap(level: settings.logLevel, environment: environment)
         let logger = Logger(label: "coursegen")
@@ -85,17 +72,8 @@ struct Watch: AsyncParsableCommand {
         let inboxFolder = absolutePath(inboxSetting)
         let outputFolder = absolutePath(outputSetting)
 
-        let runtime: Runtime
-        do {
-            runtime = try Runtime.start(
-                settings: settings,
-                state: stateFolder,
-                environment: environment,
-                logger: logger
-            )
-        } catch {
-            printError("coursegen: \(error)")
-            throw Exit.badConfiguration
+        let runtime = try await orExit(Exit.badConfiguration) {
+            try Runtime.start(settings: settings, state: stateFolder, environment: environment, logger: logger)
         }
         let notifier = SystemdNotifier(environment: environment)
         let coordinator = RunCoordinator(

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 
 /// Watches an output tree from a thread of its own for as long as a test runs, reading every
 /// chapter file it can find as fast as it can, and records anything a reader must never see:

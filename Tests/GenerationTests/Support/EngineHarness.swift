@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import FakeGemini
 import Foundation
 import Logging
+import TestSupport
 
 @testable import Generation
 
@@ -11,7 +12,7 @@ final class EngineHarness: Sendable {
     let server: FakeGeminiServer
     let temp: TemporaryFolder
     let httpClient: HTTPClient
-    let logs: LogCapture
+    let logs: LogRecorder
     let engine: Engine
     let settings: GenerationSettings
     private let scheduler: Scheduler
@@ -36,7 +37,7 @@ final class EngineHarness: Sendable {
         server = try await FakeGeminiServer.start(reply: reply)
         self.temp = try temp ?? TemporaryFolder()
         httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-        logs = LogCapture()
+        logs = LogRecorder()
         self.settings = settings
         let provider = try GeminiProvider(
             baseURL: server.baseURL,
@@ -85,48 +86,5 @@ final class EngineHarness: Sendable {
     func shutdown() async throws {
         try await httpClient.shutdown()
         try await server.shutdown()
-    }
-}
-
-/// Collects every log line, message and metadata, for assertions.
-final class LogCapture: Sendable {
-    struct Entry: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
-    }
-
-    private let entries = Locked([Entry]())
-
-    var logger: Logger {
-        Logger(label: "coursegen-test") { _ in Handler(capture: self) }
-    }
-
-    var all: [Entry] { entries.value }
-
-    /// Everything logged, as one string, for "never contains" checks.
-    var text: String {
-        all.map { "\($0.level) \($0.message) \($0.metadata.sorted { $0.key < $1.key })" }.joined(separator: "\n")
-    }
-
-    fileprivate func append(_ entry: Entry) { entries.withLock { $0.append(entry) } }
-
-    private struct Handler: LogHandler {
-        let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            var merged = metadata
-            for (key, value) in event.metadata ?? [:] { merged[key] = value }
-            capture.append(
-                Entry(level: event.level, message: "\(event.message)", metadata: merged.mapValues { "\($0)" })
-            )
-        }
     }
 }

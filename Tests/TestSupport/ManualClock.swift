@@ -1,0 +1,101 @@
+import Synchronization
+
+/// A clock that moves only when a test says so. Sleepers wake, in deadline order, as the test
+/// advances it. A test sees what sleeps: `sleeperCount` and `nextDeadline` now, and `sleeps`, the
+/// length of every sleep as it begins (the events tests wait on instead of real time).
+public final class ManualClock: Clock, Sendable {
+    public struct Instant: InstantProtocol {
+        public var offset: Duration
+        public init(offset: Duration) { self.offset = offset }
+        public func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        public func duration(to other: Instant) -> Duration { other.offset - offset }
+        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+    }
+
+    private struct Sleeper {
+        let id: UInt64
+        let deadline: Instant
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var now = Instant(offset: .zero)
+        var sleepers: [Sleeper] = []
+        var nextID: UInt64 = 0
+        var sleepsBegun = 0
+    }
+
+    private let state = Mutex(State())
+    /// The length of every sleep that had to wait, yielded when it begins.
+    public let sleeps: AsyncStream<Duration>
+    private let sleepsContinuation: AsyncStream<Duration>.Continuation
+
+    public init() {
+        (sleeps, sleepsContinuation) = AsyncStream.makeStream()
+    }
+
+    public var now: Instant { state.withLock { $0.now } }
+    public var minimumResolution: Duration { .zero }
+
+    /// Tasks sleeping on this clock now.
+    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+
+    /// Sleeps that had to wait, since the clock was made.
+    public var sleepsBegun: Int { state.withLock { $0.sleepsBegun } }
+
+    /// The earliest deadline anyone sleeps until.
+    public var nextDeadline: Instant? { state.withLock { $0.sleepers.map(\.deadline).min() } }
+
+    public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let outcome: Result<Void, any Error>? = state.withLock { state in
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    if deadline <= state.now { return .success(()) }
+                    state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
+                    state.sleepsBegun += 1
+                    sleepsContinuation.yield(state.now.duration(to: deadline))
+                    return nil
+                }
+                if let outcome { continuation.resume(with: outcome) }
+            }
+        } onCancel: {
+            let sleeper = state.withLock { state -> Sleeper? in
+                guard let index = state.sleepers.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.sleepers.remove(at: index)
+            }
+            sleeper?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Moves time to `instant` (never backwards), waking every sleeper due by then.
+    public func advance(to instant: Instant) {
+        let due = state.withLock { state -> [Sleeper] in
+            state.now = max(state.now, instant)
+            let due = state.sleepers.filter { $0.deadline <= state.now }.sorted { $0.deadline < $1.deadline }
+            state.sleepers.removeAll { $0.deadline <= state.now }
+            return due
+        }
+        for sleeper in due { sleeper.continuation.resume() }
+    }
+
+    /// Moves time forward by `duration`, waking every sleeper then due.
+    public func advance(by duration: Duration) { advance(to: now.advanced(by: duration)) }
+}
+
+/// Lets the other tasks of the test run until `condition` holds.
+///
+/// Used to reach a quiescent point (every task asleep on a manual clock, or done) before
+/// advancing time; the bound only turns a bug (a condition that can never hold) into a failure
+/// instead of a hang.
+public func settle(_ condition: () async -> Bool) async -> Bool {
+    for _ in 0..<100_000 {
+        if await condition() { return true }
+        await Task.yield()
+    }
+    return await condition()
+}
