@@ -146,7 +146,9 @@ struct Watch: AsyncParsableCommand {
             logger.critical("stopped on an error", metadata: ["error": "\(error)"])
             // A limit or a permission the administrator must change: restarting cannot help
             // (the units do not restart on 78).
-            let needsAdministrator: Set<WatcherError.Code> = [.watchLimitReached, .instanceLimitReached, .permissionDenied]
+            let needsAdministrator: Set<WatcherError.Code> = [
+                .watchLimitReached, .instanceLimitReached, .permissionDenied,
+            ]
             if let error = error as? WatcherError, needsAdministrator.contains(error.code) {
                 throw Exit.badConfiguration
             }
