@@ -21,8 +21,17 @@ struct FakeGeminiCommand: AsyncParsableCommand {
     @Option(help: "The port to listen on; 0 lets the system pick one.")
     var port: Int = 0
 
-    @Option(help: "The only API key accepted (x-goog-api-key). Without it any non-empty key is accepted.")
+    @Option(help: "The only API key accepted (x-goog-api-key). Without it or --key-file any non-empty key is accepted.")
     var key: String?
+
+    @Option(
+        name: .customLong("key-file"),
+        help: ArgumentHelp(
+            "A file holding the only API key accepted, alone on one line: keeps the key off the command line, which systemd logs.",
+            valueName: "path"
+        )
+    )
+    var keyFile: String?
 
     @Option(name: .customLong("latency-ms"), help: "Milliseconds to wait before every reply.")
     var latencyMilliseconds: Int = 0
@@ -35,6 +44,15 @@ struct FakeGeminiCommand: AsyncParsableCommand {
 
     @Option(help: "With --faults mix: attempts of one prompt that may fail before it succeeds.")
     var maxFailures: Int = 2
+
+    @Option(
+        name: .customLong("fail-first"),
+        help: """
+            The first N attempts of every prompt answer 503 UNAVAILABLE (after the latency); later \
+            ones answer as --faults says.
+            """
+    )
+    var failFirst: Int = 0
 
     @Option(help: "A file to write the chosen port to (atomically, by rename).")
     var portFile: String?
@@ -49,7 +67,25 @@ struct FakeGeminiCommand: AsyncParsableCommand {
             throw ValidationError("--latency-ms must be 0 or more, got \(latencyMilliseconds).")
         }
         guard maxFailures >= 0 else { throw ValidationError("--max-failures must be 0 or more, got \(maxFailures).") }
+        guard failFirst >= 0 else { throw ValidationError("--fail-first must be 0 or more, got \(failFirst).") }
         if let key, key.isEmpty { throw ValidationError("--key must not be empty; leave it out to accept any key.") }
+        if key != nil, keyFile != nil { throw ValidationError("give --key or --key-file, not both.") }
+    }
+
+    /// The key from `--key`, else from `--key-file` (surrounding whitespace ignored), else nil.
+    /// - Throws: `ValidationError` naming the file when it cannot be read or holds no single key.
+    func acceptedKey() throws -> String? {
+        guard let keyFile else { return key }
+        guard let data = FileManager.default.contents(atPath: keyFile),
+            let text = String(data: data, encoding: .utf8)
+        else {
+            throw ValidationError("--key-file \(keyFile): cannot read it (missing, unreadable or not UTF-8).")
+        }
+        let fileKey = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !fileKey.isEmpty, !fileKey.contains(where: \.isWhitespace) else {
+            throw ValidationError("--key-file \(keyFile): must hold the key alone on one line.")
+        }
+        return fileKey
     }
 
     func run() async throws {
@@ -58,18 +94,25 @@ struct FakeGeminiCommand: AsyncParsableCommand {
 
     /// Starts the server, publishes its port, and serves until SIGTERM or SIGINT.
     func serve() async throws {
+        let acceptedKey = try acceptedKey()
         let latency = Duration.milliseconds(latencyMilliseconds)
-        let reply: @Sendable (FakeGeminiServer.Request) -> FakeGeminiServer.Reply
+        let answer: @Sendable (FakeGeminiServer.Request) -> FakeGeminiServer.Reply
         switch faults {
         case .none:
-            reply = { _ in .success().after(latency) }
+            answer = { _ in .success().after(latency) }
         case .mix:
             let mix = FakeGeminiServer.FaultMix.realistic(
                 seed: seed,
                 maxFailuresPerPrompt: maxFailures,
                 latency: latency
             )
-            reply = { mix.reply(for: $0) }
+            answer = { mix.reply(for: $0) }
+        }
+        // Attempts are counted per prompt by the server, across client restarts, so a retry
+        // after a restart still gets past the failures.
+        let failFirst = self.failFirst
+        let reply: @Sendable (FakeGeminiServer.Request) -> FakeGeminiServer.Reply = { request in
+            request.attempt <= failFirst ? .status(code: 503).after(latency) : answer(request)
         }
 
         // Ignore the default actions before the server starts, so a signal that arrives early
@@ -86,7 +129,7 @@ struct FakeGeminiCommand: AsyncParsableCommand {
         defer { sources.forEach { $0.cancel() } }
 
         let server = try await FakeGeminiServer.start(
-            FakeGeminiServer.Configuration(port: port, apiKey: key, models: nil, reply: reply)
+            FakeGeminiServer.Configuration(port: port, apiKey: acceptedKey, models: nil, reply: reply)
         )
         do {
             if let portFile {

@@ -39,11 +39,13 @@ struct OutlineDaemon: Service {
                 case .removed(let file):
                     await coordinator.outlineRemoved(file)
                 case .scanCompleted:
+                    // Status first: `systemctl start` returns on READY=1, and the status shown
+                    // from then on must already be the scan's.
+                    await coordinator.scanCompleted()
                     if !ready {
                         ready = true
                         onReady()
                     }
-                    await coordinator.scanCompleted()
                 }
             }
         } catch {

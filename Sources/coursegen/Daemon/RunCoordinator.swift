@@ -12,6 +12,8 @@ import Watcher
 actor RunCoordinator {
     private struct ActiveRun {
         let id: UInt64
+        /// The outline's name in the status.
+        let name: String
         let digest: String
         let task: Task<Void, Never>
         var progress: Engine.Progress?
@@ -131,7 +133,7 @@ actor RunCoordinator {
                 self.finished(file.path, run: id, complete: outcome)
             }
         }
-        runs[file.path] = ActiveRun(id: id, digest: digest, task: task)
+        runs[file.path] = ActiveRun(id: id, name: job.name, digest: digest, task: task)
         if superseded != nil {
             logger.info("a newer save supersedes the run in progress")
         }
@@ -207,7 +209,7 @@ actor RunCoordinator {
 
     /// One human line for `systemctl status`.
     private func updateStatus() {
-        let active = runs.values.compactMap { run in run.progress }.sorted { $0.outline < $1.outline }
+        let active = runs.values.sorted { $0.name < $1.name }
         let text: String
         if active.isEmpty {
             let total = known.count
@@ -216,7 +218,10 @@ actor RunCoordinator {
             if upToDate != total { line += ", \(total - upToDate) with problems (see journalctl)" }
             text = line
         } else {
-            text = active.map { progress in
+            text = active.map { run in
+                // A run reports progress once it has planned; until then it is generating all the
+                // same, not up to date.
+                guard let progress = run.progress else { return "Generating \(run.name): planning" }
                 var line = "Generating \(progress.outline): \(progress.ready)/\(progress.total) chapters"
                 if progress.retrying > 0 { line += ", \(progress.retrying) retrying" }
                 if progress.failed > 0 { line += ", \(progress.failed) failed" }
