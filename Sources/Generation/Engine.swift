@@ -57,8 +57,6 @@ public final class Engine: Sendable {
         public var failed: Int
         /// Chapters waiting to retry after a failed attempt.
         public var retrying: Int
-        /// Chapters that need a request in this run.
-        public var requested: Int
     }
 
     private let configuration: Configuration
@@ -131,8 +129,7 @@ public final class Engine: Sendable {
                 total: requests.count,
                 ready: requests.count - needed.count,
                 failed: 0,
-                retrying: 0,
-                requested: needed.count
+                retrying: 0
             ),
             onProgress: onProgress
         )
@@ -158,7 +155,7 @@ public final class Engine: Sendable {
         var failures: [Int: GenerationFailure] = [:]
         var generated: Set<Int> = []
         var spent = Usage()
-        var attempts = 0
+        var requestsMade = 0
         do {
             try await withThrowingTaskGroup(of: (Int, Generations.Outcome).self) { group in
                 for (index, ticket) in tickets {
@@ -166,14 +163,15 @@ public final class Engine: Sendable {
                 }
                 for try await (index, outcome) in group {
                     switch outcome {
-                    case .success(let body):
+                    case .success(let generation):
                         generated.insert(index)
-                        spent += body.usage
+                        spent += generation.body.usage
+                        requestsMade += generation.attempts
                         tracker.finished(failed: false)
                     case .failure(let failure):
                         failures[index] = failure
                         spent += failure.usage
-                        attempts += failure.attempts
+                        requestsMade += failure.attempts
                         tracker.finished(failed: true)
                     }
                 }
@@ -199,6 +197,7 @@ public final class Engine: Sendable {
                 failures: failures,
                 generated: generated,
                 usage: spent,
+                requestsMade: requestsMade,
                 logger: logger
             )
             await locks.release(folder)
@@ -233,6 +232,7 @@ public final class Engine: Sendable {
         failures: [Int: GenerationFailure],
         generated: Set<Int>,
         usage: Usage,
+        requestsMade: Int,
         logger: Logger
     ) throws -> RunReport {
         let folder = job.outputFolder
@@ -344,7 +344,7 @@ public final class Engine: Sendable {
             chapters: entries,
             summarySha256: sha256Hex(summary),
             usage: (previous?.usage ?? Usage()) + usage,
-            requests: (previous?.requests ?? 0) + generated.count + failures.values.reduce(0) { $0 + $1.attempts },
+            requests: (previous?.requests ?? 0) + requestsMade,
             lastRun: Date(),
             lastGenerated: generated.isEmpty ? previous?.lastGenerated : Date()
         )

@@ -210,8 +210,12 @@ struct IncrementalTests {
     @Test("status counts chapters, failures with their error, tokens and requests")
     func status() async throws {
         let harness = try await EngineHarness(reply: { request in
-            request.prompt.contains("Chapter to write: Shipping")
-                ? .status(code: 400, message: "Shipping is refused") : .success()
+            if request.prompt.contains("Chapter to write: Shipping") {
+                return .status(code: 400, message: "Shipping is refused")
+            }
+            // One retry: it counts as a request too.
+            return request.prompt.contains("Chapter to write: Ownership") && request.attempt == 1
+                ? .status(code: 503) : .success()
         })
         try await harness.generate(baseOutline)
         try await harness.shutdown()
@@ -222,7 +226,7 @@ struct IncrementalTests {
         #expect(status.upToDate == 3)
         #expect(status.failed.map(\.chapter) == [4])
         #expect(status.failed.first?.error.contains("Shipping is refused") == true)
-        #expect(status.requests == 4)
+        #expect(status.requests == 5)
         #expect(status.usage.promptTokens > 0 && status.usage.outputTokens > 0)
         #expect(status.lastGenerated != nil)
     }

@@ -10,7 +10,13 @@ import Logging
 /// Requests are unstructured tasks on purpose: their lifetime is the number of runs interested in
 /// them, not the scope of any one run. `cancelAll` ends them at shutdown.
 actor Generations {
-    typealias Outcome = Result<BodyStore.Body, GenerationFailure>
+    /// A stored answer and the requests it took.
+    struct Generated: Sendable {
+        var body: BodyStore.Body
+        var attempts: Int
+    }
+
+    typealias Outcome = Result<Generated, GenerationFailure>
 
     private struct Flight {
         let id: UInt64
@@ -88,11 +94,15 @@ actor Generations {
         )
         do {
             try store.save(body)
-            return .success(body)
+            return .success(Generated(body: body, attempts: response.attempts))
         } catch {
             logger.error("cannot store a generated chapter", metadata: ["error": "\(error)"])
             return .failure(
-                GenerationFailure(attempts: 1, error: ProviderError(.fatal, "\(error)"), usage: response.usage)
+                GenerationFailure(
+                    attempts: response.attempts,
+                    error: ProviderError(.fatal, "\(error)"),
+                    usage: response.usage
+                )
             )
         }
     }

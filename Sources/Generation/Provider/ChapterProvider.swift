@@ -68,11 +68,14 @@ public struct ChapterResponse: Sendable, Hashable {
     public var usage: Usage
     /// The model version that answered, when the provider says.
     public var modelVersion: String?
+    /// Requests it took, retries included (set by the scheduler).
+    public var attempts: Int
 
-    public init(text: String, usage: Usage, modelVersion: String? = nil) {
+    public init(text: String, usage: Usage, modelVersion: String? = nil, attempts: Int = 1) {
         self.text = text
         self.usage = usage
         self.modelVersion = modelVersion
+        self.attempts = attempts
     }
 }
 

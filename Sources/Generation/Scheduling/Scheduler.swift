@@ -138,6 +138,7 @@ public actor Scheduler {
                 logger.info("chapter generated", metadata: metadata)
                 var result = response
                 result.usage = spent
+                result.attempts = attempt
                 return result
 
             case .failure(let error):

@@ -164,6 +164,13 @@ enum FileSystem {
         return (UInt64(info.st_dev), UInt64(info.st_ino))
     }
 
+    /// The file's size in bytes, nil if it does not exist.
+    static func size(of path: String) -> Int? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return Int(info.st_size)
+    }
+
     /// Seconds since the file was last modified, nil if it does not exist.
     static func age(of path: String, now: Date = Date()) -> TimeInterval? {
         var info = stat()

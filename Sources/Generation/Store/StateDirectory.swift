@@ -83,7 +83,7 @@ public struct StateDirectory: Sendable {
         var report = GarbageReport(removed: 0, bytesFreed: 0, kept: 0, temporariesRemoved: 0)
         for (key, age) in try store.allKeys(now: now) where !referenced.contains(key.hex) {
             if age > graceSeconds {
-                report.bytesFreed += (try? FileSystem.read(store.path(for: key))?.count) ?? 0
+                report.bytesFreed += FileSystem.size(of: store.path(for: key)) ?? 0
                 try store.remove(key)
                 report.removed += 1
             } else {

@@ -51,7 +51,9 @@ actor RunCoordinator {
         guard !draining else { return }
         known[file.path] = file
         let name = Self.name(of: file)
-        let logger = self.logger.with(["outline": name, "file": file.path])
+        var logger = self.logger
+        logger[metadataKey: "outline"] = "\(name)"
+        logger[metadataKey: "file"] = "\(file.path)"
         guard let folderName = Outline.folderName(forFile: (file.relativePath as NSString).lastPathComponent) else {
             logger.error("\(file.path): cannot derive an output folder name from this file name; rename the file")
             troubled.insert(file.path)
@@ -249,13 +251,5 @@ actor RunCoordinator {
         let file = String(cString: resolved)
         let base = String(cString: root)
         return file.hasPrefix(base.hasSuffix("/") ? base : base + "/")
-    }
-}
-
-extension Logger {
-    func with(_ metadata: [String: String]) -> Logger {
-        var copy = self
-        for (key, value) in metadata { copy[metadataKey: key] = "\(value)" }
-        return copy
     }
 }
