@@ -184,7 +184,8 @@ actor Generations {
         for flight in flights.values { flight.task.cancel() }
     }
 
-    var inFlightCount: Int { flights.values.filter { $0.outcome == nil && !$0.abandoned }.count }
+    /// Keys with a request that somebody still waits for.
+    var wantedKeys: Set<ChapterKey> { Set(flights.filter { $0.value.outcome == nil && !$0.value.abandoned }.keys) }
 
     private func makeID() -> UInt64 {
         nextID += 1

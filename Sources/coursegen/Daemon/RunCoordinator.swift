@@ -44,9 +44,6 @@ actor RunCoordinator {
     /// Answers at once when the loop is responsive (the watchdog's health check).
     func isResponsive() -> Bool { true }
 
-    /// Outlines being generated now.
-    var activeRuns: Int { runs.count }
-
     func outlineChanged(_ file: InboxFile) {
         guard !draining else { return }
         known[file.path] = file
