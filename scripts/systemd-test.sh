@@ -490,7 +490,8 @@ check_published() {
 
 # Installs with scripts/install.sh as an admin would (sysusers, tmpfiles, daemon-reload).
 check_install() {
-    in_container "$REPO/scripts/install.sh" --no-build --binary "$(container_path "$WORK/share/coursegen")" \
+    in_container "$(container_path "$WORK/share/repo/scripts/install.sh")" --no-build \
+        --binary "$(container_path "$WORK/share/coursegen")" \
         >"$WORK/install.log" 2>&1 || fail "install.sh failed: $(cat "$WORK/install.log")"
     in_container getent passwd coursegen >/dev/null || fail "install.sh did not create the coursegen user"
     expect_equal "inbox mode and owner" "$(in_container stat -c '%a %U:%G' $INBOX)" "2775 coursegen:coursegen"
@@ -788,7 +789,7 @@ check_security_exposure() {
 }
 
 check_uninstall() {
-    in_container "$REPO/scripts/install.sh" uninstall >>"$WORK/install.log" 2>&1 ||
+    in_container "$(container_path "$WORK/share/repo/scripts/install.sh")" uninstall >>"$WORK/install.log" 2>&1 ||
         fail "install.sh uninstall failed: $(cat "$WORK/install.log")"
     in_container test ! -e /usr/local/bin/coursegen || fail "uninstall left the binary"
     in_container test ! -e /usr/local/lib/systemd/system/coursegen.service || fail "uninstall left the unit"
@@ -838,9 +839,12 @@ main() {
     trap 'exit 1' INT TERM
     trap 'fail "line $LINENO: \"$BASH_COMMAND\" exited with status $?"' ERR
     boot_systemd
-    # Copies in $WORK/share: the container has its own /tmp, where the originals may be.
+    # Copies in $WORK/share: the container has its own /tmp, where the originals (the binaries,
+    # or this whole checkout, as in a CI clone under /tmp) may be.
     cp "$BINARY" "$WORK/share/coursegen"
     cp "$FAKE" "$WORK/share/fake-gemini"
+    mkdir -p "$WORK/share/repo"
+    cp -R "$REPO/scripts" "$REPO/systemd" "$WORK/share/repo/"
     check_install
     start_fake_gemini
     check_service_start
