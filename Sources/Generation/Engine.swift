@@ -211,12 +211,11 @@ public final class Engine: Sendable {
     /// Titles (by identity) of chapters whose published file someone edited.
     private func handEditedTitles(_ manifest: Manifest?, folder: String) -> Set<String> {
         guard let manifest else { return [] }
-        var titles: Set<String> = []
-        for chapter in manifest.chapters {
-            guard let file = chapter.file, let bytes = try? FileSystem.read("\(folder)/\(file)") else { continue }
-            if !manifest.wrote(sha256Hex(bytes)) { titles.insert(Self.identity(chapter.title)) }
-        }
-        return titles
+        return Set(
+            manifest.chapters
+                .filter { manifest.publishedCopy(of: $0, in: folder)?.edited == true }
+                .map { Self.identity($0.title) }
+        )
     }
 
     /// How a chapter is recognised across edits of the outline: its title, case and surrounding
@@ -253,8 +252,9 @@ public final class Engine: Sendable {
             let key = requests[index].key
             let name = ChapterFile.name(position: index + 1, count: count, title: chapter.title)
             let earlier = previousByIdentity[Self.identity(chapter.title)]
-            let earlierBytes = earlier?.file.flatMap { try? FileSystem.read("\(folder)/\($0)") }
-            let earlierEdited = earlierBytes.map { !(previous?.wrote(sha256Hex($0)) ?? false) } ?? false
+            let earlierCopy = earlier.flatMap { previous?.publishedCopy(of: $0, in: folder) }
+            let earlierBytes = earlierCopy?.bytes
+            let earlierEdited = earlierCopy?.edited ?? false
             var entry = Manifest.Chapter(
                 title: chapter.title,
                 key: key.hex,

@@ -62,6 +62,13 @@ struct Manifest: Codable, Sendable, Hashable {
     func wrote(_ hash: String) -> Bool {
         allHashes.contains(hash)
     }
+
+    /// What is published in `folder` for `chapter` (one of this manifest's): the file's bytes,
+    /// and whether someone edited it since coursegen wrote it. Nil when nothing is there.
+    func publishedCopy(of chapter: Chapter, in folder: String) -> (bytes: [UInt8], edited: Bool)? {
+        guard let file = chapter.file, let bytes = try? FileSystem.read("\(folder)/\(file)") else { return nil }
+        return (bytes, !wrote(sha256Hex(bytes)))
+    }
 }
 
 /// Manifests by output folder: `STATE/manifests/<first 32 hex of sha256(folder)>.json`.
