@@ -34,7 +34,7 @@ struct GenerateCommandTests {
         #expect(first.standardOutput.contains("course: 5 chapters in \(temp.path)/out/course (5 generated)"))
         #expect(second.status == 0)
         #expect(second.standardOutput.contains("(5 unchanged)"))
-        #expect(server.statistics.requestCount == 5)
+        #expect(server.statistics.chapterRequestCount == 5)
         #expect(temp.list("out/course") == (1...5).map { "0\($0)-chapter-\($0).md" } + ["SUMMARY.md", "book.toml"])
         #expect(seen.violations.isEmpty, "\(seen.violations)")
         #expect(!first.standardError.contains(key) && !first.standardOutput.contains(key))
@@ -53,7 +53,7 @@ struct GenerateCommandTests {
         #expect(result.status == 78)
         #expect(result.standardError.contains("no Gemini API key"))
         #expect(result.standardError.contains("GEMINI_API_KEY") && result.standardError.contains("--api-key-file"))
-        #expect(server.statistics.requestCount == 0)
+        #expect(server.statistics.chapterRequestCount == 0)
         #expect(temp.list("out").isEmpty)
     }
 
@@ -228,7 +228,7 @@ struct GenerateCommandTests {
         let killed = await running.wait()
         #expect(killed.wasKilled)
         let stored = Self.storedBodies(in: "\(temp.path)/state")
-        let firstRun = server.statistics.requestCount
+        let firstRun = server.statistics.chapterRequestCount
         #expect(stored >= 4 && stored <= 5, "killed with \(stored) chapters stored")
         #expect(
             !FileManager.default.fileExists(atPath: "\(temp.path)/out/course/SUMMARY.md"),
@@ -242,7 +242,7 @@ struct GenerateCommandTests {
         #expect(resumed.status == 0, "\(resumed.standardError)")
         // Issue 3's bound: at most N - k + (requests in flight when killed); here exactly the
         // chapters that were not stored.
-        let again = server.statistics.requestCount - firstRun
+        let again = server.statistics.chapterRequestCount - firstRun
         #expect(again == chapters - stored)
         #expect(again <= chapters - stored + (firstRun - stored))
         #expect(temp.list("out/course").filter { $0.hasSuffix(".md") && $0 != "SUMMARY.md" }.count == chapters)

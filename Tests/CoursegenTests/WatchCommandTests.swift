@@ -87,15 +87,15 @@ struct WatchCommandTests {
         let daemon = try startWatching(temp, server: server)
 
         try await daemon.waitForLines(containing: "outline published  outline=course", count: 1)
-        #expect(server.statistics.requestCount == 3)
+        #expect(server.statistics.chapterRequestCount == 3)
 
         try Save.vim(course, watchedOutline(["a2", "b", "c"]))
         try await daemon.waitForLines(containing: "outline published  outline=course", count: 2)
-        #expect(server.statistics.requestCount == 4)
+        #expect(server.statistics.chapterRequestCount == 4)
 
         try Save.inPlace(course, watchedOutline(["a2", "b2", "c"]))
         try await daemon.waitForLines(containing: "outline published  outline=course", count: 3)
-        #expect(server.statistics.requestCount == 5)
+        #expect(server.statistics.chapterRequestCount == 5)
 
         let outside = try temp.write("elsewhere/course.md", watchedOutline(["a2", "b2", "c2"]))
         let copy = Process()
@@ -104,11 +104,11 @@ struct WatchCommandTests {
         try copy.run()
         copy.waitUntilExit()
         try await daemon.waitForLines(containing: "outline published  outline=course", count: 4)
-        #expect(server.statistics.requestCount == 6)
+        #expect(server.statistics.chapterRequestCount == 6)
 
         try Save.replace(course, watchedOutline(["a3", "b2", "c2"]))
         try await daemon.waitForLines(containing: "outline published  outline=course", count: 5)
-        #expect(server.statistics.requestCount == 7)
+        #expect(server.statistics.chapterRequestCount == 7)
 
         // A touch, a chmod and an identical rewrite change nothing. A second outline saved last is
         // reported after them (the watcher reports in order), so once it is published every
@@ -119,7 +119,7 @@ struct WatchCommandTests {
         try temp.write("inbox/sentinel.md", "# Sentinel\n\n## Only\n- one\n")
         try await daemon.waitForLines(containing: "outline published  outline=sentinel")
         #expect(daemon.lines(containing: "outline published  outline=course").count == 5)
-        #expect(server.statistics.requestCount == 8)
+        #expect(server.statistics.chapterRequestCount == 8)
         #expect(temp.read("out/course/01-chapter-1.md")?.contains("- Point a3") == true)
 
         daemon.signal(SIGTERM)
@@ -214,7 +214,7 @@ struct WatchCommandTests {
         try await server.shutdown()
         #expect(result.status == 0)
         #expect(daemon.lines(containing: "outline published").count == 2)
-        #expect(server.statistics.requestCount == 4)
+        #expect(server.statistics.chapterRequestCount == 4)
     }
 
     @Test("a renamed outline is published under its new name with no request; a removed one's chapters stay")
@@ -233,7 +233,7 @@ struct WatchCommandTests {
         let result = await daemon.wait()
         try await server.shutdown()
         #expect(result.status == 0)
-        #expect(server.statistics.requestCount == 3)
+        #expect(server.statistics.chapterRequestCount == 3)
         #expect(temp.list("out/renamed").contains("03-chapter-3.md"))
         #expect(temp.list("out/course").contains("03-chapter-3.md"), "published chapters stay")
     }

@@ -95,6 +95,14 @@ final class ConnectionHandler: ChannelInboundHandler {
         )
         let index = state.requestArrived(record)
 
+        if head.method == .GET, let model = ModelRoute(path: path) {
+            let answer = checkModel(model, head: head)
+            state.modelChecked()
+            state.requestCompleted(at: index, .answered(status: answer.status))
+            write(answer, for: head, context: context)
+            return
+        }
+
         let request: FakeGeminiServer.Request
         let serverSentEvents: Bool
         switch check(head: head, path: path, query: query, body: body) {
@@ -160,6 +168,30 @@ final class ConnectionHandler: ChannelInboundHandler {
             return .failure(.modelNotFound(route.model, apiVersion: route.apiVersion))
         }
         return .success((request, parameters["alt"] == "sse"))
+    }
+
+    /// `GET /{v1beta|v1}/models/{model}` (models.get): the key and the model checked as for
+    /// `generateContent`, and the model's description, costing no tokens.
+    private func checkModel(_ route: ModelRoute, head: HTTPRequestHead) -> HTTPAnswer {
+        let key = head.headers.first(name: "x-goog-api-key")
+        guard let key, !key.isEmpty else { return ReplyRenderer.answer(for: .missingKey) }
+        if let expected = configuration.apiKey, key != expected { return ReplyRenderer.answer(for: .invalidKey) }
+        if let models = configuration.models, !models.contains(route.model) {
+            return ReplyRenderer.answer(for: .modelNotFound(route.model, apiVersion: route.apiVersion))
+        }
+        let model: JSONValue = .object([
+            ("name", .string("models/\(route.model)")),
+            ("displayName", .string(route.model)),
+            ("inputTokenLimit", .number(1_048_576)),
+            ("outputTokenLimit", .number(65_536)),
+            ("supportedGenerationMethods", .array([.string("generateContent"), .string("countTokens")])),
+            ("thinking", true),
+        ])
+        return HTTPAnswer(
+            status: 200,
+            contentType: ReplyRenderer.jsonType,
+            body: .whole(Array(model.serialized(pretty: true).utf8))
+        )
     }
 
     // MARK: Replies
@@ -343,5 +375,20 @@ struct Route: Sendable, Hashable {
         self.apiVersion = String(components[1])
         self.model = String(model)
         self.isStreaming = method == "streamGenerateContent"
+    }
+}
+
+/// A model path: `/{v1beta|v1}/models/{model}`.
+struct ModelRoute: Sendable, Hashable {
+    var apiVersion: String
+    var model: String
+
+    init?(path: String) {
+        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard components.count == 4, components[0].isEmpty, ["v1beta", "v1"].contains(components[1]),
+            components[2] == "models", !components[3].isEmpty, !components[3].contains(":")
+        else { return nil }
+        apiVersion = String(components[1])
+        model = String(components[3])
     }
 }

@@ -95,6 +95,11 @@ final class ServerState: Sendable {
         }
     }
 
+    /// Counts a model check (`GET .../models/{model}`).
+    func modelChecked() {
+        mutate { $0.statistics.modelCheckCount += 1 }
+    }
+
     /// A fresh number for a `responseId`.
     func nextReplyNumber() -> UInt64 {
         state.withLock { state in

@@ -50,6 +50,10 @@ extension FakeGeminiServer {
     public struct Statistics: Sendable {
         /// Requests received, of any kind and outcome, except the `/_fake/` endpoints.
         public var requestCount = 0
+        /// `GET .../models/{model}` requests (the client's key and model check, no tokens).
+        public var modelCheckCount = 0
+        /// Requests for chapters: every request but the model checks.
+        public var chapterRequestCount: Int { requestCount - modelCheckCount }
         /// Valid `generateContent` requests by prompt text (what the reply decision saw).
         public var requestsByPrompt: [String: Int] = [:]
         /// Valid `generateContent` requests by model.

@@ -180,13 +180,14 @@ struct ChapterFileTests {
     }
 
     @Test(
-        "the folder name is the file name up to its first dot",
+        "the folder name is the file name without its extension",
         arguments: [
-            ("practical-rust.md", "practical-rust"), ("course.v2.yaml", "course"), (".hidden.md", nil),
-            ("a\u{1}b.md", nil),
+            ("practical-rust.md", "practical-rust"), ("course.v2.yaml", "course.v2"), ("course.v2.md", "course.v2"),
+            ("course.JSON", "course"), (".hidden.md", nil), (".md", nil), ("a\u{1}b.md", nil), ("notes.txt", nil),
         ] as [(String, String?)]
     )
     func folderNames(file: String, folder: String?) {
         #expect(Outline.folderName(forFile: file) == folder)
     }
 }
+

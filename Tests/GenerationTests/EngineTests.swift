@@ -142,11 +142,15 @@ struct EngineTests {
 
     @Test(
         "errors that will not get better fail fast, name the chapter and publish the rest",
-        arguments: [400, 403, 404]
+        arguments: [
+            FakeGeminiServer.Reply.status(code: 400),
+            .status(code: 400, message: "User location is not supported for the API use."),
+        ]
     )
-    func fatalFaults(status: Int) async throws {
+    func fatalFaults(reply: FakeGeminiServer.Reply) async throws {
+        let status = 400
         let harness = try await EngineHarness(reply: { request in
-            request.prompt.contains("Chapter to write: Chapter 2\n") ? .status(code: status) : .success()
+            request.prompt.contains("Chapter to write: Chapter 2\n") ? reply : .success()
         })
         let report = try await harness.generate(markdownOutline(chapters: numberedChapters(3)))
         try await harness.shutdown()
@@ -161,6 +165,26 @@ struct EngineTests {
                 $0.level == .error && $0.metadata["chapter"] == "2" && $0.metadata["http_status"] == "\(status)"
             }
         )
+    }
+
+    @Test(
+        "a key revoked or a model withdrawn mid-run (403, 404) stops every submission: one request, every chapter failed with its message",
+        arguments: [403, 404]
+    )
+    func stopEverything(status: Int) async throws {
+        let harness = try await EngineHarness(
+            scheduler: Scheduler.Configuration(requestsPerMinute: 60, backoff: Backoff(initial: .milliseconds(20))),
+            reply: { _ in .status(code: status) }
+        )
+        let report = try await harness.generate(markdownOutline(chapters: numberedChapters(4)))
+        try await harness.shutdown()
+        #expect(harness.requests == 1)
+        #expect(report.failedChapters.count == 4)
+        for chapter in report.failedChapters {
+            guard case .failed(let message, _) = chapter.outcome else { continue }
+            #expect(message.contains("HTTP \(status)"), "\(message)")
+        }
+        #expect(harness.logs.all.contains { $0.level == .error && $0.message.contains("refused the key or the model") })
     }
 
     @Test(
@@ -218,9 +242,9 @@ struct EngineTests {
         var files = 0
         for case let relative as String in enumerator {
             let path = "\(harness.temp.path)/\(relative)"
-            guard FileSystem.kind(of: path) == .file, !relative.hasPrefix("inbox") else { continue }
+            guard FileSystem.posix.kind(of: path) == .file, !relative.hasPrefix("inbox") else { continue }
             files += 1
-            let bytes = try #require(try FileSystem.read(path))
+            let bytes = try #require(try FileSystem.posix.read(path))
             #expect(!String(decoding: bytes, as: UTF8.self).contains(key), "\(relative) holds the key")
         }
         #expect(files > 5)

@@ -91,14 +91,29 @@ struct GeminiWireTests {
         #expect(result.failureValue?.message.contains("overloaded") == true)
     }
 
-    @Test("client errors fail fast with the API's own message", arguments: [400, 401, 403, 404])
-    func fatalStatuses(status: Int) {
+    @Test(
+        "client errors fail fast with the API's own message; a refused key, permission or model stops everything",
+        arguments: [
+            (400, ProviderError.Disposition.fatal), (401, .stopEverything), (403, .stopEverything),
+            (404, .stopEverything),
+        ]
+    )
+    func fatalStatuses(status: Int, disposition: ProviderError.Disposition) {
         let result = classify(
             status,
             #"{"error": {"code": \#(status), "message": "models/gemini-9 is not found", "status": "NOT_FOUND"}}"#
         )
-        #expect(result.failureValue?.disposition == .fatal)
+        #expect(result.failureValue?.disposition == disposition)
         #expect(result.failureValue?.message.contains("models/gemini-9 is not found") == true)
+    }
+
+    @Test("the key and model check: 200 accepts; the refusals stop everything; other failures are no verdict")
+    func modelCheck() {
+        #expect(GeminiWire.classifyModelCheck(status: 200, body: Array(#"{"name": "models/gemini-2.5-flash"}"#.utf8)) == nil)
+        let missing = #"{"error": {"code": 404, "message": "models/x is not found", "status": "NOT_FOUND"}}"#
+        #expect(GeminiWire.classifyModelCheck(status: 404, body: Array(missing.utf8))?.disposition == .stopEverything)
+        let overloaded = #"{"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}"#
+        #expect(GeminiWire.classifyModelCheck(status: 503, body: Array(overloaded.utf8))?.disposition == .retry)
     }
 
     @Test("a refused key says so")
@@ -110,7 +125,7 @@ struct GeminiWireTests {
               "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]}}
             """
         )
-        #expect(result.failureValue?.disposition == .fatal)
+        #expect(result.failureValue?.disposition == .stopEverything)
         #expect(result.failureValue?.message.contains("GEMINI_API_KEY") == true)
     }
 

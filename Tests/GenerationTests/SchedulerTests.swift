@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Synchronization
 import TestSupport
@@ -264,7 +265,92 @@ struct SchedulerTests {
         #expect(provider.submissions.map(\.prompt) == ["first"])
         #expect(await scheduler.requestsInFlight == 0)
     }
+    @Test("an answer no request can escape stops every submission at once: queued, pacing and backing-off requests fail with it")
+    func stopEverything() async throws {
+        let refused = ProviderError(.stopEverything, "INVALID_ARGUMENT: API key not valid", httpStatus: 400)
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(
+                concurrency: 1,
+                requestsPerMinute: 60,
+                backoff: Backoff(initial: .seconds(100), maximum: .seconds(100))
+            ),
+            latency: .seconds(5),
+            script: { prompt, _ in
+                switch prompt {
+                case "refused": .failure(refused)
+                case "flaky": .failure(ProviderError(.retry, "UNAVAILABLE", httpStatus: 503))
+                default: .success(ChapterResponse(text: "ok", usage: Usage()))
+                }
+            }
+        )
+        // "flaky" usually goes first and is backing off when "refused" answers; the rest wait
+        // for the one slot. Once "refused" answers, nobody is sent any more.
+        let results = await harness.run([.named("flaky"), .named("refused"), .named("a"), .named("b"), .named("c")])
+        let sent = harness.provider.submissions.map(\.prompt)
+        #expect(sent.contains("refused") && Set(sent).isSubset(of: ["flaky", "refused"]), "\(sent)")
+        for result in results {
+            let failure = try #require(result.failureValue as? GenerationFailure)
+            #expect(failure.error == refused)
+        }
+        #expect(await harness.scheduler.stop?.reason == .refused)
+    }
+
+    @Test("a key or model refused at the check costs no chapter request, and resume checks again")
+    func verification() async throws {
+        let clock = ManualClock()
+        let refused = ProviderError(.stopEverything, "NOT_FOUND: models/gemini-9 is not found", httpStatus: 404)
+        let provider = ScriptedProvider(clock: clock, verdict: refused)
+        let scheduler = Scheduler(provider: provider, configuration: .init(requestsPerMinute: 1_000_000), clock: clock)
+        for name in ["a", "b", "c"] {
+            await #expect(throws: GenerationFailure.self) { try await scheduler.generate(.named(name), logger: .quiet) }
+        }
+        #expect(provider.submissions.isEmpty)
+        #expect(provider.verifications == 1)
+        #expect(await scheduler.stop?.error == refused)
+
+        let fixed = ScriptedProvider(clock: clock)
+        await scheduler.replaceProvider(fixed)
+        await scheduler.resume()
+        _ = try await scheduler.generate(.named("a"), logger: .quiet)
+        // The next submission waits one spacing on the manual clock.
+        let second = Task { try await scheduler.generate(.named("b"), logger: .quiet) }
+        #expect(await settle { clock.sleeperCount == 1 })
+        clock.advance(by: .seconds(1))
+        _ = try await second.value
+        #expect(fixed.verifications == 1)
+        #expect(fixed.submissions.count == 2)
+    }
+
+    @Test("a daily stop carried over from an earlier process holds until its reset time on the wall clock")
+    func savedDailyStop() async throws {
+        let clock = ManualClock()
+        let wall = Locked(Date(timeIntervalSince1970: 1_800_000_000))
+        let provider = ScriptedProvider(clock: clock)
+        let stop = SubmissionStop(
+            reason: .dailyQuota,
+            error: ProviderError(.dailyQuotaExhausted, "per-day quota", httpStatus: 429),
+            until: wall.value.addingTimeInterval(3600)
+        )
+        let scheduler = Scheduler(
+            provider: provider,
+            configuration: .init(requestsPerMinute: 1_000_000),
+            clock: clock,
+            stop: stop,
+            wallClock: { wall.value }
+        )
+        await #expect(throws: GenerationFailure.self) { try await scheduler.generate(.named("early"), logger: .quiet) }
+        #expect(provider.submissions.isEmpty && provider.verifications == 0)
+        wall.withLock { $0 = $0.addingTimeInterval(3601) }
+        _ = try await scheduler.generate(.named("after the reset"), logger: .quiet)
+        #expect(provider.submissions.map(\.prompt) == ["after the reset"])
+        #expect(await scheduler.stop == nil)
+
+        // A stop whose reset already passed is not carried over at all.
+        let stale = Scheduler(provider: provider, clock: clock, stop: stop, wallClock: { wall.value })
+        #expect(await stale.stop == nil)
+    }
 }
+
 
 @Suite("Pacing and backoff policies")
 struct PolicyTests {

@@ -7,6 +7,18 @@ public protocol ChapterProvider: Sendable {
     /// - Throws: `ProviderError` for every failure, with its disposition decided once, here.
     ///   `CancellationError` only when the calling task is cancelled.
     func generate(_ request: ChapterRequest, timeout: Duration) async throws -> ChapterResponse
+
+    /// Checks, with a request that costs no tokens, that the API accepts the key and knows
+    /// `model`. The scheduler calls it before its first submission.
+    /// - Throws: `ProviderError` with disposition `.stopEverything` when the key, the permission
+    ///   or the model is refused; any other `ProviderError` when the check itself could not be
+    ///   made (then the chapters' own requests will tell).
+    func verify(model: String, timeout: Duration) async throws
+}
+
+extension ChapterProvider {
+    /// Providers that have no cheap check let the first chapter's request tell.
+    public func verify(model: String, timeout: Duration) async throws {}
 }
 
 /// One chapter's request, independent of any provider's wire format.
@@ -103,14 +115,17 @@ public struct Usage: Sendable, Hashable, Codable {
 }
 
 /// A failed request, classified once by the provider so the scheduler acts on the class.
-public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Disposition: Sendable, Hashable {
+public struct ProviderError: Error, Sendable, Hashable, Codable, CustomStringConvertible {
+    public enum Disposition: String, Sendable, Hashable, Codable {
         /// Transient: try again after a backoff (or after `retryDelay` when the API named one).
         case retry
         /// The answer ran out of output budget while thinking: try again with a larger budget.
         case retryWithLargerBudget
-        /// Will not get better by trying again (bad request, bad key, blocked content...).
+        /// Will not get better by trying again for this chapter (bad request, blocked content...).
         case fatal
+        /// No request can succeed (the key refused, no permission, no such model): stop every
+        /// submission until the configuration is fixed.
+        case stopEverything
         /// The project's daily quota is used up: stop every submission until it resets.
         case dailyQuotaExhausted
     }

@@ -58,6 +58,34 @@ public struct GeminiProvider: ChapterProvider {
         }
     }
 
+    public func verify(model: String, timeout: Duration) async throws {
+        guard Self.isValidModelName(model) else {
+            throw ProviderError(
+                .stopEverything,
+                "model name '\(model)' may hold only letters, digits, '.', '-' and '_'"
+            )
+        }
+        var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/models/\(model)")
+        http.method = .GET
+        apiKey.withValue { http.headers.add(name: "x-goog-api-key", value: $0) }
+        http.headers.add(name: "user-agent", value: "coursegen")
+        let status: Int
+        let bytes: [UInt8]
+        do {
+            let deadline = NIODeadline.now() + .nanoseconds(min(timeout, .seconds(30)).nanoseconds)
+            let response = try await httpClient.execute(http, deadline: deadline)
+            status = Int(response.status.code)
+            var buffer = try await response.body.collect(upTo: 1 << 20)
+            bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            try Task.checkCancellation()
+            throw Self.transportError(error, timeout: timeout)
+        }
+        if let error = GeminiWire.classifyModelCheck(status: status, body: bytes) { throw error }
+    }
+
     /// A failure before a full answer arrived: always worth a retry.
     static func transportError(_ error: any Error, timeout: Duration) -> ProviderError {
         if let error = error as? HTTPClientError {

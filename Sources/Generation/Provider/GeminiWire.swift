@@ -95,6 +95,8 @@ extension GeminiWire {
     /// - Retried: 408, 429 (unless the quota is per day), 500, 502, 503, 504; an answer with no
     ///   text (STOP without parts happens with 2.5 Flash); MAX_TOKENS without text (thinking used the
     ///   budget: retried with a larger one); a body that is not the JSON it should be.
+    /// - Stopping every submission: the key refused (400 API_KEY_INVALID, 401, 403) and an unknown
+    ///   model or endpoint (404): no other request can succeed either.
     /// - Fatal, with the API's own message: other 4xx, a blocked prompt, any other finishReason.
     static func classify(status: Int, body: [UInt8]) -> Result<ChapterResponse, ProviderError> {
         guard status == 200 else {
@@ -174,6 +176,12 @@ extension GeminiWire {
         }
     }
 
+    /// Classifies the answer to `GET /v1beta/models/{model}` (the key and model check): nil when
+    /// both are accepted, else the error as `classify` would give it for a chapter.
+    static func classifyModelCheck(status: Int, body: [UInt8]) -> ProviderError? {
+        status == 200 ? nil : classifyError(status: status, body: body)
+    }
+
     private static func classifyError(status: Int, body: [UInt8]) -> ProviderError {
         let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: Data(body))
         let apiMessage = envelope?.error.message.map { oneLine($0) }
@@ -200,18 +208,22 @@ extension GeminiWire {
             return ProviderError(.retry, message, httpStatus: status)
         case 400 where details.contains(where: { $0.reason == "API_KEY_INVALID" }):
             return ProviderError(
-                .fatal,
+                .stopEverything,
                 "\(message) (the API key was refused: check GEMINI_API_KEY or the key file)",
                 httpStatus: status
             )
-        case 403:
+        case 401, 403:
             return ProviderError(
-                .fatal,
+                .stopEverything,
                 "\(message) (check that the key is set and the Generative Language API is enabled for its project)",
                 httpStatus: status
             )
         case 404:
-            return ProviderError(.fatal, "\(message) (check the model name and the base URL)", httpStatus: status)
+            return ProviderError(
+                .stopEverything,
+                "\(message) (check the model name and the base URL)",
+                httpStatus: status
+            )
         default:
             return ProviderError(.fatal, message, httpStatus: status)
         }

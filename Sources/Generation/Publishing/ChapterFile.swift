@@ -113,16 +113,4 @@ extension Outline {
             ChapterFile.name(position: index + 1, count: chapters.count, title: chapter.title)
         }
     }
-
-    /// The folder name an outline file publishes under: its name up to the first dot
-    /// (`practical-rust.md` -> `practical-rust`). Nil when that leaves nothing usable
-    /// (`.hidden.md`) or a name with a control character.
-    public static func folderName(forFile fileName: String) -> String? {
-        let stem =
-            fileName.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        guard !stem.isEmpty, !stem.contains("/"),
-            !stem.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        else { return nil }
-        return stem
-    }
 }

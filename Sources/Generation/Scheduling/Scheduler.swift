@@ -1,10 +1,17 @@
-import Foundation
+public import Foundation
 public import Logging
 
 /// The one gate every request in the process goes through (the quota is per project, shared by
 /// every outline): at most `concurrency` requests in flight, submissions paced to the RPM and TPM
 /// quotas with jitter, a 429 pausing every submission for the delay the API asked for, retries with
-/// capped exponential backoff and full jitter, and a stop on a daily quota.
+/// capped exponential backoff and full jitter, and two stops:
+/// - an answer no other request can escape (the key refused, no permission, no such model) stops
+///   every submission at once, until `resume()` (a reload with a fixed key);
+/// - a daily quota stops every submission until it resets (midnight Pacific time) or `resume()`.
+///
+/// Before its first submission the scheduler asks the provider to check the key and the model
+/// (`ChapterProvider.verify`), a request that costs no tokens: a wrong key then costs one such
+/// request, not one per chapter.
 public actor Scheduler {
     public struct Configuration: Sendable, Hashable {
         /// Most requests in flight at once (waiting for a submission slot counts as in flight).
@@ -42,32 +49,51 @@ public actor Scheduler {
         case retrying(attempt: Int, after: Duration, error: ProviderError)
     }
 
-    private let provider: any ChapterProvider
+    private var provider: any ChapterProvider
     private var configuration: Configuration
     private let time: TimeSource
     private var random: AnyRandomNumberGenerator
-    /// Today's date, to find the next daily-quota reset; injectable for tests.
-    var wallClock: @Sendable () -> Date = { Date() }
+    /// The wall clock, for the daily quota's reset; injectable for tests.
+    private let wallClock: @Sendable () -> Date
     private var pacer: Pacer
     private var inFlight = 0
     private var slotWaiters: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+    private var stopWaiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
     private var nextWaiterID: UInt64 = 0
-    private var dailyStop: (until: Duration, error: ProviderError)?
+    private var verification = Verification.needed
+    private var stopObservers: [@Sendable (SubmissionStop?) -> Void] = []
 
+    private enum Verification {
+        case needed
+        case running([CheckedContinuation<Void, any Error>])
+        case done
+    }
+
+    /// Why submissions are stopped, if they are.
+    public private(set) var stop: SubmissionStop?
+
+    /// - Parameters:
+    ///   - stop: a stop carried over from an earlier process (a daily quota kept in the state
+    ///     folder); ignored when its reset time has passed.
+    ///   - wallClock: the time of day, for the daily quota's reset.
     public init(
         provider: any ChapterProvider,
         configuration: Configuration = Configuration(),
         clock: some Clock<Duration> = ContinuousClock(),
-        random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()
+        random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
+        stop: SubmissionStop? = nil,
+        wallClock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.provider = provider
         self.configuration = configuration
         self.time = TimeSource(clock)
         self.random = AnyRandomNumberGenerator(random)
+        self.wallClock = wallClock
         self.pacer = Pacer(
             requestsPerMinute: configuration.requestsPerMinute,
             inputTokensPerMinute: configuration.inputTokensPerMinute
         )
+        if let stop, let until = stop.until, until > wallClock() { self.stop = stop }
     }
 
     /// Applies new limits (a reload) without dropping work in flight. A lower concurrency takes
@@ -77,6 +103,28 @@ public actor Scheduler {
         pacer.requestsPerMinute = max(configuration.requestsPerMinute, 1)
         pacer.inputTokensPerMinute = max(configuration.inputTokensPerMinute, 1)
         grantSlots()
+    }
+
+    /// Sends requests through `provider` from now on (a reload that read the key again); the key
+    /// and model are checked again before the next submission.
+    public func replaceProvider(_ provider: any ChapterProvider) {
+        self.provider = provider
+        if case .done = verification { verification = .needed }
+    }
+
+    /// Lifts a stop (a reload: the key or the quota may have been fixed). The next submission
+    /// checks the key and model again.
+    public func resume() {
+        guard stop != nil else { return }
+        stop = nil
+        if case .done = verification { verification = .needed }
+        notifyStopObservers()
+    }
+
+    /// Calls `observer` whenever submissions stop or resume (to keep a daily stop in the state
+    /// folder, to tell systemd).
+    public func observeStops(_ observer: @escaping @Sendable (SubmissionStop?) -> Void) {
+        stopObservers.append(observer)
     }
 
     /// Requests being sent or waiting for their submission time.
@@ -99,16 +147,23 @@ public actor Scheduler {
         var request = request
         var attempt = 0
         var spent = Usage()
+        try await verifyOnce(model: request.model, logger: logger)
         while true {
             attempt += 1
             let outcome: Result<ChapterResponse, ProviderError>
             let started: Duration
             do {
                 try await acquireSlot()
+            } catch let stopped as GenerationFailure {
+                throw GenerationFailure(attempts: attempt - 1, error: stopped.error, usage: spent)
             }
             do {
                 defer { releaseSlot() }
-                try await waitForTurn(tokens: request.estimatedInputTokens)
+                do {
+                    try await waitForTurn(tokens: request.estimatedInputTokens)
+                } catch let stopped as GenerationFailure {
+                    throw GenerationFailure(attempts: attempt - 1, error: stopped.error, usage: spent)
+                }
                 onEvent(.submitted(attempt: attempt))
                 started = time.now()
                 do {
@@ -157,9 +212,12 @@ public actor Scheduler {
                 case .fatal:
                     logger.error("chapter failed", metadata: metadata)
                     throw GenerationFailure(attempts: attempt, error: error, usage: spent)
+                case .stopEverything:
+                    stopSubmissions(SubmissionStop(reason: .refused, error: error, until: nil), logger: logger)
+                    throw GenerationFailure(attempts: attempt, error: error, usage: spent)
                 case .dailyQuotaExhausted:
-                    stopForTheDay(error)
-                    logger.error("chapter failed: daily quota exhausted, submissions stopped", metadata: metadata)
+                    let until = wallClock().addingTimeInterval(Self.untilPacificMidnight(from: wallClock()))
+                    stopSubmissions(SubmissionStop(reason: .dailyQuota, error: error, until: until), logger: logger)
                     throw GenerationFailure(attempts: attempt, error: error, usage: spent)
                 case .retry, .retryWithLargerBudget:
                     guard attempt < configuration.maximumAttempts else {
@@ -185,22 +243,154 @@ public actor Scheduler {
                     metadata["retry_in_ms"] = "\(delay.milliseconds)"
                     logger.warning("chapter attempt failed, retrying", metadata: metadata)
                     onEvent(.retrying(attempt: attempt, after: delay, error: error))
-                    try await time.sleep(time.now() + delay)
+                    do {
+                        try await sleep(until: time.now() + delay)
+                    } catch let stopped as GenerationFailure {
+                        throw GenerationFailure(attempts: attempt, error: stopped.error, usage: spent)
+                    }
                 }
             }
         }
+    }
+
+    // MARK: - Checking the key and model once
+
+    private func verifyOnce(model: String, logger: Logger) async throws {
+        try checkStop()
+        switch verification {
+        case .done:
+            return
+        case .running(var waiters):
+            try await withCheckedThrowingContinuation { continuation in
+                waiters.append(continuation)
+                verification = .running(waiters)
+            }
+            return
+        case .needed:
+            verification = .running([])
+        }
+        let provider = self.provider
+        let timeout = configuration.requestTimeout
+        let result: Result<Void, ProviderError>
+        do {
+            try await provider.verify(model: model, timeout: timeout)
+            result = .success(())
+        } catch let error as ProviderError {
+            result = .failure(error)
+        } catch {
+            // Cancelled: let the next submission check instead.
+            resumeVerificationWaiters(next: .needed)
+            throw error
+        }
+        switch result {
+        case .failure(let error) where error.disposition == .stopEverything:
+            stopSubmissions(SubmissionStop(reason: .refused, error: error, until: nil), logger: logger)
+            resumeVerificationWaiters(next: .needed)
+            throw GenerationFailure(attempts: 1, error: error, usage: Usage())
+        case .failure(let error):
+            // Not a verdict on the key (a timeout, an overloaded server): the chapters' own
+            // requests will tell.
+            logger.debug("could not check the key and model first", metadata: ["error": "\(error)"])
+            resumeVerificationWaiters(next: .done)
+        case .success:
+            resumeVerificationWaiters(next: .done)
+        }
+    }
+
+    private func resumeVerificationWaiters(next: Verification) {
+        guard case .running(let waiters) = verification else { return }
+        verification = next
+        for waiter in waiters {
+            if let stop {
+                waiter.resume(throwing: GenerationFailure(attempts: 0, error: stop.error, usage: Usage()))
+            } else {
+                waiter.resume()
+            }
+        }
+    }
+
+    // MARK: - Stops
+
+    /// Throws the stop's failure if submissions are stopped; lifts a daily stop whose time is up.
+    private func checkStop() throws {
+        guard let stop else { return }
+        if let until = stop.until, wallClock() >= until {
+            self.stop = nil
+            notifyStopObservers()
+            return
+        }
+        throw GenerationFailure(attempts: 0, error: stop.error, usage: Usage())
+    }
+
+    private func stopSubmissions(_ stop: SubmissionStop, logger: Logger) {
+        guard self.stop == nil else { return }
+        self.stop = stop
+        switch stop.reason {
+        case .refused:
+            logger.error(
+                "the API refused the key or the model: every submission is stopped until the configuration is fixed and reloaded",
+                metadata: ["error": "\(stop.error)"]
+            )
+        case .dailyQuota:
+            logger.error(
+                "daily quota exhausted: every submission is stopped until it resets",
+                metadata: ["error": "\(stop.error)", "until": "\(stop.until.map { "\($0)" } ?? "?")"]
+            )
+        }
+        // Everyone waiting fails now with the stop's message, not one request at a time.
+        let failure = GenerationFailure(attempts: 0, error: stop.error, usage: Usage())
+        for waiter in slotWaiters { waiter.continuation.resume(throwing: failure) }
+        slotWaiters = []
+        for waiter in stopWaiters.values { waiter.resume(throwing: failure) }
+        stopWaiters = [:]
+        notifyStopObservers()
+    }
+
+    private func notifyStopObservers() {
+        for observer in stopObservers { observer(stop) }
+    }
+
+    /// Sleeps until `deadline`, or throws the stop's failure as soon as submissions stop.
+    private func sleep(until deadline: Duration) async throws {
+        try checkStop()
+        let id = makeWaiterID()
+        let time = self.time
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await time.sleep(deadline) }
+            group.addTask { try await self.waitForStop(id) }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    private func waitForStop(_ id: UInt64) async throws {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    stopWaiters[id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.abandonStopWait(id) }
+        }
+    }
+
+    private func abandonStopWait(_ id: UInt64) {
+        stopWaiters.removeValue(forKey: id)?.resume(throwing: CancellationError())
     }
 
     // MARK: - Submission slots
 
     private func acquireSlot() async throws {
         try Task.checkCancellation()
+        try checkStop()
         if slotWaiters.isEmpty && inFlight < configuration.concurrency {
             inFlight += 1
             return
         }
-        let id = nextWaiterID
-        nextWaiterID += 1
+        let id = makeWaiterID()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 slotWaiters.append((id, continuation))
@@ -227,22 +417,22 @@ public actor Scheduler {
         slotWaiters.remove(at: index).continuation.resume(throwing: CancellationError())
     }
 
+    private func makeWaiterID() -> UInt64 {
+        nextWaiterID += 1
+        return nextWaiterID
+    }
+
     // MARK: - Pacing
 
     /// Waits until a request of `tokens` input tokens may be submitted.
     private func waitForTurn(tokens: Int) async throws {
         while true {
+            try checkStop()
             let now = time.now()
-            if let stop = dailyStop {
-                guard now >= stop.until else {
-                    throw GenerationFailure(attempts: 0, error: stop.error, usage: Usage())
-                }
-                dailyStop = nil
-            }
             let at = pacer.earliestSubmission(now: now)
             if at > now {
                 // Whoever wakes first takes the turn; the others see the new schedule and wait on.
-                try await time.sleep(at)
+                try await sleep(until: at)
                 continue
             }
             pacer.submit(at: now, tokens: tokens, unit: Double.random(in: 0..<1, using: &random))
@@ -250,24 +440,41 @@ public actor Scheduler {
         }
     }
 
-    private func stopForTheDay(_ error: ProviderError) {
-        let until = time.now() + Self.untilPacificMidnight(from: wallClock())
-        dailyStop = (until, error)
-    }
-
-    /// Gemini's daily quotas reset at midnight Pacific time.
-    static func untilPacificMidnight(from date: Date) -> Duration {
+    /// Gemini's daily quotas reset at midnight Pacific time: seconds from `date` to the next one.
+    static func untilPacificMidnight(from date: Date) -> TimeInterval {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "America/Los_Angeles") ?? TimeZone(secondsFromGMT: -8 * 3600)!
         let startOfDay = calendar.startOfDay(for: date)
-        guard let midnight = calendar.date(byAdding: .day, value: 1, to: startOfDay) else { return .seconds(86_400) }
-        return .seconds(max(midnight.timeIntervalSince(date), 1))
+        guard let midnight = calendar.date(byAdding: .day, value: 1, to: startOfDay) else { return 86_400 }
+        return max(midnight.timeIntervalSince(date), 1)
+    }
+}
+
+/// Why every submission is stopped, kept in the state folder for a daily quota.
+public struct SubmissionStop: Sendable, Hashable, Codable {
+    public enum Reason: String, Sendable, Hashable, Codable {
+        /// The API refused the key, the permission or the model: only a fix and a reload help.
+        case refused
+        /// The project's daily quota is used up; it resets at `until`.
+        case dailyQuota = "daily-quota"
+    }
+
+    public var reason: Reason
+    /// The answer that stopped submissions.
+    public var error: ProviderError
+    /// When submissions may resume on their own; nil until a reload.
+    public var until: Date?
+
+    public init(reason: Reason, error: ProviderError, until: Date?) {
+        self.reason = reason
+        self.error = error
+        self.until = until
     }
 }
 
 /// A chapter that could not be generated, with the last error.
 public struct GenerationFailure: Error, Sendable, CustomStringConvertible {
-    /// Attempts made (0 when submissions were already stopped for the day).
+    /// Attempts made (0 when submissions were already stopped).
     public var attempts: Int
     public var error: ProviderError
     /// Tokens billed for the failed attempts.
@@ -275,7 +482,7 @@ public struct GenerationFailure: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch error.disposition {
-        case .fatal, .dailyQuotaExhausted:
+        case .fatal, .dailyQuotaExhausted, .stopEverything:
             return attempts > 1 ? "\(error) (attempt \(attempts))" : "\(error)"
         case .retry, .retryWithLargerBudget:
             return "\(error) (gave up after \(attempts) attempts)"

@@ -32,10 +32,12 @@ struct BodyStore: Sendable {
     }
 
     /// The store's root folder.
-    public let directory: String
+    let directory: String
+    let files: FileSystem
 
-    public init(directory: String) {
+    init(directory: String, files: FileSystem = .posix) {
         self.directory = directory
+        self.files = files
     }
 
     func path(for key: ChapterKey) -> String {
@@ -43,40 +45,41 @@ struct BodyStore: Sendable {
     }
 
     /// True when a body for `key` is stored.
-    public func contains(_ key: ChapterKey) -> Bool {
-        FileSystem.kind(of: path(for: key)) == .file
+    func contains(_ key: ChapterKey) -> Bool {
+        files.kind(of: path(for: key)) == .file
     }
 
     /// The body stored for `key`, nil if there is none. A file that cannot be decoded (a disk
     /// error) is treated as missing, so the chapter is generated again rather than never.
-    public func body(for key: ChapterKey) throws(FileError) -> Body? {
-        guard let bytes = try FileSystem.read(path(for: key)) else { return nil }
+    func body(for key: ChapterKey) throws(FileError) -> Body? {
+        guard let bytes = try files.read(path(for: key)) else { return nil }
         guard let body = try? Self.decoder.decode(Body.self, from: Data(bytes)), body.key == key.hex else { return nil }
         return body
     }
 
     /// Stores `body` durably (temporary file, fsync, rename, fsync the folder).
-    public func save(_ body: Body) throws(FileError) {
+    func save(_ body: Body) throws(FileError) {
         guard let key = ChapterKey(hex: body.key) else {
             preconditionFailure("a body's key is always a ChapterKey's hex")
         }
         let path = path(for: key)
-        let folder = (path as NSString).deletingLastPathComponent
-        try FileSystem.makeDirectory(folder, mode: 0o750)
+        let folder = String(path.prefix(upTo: path.lastIndex(of: "/")!))
+        try files.makeDirectory(folder, mode: [.ownerReadWriteExecute, .groupReadExecute])
         let bytes: [UInt8]
         do { bytes = Array(try Self.encoder.encode(body)) } catch {
             preconditionFailure("encoding a Body cannot fail: \(error)")
         }
-        try FileSystem.replaceDurably(bytes, at: path, mode: 0o640)
+        try files.replaceDurably(bytes, at: path, mode: [.ownerReadWrite, .groupRead])
     }
 
     /// Every stored key with the age of its file in seconds.
     func allKeys(now: Date = Date()) throws(FileError) -> [(key: ChapterKey, age: TimeInterval)] {
         var result: [(ChapterKey, TimeInterval)] = []
-        for prefix in try FileSystem.entries(of: directory) where prefix.utf8.count == 2 {
-            for name in try FileSystem.entries(of: "\(directory)/\(prefix)") where name.hasSuffix(".json") {
+        for prefix in try files.entries(of: directory) where prefix.utf8.count == 2 {
+            for name in try files.entries(of: "\(directory)/\(prefix)") where name.hasSuffix(".json") {
                 guard let key = ChapterKey(hex: String(name.dropLast(5))) else { continue }
-                result.append((key, FileSystem.age(of: "\(directory)/\(prefix)/\(name)", now: now) ?? 0))
+                let age = files.age(of: "\(directory)/\(prefix)/\(name)", now: now.timeIntervalSince1970)
+                result.append((key, age ?? 0))
             }
         }
         return result
@@ -84,17 +87,17 @@ struct BodyStore: Sendable {
 
     /// Removes the body for `key`.
     func remove(_ key: ChapterKey) throws(FileError) {
-        try FileSystem.remove(path(for: key))
+        try files.remove(path(for: key))
     }
 
     /// Removes temporary files older than `age` seconds left by a crash mid-write.
     func removeStaleTemporaries(olderThan age: TimeInterval, now: Date = Date()) throws(FileError) -> Int {
         var removed = 0
-        for prefix in try FileSystem.entries(of: directory) where prefix.utf8.count == 2 {
+        for prefix in try files.entries(of: directory) where prefix.utf8.count == 2 {
             let folder = "\(directory)/\(prefix)"
-            for name in try FileSystem.entries(of: folder) where name.hasPrefix(".tmp-") {
-                if let fileAge = FileSystem.age(of: "\(folder)/\(name)", now: now), fileAge > age {
-                    try FileSystem.remove("\(folder)/\(name)")
+            for name in try files.entries(of: folder) where name.hasPrefix(".tmp-") {
+                if let fileAge = files.age(of: "\(folder)/\(name)", now: now.timeIntervalSince1970), fileAge > age {
+                    try files.remove("\(folder)/\(name)")
                     removed += 1
                 }
             }

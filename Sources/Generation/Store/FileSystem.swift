@@ -1,136 +1,194 @@
 import CLinux
-import Foundation
+public import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// A file operation that failed, with the path and what to do about it.
+/// A file operation that failed: what coursegen was doing, on which path, why, and what to do.
 public struct FileError: Error, Sendable, CustomStringConvertible {
-    public var path: String
+    /// The path the operation was about.
+    public let path: String
     /// What coursegen was doing ("write", "rename", ...).
-    public var operation: String
-    public var errno: Int32
+    public let operation: String
+    /// The system's reason.
+    public let errno: Errno
+    /// Where in coursegen the error was made.
+    public let fileID: String
+    public let line: Int
+
+    public init(path: String, operation: String, errno: Errno, fileID: String = #fileID, line: Int = #line) {
+        self.path = path
+        self.operation = operation
+        self.errno = errno
+        self.fileID = fileID
+        self.line = line
+    }
+
+    /// True when the file system is full or the quota is used up: freeing space fixes it.
+    public var isOutOfSpace: Bool { errno == .noSpace || errno == .diskQuotaExceeded }
 
     public var description: String {
-        let reason = String(cString: strerror(errno))
         let hint: String
         switch errno {
-        case ENOSPC, EDQUOT:
+        case .noSpace, .diskQuotaExceeded:
             hint = "; the disk is full: free some space and run again (nothing already published was changed)"
-        case EACCES, EPERM: hint = "; check the permissions of this path and of its folder"
-        case EROFS: hint = "; the file system is read-only"
-        case ENAMETOOLONG: hint = "; the name is too long"
+        case .permissionDenied, .notPermitted: hint = "; check the permissions of this path and of its folder"
+        case .readOnlyFileSystem: hint = "; the file system is read-only"
+        case .fileNameTooLong: hint = "; the name is too long"
         default: hint = ""
         }
-        return "cannot \(operation) \(path): \(reason)\(hint)"
+        return "cannot \(operation) \(path): \(errno.description.lowercasedFirst)\(hint)"
     }
 }
 
-/// The few POSIX file operations coursegen's durability depends on: write to a temporary name,
-/// fsync, rename, fsync the folder.
-enum FileSystem {
-    /// Creates `path` and its missing parents.
-    static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(FileError) {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty, parent != path { try makeDirectory(parent, mode: mode) }
-        if mkdir(path, mode) != 0, errno != EEXIST {
-            throw FileError(path: path, operation: "create folder", errno: errno)
+extension String {
+    fileprivate var lowercasedFirst: String { prefix(1).lowercased() + dropFirst() }
+}
+
+/// The POSIX file operations coursegen's durability depends on: write to a temporary name, fsync,
+/// rename, fsync the folder. Every call blocks: run them off Swift's cooperative pool
+/// (`BlockingIO`).
+///
+/// A value, so that a test can replace how data reaches the disk (`sync`) with a slow or failing
+/// double; everything else is plain system calls.
+struct FileSystem: Sendable {
+    /// Makes what was written through `descriptor` (a file or a folder) durable: `fsync(2)`.
+    var sync: @Sendable (_ descriptor: FileDescriptor, _ path: String) throws(FileError) -> Void
+
+    /// The real thing.
+    static let posix = FileSystem { descriptor, path throws(FileError) in
+        if fsync(descriptor.rawValue) != 0 {
+            let error = Errno(rawValue: Glibc.errno)
+            // Some file systems cannot fsync a folder; the rename is as durable as they get.
+            guard error != .invalidArgument else { return }
+            throw FileError(path: path, operation: "fsync", errno: error)
         }
     }
 
-    /// Writes `bytes` to a new file at `path` (which must not exist), and fsyncs it.
-    static func writeNewFile(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(FileError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw FileError(path: path, operation: "create", errno: errno) }
-        defer { close(fd) }
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { buffer in
-                write(fd, buffer.baseAddress! + written, buffer.count - written)
-            }
-            if result < 0 {
-                if errno == EINTR { continue }
-                let error = errno
-                unlink(path)
-                throw FileError(path: path, operation: "write", errno: error)
-            }
-            written += result
+    /// Creates `path` and its missing parents.
+    func makeDirectory(_ path: String, mode: FilePermissions = [.ownerReadWriteExecute, .groupReadExecute, .otherReadExecute])
+        throws(FileError)
+    {
+        if kind(of: path) == .directory { return }
+        let parent = FilePath(path).removingLastComponent().string
+        if !parent.isEmpty, parent != path { try makeDirectory(parent, mode: mode) }
+        if mkdir(path, mode.rawValue) != 0, Glibc.errno != EEXIST {
+            throw FileError(path: path, operation: "create folder", errno: .current)
         }
-        if fsync(fd) != 0 {
-            let error = errno
+    }
+
+    /// Writes `bytes` to a new file at `path` (which must not exist), and makes it durable.
+    func writeNewFile(_ bytes: [UInt8], to path: String, mode: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead])
+        throws(FileError)
+    {
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try FileDescriptor.open(
+                FilePath(path),
+                .writeOnly,
+                options: [.create, .exclusiveCreate, .closeOnExec],
+                permissions: mode
+            )
+        } catch {
+            throw FileError(path: path, operation: "create", errno: Errno(error))
+        }
+        defer { try? descriptor.close() }
+        do {
+            _ = try descriptor.writeAll(bytes)
+        } catch {
             unlink(path)
-            throw FileError(path: path, operation: "fsync", errno: error)
+            throw FileError(path: path, operation: "write", errno: Errno(error))
+        }
+        do {
+            try sync(descriptor, path)
+        } catch {
+            unlink(path)
+            throw error
         }
     }
 
     /// Replaces `path` with `bytes` so that a reader (or a crash) sees the old file or the new one,
     /// never a mix: temporary file in `temporaryFolder` (same file system), fsync, rename, fsync
     /// the folder.
-    static func replaceDurably(_ bytes: [UInt8], at path: String, temporaryFolder: String? = nil, mode: mode_t = 0o644)
-        throws(FileError)
-    {
-        let folder = (path as NSString).deletingLastPathComponent
+    func replaceDurably(
+        _ bytes: [UInt8],
+        at path: String,
+        temporaryFolder: String? = nil,
+        mode: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]
+    ) throws(FileError) {
+        let folder = FilePath(path).removingLastComponent().string
         let temporary = "\(temporaryFolder ?? folder)/.tmp-\(UInt64.random(in: 0 ... .max))"
         try writeNewFile(bytes, to: temporary, mode: mode)
-        try rename(temporary, to: path)
+        do {
+            try rename(temporary, to: path)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
         try syncDirectory(folder)
     }
 
-    static func rename(_ from: String, to: String) throws(FileError) {
+    func rename(_ from: String, to: String) throws(FileError) {
         if Glibc.rename(from, to) != 0 {
-            let error = errno
-            throw FileError(path: to, operation: "rename \(from) to", errno: error)
+            throw FileError(path: to, operation: "rename \(from) to", errno: .current)
         }
     }
 
     /// Atomically exchanges two existing paths (renameat2 RENAME_EXCHANGE).
-    static func exchange(_ first: String, _ second: String) throws(FileError) {
+    func exchange(_ first: String, _ second: String) throws(FileError) {
         if clinux_exchange(AT_FDCWD, first, AT_FDCWD, second) != 0 {
-            throw FileError(path: second, operation: "exchange \(first) with", errno: errno)
+            throw FileError(path: second, operation: "exchange \(first) with", errno: .current)
         }
     }
 
     /// Makes a folder's entries (new names, renames, removals) durable.
-    static func syncDirectory(_ path: String) throws(FileError) {
-        let fd = open(path.isEmpty ? "." : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileError(path: path, operation: "open folder", errno: errno) }
-        defer { close(fd) }
-        if fsync(fd) != 0, errno != EINVAL {
-            throw FileError(path: path, operation: "fsync folder", errno: errno)
+    func syncDirectory(_ path: String) throws(FileError) {
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try FileDescriptor.open(
+                FilePath(path.isEmpty ? "." : path),
+                .readOnly,
+                options: [.directory, .closeOnExec]
+            )
+        } catch {
+            throw FileError(path: path, operation: "open folder", errno: Errno(error))
         }
+        defer { try? descriptor.close() }
+        try sync(descriptor, path)
     }
 
     /// The file's bytes, nil if it does not exist.
     /// - Throws: FileError if it exists but cannot be read, or is larger than `limit` bytes.
-    static func read(_ path: String, limit: Int = 64 * 1024 * 1024) throws(FileError) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT { return nil }
-            throw FileError(path: path, operation: "open", errno: errno)
+    func read(_ path: String, limit: Int = 64 * 1024 * 1024) throws(FileError) -> [UInt8]? {
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
+        } catch {
+            if Errno(error) == .noSuchFileOrDirectory { return nil }
+            throw FileError(path: path, operation: "open", errno: Errno(error))
         }
-        defer { close(fd) }
+        defer { try? descriptor.close() }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileError(path: path, operation: "read", errno: errno)
+            let count: Int
+            do {
+                count = try chunk.withUnsafeMutableBytes { try descriptor.read(into: $0) }
+            } catch {
+                throw FileError(path: path, operation: "read", errno: Errno(error))
             }
             if count == 0 { return bytes }
             bytes += chunk[0..<count]
-            if bytes.count > limit { throw FileError(path: path, operation: "read (too large)", errno: EFBIG) }
+            if bytes.count > limit { throw FileError(path: path, operation: "read (too large)", errno: .fileTooLarge) }
         }
     }
 
     /// Names in a folder (no "." or ".."); empty if the folder does not exist.
-    static func entries(of path: String) throws(FileError) -> [String] {
+    func entries(of path: String) throws(FileError) -> [String] {
         guard let directory = opendir(path) else {
-            if errno == ENOENT { return [] }
-            throw FileError(path: path, operation: "list", errno: errno)
+            if Glibc.errno == ENOENT { return [] }
+            throw FileError(path: path, operation: "list", errno: .current)
         }
         defer { closedir(directory) }
         var names: [String] = []
@@ -146,56 +204,64 @@ enum FileSystem {
     enum Kind { case missing, file, directory, symlink, other }
 
     /// What is at `path`, without following a symlink.
-    static func kind(of path: String) -> Kind {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return .missing }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: return .file
-        case S_IFDIR: return .directory
-        case S_IFLNK: return .symlink
+    func kind(of path: String) -> Kind {
+        guard let status = try? Stat(FilePath(path), followTargetSymlink: false) else { return .missing }
+        switch status.type {
+        case .regular: return .file
+        case .directory: return .directory
+        case .symbolicLink: return .symlink
         default: return .other
         }
     }
 
     /// Device and inode of `path` (not following a symlink), to tell whether two names are one file.
-    static func identity(of path: String) -> (device: UInt64, inode: UInt64)? {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
-        return (UInt64(info.st_dev), UInt64(info.st_ino))
+    func identity(of path: String) -> (device: UInt64, inode: UInt64)? {
+        guard let status = try? Stat(FilePath(path), followTargetSymlink: false) else { return nil }
+        return (UInt64(status.deviceID.rawValue), UInt64(status.inode.rawValue))
     }
 
     /// The file's size in bytes, nil if it does not exist.
-    static func size(of path: String) -> Int? {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
-        return Int(info.st_size)
+    func size(of path: String) -> Int? {
+        guard let status = try? Stat(FilePath(path), followTargetSymlink: false) else { return nil }
+        return Int(status.size)
     }
 
     /// Seconds since the file was last modified, nil if it does not exist.
-    static func age(of path: String, now: Date = Date()) -> TimeInterval? {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
-        let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
-        return now.timeIntervalSince1970 - modified
+    func age(of path: String, now: Double) -> Double? {
+        guard let status = try? Stat(FilePath(path), followTargetSymlink: false) else { return nil }
+        let modified = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
+        return now - modified
     }
 
     /// Removes a file, a symlink or a whole folder; nothing if it does not exist.
-    static func remove(_ path: String) throws(FileError) {
+    func remove(_ path: String) throws(FileError) {
         switch kind(of: path) {
         case .missing:
             return
         case .directory:
             for name in try entries(of: path) { try remove("\(path)/\(name)") }
-            if rmdir(path) != 0, errno != ENOENT {
-                throw FileError(path: path, operation: "remove folder", errno: errno)
+            if rmdir(path) != 0, Glibc.errno != ENOENT {
+                throw FileError(path: path, operation: "remove folder", errno: .current)
             }
         default:
-            if unlink(path) != 0, errno != ENOENT { throw FileError(path: path, operation: "remove", errno: errno) }
+            if unlink(path) != 0, Glibc.errno != ENOENT {
+                throw FileError(path: path, operation: "remove", errno: .current)
+            }
         }
     }
 
     /// Makes a second name for a file (a hard link); false when the file system refuses.
-    static func link(_ existing: String, as newPath: String) -> Bool {
+    func link(_ existing: String, as newPath: String) -> Bool {
         Glibc.link(existing, newPath) == 0
+    }
+}
+
+extension Errno {
+    /// The calling thread's `errno`, right after a failed system call.
+    static var current: Errno { Errno(rawValue: Glibc.errno) }
+
+    /// The `Errno` swift-system threw (its throwing calls throw nothing else).
+    init(_ error: any Error) {
+        self = error as? Errno ?? .ioError
     }
 }

@@ -1,31 +1,51 @@
-import Foundation
 import Logging
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// One publisher per folder at a time within this process.
+/// One publisher per folder at a time within this process. Waiting can be cancelled (a
+/// superseded run gives up its turn).
 actor FolderLocks {
     private var held: Set<String> = []
-    private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    private var waiters: [String: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)]] = [:]
+    private var nextID: UInt64 = 0
 
-    func acquire(_ folder: String) async {
+    /// Takes `folder`'s lock, waiting for the holder to release it.
+    /// - Throws: `CancellationError` when the task is cancelled while waiting (or before).
+    func acquire(_ folder: String) async throws {
+        try Task.checkCancellation()
         if !held.contains(folder) {
             held.insert(folder)
             return
         }
-        await withCheckedContinuation { waiters[folder, default: []].append($0) }
+        nextID += 1
+        let id = nextID
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                waiters[folder, default: []].append((id, continuation))
+            }
+        } onCancel: {
+            Task { await self.abandon(folder, id: id) }
+        }
     }
 
     func release(_ folder: String) {
         if var queue = waiters[folder], !queue.isEmpty {
             let next = queue.removeFirst()
             waiters[folder] = queue.isEmpty ? nil : queue
-            next.resume()  // the folder stays held, by the next waiter
+            next.continuation.resume()  // the folder stays held, by the next waiter
         } else {
             held.remove(folder)
         }
+    }
+
+    private func abandon(_ folder: String, id: UInt64) {
+        guard var queue = waiters[folder], let index = queue.firstIndex(where: { $0.id == id }) else { return }
+        let waiter = queue.remove(at: index)
+        waiters[folder] = queue.isEmpty ? nil : queue
+        waiter.continuation.resume(throwing: CancellationError())
     }
 }
 
@@ -38,16 +58,16 @@ final class ProcessLock {
 
     /// Takes the lock, waiting while another process holds it (checking every 100 ms: `flock`
     /// would block a thread of the cooperative pool).
-    static func acquire(path: String, logger: Logger) async throws -> ProcessLock {
-        try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent, mode: 0o750)
+    static func acquire(path: String, files: FileSystem, logger: Logger) async throws -> ProcessLock {
+        try files.makeDirectory(String(path[..<path.lastIndex(of: "/")!]), mode: [.ownerReadWriteExecute, .groupReadExecute])
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw FileError(path: path, operation: "open lock file", errno: errno) }
+        guard fd >= 0 else { throw FileError(path: path, operation: "open lock file", errno: .current) }
         var warned = false
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else {
                 let error = errno
                 close(fd)
-                throw FileError(path: path, operation: "lock", errno: error)
+                throw FileError(path: path, operation: "lock", errno: Errno(rawValue: error))
             }
             if !warned {
                 logger.notice("waiting for another coursegen process publishing into the same folder")

@@ -14,6 +14,8 @@ struct Manifest: Codable, Sendable, Hashable {
             case failed
             /// Someone edited the file; it is kept until `--force`.
             case handEdited = "hand-edited"
+            /// Its text is being generated; an earlier version may still be published.
+            case pending
         }
 
         var title: String
@@ -62,18 +64,12 @@ struct Manifest: Codable, Sendable, Hashable {
     func wrote(_ hash: String) -> Bool {
         allHashes.contains(hash)
     }
-
-    /// What is published in `folder` for `chapter` (one of this manifest's): the file's bytes,
-    /// and whether someone edited it since coursegen wrote it. Nil when nothing is there.
-    func publishedCopy(of chapter: Chapter, in folder: String) -> (bytes: [UInt8], edited: Bool)? {
-        guard let file = chapter.file, let bytes = try? FileSystem.read("\(folder)/\(file)") else { return nil }
-        return (bytes, !wrote(sha256Hex(bytes)))
-    }
 }
 
 /// Manifests by output folder: `STATE/manifests/<first 32 hex of sha256(folder)>.json`.
 struct ManifestStore: Sendable {
     let directory: String
+    let files: FileSystem
 
     func path(forFolder folder: String) -> String {
         "\(directory)/\(sha256Hex(folder.utf8).prefix(32)).json"
@@ -82,23 +78,23 @@ struct ManifestStore: Sendable {
     /// The manifest for `folder`, nil if there is none or it cannot be decoded (then the folder's
     /// files are treated as not written by coursegen: hand edits are kept, nothing is lost).
     func manifest(forFolder folder: String) throws(FileError) -> Manifest? {
-        guard let bytes = try FileSystem.read(path(forFolder: folder)) else { return nil }
+        guard let bytes = try files.read(path(forFolder: folder)) else { return nil }
         return try? BodyStore.decoder.decode(Manifest.self, from: Data(bytes))
     }
 
     func save(_ manifest: Manifest) throws(FileError) {
-        try FileSystem.makeDirectory(directory, mode: 0o750)
+        try files.makeDirectory(directory, mode: [.ownerReadWriteExecute, .groupReadExecute])
         let bytes: [UInt8]
         do { bytes = Array(try BodyStore.encoder.encode(manifest)) } catch {
             preconditionFailure("encoding a Manifest cannot fail: \(error)")
         }
-        try FileSystem.replaceDurably(bytes, at: path(forFolder: manifest.folder), mode: 0o640)
+        try files.replaceDurably(bytes, at: path(forFolder: manifest.folder), mode: [.ownerReadWrite, .groupRead])
     }
 
     func all() throws(FileError) -> [Manifest] {
         var manifests: [Manifest] = []
-        for name in try FileSystem.entries(of: directory).sorted() where name.hasSuffix(".json") {
-            guard let bytes = try FileSystem.read("\(directory)/\(name)"),
+        for name in try files.entries(of: directory).sorted() where name.hasSuffix(".json") {
+            guard let bytes = try files.read("\(directory)/\(name)"),
                 let manifest = try? BodyStore.decoder.decode(Manifest.self, from: Data(bytes))
             else { continue }
             manifests.append(manifest)

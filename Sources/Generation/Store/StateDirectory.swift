@@ -4,13 +4,43 @@ public import Foundation
 /// (`locks/`). Read by `coursegen status`, swept by `coursegen gc`.
 public struct StateDirectory: Sendable {
     public let path: String
+    let files: FileSystem
 
     public init(path: String) {
-        self.path = path
+        self.init(path: path, files: .posix)
     }
 
-    var store: BodyStore { BodyStore(directory: "\(path)/store") }
-    var manifests: ManifestStore { ManifestStore(directory: "\(path)/manifests") }
+    init(path: String, files: FileSystem) {
+        self.path = path
+        self.files = files
+    }
+
+    var store: BodyStore { BodyStore(directory: "\(path)/store", files: files) }
+    var manifests: ManifestStore { ManifestStore(directory: "\(path)/manifests", files: files) }
+    var locks: String { "\(path)/locks" }
+
+    /// A daily-quota stop kept across restarts, so a restarted daemon does not spend a request to
+    /// learn it again. Nil when there is none or it cannot be read.
+    public func savedStop() -> SubmissionStop? {
+        guard let bytes = try? files.read(stopPath) else { return nil }
+        return try? BodyStore.decoder.decode(SubmissionStop.self, from: Data(bytes))
+    }
+
+    /// Keeps `stop` if it is a daily-quota stop; removes the kept one otherwise (it ended).
+    public func saveStop(_ stop: SubmissionStop?) throws(FileError) {
+        guard let stop, stop.reason == .dailyQuota else {
+            try files.remove(stopPath)
+            return
+        }
+        let bytes: [UInt8]
+        do { bytes = Array(try BodyStore.encoder.encode(stop)) } catch {
+            preconditionFailure("encoding a SubmissionStop cannot fail: \(error)")
+        }
+        try files.makeDirectory(path, mode: [.ownerReadWriteExecute, .groupReadExecute])
+        try files.replaceDurably(bytes, at: stopPath, mode: [.ownerReadWrite, .groupRead])
+    }
+
+    private var stopPath: String { "\(path)/submission-stop.json" }
 
     /// One outline's state, as `coursegen status` shows it.
     public struct OutlineStatus: Sendable, Codable, Hashable {
@@ -83,7 +113,7 @@ public struct StateDirectory: Sendable {
         var report = GarbageReport(removed: 0, bytesFreed: 0, kept: 0, temporariesRemoved: 0)
         for (key, age) in try store.allKeys(now: now) where !referenced.contains(key.hex) {
             if age > graceSeconds {
-                report.bytesFreed += FileSystem.size(of: store.path(for: key)) ?? 0
+                report.bytesFreed += files.size(of: store.path(for: key)) ?? 0
                 try store.remove(key)
                 report.removed += 1
             } else {

@@ -7,8 +7,9 @@ struct Coursegen: AsyncParsableCommand {
         abstract: "Turns course outlines into ordered chapter files written by Gemini, regenerating only what changed.",
         discussion: """
             Exit status: 0 when every chapter is published; 1 when some chapter failed (the others \
-            are published); 65 for an outline that cannot be read; 78 for a setting or key that \
-            cannot be used; 64 for a command-line mistake.
+            are published); 65 for an outline that cannot be read or whose folder another outline \
+            owns; 74 for a file-system error; 75 when the daily quota is used up; 78 for a setting \
+            or key that cannot be used (or a key or model the API refused); 64 for a command-line mistake.
             """,
         subcommands: [Generate.self, Watch.self, Check.self, Status.self, GarbageCollect.self]
     )
@@ -20,4 +21,5 @@ enum Exit {
     static let badOutline = ExitCode(65)
     static let badConfiguration = ExitCode(78)
     static let ioError = ExitCode(74)
+    static let quotaExhausted = ExitCode(75)
 }

@@ -42,8 +42,10 @@ func loadAPIKey(file: String?, environment: [String: String], warn: (String) -> 
     if let file {
         return try readKeyFile(file, warn: warn)
     }
+    var credential: String? = nil
     if let credentials = environment["CREDENTIALS_DIRECTORY"], !credentials.isEmpty {
         let path = "\(credentials)/gemini-api-key"
+        credential = path
         if FileManager.default.fileExists(atPath: path) { return try readKeyFile(path, warn: warn) }
     }
     let google = environment["GOOGLE_API_KEY"].flatMap(APIKey.init)
@@ -53,6 +55,14 @@ func loadAPIKey(file: String?, environment: [String: String], warn: (String) -> 
         return google
     }
     if let gemini { return gemini }
+    if let credential {
+        // Under systemd: the unit hands the key over as a credential, and this one is missing.
+        throw SettingsError(
+            "no Gemini API key: $CREDENTIALS_DIRECTORY holds no readable credential gemini-api-key (\(credential)); "
+                + "check that the unit has LoadCredential=gemini-api-key:/etc/coursegen/gemini-api-key and that "
+                + "this file exists and holds the key"
+        )
+    }
     throw SettingsError(
         "no Gemini API key: set GEMINI_API_KEY, or pass --api-key-file FILE, or (under systemd) "
             + "LoadCredential=gemini-api-key:/etc/coursegen/gemini-api-key. Get a key at https://aistudio.google.com/apikey"

@@ -41,7 +41,8 @@ struct Generate: AsyncParsableCommand {
             throw Exit.badConfiguration
         }
         let outlinePath = absolutePath(outline)
-        guard let folderName = Outline.folderName(forFile: (outlinePath as NSString).lastPathComponent) else {
+        let fileName = (outlinePath as NSString).lastPathComponent
+        guard let folderName = Outline.folderName(forFile: fileName) else {
             printError(
                 "coursegen: \(outline): cannot derive an output folder name from this file name; rename it, e.g. my-course.md"
             )
@@ -50,6 +51,10 @@ struct Generate: AsyncParsableCommand {
         let parsed = try await orExit(Exit.badOutline) {
             try OutlineParser.parse(fileAt: outlinePath, displayName: outline)
         }
+        let outputFolder = absolutePath(outputRoot) + "/" + folderName
+        try await orExit(Exit.badOutline) {
+            try claimFolder(outputFolder, for: outlinePath, state: stateFolder)
+        }
         let runtime = try await orExit(Exit.badConfiguration) {
             try Runtime.start(settings: settings, state: stateFolder, environment: environment, logger: logger)
         }
@@ -57,7 +62,8 @@ struct Generate: AsyncParsableCommand {
             outlinePath: outlinePath,
             outline: parsed,
             name: folderName,
-            outputFolder: absolutePath(outputRoot) + "/" + folderName,
+            outputFolder: outputFolder,
+            settings: settings.generation,
             force: force
         )
         let outcome: Result<RunReport, any Error>
@@ -66,10 +72,46 @@ struct Generate: AsyncParsableCommand {
         } catch {
             outcome = .failure(error)
         }
+        let stop = await runtime.scheduler.stop
         await runtime.shutdown()
         let report = try await orExit(Exit.ioError) { try outcome.get() }
         print(report.summary)
+        if let stop {
+            switch stop.reason {
+            case .refused:
+                printError("coursegen: stopped: \(stop.error); no further request was sent")
+                throw Exit.badConfiguration
+            case .dailyQuota:
+                let until = stop.until.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? ""
+                printError("coursegen: stopped\(until): \(stop.error)")
+                throw Exit.quotaExhausted
+            }
+        }
         if !report.isComplete { throw Exit.someChaptersFailed }
+    }
+
+    /// Refuses to publish into a folder that another outline file owns (`course.md` beside
+    /// `course.yaml`).
+    private func claimFolder(_ folder: String, for outline: String, state: String) throws {
+        let directory = (outline as NSString).deletingLastPathComponent
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let fileName = (outline as NSString).lastPathComponent
+        let rivals = Outline.rivals(of: fileName, among: names).map { "\(directory)/\($0)" }
+        if case .refused(let owner) = try FolderClaims(stateDirectory: state).claim(folder, for: outline, rivals: rivals) {
+            throw FolderClash(outline: outline, owner: owner, folder: folder)
+        }
+    }
+}
+
+/// An outline refused because another outline file publishes into the same folder.
+struct FolderClash: Error, CustomStringConvertible {
+    var outline: String
+    var owner: String
+    var folder: String
+
+    var description: String {
+        "\(outline): not published: \(owner) already publishes into \(folder); "
+            + "rename one of the two files (the folder is named after the file name without its extension)"
     }
 }
 

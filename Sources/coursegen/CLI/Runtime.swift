@@ -4,12 +4,15 @@ import Foundation
 import Generation
 import Logging
 
-/// The long-lived pieces a generating command needs: one HTTP client, one provider, one
-/// scheduler, one engine.
-struct Runtime {
+/// The long-lived pieces a generating command needs, one of each per process: the HTTP client,
+/// the scheduler (and the provider it sends through), the engine (with its table of requests in
+/// flight and its folder locks). A reload swaps the provider's key and the scheduler's limits;
+/// it never builds a second engine or scheduler.
+struct Runtime: Sendable {
     let engine: Engine
     let scheduler: Scheduler
     let httpClient: HTTPClient
+    let state: StateDirectory
 
     static func start(settings: Settings, state: String, environment: [String: String], logger: Logger) throws
         -> Runtime
@@ -21,17 +24,35 @@ struct Runtime {
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             let provider = try GeminiProvider(baseURL: settings.baseURL, apiKey: apiKey, httpClient: httpClient)
-            let scheduler = Scheduler(provider: provider, configuration: settings.scheduler)
-            let engine = Engine(
-                configuration: Engine.Configuration(stateDirectory: state, settings: settings.generation),
-                scheduler: scheduler,
-                logger: logger
+            let stateDirectory = StateDirectory(path: state)
+            let scheduler = Scheduler(
+                provider: provider,
+                configuration: settings.scheduler,
+                stop: stateDirectory.savedStop()
             )
-            return Runtime(engine: engine, scheduler: scheduler, httpClient: httpClient)
+            let engine = Engine(stateDirectory: state, scheduler: scheduler, logger: logger)
+            return Runtime(engine: engine, scheduler: scheduler, httpClient: httpClient, state: stateDirectory)
         } catch {
             try? httpClient.syncShutdown()
             throw SettingsError("\(error)")
         }
+    }
+
+    /// Applies reloaded settings: new limits, the key read again (its file, credential or
+    /// environment variable), and any stop lifted, so the next submission checks the key anew.
+    /// - Throws: `SettingsError` when the key cannot be read; nothing is changed then.
+    func reload(settings: Settings, environment: [String: String], logger: Logger) async throws {
+        let apiKey = try loadAPIKey(file: settings.apiKeyFile, environment: environment) { logger.warning("\($0)") }
+        let provider: GeminiProvider
+        do {
+            provider = try GeminiProvider(baseURL: settings.baseURL, apiKey: apiKey, httpClient: httpClient)
+        } catch {
+            throw SettingsError("\(error)")
+        }
+        await scheduler.update(settings.scheduler)
+        await scheduler.replaceProvider(provider)
+        await scheduler.resume()
+        await engine.forgetStop()
     }
 
     func shutdown() async {

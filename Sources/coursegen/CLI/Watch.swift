@@ -78,8 +78,11 @@ struct Watch: AsyncParsableCommand {
         let notifier = SystemdNotifier(environment: environment)
         let coordinator = RunCoordinator(
             engine: runtime.engine,
+            scheduler: runtime.scheduler,
+            settings: settings.generation,
             inbox: inboxFolder,
             output: outputFolder,
+            state: stateFolder,
             logger: logger
         ) { status in
             try? notifier.status(status)
@@ -181,11 +184,11 @@ struct ReloadService: Service {
             do {
                 let environment = ProcessInfo.processInfo.environment
                 let next = try await options.resolve(extra: extra, environment: environment)
-                await runtime.scheduler.update(next.scheduler)
+                try await runtime.reload(settings: next, environment: environment, logger: logger)
                 let restartOnly = [
                     ("inbox", active.inbox, next.inbox), ("output", active.output, next.output),
                     ("state", active.state, next.state),
-                    ("base-url", active.baseURL, next.baseURL), ("api-key-file", active.apiKeyFile, next.apiKeyFile),
+                    ("base-url", active.baseURL, next.baseURL),
                     ("log-level", active.logLevel.rawValue, next.logLevel.rawValue),
                     ("debounce-ms", "\(active.debounce)", "\(next.debounce)"),
                 ].filter { $0.1 != $0.2 }.map(\.0)
@@ -197,16 +200,11 @@ struct ReloadService: Service {
                 }
                 if next.generation != active.generation {
                     logger.notice("generation settings changed: bringing every outline up to date under them")
-                    await coordinator.replaceEngine(
-                        Engine(
-                            configuration: Engine.Configuration(stateDirectory: stateFolder, settings: next.generation),
-                            scheduler: runtime.scheduler,
-                            logger: logger
-                        )
-                    )
                 }
+                await coordinator.reloaded(settings: next.generation)
                 active.scheduler = next.scheduler
                 active.generation = next.generation
+                active.apiKeyFile = next.apiKeyFile
                 logger.info("configuration reloaded")
             } catch {
                 logger.error(

@@ -7,8 +7,10 @@ import Watcher
     import Glibc
 #endif
 
-/// The daemon's event loop: which outline is generating, superseding older runs, and the
-/// one-line status systemd shows.
+/// The daemon's event loop: which outline is generating, superseding older runs, which folder
+/// each outline owns, and the one-line status systemd shows. Every run it starts is a task it
+/// keeps until the task has ended, superseded and cancelled ones included, so `drain` can wait
+/// for all of them.
 actor RunCoordinator {
     private struct ActiveRun {
         let id: UInt64
@@ -19,24 +21,54 @@ actor RunCoordinator {
         var progress: Engine.Progress?
     }
 
-    private var engine: Engine
+    /// Why an outline is not up to date.
+    private enum Problem {
+        /// It cannot be read or parsed, or its name gives no folder.
+        case unreadable
+        /// Its last run left chapters failed.
+        case failedChapters
+        /// Another outline owns its folder.
+        case folderOwned
+    }
+
+    private let engine: Engine
+    private let scheduler: Scheduler
+    private let io: BlockingIO
+    private var settings: GenerationSettings
     private let inbox: String
     private let output: String
+    private let claims: FolderClaims
     private let logger: Logger
     private let onStatus: @Sendable (String) -> Void
     private var runs: [String: ActiveRun] = [:]
+    /// Runs superseded by a newer save or whose outline was removed: cancelled, still ending.
+    private var ending: [UInt64: Task<Void, Never>] = [:]
     /// Outlines seen in the inbox, by path, for status and for a reload's catch-up.
     private var known: [String: InboxFile] = [:]
-    /// Outlines whose last run left something failed, or that do not parse.
-    private var troubled: Set<String> = []
+    private var problems: [String: Problem] = [:]
+    /// Why submissions are stopped, as the scheduler last said.
+    private var stop: SubmissionStop?
     private var nextID: UInt64 = 0
     private var draining = false
 
-    init(engine: Engine, inbox: String, output: String, logger: Logger, onStatus: @escaping @Sendable (String) -> Void)
-    {
+    init(
+        engine: Engine,
+        scheduler: Scheduler,
+        settings: GenerationSettings,
+        inbox: String,
+        output: String,
+        state: String,
+        io: BlockingIO = .shared,
+        logger: Logger,
+        onStatus: @escaping @Sendable (String) -> Void
+    ) {
         self.engine = engine
+        self.scheduler = scheduler
+        self.settings = settings
         self.inbox = inbox
         self.output = output
+        self.claims = FolderClaims(stateDirectory: state)
+        self.io = io
         self.logger = logger
         self.onStatus = onStatus
     }
@@ -44,16 +76,15 @@ actor RunCoordinator {
     /// Answers at once when the loop is responsive (the watchdog's health check).
     func isResponsive() -> Bool { true }
 
-    func outlineChanged(_ file: InboxFile) {
+    func outlineChanged(_ file: InboxFile) async {
         guard !draining else { return }
         known[file.path] = file
         let name = Self.name(of: file)
-        var logger = self.logger
-        logger[metadataKey: "outline"] = "\(name)"
-        logger[metadataKey: "file"] = "\(file.path)"
-        guard let folderName = Outline.folderName(forFile: (file.relativePath as NSString).lastPathComponent) else {
+        let logger = self.logger.with(["outline": "\(name)", "file": "\(file.path)"])
+        let fileName = (file.relativePath as NSString).lastPathComponent
+        guard let folderName = Outline.folderName(forFile: fileName) else {
             logger.error("\(file.path): cannot derive an output folder name from this file name; rename the file")
-            troubled.insert(file.path)
+            problems[file.path] = .unreadable
             updateStatus()
             return
         }
@@ -61,31 +92,59 @@ actor RunCoordinator {
             logger.warning("ignoring an outline that now resolves outside the inbox")
             return
         }
-        let outline: Outline
-        do {
-            outline = try OutlineParser.parse(fileAt: file.path)
-        } catch {
-            logger.error("\(error)", metadata: ["path": "\(file.path)"])
-            troubled.insert(file.path)
-            updateStatus()
-            return
-        }
         let relativeFolder = (file.relativePath as NSString).deletingLastPathComponent
         let folder = [output, relativeFolder, folderName].filter { !$0.isEmpty }.joined(separator: "/")
+        let claims = self.claims
+        let parsed: Result<(Outline, FolderClaims.Decision), any Error>
+        do {
+            let path = file.path
+            parsed = .success(
+                try await io.run {
+                    let outline = try OutlineParser.parse(fileAt: path)
+                    let directory = (path as NSString).deletingLastPathComponent
+                    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+                    let rivals = Outline.rivals(of: fileName, among: names).map { "\(directory)/\($0)" }
+                    return (outline, try claims.claim(folder, for: path, rivals: rivals))
+                }
+            )
+        } catch {
+            parsed = .failure(error)
+        }
+        // Saves are handled one at a time, but a reload or a removal may have run meanwhile.
+        guard !draining, known[file.path] != nil else { return }
+        let outline: Outline
+        switch parsed {
+        case .failure(let error):
+            logger.error("\(error)", metadata: ["path": "\(file.path)"])
+            problems[file.path] = .unreadable
+            updateStatus()
+            return
+        case .success((_, .refused(let owner))):
+            logger.error(
+                "\(file.path): not published: \(owner) already publishes into \(folder); rename one of the two files (the folder is named after the file name without its extension)"
+            )
+            problems[file.path] = .folderOwned
+            if let run = runs.removeValue(forKey: file.path) { retire(run) }
+            updateStatus()
+            return
+        case .success((let value, .granted)):
+            outline = value
+        }
         let digest = outline.digest
 
         if let current = runs[file.path], current.digest == digest {
             logger.debug("outline saved again unchanged while generating; the run in progress covers it")
             return
         }
-        if runs[file.path] == nil, engine.isUpToDate(outline, in: folder) {
+        if runs[file.path] == nil, await engine.isUpToDate(outline, settings: settings, in: folder) {
+            guard runs[file.path] == nil else { return }
             logger.debug("outline unchanged; nothing to do")
-            troubled.remove(file.path)
+            problems.removeValue(forKey: file.path)
             updateStatus()
             return
         }
         start(
-            Engine.Job(outlinePath: file.path, outline: outline, name: name, outputFolder: folder),
+            Engine.Job(outlinePath: file.path, outline: outline, name: name, outputFolder: folder, settings: settings),
             file: file,
             digest: digest,
             logger: logger
@@ -97,6 +156,7 @@ actor RunCoordinator {
         let id = nextID
         let superseded = runs[file.path]
         let engine = self.engine
+        let scheduler = self.scheduler
         let planned = AsyncStream<Void>.makeStream()
         let progress = AsyncStream<Engine.Progress>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let task = Task {
@@ -129,14 +189,23 @@ actor RunCoordinator {
                 planned.continuation.finish()
                 progress.continuation.finish()
                 await group.waitForAll()
-                self.finished(file.path, run: id, complete: outcome)
+                let stop = await scheduler.stop
+                await self.finished(file.path, run: id, complete: outcome, stop: stop)
             }
         }
-        runs[file.path] = ActiveRun(id: id, name: job.name, digest: digest, task: task)
-        if superseded != nil {
+        if let superseded {
+            // Cancelled once the new run has planned; kept until it has ended.
+            ending[superseded.id] = superseded.task
             logger.info("a newer save supersedes the run in progress")
         }
+        runs[file.path] = ActiveRun(id: id, name: job.name, digest: digest, task: task)
         updateStatus()
+    }
+
+    /// Cancels `run` and keeps it until it has ended.
+    private func retire(_ run: ActiveRun) {
+        run.task.cancel()
+        ending[run.id] = run.task
     }
 
     private func record(_ progress: Engine.Progress, for path: String, run id: UInt64) {
@@ -145,43 +214,68 @@ actor RunCoordinator {
         updateStatus()
     }
 
-    private func finished(_ path: String, run id: UInt64, complete: Bool?) {
-        if let complete {
-            if complete { troubled.remove(path) } else { troubled.insert(path) }
+    private func finished(_ path: String, run id: UInt64, complete: Bool?, stop: SubmissionStop?) {
+        ending.removeValue(forKey: id)
+        if runs[path]?.id == id {
+            runs.removeValue(forKey: path)
+            switch complete {
+            case true?: problems.removeValue(forKey: path)
+            case false?: problems[path] = .failedChapters
+            case nil: break
+            }
         }
-        if runs[path]?.id == id { runs.removeValue(forKey: path) }
+        self.stop = stop
         updateStatus()
     }
 
-    func outlineRemoved(_ file: InboxFile) {
+    func outlineRemoved(_ file: InboxFile) async {
         known.removeValue(forKey: file.path)
-        troubled.remove(file.path)
-        if let run = runs.removeValue(forKey: file.path) {
-            run.task.cancel()
-        }
+        problems.removeValue(forKey: file.path)
+        if let run = runs.removeValue(forKey: file.path) { retire(run) }
         logger.notice(
             "outline removed from the inbox; its published chapters stay",
             metadata: ["outline": "\(Self.name(of: file))", "file": "\(file.path)"]
         )
         updateStatus()
+        // Its folder is free for another outline now.
+        guard let folderName = Outline.folderName(forFile: (file.relativePath as NSString).lastPathComponent)
+        else { return }
+        let relativeFolder = (file.relativePath as NSString).deletingLastPathComponent
+        let folder = [output, relativeFolder, folderName].filter { !$0.isEmpty }.joined(separator: "/")
+        let claims = self.claims
+        let path = file.path
+        do {
+            try await io.run { try claims.release(folder, from: path) }
+        } catch {
+            logger.warning("cannot release the removed outline's folder", metadata: ["error": "\(error)"])
+        }
     }
 
     func scanCompleted() {
         updateStatus()
     }
 
-    /// Uses `engine` from now on (a reload changed the generation settings) and brings every
-    /// known outline up to date under it.
-    func replaceEngine(_ engine: Engine) {
-        self.engine = engine
-        for file in known.values.sorted(by: { $0.path < $1.path }) { outlineChanged(file) }
+    /// Applies reloaded generation settings. With new settings every known outline is brought up
+    /// to date under them; with the same settings, the outlines a stop left incomplete are (the
+    /// reload may have fixed the key).
+    func reloaded(settings: GenerationSettings) async {
+        let changed = settings != self.settings
+        self.settings = settings
+        let wasStopped = stop != nil
+        stop = nil
+        let files = known.values.filter { file in
+            changed || (wasStopped && problems[file.path] == .failedChapters)
+        }
+        for file in files.sorted(by: { $0.path < $1.path }) { await outlineChanged(file) }
+        updateStatus()
     }
 
     /// Stops taking work; waits up to `timeout` for runs in progress, then cancels them and waits
-    /// for them to end (they stop at once: publishing is atomic and short).
+    /// for every run to end, superseded ones included (they stop at once: publishing is atomic
+    /// and short, and one that started finishes first).
     func drain(timeout: Duration) async {
         draining = true
-        let tasks = runs.values.map(\.task)
+        let tasks = runs.values.map(\.task) + ending.values
         guard !tasks.isEmpty else { return }
         let finishedInTime = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
@@ -209,13 +303,13 @@ actor RunCoordinator {
     /// One human line for `systemctl status`.
     private func updateStatus() {
         let active = runs.values.sorted { $0.name < $1.name }
-        let text: String
+        var text: String
         if active.isEmpty {
             let total = known.count
-            let upToDate = total - troubled.intersection(known.keys).count
-            var line = "Watching \(inbox): \(upToDate) course\(upToDate == 1 ? "" : "s") up to date"
-            if upToDate != total { line += ", \(total - upToDate) with problems (see journalctl)" }
-            text = line
+            let troubled = Set(problems.keys).intersection(known.keys).count
+            let upToDate = total - troubled
+            text = "Watching \(inbox): \(upToDate) course\(upToDate == 1 ? "" : "s") up to date"
+            if troubled > 0 { text += ", \(troubled) with problems (see journalctl)" }
         } else {
             text = active.map { run in
                 // A run reports progress once it has planned; until then it is generating all the
@@ -226,6 +320,15 @@ actor RunCoordinator {
                 if progress.failed > 0 { line += ", \(progress.failed) failed" }
                 return line
             }.joined(separator: "; ")
+        }
+        if let stop {
+            switch stop.reason {
+            case .refused:
+                text = "Stopped: \(stop.error); fix the key or model, then reload (systemctl reload coursegen). " + text
+            case .dailyQuota:
+                let until = stop.until.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? ""
+                text = "Paused\(until): daily quota used up. " + text
+            }
         }
         onStatus(text)
     }

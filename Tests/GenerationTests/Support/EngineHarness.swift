@@ -15,7 +15,7 @@ final class EngineHarness: Sendable {
     let logs: LogRecorder
     let engine: Engine
     let settings: GenerationSettings
-    private let scheduler: Scheduler
+    let scheduler: Scheduler
 
     var state: String { "\(temp.path)/state" }
     var output: String { "\(temp.path)/out" }
@@ -45,21 +45,7 @@ final class EngineHarness: Sendable {
             httpClient: httpClient
         )
         scheduler = Scheduler(provider: provider, configuration: configuration)
-        engine = Engine(
-            configuration: Engine.Configuration(stateDirectory: "\(self.temp.path)/state", settings: settings),
-            scheduler: scheduler,
-            logger: logs.logger
-        )
-    }
-
-    /// Another engine on the same server, scheduler and state, with other settings (a restart
-    /// with a changed configuration).
-    func engine(settings: GenerationSettings) -> Engine {
-        Engine(
-            configuration: Engine.Configuration(stateDirectory: state, settings: settings),
-            scheduler: scheduler,
-            logger: logs.logger
-        )
+        engine = Engine(stateDirectory: "\(self.temp.path)/state", scheduler: scheduler, logger: logs.logger)
     }
 
     /// Writes `text` as `inbox/<file>` and brings it up to date in `out/<stem>`.
@@ -69,14 +55,19 @@ final class EngineHarness: Sendable {
     {
         let path = try temp.write("inbox/\(file)", text)
         let name = Outline.folderName(forFile: file)!
-        let engine = settings.map { self.engine(settings: $0) } ?? self.engine
         return try await engine.run(
-            Engine.Job(outlinePath: path, name: name, outputFolder: "\(output)/\(name)", force: force)
+            Engine.Job(
+                outlinePath: path,
+                name: name,
+                outputFolder: "\(output)/\(name)",
+                settings: settings ?? self.settings,
+                force: force
+            )
         )
     }
 
     /// Requests the server has answered or seen so far.
-    var requests: Int { server.statistics.requestCount }
+    var requests: Int { server.statistics.chapterRequestCount }
 
     /// The published folder's file names, sorted.
     func files(_ name: String = "course") -> [String] { temp.list("out/\(name)") }

@@ -21,23 +21,36 @@ final class ScriptedProvider: ChapterProvider, Sendable {
         var inFlight = 0
         var maxInFlight = 0
         var finished = 0
+        var verifications = 0
     }
 
     private let clock: ManualClock
     private let latency: Duration
     private let script: Script
+    /// What the key and model check answers: nil accepts.
+    private let verdict: ProviderError?
     private let state = Mutex(State())
 
     init(
         clock: ManualClock,
         latency: Duration = .zero,
+        verdict: ProviderError? = nil,
         script: @escaping Script = { prompt, _ in
             .success(.init(text: "Text for \(prompt)", usage: Usage(promptTokens: 10, outputTokens: 100)))
         }
     ) {
         self.clock = clock
         self.latency = latency
+        self.verdict = verdict
         self.script = script
+    }
+
+    /// Key and model checks made.
+    var verifications: Int { state.withLock { $0.verifications } }
+
+    func verify(model: String, timeout: Duration) async throws {
+        state.withLock { $0.verifications += 1 }
+        if let verdict { throw verdict }
     }
 
     var submissions: [Submission] { state.withLock { $0.submissions } }

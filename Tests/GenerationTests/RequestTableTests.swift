@@ -5,20 +5,21 @@ import Testing
 @testable import Generation
 
 @Suite("Requests shared between runs")
-struct GenerationsTests {
+struct RequestTableTests {
     let clock = ManualClock()
     let temp: TemporaryFolder
     let provider: ScriptedProvider
-    let generations: Generations
+    let generations: RequestTable
 
     init() throws {
         temp = try TemporaryFolder()
         provider = ScriptedProvider(clock: clock, latency: .seconds(10))
         let scheduler = Scheduler(provider: provider, configuration: .init(requestsPerMinute: 1_000_000), clock: clock)
-        generations = Generations(scheduler: scheduler, store: BodyStore(directory: "\(temp.path)/store"))
+        let store = BodyStore(directory: "\(temp.path)/store")
+        generations = RequestTable(perform: RequestTable.generating(through: scheduler, into: store, io: .shared))
     }
 
-    func wait(_ ticket: Generations.Ticket) -> Task<Generations.Outcome, any Error> {
+    func wait(_ ticket: RequestTable.Ticket) -> Task<RequestTable.Outcome, any Error> {
         Task { try await generations.outcome(of: ticket) }
     }
 

@@ -1,0 +1,210 @@
+import Logging
+
+/// The requests in flight in this process, one per chapter key, shared by every run that wants
+/// that key. One table per process (it lives in the engine).
+///
+/// A run joins the keys it needs (starting a request for each key not already in flight) and
+/// then waits. When a newer save of an outline supersedes a run, the newer run joins first and the
+/// older one is cancelled: a request both want keeps going, a request only the older one wanted is
+/// cancelled. Every answer is stored durably before any waiter sees it, so an answer that arrives
+/// after everyone lost interest is still kept (it was paid for).
+///
+/// Requests are tasks of their own on purpose: their lifetime is the number of runs interested in
+/// them, not the scope of any one run. The table keeps every one of them until it has ended, and
+/// `cancelAll` waits for them.
+actor RequestTable {
+    /// A stored answer and the requests it took.
+    struct Generated: Sendable {
+        var body: BodyStore.Body
+        var attempts: Int
+    }
+
+    typealias Outcome = Result<Generated, GenerationFailure>
+
+    /// Does the work of one request: generate, then store. Nil when cancelled.
+    typealias Perform =
+        @Sendable (_ request: ChapterRequest, _ logger: Logger, _ onEvent: @escaping @Sendable (Scheduler.Event) -> Void)
+            async -> Outcome?
+
+    private struct Flight {
+        let id: UInt64
+        /// Tickets of runs that joined and have neither collected the outcome nor left, with
+        /// where each wants the request's events.
+        var listeners: [UInt64: @Sendable (Scheduler.Event) -> Void] = [:]
+        var waiters: [UInt64: CheckedContinuation<Outcome, any Error>] = [:]
+        var outcome: Outcome?
+        /// Set when nobody wants it any more; a later join starts a fresh request.
+        var abandoned = false
+    }
+
+    struct Ticket: Sendable {
+        let key: ChapterKey
+        let id: UInt64
+    }
+
+    private let perform: Perform
+    private var flights: [ChapterKey: Flight] = [:]
+    /// Every request task that has not ended, abandoned ones included.
+    private var tasks: [UInt64: Task<Void, Never>] = [:]
+    private var nextID: UInt64 = 0
+
+    init(perform: @escaping Perform) {
+        self.perform = perform
+    }
+
+    /// The real work of a request: generate through `scheduler`, then store the answer durably
+    /// in `store` (on `io`) before anyone sees it.
+    static func generating(through scheduler: Scheduler, into store: BodyStore, io: BlockingIO) -> Perform {
+        { request, logger, onEvent in
+            let response: ChapterResponse
+            do {
+                response = try await scheduler.generate(request, logger: logger, onEvent: onEvent)
+            } catch let failure as GenerationFailure {
+                return .failure(failure)
+            } catch {
+                return nil
+            }
+            let body = BodyStore.Body(
+                key: request.key,
+                text: response.text,
+                usage: response.usage,
+                model: request.model,
+                modelVersion: response.modelVersion
+            )
+            do {
+                try await io.run { try store.save(body) }
+                return .success(Generated(body: body, attempts: response.attempts))
+            } catch {
+                logger.error("cannot store a generated chapter", metadata: ["error": "\(error)"])
+                return .failure(
+                    GenerationFailure(
+                        attempts: response.attempts,
+                        error: ProviderError(.fatal, "the answer could not be stored: \(error)"),
+                        usage: response.usage
+                    )
+                )
+            }
+        }
+    }
+
+    /// Registers interest in `request`'s key, starting the request if it is not in flight.
+    /// `onEvent` receives the request's scheduler events until the ticket is done.
+    func join(
+        _ request: ChapterRequest,
+        logger: Logger,
+        onEvent: @escaping @Sendable (Scheduler.Event) -> Void
+    ) -> Ticket {
+        let id = makeID()
+        if flights[request.key] == nil || flights[request.key]!.abandoned {
+            let flightID = makeID()
+            let key = request.key
+            let perform = self.perform
+            tasks[flightID] = Task {
+                let outcome = await perform(request, logger) { event in
+                    Task { await self.broadcast(event, key: key, flight: flightID) }
+                }
+                self.finish(key, flight: flightID, outcome: outcome)
+            }
+            flights[request.key] = Flight(id: flightID)
+        }
+        flights[request.key]!.listeners[id] = onEvent
+        return Ticket(key: request.key, id: id)
+    }
+
+    private func broadcast(_ event: Scheduler.Event, key: ChapterKey, flight id: UInt64) {
+        guard let flight = flights[key], flight.id == id else { return }
+        for listener in flight.listeners.values { listener(event) }
+    }
+
+    /// Waits for the outcome of a joined request.
+    /// - Throws: CancellationError when the waiting task is cancelled (the request itself is
+    ///   cancelled too if no other run wants it).
+    nonisolated func outcome(of ticket: Ticket) async throws -> Outcome {
+        try await withTaskCancellationHandler {
+            try await wait(ticket)
+        } onCancel: {
+            Task { await self.leave(ticket) }
+        }
+    }
+
+    private func wait(_ ticket: Ticket) async throws -> Outcome {
+        guard let flight = flights[ticket.key], flight.listeners[ticket.id] != nil else { throw CancellationError() }
+        if Task.isCancelled {
+            leave(ticket)
+            throw CancellationError()
+        }
+        if let outcome = flight.outcome {
+            endInterest(ticket)
+            return outcome
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            flights[ticket.key]!.waiters[ticket.id] = continuation
+        }
+    }
+
+    /// A ticket's holder stops waiting (cancelled, or a run ending early).
+    private func leave(_ ticket: Ticket) {
+        guard var flight = flights[ticket.key] else { return }
+        flight.waiters.removeValue(forKey: ticket.id)?.resume(throwing: CancellationError())
+        flights[ticket.key] = flight
+        endInterest(ticket)
+    }
+
+    private func endInterest(_ ticket: Ticket) {
+        guard var flight = flights[ticket.key], flight.listeners.removeValue(forKey: ticket.id) != nil else { return }
+        if flight.listeners.isEmpty {
+            if flight.outcome != nil {
+                flights.removeValue(forKey: ticket.key)
+                return
+            }
+            flight.abandoned = true
+            tasks[flight.id]?.cancel()
+        }
+        flights[ticket.key] = flight
+    }
+
+    /// Gives up interest without waiting (a run that ends early).
+    func release(_ tickets: [Ticket]) {
+        for ticket in tickets { leave(ticket) }
+    }
+
+    private func finish(_ key: ChapterKey, flight id: UInt64, outcome: Outcome?) {
+        tasks.removeValue(forKey: id)
+        guard var flight = flights[key], flight.id == id else { return }
+        guard let outcome else {
+            for waiter in flight.waiters.values { waiter.resume(throwing: CancellationError()) }
+            flights.removeValue(forKey: key)
+            return
+        }
+        for (ticketID, waiter) in flight.waiters {
+            waiter.resume(returning: outcome)
+            flight.listeners.removeValue(forKey: ticketID)
+        }
+        flight.waiters = [:]
+        flight.outcome = outcome
+        if flight.listeners.isEmpty {
+            flights.removeValue(forKey: key)
+        } else {
+            flights[key] = flight
+        }
+    }
+
+    /// Cancels every request in flight and returns once each has ended (shutdown). An answer
+    /// already being stored is stored first.
+    func cancelAll() async {
+        let running = Array(tasks.values)
+        for task in running { task.cancel() }
+        for task in running { await task.value }
+    }
+
+    /// Keys with a request that somebody still waits for.
+    var wantedKeys: Set<ChapterKey> { Set(flights.filter { $0.value.outcome == nil && !$0.value.abandoned }.keys) }
+
+    /// Request tasks that have not ended.
+    var runningCount: Int { tasks.count }
+
+    private func makeID() -> UInt64 {
+        nextID += 1
+        return nextID
+    }
+}

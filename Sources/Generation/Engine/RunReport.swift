@@ -1,0 +1,39 @@
+/// What one run did.
+public struct RunReport: Sendable {
+    public struct Chapter: Sendable, Hashable {
+        public enum Outcome: Sendable, Hashable {
+            /// Written by a request made in this run.
+            case generated
+            /// Taken from the store (no request), published anew (new file, new position, new title).
+            case reused
+            /// Already published exactly so; nothing written.
+            case unchanged
+            /// Someone edited the file; it was kept.
+            case handEdited
+            /// Could not be generated; the previous version stayed published if there was one.
+            case failed(String, keptPrevious: Bool)
+        }
+        public var position: Int
+        public var title: String
+        /// The published file name, nil when nothing is published for this chapter.
+        public var file: String?
+        public var outcome: Outcome
+    }
+
+    public var outline: String
+    public var folder: String
+    public var chapters: [Chapter]
+    /// Tokens spent in this run.
+    public var usage: Usage
+    /// Backups made of files coursegen did not write: original name -> backup name.
+    public var backups: [String: String]
+
+    /// True when every chapter is published with its current text (or kept as hand-edited).
+    public var isComplete: Bool {
+        chapters.allSatisfy { if case .failed = $0.outcome { false } else { true } }
+    }
+
+    public var failedChapters: [Chapter] {
+        chapters.filter { if case .failed = $0.outcome { true } else { false } }
+    }
+}

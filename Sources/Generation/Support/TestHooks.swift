@@ -1,0 +1,24 @@
+#if DEBUG
+    import Foundation
+    import Synchronization
+
+    /// Places where the end-to-end tests of the debug build can hold coursegen still, to reach a
+    /// moment that timing alone would make flaky. Compiled only in debug builds, and inert unless
+    /// its environment variable is set: the release binary has none of this.
+    enum TestHooks {
+        /// `COURSEGEN_TEST_HOLD_FIRST_PUBLISH=PATH`: the first publish of the process, on the
+        /// blocking pool, creates `PATH.held` and waits until `PATH` exists.
+        private static let holdFirstPublish = ProcessInfo.processInfo.environment["COURSEGEN_TEST_HOLD_FIRST_PUBLISH"]
+        private static let held = Atomic(false)
+
+        static func beforePublish() {
+            guard let gate = holdFirstPublish, !held.exchange(true, ordering: .relaxed) else { return }
+            FileManager.default.createFile(atPath: "\(gate).held", contents: nil)
+            while !FileManager.default.fileExists(atPath: gate) { usleep(5_000) }
+        }
+    }
+#else
+    enum TestHooks {
+        @inline(__always) static func beforePublish() {}
+    }
+#endif
