@@ -4,45 +4,11 @@ import Foundation
 /// the `# title` heading, not the model, so a reorder needs no new text.
 enum ChapterFile {
     /// `NN-slug.md` for the chapter at 1-based `position` of `count`: at least two digits, more
-    /// when there are more chapters (`001-...` past 99).
+    /// when there are more chapters (`001-...` past 99); `slug(_:)` says what the rest holds.
     static func name(position: Int, count: Int, title: String) -> String {
         let width = max(2, String(count).count)
         let number = String(position)
         return String(repeating: "0", count: max(width - number.count, 0)) + number + "-" + slug(title) + ".md"
-    }
-
-    /// A file-name-safe form of a title: lowercase ASCII letters, digits and single hyphens, at
-    /// most 60 characters, never empty, never `.`, `..` or anything with `/` or control characters.
-    static let maximumSlugLength = 60
-
-    static func slug(_ title: String) -> String {
-        let folded =
-            title
-            .folding(options: [.diacriticInsensitive, .widthInsensitive], locale: Locale(identifier: "en_US_POSIX"))
-            .lowercased()
-        var slug = ""
-        var pendingHyphen = false
-        for scalar in folded.unicodeScalars {
-            if scalar == "'" || scalar == "\u{2019}" { continue }  // "don't" -> "dont"
-            if ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) {
-                if pendingHyphen && !slug.isEmpty { slug.append("-") }
-                pendingHyphen = false
-                slug.unicodeScalars.append(scalar)
-                if slug.utf8.count > maximumSlugLength { break }
-            } else {
-                pendingHyphen = true
-            }
-        }
-        if slug.utf8.count > maximumSlugLength {
-            // Cut at a word boundary when there is one.
-            slug = String(slug.prefix(maximumSlugLength + 1))
-            if let hyphen = slug.lastIndex(of: "-") {
-                slug = String(slug[..<hyphen])
-            } else {
-                slug = String(slug.prefix(maximumSlugLength))
-            }
-        }
-        return slug.isEmpty ? "chapter" : slug
     }
 
     /// True for names the publisher owns in an outline's folder: `^[0-9]+-.*\.md$`.
@@ -70,7 +36,8 @@ enum ChapterFile {
         return Array(text.utf8)
     }
 
-    /// mdBook's `SUMMARY.md` for chapters (title, file name) in order.
+    /// mdBook's `SUMMARY.md` for chapters (title, file name) in order. `\`, `[` and `]` in a title
+    /// are backslash-escaped; the file name is written by `linkDestination(_:)`.
     static func summary(_ chapters: [(title: String, file: String)]) -> [UInt8] {
         var text = "# Summary\n\n"
         for chapter in chapters {
@@ -78,9 +45,34 @@ enum ChapterFile {
                 .replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "[", with: "\\[")
                 .replacingOccurrences(of: "]", with: "\\]")
-            text += "- [\(title)](\(chapter.file))\n"
+            text += "- [\(title)](\(linkDestination(chapter.file)))\n"
         }
         return Array(text.utf8)
+    }
+
+    /// `file` as a CommonMark link destination that mdBook reads back as exactly `file`.
+    ///
+    /// mdBook's SUMMARY.md parser (`parse_link` in mdbook-summary) takes the destination
+    /// pulldown-cmark gives it, with backslash escapes and entities already resolved, replaces
+    /// `%20` by a space and joins the result to the book's folder. Nothing else is
+    /// percent-decoded, so a name is written as it is, UTF-8 included (`%E3%81%AF` would name a
+    /// file that does not exist). A name with no ASCII space, control character, `(`, `)`, `<`,
+    /// `>`, `\` or `&` (every name `name(position:count:title:)` makes) is written bare, as
+    /// before; any other goes between `<` and `>`, where spaces and parentheses are plain text,
+    /// with `\`, `<`, `>` and `&` backslash-escaped. mdBook cannot link a name that holds a line
+    /// break or `%20`; chapter names never do.
+    static func linkDestination(_ file: String) -> String {
+        let escaped: Set<Unicode.Scalar> = ["\\", "<", ">", "&"]
+        let bare = !file.unicodeScalars.contains {
+            $0.value <= 0x20 || $0.value == 0x7F || $0 == "(" || $0 == ")" || escaped.contains($0)
+        }
+        guard !bare else { return file }
+        var destination = "<"
+        for scalar in file.unicodeScalars {
+            if escaped.contains(scalar) { destination += "\\" }
+            destination.unicodeScalars.append(scalar)
+        }
+        return destination + ">"
     }
 
     /// A minimal `book.toml` so `mdbook build` works on the folder as it is.
