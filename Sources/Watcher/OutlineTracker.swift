@@ -56,7 +56,7 @@ struct OutlineTracker {
 
     /// The inbox's absolute path as given, without a trailing slash.
     let inbox: String
-    var rules: OutlineRules
+    var filter: InboxFilter
     let debounce: Duration
     let maximumDelay: Duration
     private let logger: Logger
@@ -69,9 +69,9 @@ struct OutlineTracker {
     /// Between a full scan's start and the inbox vanishing; events are ignored outside it.
     private(set) var isWatchingInbox = false
 
-    init(inbox: String, rules: OutlineRules, debounce: Duration, maximumDelay: Duration, logger: Logger) {
+    init(inbox: String, filter: InboxFilter, debounce: Duration, maximumDelay: Duration, logger: Logger) {
         self.inbox = inbox
-        self.rules = rules
+        self.filter = filter
         self.debounce = debounce
         self.maximumDelay = maximumDelay
         self.logger = logger
@@ -111,7 +111,7 @@ struct OutlineTracker {
         let path = folder.isEmpty ? event.name : folder + "/" + event.name
         if event.mask.contains(.isDirectory) {
             if !event.mask.isDisjoint(with: [.create, .movedTo]) {
-                return rules.watchesFolder(path) ? [.watchAndScan(path)] : []
+                return filter.watchesFolder(path) ? [.watchAndScan(path)] : []
             }
             if event.mask.contains(.movedFrom) {
                 settle(under: path, at: now)
@@ -122,7 +122,7 @@ struct OutlineTracker {
             if event.mask.contains(.delete) { settle(under: path, at: now) }
             return []
         }
-        guard rules.isOutlineCandidate(path) else { return [] }
+        guard filter.isOutlineCandidate(path) else { return [] }
         if !event.mask.isDisjoint(with: [.closeWrite, .movedTo, .movedFrom, .delete]) {
             settle(path, at: now)
         } else if event.mask.contains(.create) {
@@ -150,7 +150,7 @@ struct OutlineTracker {
     /// Records a file found by a scan (full or of a new folder) at `now`; it is reported after the debounce,
     /// unless a writer is at work on it.
     mutating func found(_ relativePath: String, at now: Instant) {
-        guard rules.isOutlineCandidate(relativePath), pending[relativePath]?.writing != true else { return }
+        guard filter.isOutlineCandidate(relativePath), pending[relativePath]?.writing != true else { return }
         settle(relativePath, at: now)
         if fullScan?.walking == true { fullScan?.awaiting.insert(relativePath) }
     }

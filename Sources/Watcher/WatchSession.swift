@@ -48,7 +48,7 @@ final class WatchSession {
         self.logger = logger
         self.tracker = OutlineTracker(
             inbox: inbox,
-            rules: OutlineRules(extensions: configuration.extensions),
+            filter: InboxFilter(extensions: configuration.extensions),
             debounce: configuration.debounce,
             maximumDelay: configuration.maximumDelay,
             logger: logger
@@ -171,7 +171,7 @@ final class WatchSession {
     /// Watches and scans the whole inbox; `.scanCompleted` follows once everything found is reported.
     private func fullScan() async throws(WatcherError) {
         phase = .watching
-        tracker.rules = OutlineRules(extensions: extensions, excludedRelativePaths: inspector.excludedRelativePaths())
+        tracker.filter = InboxFilter(extensions: extensions, excludedRelativePaths: inspector.excludedRelativePaths())
         tracker.beginFullScan(at: .now)
         switch try await walk(from: "") {
         case .completed: tracker.endFullScan()
@@ -224,7 +224,7 @@ final class WatchSession {
                     let child = folder.isEmpty ? entry.name : folder + "/" + entry.name
                     if !entry.isFolder {
                         tracker.found(child, at: now)
-                    } else if tracker.rules.watchesFolder(child) {
+                    } else if tracker.filter.watchesFolder(child) {
                         folders.append(child)
                     }
                 }

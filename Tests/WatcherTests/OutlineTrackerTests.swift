@@ -19,7 +19,7 @@ struct OutlineTrackerTests {
     init() {
         tracker = OutlineTracker(
             inbox: Self.inbox,
-            rules: OutlineRules(extensions: ["md", "yaml"], excludedRelativePaths: ["out"]),
+            filter: InboxFilter(extensions: ["md", "yaml"], excludedRelativePaths: ["out"]),
             debounce: .milliseconds(300),
             maximumDelay: .seconds(5),
             logger: log.logger()
