@@ -84,6 +84,14 @@ enum Disk {
         guard Glibc.mkdir(path, 0o755) == 0 else { throw DiskError(operation: "mkdir", path: path) }
     }
 
+    /// The whole text of a /proc file. `String(contentsOfFile:)` reads only as much as one `read` gives for a
+    /// file whose size shows as 0, which cuts /proc/self/maps short.
+    static func readProcFile(_ path: String) -> String? {
+        guard let file = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? file.close() }
+        return (try? file.readToEnd()).map { String(decoding: $0 ?? Data(), as: UTF8.self) }
+    }
+
     static func read(_ path: String) throws -> String {
         try String(contentsOfFile: path, encoding: .utf8)
     }
