@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
     ],
     targets: [
         // libinotifytools (Debian's libinotifytools0-dev); only Watcher imports it.
@@ -28,13 +29,16 @@ let package = Package(
             name: "CInotify",
             providers: [.apt(["libinotifytools0-dev"])]
         ),
-        // Linux system calls Glibc's Swift overlay does not import (renameat2).
+        // Linux system calls Glibc's Swift overlay does not import (renameat2, statfs).
         .systemLibrary(name: "CLinux"),
         .target(
             name: "Watcher",
             dependencies: [
                 "CInotify",
+                "CLinux",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -104,7 +108,11 @@ let package = Package(
         ),
         .testTarget(
             name: "WatcherTests",
-            dependencies: ["Watcher", "TestSupport"],
+            dependencies: [
+                "Watcher", "TestSupport",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -15,7 +15,9 @@ public struct InboxFile: Sendable, Hashable {
 public enum WatchEvent: Sendable, Hashable {
     /// An outline file settled (no event for it during the debounce, or the maximum delay passed) and exists,
     /// at the moment of reporting, as a regular file or as a symlink to a regular file inside the inbox.
-    /// A save reports once; a no-op event (an identical rewrite) may also report: compare content.
+    /// A save reports once. Through inotify a no-op event (an identical rewrite) may also report: compare
+    /// content. While the inbox is scanned periodically (`WatchMode`), content is compared here and an unchanged
+    /// file is not reported.
     case changed(InboxFile)
     /// An outline file reported before is gone (deleted, moved out, renamed, or its folder or the inbox went away).
     case removed(InboxFile)
