@@ -28,13 +28,16 @@ let package = Package(
             name: "CInotify",
             providers: [.apt(["libinotifytools0-dev"])]
         ),
-        // Linux system calls Glibc's Swift overlay does not import (renameat2).
+        // Linux system calls Glibc's Swift overlay does not import (renameat2, statfs).
         .systemLibrary(name: "CLinux"),
         .target(
             name: "Watcher",
             dependencies: [
                 "CInotify",
+                "CLinux",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -108,7 +111,11 @@ let package = Package(
         ),
         .testTarget(
             name: "WatcherTests",
-            dependencies: ["Watcher", "TestSupport"],
+            dependencies: [
+                "Watcher", "TestSupport",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

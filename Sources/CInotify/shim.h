@@ -11,7 +11,19 @@ static inline const char *cinotify_event_name(const struct inotify_event *event)
     return event->len > 0 ? event->name : "";
 }
 
-// libinotifytools 3.22 internals that its shared library exports but its header does not declare.
+// libinotifytools 3.22 internals that its shared library exports but its header does not declare. They are
+// checked against the installed library by Tests/WatcherTests/InotifyLibrarySymbolTests.swift, which fails,
+// naming the library's version, if one of them vanishes.
+//
+// The public API that would replace them is inotifytools_remove_watch_by_wd() (or _by_filename()). It cannot
+// forget a watch the kernel already dropped: it calls inotify_rm_watch() first, which fails with EINVAL for such
+// a watch, and then returns without touching its tables, so the stale record stays and shadows the next watch on
+// that path (inotifytools_wd_from_filename() finds the dead descriptor). The other public way out,
+// inotifytools_cleanup() then inotifytools_initialize(), drops every table but also closes the inotify
+// descriptor: every live watch is lost, and the new descriptor may be 1024 or more, where libinotifytools'
+// select() aborts the process. Renaming the stale record away with inotifytools_set_filename_by_wd() leaks it,
+// and the kernel may hand its descriptor number to a later watch. Should libinotifytools gain a public call
+// that forgets a watch without inotify_rm_watch() (or forget it itself on IN_IGNORED), use that instead.
 struct watch;
 struct rbtree;
 extern struct rbtree *tree_wd;

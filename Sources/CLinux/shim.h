@@ -4,6 +4,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <fcntl.h>
+// statfs(2) and its f_type magic numbers: Glibc's Swift module does not import <sys/vfs.h>.
+#include <sys/vfs.h>
 
 #ifndef RENAME_EXCHANGE
 #define RENAME_EXCHANGE (1 << 1)

@@ -1,42 +1,60 @@
 import Glibc
+import SystemPackage
 
-/// Looks at inbox entries on disk: what a path is, and what a folder holds. Never opens a file.
+/// Looks at inbox entries on disk: what a path is, what a folder holds, and the signatures a periodic scan
+/// compares. Never opens a file (`ContentReader` does).
 struct InboxInspector: Sendable {
     /// The inbox's absolute path as given.
     let inbox: String
     /// Excluded folders as absolute paths (as given and resolved).
     let excludedPaths: [String]
 
+    /// The absolute path of an inbox-relative path.
+    func absolute(_ relativePath: String) -> String {
+        Self.path(of: relativePath, in: inbox)
+    }
+
+    /// `relativePath` ("" for the inbox itself) inside `inbox`.
+    static func path(of relativePath: String, in inbox: String) -> String {
+        relativePath.isEmpty ? inbox : inbox + "/" + relativePath
+    }
+
     /// What `path` is now. A symlink is resolved (without reading its target) and accepted only if it
     /// leads to a regular file inside the inbox and outside the excluded folders; a regular file too must
     /// resolve inside the inbox.
     func entry(at path: String) -> InboxEntry {
-        guard let status = FileStatus(path: path, followingLinks: false) else { return .missing }
-        switch status.kind {
+        guard let status = try? Stat(FilePath(path), followTargetSymlink: false) else { return .missing }
+        switch status.type {
         case .directory: return .folder
-        case .other: return .other
-        case .regularFile:
+        case .regular:
             // Reached through a folder that a symlink replaced after it was watched: treat as a link.
             guard let target = Self.resolvedPath(path) else { return .missing }
             guard let root = Self.resolvedPath(inbox), target.hasPrefix(root + "/") else {
                 return .linkOutsideInbox(target: target)
             }
             return .file
-        case .symlink:
+        case .symbolicLink:
             guard let target = Self.resolvedPath(path) else { return .other }
             guard let root = Self.resolvedPath(inbox), target.hasPrefix(root + "/") else {
                 return .linkOutsideInbox(target: target)
             }
             let excluded = excludedPaths.compactMap(Self.resolvedPath)
             if excluded.contains(where: { target == $0 || target.hasPrefix($0 + "/") }) { return .other }
-            return FileStatus(path: target, followingLinks: false)?.kind == .regularFile ? .linkToFile : .other
+            let targetStatus = try? Stat(FilePath(target), followTargetSymlink: false)
+            return targetStatus?.type == .regular ? .linkToFile : .other
+        default:
+            return .other
         }
     }
 
-    /// Whether the inbox exists as a folder (directly or through a symlink).
-    var inboxIsFolder: Bool {
-        FileStatus(path: inbox, followingLinks: true)?.kind == .directory
+    /// The inbox folder's identity (directly or through a symlink); nil if it is missing or not a folder.
+    var inboxIdentity: FileIdentity? {
+        guard let status = try? Stat(FilePath(inbox)), status.type == .directory else { return nil }
+        return FileIdentity(status)
     }
+
+    /// Whether the inbox exists as a folder (directly or through a symlink).
+    var inboxIsFolder: Bool { inboxIdentity != nil }
 
     /// Excluded folders relative to the inbox, matched as given and with symlinks resolved
     /// (so `/srv/inbox/out` and `/data/inbox/out` both match when `/srv/inbox` links to `/data/inbox`).
@@ -55,10 +73,10 @@ struct InboxInspector: Sendable {
 
     /// A folder's entries, sorted by name, each marked as a (real, not symlinked) folder or not.
     /// - Returns: nil if the folder is gone (or not a folder); the errno for other failures.
-    func entries(ofFolder path: String) -> Result<[(name: String, isFolder: Bool)], SystemError>? {
+    func entries(ofFolder path: String) -> Result<[(name: String, isFolder: Bool)], Errno>? {
         guard let directory = opendir(path) else {
-            let code = errno
-            return code == ENOENT || code == ENOTDIR ? nil : .failure(SystemError(code: code))
+            let code = Errno(rawValue: errno)
+            return code == .noSuchFileOrDirectory || code == .notDirectory ? nil : .failure(code)
         }
         defer { closedir(directory) }
         var entries: [(name: String, isFolder: Bool)] = []
@@ -70,13 +88,52 @@ struct InboxInspector: Sendable {
             let type = entry.pointee.d_type
             let isFolder: Bool
             if type == UInt8(DT_UNKNOWN) {
-                isFolder = FileStatus(path: path + "/" + name, followingLinks: false)?.kind == .directory
+                let status = try? Stat(FilePath(path + "/" + name), followTargetSymlink: false)
+                isFolder = status?.type == .directory
             } else {
                 isFolder = type == UInt8(DT_DIR)
             }
             entries.append((name, isFolder))
         }
         return .success(entries.sorted { $0.name < $1.name })
+    }
+
+    /// Scans the inbox for a periodic comparison: lists every folder `filter` watches and takes the signature
+    /// of every outline candidate, with one `lstat` each (and one `stat` more for a symlink, which is signed by
+    /// its target). Reads no file.
+    func scan(filter: InboxFilter) -> InboxScan {
+        var scan = InboxScan(inbox: inboxIdentity)
+        guard scan.inbox != nil else { return scan }
+        var folders = [""]
+        while let folder = folders.popLast() {
+            switch entries(ofFolder: absolute(folder)) {
+            case nil:
+                if folder.isEmpty { return InboxScan(inbox: nil) }
+            case .failure(let error)?:
+                scan.unlistable[folder] = error
+            case .success(let entries)?:
+                scan.folders.append(folder)
+                for entry in entries {
+                    let child = folder.isEmpty ? entry.name : folder + "/" + entry.name
+                    if entry.isFolder {
+                        if filter.watchesFolder(child) { folders.append(child) }
+                    } else if filter.isOutlineCandidate(child), let signature = signature(at: absolute(child)) {
+                        scan.files[child] = signature
+                    }
+                }
+            }
+        }
+        return scan
+    }
+
+    /// The signature of a regular file, or of the regular file a symlink leads to; nil for anything else.
+    func signature(at path: String) -> FileSignature? {
+        guard var status = try? Stat(FilePath(path), followTargetSymlink: false) else { return nil }
+        if status.type == .symbolicLink {
+            guard let target = try? Stat(FilePath(path)) else { return nil }
+            status = target
+        }
+        return status.type == .regular ? FileSignature(status) : nil
     }
 
     /// `path` with every symlink resolved, or nil if it does not resolve.
@@ -86,58 +143,22 @@ struct InboxInspector: Sendable {
         return String(cString: resolved)
     }
 
-    /// `path` relative to `root` ("" for the root itself), or nil if it is not inside it.
+    /// `path` relative to `root` ("" for the root itself), or nil if it is not inside it. Both are normalised
+    /// lexically first (symlinks untouched).
     static func relative(_ path: String, to root: String) -> String? {
-        let path = normalized(path)
-        let root = normalized(root)
-        if path == root { return "" }
-        let prefix = root == "/" ? "/" : root + "/"
-        return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : nil
-    }
-
-    /// An absolute path with `.` and empty components removed and `..` applied lexically (symlinks untouched).
-    static func normalized(_ path: String) -> String {
-        var components: [Substring] = []
-        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
-            switch component {
-            case ".": continue
-            case "..": _ = components.popLast()
-            default: components.append(component)
-            }
-        }
-        return "/" + components.joined(separator: "/")
+        var path = FilePath(path).lexicallyNormalized()
+        return path.removePrefix(FilePath(root).lexicallyNormalized()) ? path.string : nil
     }
 }
 
-/// The type of a file system entry, from `lstat`/`stat`.
-struct FileStatus {
-    enum Kind { case regularFile, directory, symlink, other }
-    let kind: Kind
-    let device: UInt64
-    let inode: UInt64
-
-    /// nil if the path does not exist (or cannot be looked at).
-    init?(path: String, followingLinks: Bool) {
-        var info = stat()
-        guard (followingLinks ? stat(path, &info) : lstat(path, &info)) == 0 else { return nil }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: kind = .regularFile
-        case S_IFDIR: kind = .directory
-        case S_IFLNK: kind = .symlink
-        default: kind = .other
-        }
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-    }
-}
-
-/// An `errno` value with its message.
-struct SystemError: Error, Sendable, CustomStringConvertible {
-    let code: Int32
-    var description: String { systemMessage(code) }
-}
-
-/// `strerror(code)`, e.g. "No such file or directory".
-func systemMessage(_ code: Int32) -> String {
-    String(cString: strerror(code))
+/// What a periodic scan of the inbox found.
+struct InboxScan: Sendable {
+    /// The inbox folder's identity; nil if it is missing (nothing else is then filled in).
+    var inbox: FileIdentity?
+    /// Every outline candidate's signature, by inbox-relative path.
+    var files: [String: FileSignature] = [:]
+    /// Every folder listed, inbox-relative ("" for the inbox itself).
+    var folders: [String] = []
+    /// Folders that could not be listed, with why; their outlines are not in `files`.
+    var unlistable: [String: Errno] = [:]
 }

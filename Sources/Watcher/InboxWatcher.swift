@@ -1,9 +1,18 @@
 import Foundation
 public import Logging
+import SystemPackage
 
 /// Watches an inbox folder and its subfolders through inotify and reports outline files that changed or went
 /// away, debounced so that one save reports once, whatever the editor does (in-place writes, temporary file and
 /// rename, backup rename, delete and create).
+///
+/// Where inotify is blind (an inbox on a network file system, where saves made on other machines raise no event)
+/// it also scans the inbox every `pollInterval`; `WatcherConfiguration.mode` can force scanning only, or inotify
+/// only. A scan costs one `stat` per outline; an outline whose size, times or inode changed is read, and reported
+/// only if its content differs from what was last reported and it has stopped changing for the debounce.
+/// While scanning, an unchanged file is never reported (a touch, a chmod, an identical rewrite). A scan cannot see
+/// an open writer: a writer that pauses longer than the debounce in the middle of a save is reported twice, and a
+/// file that never stops changing is not reported until it does.
 ///
 /// Iterating starts watching: every folder is watched before it is scanned, every outline present is reported,
 /// then `.scanCompleted`, then changes as they settle. A missing inbox is waited for (checked with backoff),
@@ -21,28 +30,35 @@ public struct InboxWatcher: AsyncSequence, Sendable {
     private let configuration: WatcherConfiguration
     private let logger: Logger
     private let makeSource: @Sendable (_ inbox: String, _ logger: Logger) -> any RawEventSource
+    private let fileSystemOf: @Sendable (String) -> Result<FileSystemType, Errno>
 
     /// - Parameters:
     ///   - inbox: the folder to watch (relative paths are resolved against the current directory; the path
     ///     may go through symlinks, and reports use it as given).
-    ///   - configuration: debounce, extensions and excluded folders.
-    ///   - logger: receives warnings (ignored symlinks, overflows) and errors (inbox missing).
+    ///   - configuration: debounce, extensions, excluded folders, watch mode and poll interval.
+    ///   - logger: receives warnings (ignored symlinks, overflows, an inbox on a network file system) and errors
+    ///     (inbox missing).
     public init(inbox: String, configuration: WatcherConfiguration = .init(), logger: Logger) {
         self.init(inbox: inbox, configuration: configuration, logger: logger) { inbox, logger in
             InotifySource(inbox: inbox, logger: logger)
         }
     }
 
-    /// Watches through another event source (tests).
+    /// Watches through another event source, and finds file systems another way (tests).
+    /// - Parameters:
+    ///   - makeSource: makes the inotify source; never called in poll mode.
+    ///   - fileSystemOf: the file system of a path.
     init(
         inbox: String,
         configuration: WatcherConfiguration,
         logger: Logger,
+        fileSystemOf: @escaping @Sendable (String) -> Result<FileSystemType, Errno> = FileSystemType.of(path:),
         makeSource: @escaping @Sendable (_ inbox: String, _ logger: Logger) -> any RawEventSource
     ) {
         self.inbox = Self.absolute(inbox)
         self.configuration = configuration
         self.logger = logger
+        self.fileSystemOf = fileSystemOf
         self.makeSource = makeSource
     }
 
@@ -53,6 +69,12 @@ public struct InboxWatcher: AsyncSequence, Sendable {
         try? InotifyLibrary.initialise()
     }
 
+    /// `prepare()` unless `configuration` does without inotify (`WatchMode.poll`): poll mode never initialises
+    /// libinotifytools.
+    public static func prepare(for configuration: WatcherConfiguration) {
+        if configuration.mode.usesInotify { prepare() }
+    }
+
     public func makeAsyncIterator() -> Iterator {
         Iterator(
             session: WatchSession(
@@ -60,7 +82,8 @@ public struct InboxWatcher: AsyncSequence, Sendable {
                 configuration: configuration,
                 excludedPaths: configuration.excludedPaths.map(Self.absolute),
                 logger: logger,
-                source: makeSource(inbox, logger)
+                source: configuration.mode.usesInotify ? makeSource(inbox, logger) : nil,
+                fileSystemOf: fileSystemOf
             )
         )
     }
@@ -81,6 +104,6 @@ public struct InboxWatcher: AsyncSequence, Sendable {
 
     private static func absolute(_ path: String) -> String {
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        return InboxInspector.normalized(absolute)
+        return FilePath(absolute).lexicallyNormalized().string
     }
 }

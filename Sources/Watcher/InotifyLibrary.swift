@@ -1,6 +1,7 @@
 import CInotify
 import Glibc
 import Synchronization
+import SystemPackage
 
 /// The process-wide libinotifytools instance: initialised once, owned by one watcher at a time.
 ///
@@ -47,7 +48,7 @@ enum InotifyLibrary {
                         state = .failed(
                             code == EMFILE
                                 ? .instanceLimitReached(limit: Int(inotifytools_get_max_user_instances()))
-                                : .inotifyFailed("initialise", errno: code)
+                                : .inotifyFailed("initialise", errno: Errno(rawValue: code))
                         )
                     }
                 }

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Logging
 import Synchronization
+import SystemPackage
 
 /// The libinotifytools-backed event source: one dedicated thread owns the library, blocks in
 /// `inotifytools_next_event(0)` (forever, so an idle watcher uses no CPU), copies each event at once and
@@ -104,8 +105,7 @@ final class InotifySource: RawEventSource {
 private final class InotifyThread {
     private struct WatchedFolder {
         let descriptor: Int32
-        let device: UInt64
-        let inode: UInt64
+        let identity: FileIdentity
     }
 
     private let shared: InotifySource.Shared
@@ -143,7 +143,7 @@ private final class InotifyThread {
                 let code = inotifytools_error()
                 if code == EINTR { continue }
                 logger.error("reading inotify events failed", metadata: ["errno": "\(code)"])
-                deliver(.failed(.inotifyFailed("read events", errno: code == 0 ? EIO : code)))
+                deliver(.failed(.inotifyFailed("read events", errno: Errno(rawValue: code == 0 ? EIO : code))))
                 return
             }
             // Copy everything now: the next call reuses libinotifytools' buffer.
@@ -205,11 +205,11 @@ private final class InotifyThread {
     }
 
     private func watch(_ path: String, isInboxRoot: Bool) -> FolderWatchOutcome {
-        guard let status = FileStatus(path: path, followingLinks: isInboxRoot), status.kind == .directory else {
-            return .missing
-        }
+        guard let status = try? Stat(FilePath(path), followTargetSymlink: isInboxRoot), status.type == .directory
+        else { return .missing }
+        let identity = FileIdentity(status)
         if let existing = folders[path] {
-            if existing.device == status.device && existing.inode == status.inode { return .watched }
+            if existing.identity == identity { return .watched }
             // Another folder now has this path (the old one was replaced): drop the old watch.
             remove(existing.descriptor, of: path)
         }
@@ -222,14 +222,14 @@ private final class InotifyThread {
             case EACCES: return .permissionDenied
             case ENOSPC:
                 return .failed(.watchLimitReached(path: path, limit: Int(inotifytools_get_max_user_watches())))
-            default: return .failed(.inotifyFailed("watch", path: path, errno: code))
+            default: return .failed(.inotifyFailed("watch", path: path, errno: Errno(rawValue: code)))
             }
         }
         var descriptor = inotifytools_wd_from_filename(path + "/")
         if descriptor <= 0 { descriptor = inotifytools_wd_from_filename(path) }
         guard descriptor > 0 else {
             logger.error("libinotifytools lost track of a new watch", metadata: ["path": "\(path)"])
-            return .failed(.inotifyFailed("track the watch of", path: path, errno: EINVAL))
+            return .failed(.inotifyFailed("track the watch of", path: path, errno: .invalidArgument))
         }
         if let other = paths[descriptor], other != path {
             // The kernel keys watches by inode: this folder is also reachable as `other` (a bind mount).
@@ -239,7 +239,7 @@ private final class InotifyThread {
             )
             return .watched
         }
-        folders[path] = WatchedFolder(descriptor: descriptor, device: status.device, inode: status.inode)
+        folders[path] = WatchedFolder(descriptor: descriptor, identity: identity)
         paths[descriptor] = path
         return .watched
     }
@@ -269,7 +269,7 @@ private final class InotifyThread {
         let temporary = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array((temporary + "/coursegen-watcher.XXXXXX").utf8CString)
         guard let created = mkdtemp(&template) else {
-            throw .controlFolderFailed(path: temporary, errno: errno)
+            throw .controlFolderFailed(path: temporary, errno: Errno(rawValue: errno))
         }
         let path = String(cString: created)
         let mask: EventMask = [.attributes, .deleteSelf, .moveSelf, .onlyDirectory, .dontFollow]
@@ -279,7 +279,7 @@ private final class InotifyThread {
             if code == ENOSPC {
                 throw .watchLimitReached(path: path, limit: Int(inotifytools_get_max_user_watches()))
             }
-            throw .controlFolderFailed(path: path, errno: code)
+            throw .controlFolderFailed(path: path, errno: Errno(rawValue: code))
         }
         control = (path, inotifytools_wd_from_filename(path + "/"))
         shared.mailbox.withLock { $0.controlFolder = path }

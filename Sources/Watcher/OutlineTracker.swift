@@ -12,6 +12,12 @@ enum InboxEntry: Sendable, Equatable {
     case linkOutsideInbox(target: String)
     /// Anything else: a FIFO, socket or device, a dangling link, a link to a folder or into an excluded folder.
     case other
+    /// A file (or link to one) whose content is the one last reported: nothing to report. Only when content is
+    /// compared (see `InboxSnapshot`).
+    case unchangedFile
+    /// A file that changed while it was looked at, or since a periodic scan saw it: it is still being written,
+    /// look again after the debounce. Only when content is compared (see `InboxSnapshot`).
+    case changingFile
 }
 
 /// The watcher's event logic: turns raw inotify events and scan results into debounced `WatchEvent`s and into
@@ -23,7 +29,9 @@ enum InboxEntry: Sendable, Equatable {
 ///   reported `debounce` after its last such event, or `maximumDelay` after the burst's first event.
 /// - `IN_MODIFY`, and `IN_CREATE` of a regular file, mean a writer is at work: the report waits for its close.
 /// - When the report is due, the path is looked at: a file reports `.changed`; a path reported before that is
-///   gone now (or is no longer an outline) reports `.removed`; anything else reports nothing.
+///   gone now (or is no longer an outline) reports `.removed`; anything else reports nothing. Where content is
+///   compared, a file whose content did not change reports nothing and one still changing is looked at again.
+/// - A periodic scan (`scanNoticed`) settles a path like an event does.
 struct OutlineTracker {
     typealias Instant = ContinuousClock.Instant
 
@@ -56,7 +64,7 @@ struct OutlineTracker {
 
     /// The inbox's absolute path as given, without a trailing slash.
     let inbox: String
-    var rules: OutlineRules
+    var filter: InboxFilter
     let debounce: Duration
     let maximumDelay: Duration
     private let logger: Logger
@@ -69,9 +77,9 @@ struct OutlineTracker {
     /// Between a full scan's start and the inbox vanishing; events are ignored outside it.
     private(set) var isWatchingInbox = false
 
-    init(inbox: String, rules: OutlineRules, debounce: Duration, maximumDelay: Duration, logger: Logger) {
+    init(inbox: String, filter: InboxFilter, debounce: Duration, maximumDelay: Duration, logger: Logger) {
         self.inbox = inbox
-        self.rules = rules
+        self.filter = filter
         self.debounce = debounce
         self.maximumDelay = maximumDelay
         self.logger = logger
@@ -79,7 +87,7 @@ struct OutlineTracker {
 
     /// The absolute path of an inbox-relative path.
     func absolute(_ relativePath: String) -> String {
-        relativePath.isEmpty ? inbox : inbox + "/" + relativePath
+        InboxInspector.path(of: relativePath, in: inbox)
     }
 
     /// Applies one raw event received at `now`.
@@ -111,7 +119,7 @@ struct OutlineTracker {
         let path = folder.isEmpty ? event.name : folder + "/" + event.name
         if event.mask.contains(.isDirectory) {
             if !event.mask.isDisjoint(with: [.create, .movedTo]) {
-                return rules.watchesFolder(path) ? [.watchAndScan(path)] : []
+                return filter.watchesFolder(path) ? [.watchAndScan(path)] : []
             }
             if event.mask.contains(.movedFrom) {
                 settle(under: path, at: now)
@@ -122,7 +130,7 @@ struct OutlineTracker {
             if event.mask.contains(.delete) { settle(under: path, at: now) }
             return []
         }
-        guard rules.isOutlineCandidate(path) else { return [] }
+        guard filter.isOutlineCandidate(path) else { return [] }
         if !event.mask.isDisjoint(with: [.closeWrite, .movedTo, .movedFrom, .delete]) {
             settle(path, at: now)
         } else if event.mask.contains(.create) {
@@ -150,9 +158,17 @@ struct OutlineTracker {
     /// Records a file found by a scan (full or of a new folder) at `now`; it is reported after the debounce,
     /// unless a writer is at work on it.
     mutating func found(_ relativePath: String, at now: Instant) {
-        guard rules.isOutlineCandidate(relativePath), pending[relativePath]?.writing != true else { return }
+        guard filter.isOutlineCandidate(relativePath), pending[relativePath]?.writing != true else { return }
         settle(relativePath, at: now)
         if fullScan?.walking == true { fullScan?.awaiting.insert(relativePath) }
+    }
+
+    /// Records that a periodic scan saw an outline appear, change or vanish at `now`: it is looked at after the
+    /// debounce (unless inotify says a writer is at work on it), like after an event.
+    mutating func scanNoticed(_ relativePath: String, at now: Instant) {
+        guard isWatchingInbox, filter.isOutlineCandidate(relativePath), pending[relativePath]?.writing != true
+        else { return }
+        settle(relativePath, at: now)
     }
 
     /// Ends the walk of a full scan; `.scanCompleted` is ready once every file it found has been reported.
@@ -173,14 +189,20 @@ struct OutlineTracker {
         pending.values.compactMap(deadline(of:)).min()
     }
 
-    /// Reports every pending path due at `now` (in deadline order), looking at each with `inspect`,
-    /// and returns those reports and any other event that became ready.
-    mutating func takeEvents(at now: Instant, inspect: (String) -> InboxEntry) -> [WatchEvent] {
+    /// The pending paths whose report is due at `now`, in deadline order: the ones `takeEvents(at:inspect:)`
+    /// will look at.
+    func duePaths(at now: Instant) -> [String] {
         let due = pending.compactMap { path, change -> (Instant, String)? in
             guard let deadline = deadline(of: change), deadline <= now else { return nil }
             return (deadline, path)
         }
-        for (_, path) in due.sorted(by: <) { report(path, entry: inspect(absolute(path))) }
+        return due.sorted(by: <).map(\.1)
+    }
+
+    /// Reports every pending path due at `now` (in deadline order), looking at each with `inspect`,
+    /// and returns those reports and any other event that became ready.
+    mutating func takeEvents(at now: Instant, inspect: (String) -> InboxEntry) -> [WatchEvent] {
+        for path in duePaths(at: now) { report(path, entry: inspect(absolute(path)), at: now) }
         defer { ready.removeAll() }
         return ready
     }
@@ -209,10 +231,16 @@ struct OutlineTracker {
         if fullScan?.awaiting.remove(path) != nil { completeScanIfDone() }
     }
 
-    private mutating func report(_ path: String, entry: InboxEntry) {
+    private mutating func report(_ path: String, entry: InboxEntry, at now: Instant) {
         pending[path] = nil
         let file = InboxFile(path: absolute(path), relativePath: path)
         switch entry {
+        case .changingFile:
+            // Still being written: look again after the debounce. A scan does not wait for it, as for a writer
+            // seen through inotify.
+            pending[path] = PendingChange(firstEvent: now, lastEvent: now, writing: false)
+        case .unchangedFile:
+            break
         case .file, .linkToFile:
             reported.insert(path)
             ready.append(.changed(file))

@@ -1,14 +1,17 @@
 import Logging
+import SystemPackage
 
-/// One iteration of an `InboxWatcher`: starts the event source, scans, and turns raw events into reports,
-/// waiting on the next event or the next debounce deadline (no timer at all while nothing is pending).
+/// One iteration of an `InboxWatcher`: starts the event source, scans, and turns raw events and periodic scans
+/// into reports, waiting on the next event or the next deadline. Its only timers: a debounce deadline while a
+/// report is pending, the check for a missing inbox, and the periodic scan while the inbox is scanned (poll mode,
+/// or auto mode on a network file system). An idle session watching a local inbox through inotify has none.
 final class WatchSession {
     typealias Instant = ContinuousClock.Instant
 
     private enum Phase {
         case notStarted
         case watching
-        /// The inbox is missing: check again at `nextCheck` (the only polling the watcher does).
+        /// The inbox is missing: check again at `nextCheck`.
         case waitingForInbox(attempt: Int, nextCheck: Instant)
         case finished
     }
@@ -21,10 +24,16 @@ final class WatchSession {
 
     private enum WalkResult { case completed, inboxMissing }
 
-    private let source: any RawEventSource
+    /// The inotify source; nil in poll mode, where inotify is not used at all.
+    private let source: (any RawEventSource)?
     private let inspector: InboxInspector
     private let extensions: Set<String>
+    private let mode: WatchMode
+    private let pollInterval: Duration
+    private let fileSystemOf: @Sendable (String) -> Result<FileSystemType, Errno>
     private let logger: Logger
+    /// Where listing, `stat` and reading go while the inbox is scanned periodically (a network share may block).
+    private let blockingQueue = BlockingQueue(label: "inbox-scan")
     private var tracker: OutlineTracker
     private var phase = Phase.notStarted
     private var sourceStarted = false
@@ -32,23 +41,45 @@ final class WatchSession {
     private var inputs: AsyncStream<Input>.Iterator
     private let inputContinuation: AsyncStream<Input>.Continuation
 
+    /// The inbox's file system when last checked (at start and each time the inbox is attached again).
+    private var fileSystem: FileSystemType?
+    /// File system types already logged, so that re-attaching the same share does not repeat the warning.
+    private var loggedFileSystems: Set<FileSystemType> = []
+    /// The inbox folder at the last full scan: a periodic scan that finds another one (a share mounted on it or
+    /// unmounted) rescans.
+    private var inboxIdentity: FileIdentity?
+    /// What periodic scans compare against; nil while the inbox is not scanned periodically.
+    private var snapshot: InboxSnapshot?
+    /// When the next periodic scan is due; nil while there is none to come.
+    private var nextScan: Instant?
+    /// Folders (inbox-relative) inotify watches, so that a periodic scan watches only the new ones.
+    private var watchedFolders: Set<String> = []
+    /// Folders a periodic scan could not list, so that each is logged once until it can be listed again.
+    private var unlistableFolders: Set<String> = []
+
     /// - Parameters:
     ///   - inbox: absolute, normalised inbox path.
     ///   - excludedPaths: absolute, normalised excluded folders.
+    ///   - source: the inotify source; nil in poll mode.
+    ///   - fileSystemOf: finds the file system of a path (`FileSystemType.of(path:)`; tests inject others).
     init(
         inbox: String,
         configuration: WatcherConfiguration,
         excludedPaths: [String],
         logger: Logger,
-        source: any RawEventSource
+        source: (any RawEventSource)?,
+        fileSystemOf: @escaping @Sendable (String) -> Result<FileSystemType, Errno>
     ) {
         self.source = source
         self.inspector = InboxInspector(inbox: inbox, excludedPaths: excludedPaths)
         self.extensions = configuration.extensions
+        self.mode = configuration.mode
+        self.pollInterval = configuration.pollInterval
+        self.fileSystemOf = fileSystemOf
         self.logger = logger
         self.tracker = OutlineTracker(
             inbox: inbox,
-            rules: OutlineRules(extensions: configuration.extensions),
+            filter: InboxFilter(extensions: configuration.extensions),
             debounce: configuration.debounce,
             maximumDelay: configuration.maximumDelay,
             logger: logger
@@ -60,7 +91,7 @@ final class WatchSession {
 
     deinit {
         // Dropped without cancellation (a `break` out of the loop): stop the thread without waiting for it.
-        if case .finished = phase {} else if sourceStarted { source.requestStop() }
+        if case .finished = phase {} else if sourceStarted { source?.requestStop() }
         inputContinuation.finish()
     }
 
@@ -78,7 +109,7 @@ final class WatchSession {
                 try await start()
             }
             while true {
-                ready += tracker.takeEvents(at: .now, inspect: inspector.entry(at:))
+                ready += await takeDueEvents()
                 if !ready.isEmpty { return ready.removeFirst() }
                 guard !Task.isCancelled, let input = await nextInput(until: nextWakeUp) else {
                     await finish()
@@ -93,26 +124,43 @@ final class WatchSession {
         }
     }
 
-    private var nextWakeUp: Instant? {
-        var wakeUp = tracker.nextDeadline
-        if case .waitingForInbox(_, let nextCheck) = phase { wakeUp = min(wakeUp ?? nextCheck, nextCheck) }
-        return wakeUp
+    /// When the session next has something to do without an event; nil: it waits for events only.
+    var nextWakeUp: Instant? {
+        var wakeUps = [tracker.nextDeadline, nextScan]
+        if case .waitingForInbox(_, let nextCheck) = phase { wakeUps.append(nextCheck) }
+        return wakeUps.compactMap { $0 }.min()
     }
 
+    /// Whether the inbox is scanned periodically now.
+    var scansPeriodically: Bool { snapshot != nil }
+
+    /// When the next periodic scan is due; nil while none is to come.
+    var nextScanDue: Instant? { nextScan }
+
     private func start() async throws(WatcherError) {
-        let continuation = inputContinuation
-        try await source.start { output in continuation.yield(.source(output)) }
-        sourceStarted = true
-        logger.info("watching the inbox", metadata: ["inbox": "\(inspector.inbox)"])
-        if inspector.inboxIsFolder {
-            try await fullScan()
-        } else {
+        if let source {
+            let continuation = inputContinuation
+            try await source.start { output in continuation.yield(.source(output)) }
+            sourceStarted = true
+        }
+        guard inspector.inboxIsFolder else {
+            logger.info("watching the inbox", metadata: ["inbox": "\(inspector.inbox)", "mode": "\(mode)"])
             logger.error(
                 "the inbox does not exist; waiting for it to appear",
                 metadata: ["inbox": "\(inspector.inbox)"]
             )
             phase = .waitingForInbox(attempt: 0, nextCheck: .now + Self.inboxCheckDelay(attempt: 0))
+            return
         }
+        await checkFileSystem()
+        logger.info(
+            "watching the inbox",
+            metadata: [
+                "inbox": "\(inspector.inbox)", "mode": "\(mode)", "filesystem": "\(fileSystem?.description ?? "?")",
+                "periodic_scan": "\(scansPeriodically ? "every \(pollInterval)" : "off")",
+            ]
+        )
+        try await fullScan()
     }
 
     /// Waits for the next input, or until `deadline` if there is one.
@@ -144,6 +192,7 @@ final class WatchSession {
         if case .waitingForInbox(let attempt, let nextCheck) = phase, nextCheck <= .now {
             if inspector.inboxIsFolder {
                 logger.notice("the inbox is back; rescanning it", metadata: ["inbox": "\(inspector.inbox)"])
+                await checkFileSystem()
                 try await fullScan()
             } else {
                 phase = .waitingForInbox(
@@ -152,6 +201,7 @@ final class WatchSession {
                 )
             }
         }
+        if case .watching = phase, let nextScan, nextScan <= .now { try await periodicScan() }
     }
 
     private func perform(_ action: OutlineTracker.FolderAction) async throws(WatcherError) {
@@ -159,7 +209,8 @@ final class WatchSession {
         case .watchAndScan(let folder):
             _ = try await walk(from: folder)
         case .unwatch(let folder):
-            await source.unwatch(subtree: tracker.absolute(folder))
+            watchedFolders = watchedFolders.filter { $0 != folder && !$0.hasPrefix(folder + "/") }
+            await source?.unwatch(subtree: tracker.absolute(folder))
         case .rescan:
             // While the inbox is missing there is nothing to rescan: it is scanned when it reappears.
             if case .watching = phase { try await fullScan() }
@@ -168,13 +219,59 @@ final class WatchSession {
         }
     }
 
+    /// Reports what is due now. Where content is compared, the due paths are looked at (and read) on the
+    /// blocking queue first, and `InboxSnapshot` judges each look.
+    private func takeDueEvents() async -> [WatchEvent] {
+        let now = ContinuousClock.now
+        guard snapshot != nil else { return tracker.takeEvents(at: now, inspect: inspector.entry(at:)) }
+        let due = tracker.duePaths(at: now)
+        guard !due.isEmpty else { return tracker.takeEvents(at: now, inspect: inspector.entry(at:)) }
+        let inspector = self.inspector
+        let looks = await blockingQueue.run {
+            due.map { path in
+                let absolute = inspector.absolute(path)
+                let entry = inspector.entry(at: absolute)
+                let isFile = entry == .file || entry == .linkToFile
+                return (
+                    path: absolute,
+                    look: InboxSnapshot.Look(
+                        entry: entry,
+                        signature: inspector.signature(at: absolute),
+                        sample: isFile ? ContentReader.sample(absolute) : nil
+                    )
+                )
+            }
+        }
+        logger.trace(
+            "outlines read to compare their content",
+            metadata: ["count": "\(looks.filter { $0.look.sample != nil }.count)"]
+        )
+        var judged: [String: InboxEntry] = [:]
+        for (relativePath, (path, look)) in zip(due, looks) {
+            guard let verdict = snapshot?.judge(relativePath, look) else { continue }
+            judged[path] = verdict
+            if case .failure(let error)? = look.sample, error != .noSuchFileOrDirectory {
+                logger.warning(
+                    "cannot read an outline to compare its content; reporting it changed",
+                    metadata: ["path": "\(path)", "error": "\(error)"]
+                )
+            } else if verdict == .unchangedFile {
+                logger.debug("outline content unchanged; not reported", metadata: ["path": "\(path)"])
+            }
+        }
+        return tracker.takeEvents(at: now) { path in judged[path] ?? inspector.entry(at: path) }
+    }
+
     /// Watches and scans the whole inbox; `.scanCompleted` follows once everything found is reported.
     private func fullScan() async throws(WatcherError) {
         phase = .watching
-        tracker.rules = OutlineRules(extensions: extensions, excludedRelativePaths: inspector.excludedRelativePaths())
+        tracker.filter = InboxFilter(extensions: extensions, excludedRelativePaths: inspector.excludedRelativePaths())
+        inboxIdentity = inspector.inboxIdentity
         tracker.beginFullScan(at: .now)
         switch try await walk(from: "") {
-        case .completed: tracker.endFullScan()
+        case .completed:
+            tracker.endFullScan()
+            nextScan = scansPeriodically ? .now + pollInterval : nil
         case .inboxMissing:
             logger.error("the inbox vanished while it was scanned; waiting for it to reappear")
             tracker.inboxVanished(at: .now)
@@ -183,7 +280,9 @@ final class WatchSession {
     }
 
     private func inboxVanished() async {
-        await source.unwatchAll()
+        await source?.unwatchAll()
+        watchedFolders.removeAll()
+        nextScan = nil
         phase = .waitingForInbox(attempt: 0, nextCheck: .now + Self.inboxCheckDelay(attempt: 0))
     }
 
@@ -193,7 +292,7 @@ final class WatchSession {
         var folders = [start]
         while let folder = folders.popLast() {
             let path = tracker.absolute(folder)
-            switch await source.watch(folder: path, isInboxRoot: folder.isEmpty) {
+            switch await watch(folder) {
             case .watched:
                 break
             case .missing:
@@ -209,11 +308,15 @@ final class WatchSession {
             case .failed(let error):
                 throw error
             }
-            switch inspector.entries(ofFolder: path) {
+            let inspector = self.inspector
+            switch await blockingQueue.run({ inspector.entries(ofFolder: path) }) {
             case nil:
                 if folder.isEmpty { return .inboxMissing }
             case .failure(let error)?:
-                if folder.isEmpty { throw .inotifyFailed("list", path: path, errno: error.code) }
+                if folder.isEmpty {
+                    throw error == .permissionDenied
+                        ? WatcherError.permissionDenied(path: path) : WatcherError.scanFailed(path: path, errno: error)
+                }
                 logger.warning(
                     "cannot list a folder; its outlines are ignored",
                     metadata: ["path": "\(path)", "error": "\(error)"]
@@ -224,7 +327,7 @@ final class WatchSession {
                     let child = folder.isEmpty ? entry.name : folder + "/" + entry.name
                     if !entry.isFolder {
                         tracker.found(child, at: now)
-                    } else if tracker.rules.watchesFolder(child) {
+                    } else if tracker.filter.watchesFolder(child) {
                         folders.append(child)
                     }
                 }
@@ -233,10 +336,145 @@ final class WatchSession {
         return .completed
     }
 
+    /// Has inotify watch `folder` (inbox-relative). Without inotify (poll mode) a folder counts as watched
+    /// when it is there: listing it tells the rest.
+    private func watch(_ folder: String) async -> FolderWatchOutcome {
+        let path = tracker.absolute(folder)
+        guard let source else {
+            return folder.isEmpty && !inspector.inboxIsFolder ? .missing : .watched
+        }
+        let outcome = await source.watch(folder: path, isInboxRoot: folder.isEmpty)
+        if case .watched = outcome { watchedFolders.insert(folder) }
+        return outcome
+    }
+
+    /// Compares the inbox with what was seen before: outlines that appeared, vanished or changed signature are
+    /// looked at once settled (and read only then); new folders are watched (inotify sees local saves at once).
+    /// A missing inbox is waited for; another folder in its place (a share mounted or unmounted) is rescanned.
+    private func periodicScan() async throws(WatcherError) {
+        let inspector = self.inspector
+        let filter = tracker.filter
+        let scan = await blockingQueue.run { inspector.scan(filter: filter) }
+        nextScan = .now + pollInterval
+        guard let identity = scan.inbox else {
+            logger.error(
+                "the inbox was deleted, moved or unmounted; waiting for it to reappear",
+                metadata: ["inbox": "\(inspector.inbox)"]
+            )
+            tracker.inboxVanished(at: .now)
+            await inboxVanished()
+            return
+        }
+        guard identity == inboxIdentity else {
+            logger.notice(
+                "another folder is at the inbox's path (a share mounted or unmounted?); rescanning it",
+                metadata: ["inbox": "\(inspector.inbox)"]
+            )
+            await checkFileSystem()
+            try await fullScan()
+            return
+        }
+        for (folder, error) in scan.unlistable.sorted(by: { $0.key < $1.key }) where !unlistableFolders.contains(folder)
+        {
+            logger.warning(
+                "cannot list a folder; its outlines are ignored",
+                metadata: ["path": "\(tracker.absolute(folder))", "error": "\(error)"]
+            )
+        }
+        unlistableFolders = Set(scan.unlistable.keys)
+        if source != nil {
+            for folder in scan.folders where !watchedFolders.contains(folder) {
+                // A folder made on another machine: watch it for local saves; the scan covers the rest.
+                if case .failed(let error) = await watch(folder) { throw error }
+            }
+        }
+        guard let changed = snapshot?.changes(in: scan.files, unlistedFolders: unlistableFolders) else { return }
+        let now = ContinuousClock.now
+        for path in changed { tracker.scanNoticed(path, at: now) }
+        logger.trace(
+            "inbox scanned",
+            metadata: ["outlines": "\(scan.files.count)", "changed": "\(changed.count)"]
+        )
+    }
+
+    /// Finds the inbox's file system, says once per type what that means, and starts or stops the periodic scan.
+    private func checkFileSystem() async {
+        let previous = fileSystem
+        let (fileSystemOf, inbox) = (self.fileSystemOf, inspector.inbox)
+        switch await blockingQueue.run({ fileSystemOf(inbox) }) {
+        case .success(let type):
+            fileSystem = type
+            if loggedFileSystems.insert(type).inserted { describe(type) }
+        case .failure(let error):
+            logger.warning(
+                "cannot find out the inbox's file system; keeping the watch mode as it was",
+                metadata: ["inbox": "\(inspector.inbox)", "error": "\(error)"]
+            )
+        }
+        let scans = mode.scansPeriodically(
+            on: fileSystem,
+            afterRemote: loggedFileSystems.contains(where: \.isRemote)
+        )
+        if scans, snapshot == nil {
+            snapshot = InboxSnapshot()
+        } else if !scans, snapshot != nil {
+            snapshot = nil
+            nextScan = nil
+        }
+        if let previous, let current = fileSystem, previous != current {
+            logger.notice(
+                "the inbox's file system changed",
+                metadata: [
+                    "inbox": "\(inspector.inbox)", "from": "\(previous)", "to": "\(current)",
+                    "periodic_scan": "\(scans ? "every \(pollInterval)" : "off")",
+                ]
+            )
+        }
+    }
+
+    /// Logs what the inbox's file system means for watching it, once per type.
+    private func describe(_ type: FileSystemType) {
+        var metadata: Logger.Metadata = [
+            "inbox": "\(inspector.inbox)", "filesystem": "\(type)", "mode": "\(mode)",
+            "poll_interval": "\(pollInterval)",
+        ]
+        if type.isRemote {
+            switch mode {
+            case .auto:
+                logger.warning(
+                    """
+                    the inbox is on a network file system, where inotify misses saves made on other machines; \
+                    it is also scanned periodically
+                    """,
+                    metadata: metadata
+                )
+            case .inotify:
+                logger.warning(
+                    """
+                    the inbox is on a network file system, where inotify misses saves made on other machines; \
+                    watch mode inotify does not scan it: choose watch mode auto or poll
+                    """,
+                    metadata: metadata
+                )
+            case .poll:
+                logger.info("the inbox is on a network file system; it is scanned periodically", metadata: metadata)
+            }
+        } else if !type.isKnown, mode == .auto {
+            metadata["magic"] = "0x\(String(type.magic, radix: 16))"
+            logger.notice(
+                """
+                the inbox's file system type is unknown and taken as local (inotify only); \
+                if it is a network share, choose watch mode poll
+                """,
+                metadata: metadata
+            )
+        }
+    }
+
     private func finish() async {
         if case .finished = phase { return }
         phase = .finished
-        if sourceStarted { await source.stop() }
+        if sourceStarted { await source?.stop() }
         inputContinuation.finish()
     }
 

@@ -1,10 +1,12 @@
+import SystemPackage
+
 /// Why an `InboxWatcher` stopped. Its `description` says what went wrong and what to do.
 public struct WatcherError: Error, Sendable, CustomStringConvertible {
     /// A stable classification of the failure.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String {
             case watchLimitReached, instanceLimitReached, descriptorTooHigh, alreadyWatching
-            case permissionDenied, controlFolderFailed, inotifyFailed, stopped
+            case permissionDenied, controlFolderFailed, inotifyFailed, scanFailed, stopped
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -23,6 +25,8 @@ public struct WatcherError: Error, Sendable, CustomStringConvertible {
         public static let controlFolderFailed = Code(.controlFolderFailed)
         /// inotify failed in another way (the message has the system error).
         public static let inotifyFailed = Code(.inotifyFailed)
+        /// The inbox folder cannot be listed for a reason other than permissions (the message has the system error).
+        public static let scanFailed = Code(.scanFailed)
         /// The inotify thread has already stopped.
         public static let stopped = Code(.stopped)
 
@@ -97,10 +101,10 @@ public struct WatcherError: Error, Sendable, CustomStringConvertible {
         )
     }
 
-    static func controlFolderFailed(path: String, errno: Int32, fileID: String = #fileID, line: Int = #line) -> Self {
+    static func controlFolderFailed(path: String, errno: Errno, fileID: String = #fileID, line: Int = #line) -> Self {
         Self(
             .controlFolderFailed,
-            "cannot create or watch the watcher's private folder \(path): \(systemMessage(errno)); "
+            "cannot create or watch the watcher's private folder \(path): \(errno); "
                 + "check that the temporary folder (TMPDIR or /tmp) is writable",
             fileID: fileID,
             line: line
@@ -110,12 +114,22 @@ public struct WatcherError: Error, Sendable, CustomStringConvertible {
     static func inotifyFailed(
         _ what: String,
         path: String? = nil,
-        errno: Int32,
+        errno: Errno,
         fileID: String = #fileID,
         line: Int = #line
     ) -> Self {
         let subject = path.map { "\(what) \($0)" } ?? what
-        return Self(.inotifyFailed, "inotify: cannot \(subject): \(systemMessage(errno))", fileID: fileID, line: line)
+        return Self(.inotifyFailed, "inotify: cannot \(subject): \(errno)", fileID: fileID, line: line)
+    }
+
+    static func scanFailed(path: String, errno: Errno, fileID: String = #fileID, line: Int = #line) -> Self {
+        Self(
+            .scanFailed,
+            "cannot list the inbox \(path): \(errno); check that it is readable and, on a network share, that the "
+                + "share is reachable",
+            fileID: fileID,
+            line: line
+        )
     }
 
     static func stopped(fileID: String = #fileID, line: Int = #line) -> Self {

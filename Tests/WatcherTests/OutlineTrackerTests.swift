@@ -19,7 +19,7 @@ struct OutlineTrackerTests {
     init() {
         tracker = OutlineTracker(
             inbox: Self.inbox,
-            rules: OutlineRules(extensions: ["md", "yaml"], excludedRelativePaths: ["out"]),
+            filter: InboxFilter(extensions: ["md", "yaml"], excludedRelativePaths: ["out"]),
             debounce: .milliseconds(300),
             maximumDelay: .seconds(5),
             logger: log.logger()
@@ -245,6 +245,45 @@ struct OutlineTrackerTests {
         #expect(send(.closeWrite, "late.md", at: 1_000) == [])
         #expect(take(at: 1_300) == [.removed(Self.file("a.md"))])
         #expect(log.all.contains { $0.level == .error })
+    }
+
+    @Test("a periodic scan settles a path like an event: changed, then removed once gone")
+    mutating func periodicScan() {
+        put("a.md")
+        tracker.scanNoticed("a.md", at: at(0))
+        tracker.scanNoticed("notes.txt", at: at(0))
+        #expect(tracker.duePaths(at: at(300)) == ["a.md"])
+        #expect(take(at: 300) == [.changed(Self.file("a.md"))])
+        delete("a.md")
+        tracker.scanNoticed("a.md", at: at(1_000))
+        #expect(take(at: 1_300) == [.removed(Self.file("a.md"))])
+    }
+
+    @Test("where content is compared, an unchanged file reports nothing and one still changing is looked at again")
+    mutating func contentVerdicts() {
+        put("a.md", .unchangedFile)
+        send(.closeWrite, "a.md", at: 0)
+        #expect(take(at: 300) == [])
+        #expect(tracker.nextDeadline == nil)
+        put("a.md", .changingFile)
+        send(.closeWrite, "a.md", at: 1_000)
+        #expect(take(at: 1_300) == [])
+        #expect(tracker.nextDeadline == at(1_600))
+        put("a.md", .file)
+        #expect(take(at: 1_600) == [.changed(Self.file("a.md"))])
+    }
+
+    @Test("a full scan does not wait for a file still changing, nor report an unchanged one")
+    mutating func scanWithContentVerdicts() {
+        put("a.md", .changingFile)
+        put("b.md", .unchangedFile)
+        tracker.beginFullScan(at: at(0))
+        tracker.found("a.md", at: at(0))
+        tracker.found("b.md", at: at(0))
+        tracker.endFullScan()
+        #expect(take(at: 300) == [.scanCompleted])
+        put("a.md", .file)
+        #expect(take(at: 600) == [.changed(Self.file("a.md"))])
     }
 
     @Test("checks for a missing inbox back off from 250 ms to at most 10 s")

@@ -1,4 +1,5 @@
 import Synchronization
+import SystemPackage
 import TestSupport
 import Testing
 
@@ -34,7 +35,9 @@ final class ScriptedSource: RawEventSource {
 
     func watch(folder: String, isInboxRoot: Bool) async -> FolderWatchOutcome {
         if let failure = failures[folder] { return .failed(failure) }
-        guard FileStatus(path: folder, followingLinks: isInboxRoot)?.kind == .directory else { return .missing }
+        guard (try? Stat(FilePath(folder), followTargetSymlink: isInboxRoot))?.type == .directory else {
+            return .missing
+        }
         state.withLock { $0.watched.append(folder) }
         return .watched
     }

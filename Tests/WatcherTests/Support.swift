@@ -84,6 +84,24 @@ enum Disk {
         guard Glibc.mkdir(path, 0o755) == 0 else { throw DiskError(operation: "mkdir", path: path) }
     }
 
+    /// Sets a file's access and modification times an hour back.
+    static func backdate(_ path: String) throws {
+        var anHourAgo = timespec()
+        clock_gettime(CLOCK_REALTIME, &anHourAgo)
+        anHourAgo.tv_sec -= 3600
+        guard utimensat(AT_FDCWD, path, [anHourAgo, anHourAgo], 0) == 0 else {
+            throw DiskError(operation: "utimensat", path: path)
+        }
+    }
+
+    /// The whole text of a /proc file. `String(contentsOfFile:)` reads only as much as one `read` gives for a
+    /// file whose size shows as 0, which cuts /proc/self/maps short.
+    static func readProcFile(_ path: String) -> String? {
+        guard let file = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? file.close() }
+        return (try? file.readToEnd()).map { String(decoding: $0 ?? Data(), as: UTF8.self) }
+    }
+
     static func read(_ path: String) throws -> String {
         try String(contentsOfFile: path, encoding: .utf8)
     }

@@ -4,8 +4,8 @@ import Testing
 @testable import Watcher
 
 @Suite("What counts as an outline")
-struct OutlineRulesTests {
-    let rules = OutlineRules(
+struct InboxFilterTests {
+    let filter = InboxFilter(
         extensions: ["md", ".YAML", "yml", "json"],
         excludedRelativePaths: ["out", "team-a/state"]
     )
@@ -15,7 +15,7 @@ struct OutlineRulesTests {
         arguments: ["course.md", "team-a/practical-rust.md", "a/b/c.yaml", "x.yml", "data.json", "UPPER.MD", "v1.2.md"]
     )
     func outlines(path: String) {
-        #expect(rules.isOutlineCandidate(path))
+        #expect(filter.isOutlineCandidate(path))
     }
 
     @Test(
@@ -28,24 +28,25 @@ struct OutlineRulesTests {
         ]
     )
     func notOutlines(path: String) {
-        #expect(!rules.isOutlineCandidate(path))
+        #expect(!filter.isOutlineCandidate(path))
     }
 
     @Test("hidden and excluded folders are not watched; others are")
     func folders() {
-        #expect(rules.watchesFolder(""))
-        #expect(rules.watchesFolder("team-a"))
-        #expect(rules.watchesFolder("outline"))  // shares a prefix with "out" but is not below it
-        #expect(!rules.watchesFolder("out"))
-        #expect(!rules.watchesFolder("team-a/state"))
-        #expect(!rules.watchesFolder(".git"))
-        #expect(!rules.watchesFolder("team-a/.cache/deeper"))
+        #expect(filter.watchesFolder(""))
+        #expect(filter.watchesFolder("team-a"))
+        #expect(filter.watchesFolder("outline"))  // shares a prefix with "out" but is not below it
+        #expect(!filter.watchesFolder("out"))
+        #expect(!filter.watchesFolder("team-a/state"))
+        #expect(!filter.watchesFolder(".git"))
+        #expect(!filter.watchesFolder("team-a/.cache/deeper"))
     }
 
     @Test("paths are normalised lexically and made relative to the inbox")
     func relativePaths() {
-        #expect(InboxInspector.normalized("/srv//inbox/./a/../b/") == "/srv/inbox/b")
+        #expect(InboxInspector.relative("/srv//inbox/./a/../out/", to: "/srv/inbox") == "out")
         #expect(InboxInspector.relative("/srv/inbox/out", to: "/srv/inbox/") == "out")
+        #expect(InboxInspector.relative("/srv/inbox/a/b", to: "/srv/x/../inbox") == "a/b")
         #expect(InboxInspector.relative("/srv/inbox", to: "/srv/inbox") == "")
         #expect(InboxInspector.relative("/srv/inbox2/out", to: "/srv/inbox") == nil)
     }

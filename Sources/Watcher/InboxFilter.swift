@@ -1,5 +1,6 @@
-/// Which inbox entries are outlines and which folders are watched. Pure: works on relative paths only.
-struct OutlineRules: Sendable {
+/// Decides which inbox entries are outline candidates and which folders are watched and scanned. Pure: works on
+/// inbox-relative paths only.
+struct InboxFilter: Sendable {
     /// Lowercased extensions without the dot.
     let extensions: Set<String>
     /// Excluded folders, relative to the inbox root (as given and as resolved through symlinks).
