@@ -490,6 +490,51 @@ struct SettingsTests {
         }
     }
 
+    // MARK: - Documentation
+
+    @Test("systemd/config.example.yaml is the one generated from the table (coursegen settings --example-config)")
+    func exampleConfigInSync() throws {
+        let committed = try String(
+            contentsOf: Self.repository.appendingPathComponent("systemd/config.example.yaml"),
+            encoding: .utf8
+        )
+        #expect(
+            committed == SettingsDocumentation.exampleConfig(),
+            "regenerate it: swift run coursegen settings --example-config > systemd/config.example.yaml"
+        )
+    }
+
+    @Test("every default in the example config is the real default: uncommenting every line changes nothing else")
+    func exampleConfigDefaults() throws {
+        let uncommented = SettingsDocumentation.exampleConfig().split(separator: "\n").compactMap { line -> String? in
+            let text = line.hasPrefix("# ") ? line.dropFirst(2) : line[...]
+            guard let key = text.split(separator: ":").first, Setting.named(String(key)) != nil else { return nil }
+            return String(text)
+        }
+        #expect(uncommented.count == Setting.all.count, "\(uncommented)")
+        let temp = try TemporaryFolder()
+        let file = try Self.configFile(uncommented.joined(separator: "\n"), in: temp)
+        let settings = try Settings.resolve(flags: [:], environment: [:], configFile: file).settings
+        var expected = Settings()
+        expected.inbox = "/srv/coursegen/inbox"
+        expected.output = "/srv/coursegen/output"
+        expected.state = "/var/lib/coursegen"
+        expected.apiKeyFile = "/etc/coursegen/gemini-api-key"
+        #expect(settings == expected)
+    }
+
+    @Test(
+        "README.md's Configuration section holds the table generated from the settings (coursegen settings --readme-table)"
+    )
+    func readmeTableInSync() throws {
+        let readme = try String(contentsOf: Self.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        let table = SettingsDocumentation.readmeTable()
+        #expect(readme.contains("\n\n" + table + "\n"), "regenerate it: swift run coursegen settings --readme-table")
+        for setting in Setting.all {
+            #expect(table.contains("| `\(setting.name)` |"))
+        }
+    }
+
     // MARK: - Spelling
 
     @Test(

@@ -10,7 +10,7 @@ struct Coursegen: AsyncParsableCommand {
             are published); 65 for an outline that cannot be read; 78 for a setting or key that \
             cannot be used; 64 for a command-line mistake.
             """,
-        subcommands: [Generate.self, Watch.self, Check.self, Status.self, GarbageCollect.self]
+        subcommands: [Generate.self, Watch.self, Check.self, Status.self, GarbageCollect.self, SettingsCommand.self]
     )
 }
 
