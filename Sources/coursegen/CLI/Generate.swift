@@ -16,8 +16,7 @@ struct Generate: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The outline (.md, .yaml, .yml or .json).", valueName: "outline"))
     var outline: String
 
-    @Option(help: ArgumentHelp("The output tree; chapters go to OUTPUT/<outline name>/.", valueName: "dir"))
-    var output: String?
+    @Option(name: Setting.output.flagName, help: Setting.output.help) var output: String?
 
     @Flag(help: "Regenerate hand-edited chapters too; each edited file is kept beside its replacement as NAME.orig.")
     var force = false
@@ -25,14 +24,19 @@ struct Generate: AsyncParsableCommand {
     @OptionGroup(title: "Generation options")
     var options: GenerationOptions
 
+    func validate() throws { try SettingFlags.validate(self) }
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let (settings, stateFolder) = try await orExit(Exit.badConfiguration) {
-            let settings = try await options.resolve(extra: ["output": output], environment: environment)
-            return (settings, try stateDirectory(settings.state, environment: environment))
+        let (resolution, stateFolder) = try await orExit(Exit.badConfiguration) {
+            let resolution = try SettingSources(command: self, config: options.common.config)
+                .resolve(environment: environment)
+            return (resolution, try stateDirectory(resolution.settings.state, environment: environment))
         }
+        let settings = resolution.settings
         LogOutput.bootstrap(level: settings.logLevel, environment: environment)
         let logger = Logger(label: "coursegen")
+        for warning in resolution.warnings { warning.log(to: logger) }
 
         guard let outputRoot = settings.output else {
             printError(

@@ -1,195 +1,305 @@
-import Configuration
-import Foundation
 import Generation
 import Logging
-import SystemPackage
-import Yams
 
-/// Every setting coursegen reads, resolved once at the edge: command-line flag, then the
-/// `COURSEGEN_<NAME>` environment variable, then the `--config` YAML file, then the default.
-struct Settings: Sendable {
+/// Every setting coursegen reads, resolved once at the edge by `Settings.resolve` from the table
+/// `Setting.all` below. A field's initial value is the setting's default, which `--help`, the
+/// README and `systemd/config.example.yaml` show (they are generated from the table).
+struct Settings: Sendable, Equatable {
+    /// What shapes each chapter's request; part of every chapter's cache key.
     var generation = GenerationSettings()
+    /// Pacing and retries, shared by every outline.
     var scheduler = Scheduler.Configuration()
+    /// The API's base URL.
     var baseURL = "https://generativelanguage.googleapis.com"
+    /// A file holding the API key; nil: the credential or the environment (see `loadAPIKey`).
     var apiKeyFile: String?
+    /// The state folder as given; nil: found at run time (see `stateDirectory`).
     var state: String?
+    /// The folder `watch` follows.
     var inbox: String?
+    /// The folder chapters are published under.
     var output: String?
+    /// How long an outline must stay unchanged after a save before it is read.
     var debounce: Duration = .milliseconds(300)
+    /// How long runs in progress may take to finish on SIGTERM before they are cancelled.
+    var stopTimeout: Duration = .seconds(20)
     var logLevel: Logger.Level = .info
-
-    /// The keys a config file may hold, which are also the flags' names and, upper-cased with `-`
-    /// as `_` and prefixed with `COURSEGEN_`, the environment variables' names.
-    static let keys: [String] = [
-        "provider", "base-url", "model", "concurrency", "rpm", "tpm", "max-attempts", "request-timeout",
-        "temperature", "max-output-tokens", "thinking-budget", "api-key-file", "state", "inbox", "output",
-        "debounce-ms", "log-level",
-    ]
-
-    /// Resolves settings from `flags` (the flags the user gave: key -> value), `environment` and
-    /// the YAML file at `configFile` (if any).
-    /// - Throws: `SettingsError` naming the setting, the value and what is allowed.
-    static func resolve(flags: [String: String], environment: [String: String], configFile: String?) async throws
-        -> Settings
-    {
-        var providers: [any ConfigProvider] = [
-            InMemoryProvider(
-                name: "flags",
-                values: Dictionary(
-                    uniqueKeysWithValues: flags.map {
-                        (AbsoluteConfigKey([$0.key]), ConfigValue(.string($0.value), isSecret: false))
-                    }
-                )
-            ),
-            KeyMappingProvider(
-                upstream: EnvironmentVariablesProvider(
-                    environmentVariables: environment.filter { $0.key.hasPrefix("COURSEGEN_") }
-                ),
-                keyMapper: { $0.prepending(["coursegen"]) }
-            ),
-        ]
-        if let configFile {
-            try validateConfigFile(configFile)
-            do {
-                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(configFile)))
-            } catch {
-                throw SettingsError("cannot read the config file \(configFile): \(error)")
-            }
-        }
-        let reader = ConfigReader(providers: providers)
-        func value(_ key: String) -> String? {
-            reader.string(forKey: ConfigKey([key]))?.trimmingCharacters(in: .whitespaces)
-        }
-
-        var settings = Settings()
-        if let provider = value("provider") {
-            guard provider == "gemini" else {
-                throw SettingsError("provider '\(provider)' is not supported; the only provider is 'gemini'")
-            }
-            settings.generation.provider = provider
-        }
-        if let model = value("model") {
-            guard GeminiProvider.isValidModelName(model) else {
-                throw SettingsError("model '\(model)' is not a model name such as gemini-2.5-flash")
-            }
-            settings.generation.model = model
-        }
-        if let baseURL = value("base-url") { settings.baseURL = baseURL }
-        settings.scheduler.concurrency =
-            try integer("concurrency", value("concurrency"), in: 1...256) ?? settings.scheduler.concurrency
-        settings.scheduler.requestsPerMinute =
-            try integer("rpm", value("rpm"), in: 1...1_000_000) ?? settings.scheduler.requestsPerMinute
-        settings.scheduler.inputTokensPerMinute =
-            try integer("tpm", value("tpm"), in: 1_000...1_000_000_000) ?? settings.scheduler.inputTokensPerMinute
-        settings.scheduler.maximumAttempts =
-            try integer("max-attempts", value("max-attempts"), in: 1...100) ?? settings.scheduler.maximumAttempts
-        if let seconds = try number("request-timeout", value("request-timeout"), in: 1...3600) {
-            settings.scheduler.requestTimeout = .milliseconds(Int64(seconds * 1000))
-        }
-        settings.generation.temperature =
-            try number("temperature", value("temperature"), in: 0...2) ?? settings.generation.temperature
-        settings.generation.maxOutputTokens =
-            try integer("max-output-tokens", value("max-output-tokens"), in: 256...GenerationSettings.outputTokenLimit)
-            ?? settings.generation.maxOutputTokens
-        settings.generation.thinkingBudget =
-            try integer("thinking-budget", value("thinking-budget"), in: -1...24_576)
-            ?? settings.generation.thinkingBudget
-        if let milliseconds = try integer("debounce-ms", value("debounce-ms"), in: 0...60_000) {
-            settings.debounce = .milliseconds(milliseconds)
-        }
-        if let level = value("log-level") {
-            guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
-                throw SettingsError(
-                    "log-level '\(level)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))"
-                )
-            }
-            settings.logLevel = parsed
-        }
-        settings.apiKeyFile = value("api-key-file")
-        settings.state = value("state")
-        settings.inbox = value("inbox")
-        settings.output = value("output")
-        return settings
-    }
-
-    private static func integer(_ key: String, _ text: String?, in range: ClosedRange<Int>) throws -> Int? {
-        guard let text else { return nil }
-        guard let value = Int(text), range.contains(value) else {
-            throw SettingsError(
-                "\(key) '\(text)' must be a whole number from \(range.lowerBound) to \(range.upperBound)"
-            )
-        }
-        return value
-    }
-
-    private static func number(_ key: String, _ text: String?, in range: ClosedRange<Double>) throws -> Double? {
-        guard let text else { return nil }
-        guard let value = Double(text), value.isFinite, range.contains(value) else {
-            throw SettingsError(
-                "\(key) '\(text)' must be a number from \(range.lowerBound.formatted()) to \(range.upperBound.formatted())"
-            )
-        }
-        return value
-    }
-
-    /// A typo in a config file must not pass silently: every top-level key must be known.
-    static func validateConfigFile(_ path: String) throws {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw SettingsError("cannot read the config file \(path): \((error as NSError).localizedDescription)")
-        }
-        let node: Node?
-        do {
-            node = try Yams.compose(yaml: text)
-        } catch {
-            throw SettingsError("\(path): not valid YAML: \(error)")
-        }
-        guard let node else { return }
-        guard let mapping = node.mapping else {
-            throw SettingsError(
-                "\(path):\(node.mark.map { "\($0.line)" } ?? "1"): the config file must be a mapping of `key: value` lines"
-            )
-        }
-        for (keyNode, valueNode) in mapping {
-            let key = keyNode.string ?? "\(keyNode)"
-            let line = keyNode.mark.map { "\($0.line)" } ?? "?"
-            guard keys.contains(key) else {
-                let hint = closest(to: key, in: keys).map { " (did you mean '\($0)'?)" } ?? ""
-                throw SettingsError(
-                    "\(path):\(line): unknown key '\(key)'\(hint); known keys: \(keys.joined(separator: ", "))"
-                )
-            }
-            guard valueNode.scalar != nil else {
-                throw SettingsError("\(path):\(line): '\(key)' must be a single value, not a list or a mapping")
-            }
-        }
-    }
-
-    /// The known word nearest to `word` by edit distance, if it is near enough to be a typo.
-    static func closest(to word: String, in candidates: [String]) -> String? {
-        func distance(_ a: [Character], _ b: [Character]) -> Int {
-            var row = Array(0...b.count)
-            for (i, ca) in a.enumerated() {
-                var previous = row[0]
-                row[0] = i + 1
-                for (j, cb) in b.enumerated() {
-                    let current = row[j + 1]
-                    row[j + 1] = min(row[j] + 1, row[j + 1] + 1, previous + (ca == cb ? 0 : 1))
-                    previous = current
-                }
-            }
-            return row[b.count]
-        }
-        let scored = candidates.map { ($0, distance(Array(word.lowercased()), Array($0))) }
-        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, word.count / 3) else { return nil }
-        return best.0
-    }
 }
 
-/// A setting that cannot be used, with what to do instead.
-struct SettingsError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+// The settings table: one row per setting, in the order the documentation lists them.
+//
+// To add a setting:
+// 1. give `Settings` (or the struct it belongs to) a field whose initial value is the default;
+// 2. add a row here, and to `Setting.all`: name, type (`SettingType`: integer, number, seconds,
+//    milliseconds, boolean, choice, path, url, hostAndPort, text), field, the commands whose flag
+//    it is, what a reload does with it, and its help;
+// 3. declare its flag in each of those commands (or their option groups), one line, with the
+//    property named as the setting without its hyphens (`maxAttempts` for `max-attempts`):
+//        @Option(name: Setting.rpm.flagName, help: Setting.rpm.help) var rpm: String?
+//    or, for a boolean, `@Flag(name: ..., inversion: .prefixedNo, help: ...) var stream: Bool?`;
+// 4. regenerate the documentation (`swift run coursegen settings --example-config >
+//    systemd/config.example.yaml`, and `--readme-table` into README.md's Configuration section).
+// The environment variable, the config key, validation, messages and the reload behaviour
+// follow from the row; SettingsTests fails until 3 and 4 are done.
+extension Setting {
+    static let inbox = Setting(
+        "inbox",
+        .path(valueName: "dir"),
+        at: \.inbox,
+        for: .watch,
+        onReload: .needsRestart,
+        help: "The folder authors drop outlines into (.md, .yaml, .yml or .json); subfolders are watched too.",
+        details: ["Members of the group `coursegen` may write here (set up by coursegen.tmpfiles)."]
+    )
+
+    static let output = Setting(
+        "output",
+        .path(valueName: "dir"),
+        at: \.output,
+        for: .generating,
+        onReload: .needsRestart,
+        help: "The output tree: OUTLINE.md publishes into OUTPUT/OUTLINE/ (in watch, inbox/a/x.md into OUTPUT/a/x/).",
+        details: [
+            "The system service may only write here and in its state folder: moving it needs a drop-in",
+            "(`systemctl edit coursegen`) with",
+            "  [Service]",
+            "  ReadWritePaths=/new/output/folder",
+        ]
+    )
+
+    static let state = Setting(
+        "state",
+        .path(valueName: "dir"),
+        at: \.state,
+        for: .all,
+        onReload: .needsRestart,
+        help: "The state folder: stored answers and per-outline manifests.",
+        details: ["The system service's StateDirectory= sets $STATE_DIRECTORY to /var/lib/coursegen."],
+        default: "$STATE_DIRECTORY, else $XDG_STATE_HOME/coursegen, else ~/.local/state/coursegen"
+    )
+
+    static let debounceMs = Setting(
+        "debounce-ms",
+        .milliseconds(0...60_000),
+        at: \.debounce,
+        for: .watch,
+        onReload: .needsRestart,
+        help: "Quiet time after a save before the outline is read, in milliseconds."
+    )
+
+    static let stopTimeout = Setting(
+        "stop-timeout",
+        .seconds(0...3600),
+        at: \.stopTimeout,
+        for: .watch,
+        onReload: .needsRestart,
+        help: "Seconds runs in progress may take to finish on SIGTERM before they are cancelled.",
+        details: ["The system service stops within TimeoutStopSec= (30 s): keep this at 25 or less."]
+    )
+
+    static let provider = Setting(
+        "provider",
+        .choice(["gemini"]),
+        at: \.generation.provider,
+        for: .generating,
+        onReload: .needsRestart,
+        help: "The provider that writes chapters; gemini is the only one."
+    )
+
+    static let baseURL = Setting(
+        "base-url",
+        .url,
+        at: \.baseURL,
+        for: .generating,
+        onReload: .needsRestart,
+        help: "The API's base URL; plain http only to a loopback address (tests point it at a local fake)."
+    )
+
+    static let model = Setting(
+        "model",
+        .text("a model name such as gemini-2.5-flash", valueName: "name") { GeminiProvider.isValidModelName($0) },
+        at: \.generation.model,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "The model. Part of every chapter's cache key."
+    )
+
+    static let concurrency = Setting(
+        "concurrency",
+        .integer(1...256),
+        at: \.scheduler.concurrency,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "Most requests in flight at once."
+    )
+
+    static let rpm = Setting(
+        "rpm",
+        .integer(1...1_000_000),
+        at: \.scheduler.requestsPerMinute,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "Requests per minute your quota allows (1000 is Gemini's paid Tier 1 for gemini-2.5-flash)."
+    )
+
+    static let tpm = Setting(
+        "tpm",
+        .integer(1_000...1_000_000_000),
+        at: \.scheduler.inputTokensPerMinute,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "Input tokens per minute your quota allows."
+    )
+
+    static let maxAttempts = Setting(
+        "max-attempts",
+        .integer(1...100),
+        at: \.scheduler.maximumAttempts,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "Attempts per chapter, the first included."
+    )
+
+    static let requestTimeout = Setting(
+        "request-timeout",
+        .seconds(1...3600),
+        at: \.scheduler.requestTimeout,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "Seconds one request may take, answer included."
+    )
+
+    static let temperature = Setting(
+        "temperature",
+        .number(0...2, valueName: "t"),
+        at: \.generation.temperature,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "Sampling temperature. Part of every chapter's cache key: changing it regenerates them all."
+    )
+
+    static let maxOutputTokens = Setting(
+        "max-output-tokens",
+        .integer(256...GenerationSettings.outputTokenLimit),
+        at: \.generation.maxOutputTokens,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "Output budget per chapter in tokens, thinking included; raised for long chapters. Part of the cache key."
+    )
+
+    static let thinkingBudget = Setting(
+        "thinking-budget",
+        .integer(-1...24_576),
+        at: \.generation.thinkingBudget,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "Thinking tokens per chapter: 0 off, -1 lets the model decide. Part of the cache key."
+    )
+
+    static let apiKeyFile = Setting(
+        "api-key-file",
+        .path(valueName: "file"),
+        at: \.apiKeyFile,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "A file holding the Gemini API key; else the systemd credential gemini-api-key, else GOOGLE_API_KEY "
+            + "or GEMINI_API_KEY.",
+        details: [
+            "The system service does not need it: systemd hands it /etc/coursegen/gemini-api-key (root",
+            "only, mode 0600) as the credential `gemini-api-key`.",
+        ]
+    )
+
+    static let logLevel = Setting(
+        "log-level",
+        .choice(valueName: "level"),
+        at: \.logLevel,
+        for: .generating,
+        onReload: .needsRestart,
+        help: "The least severe log entries written.",
+        details: [
+            "Under systemd, logs go to the journal with structured fields:",
+            "journalctl -u coursegen OUTLINE=practical-rust -p warning",
+        ]
+    )
+
+    /// Every setting, in the order the documentation lists them.
+    static let all: [Setting] = [
+        inbox, output, state, debounceMs, stopTimeout, provider, baseURL, model, concurrency, rpm, tpm,
+        maxAttempts, requestTimeout, temperature, maxOutputTokens, thinkingBudget, apiKeyFile, logLevel,
+    ]
+
+    /// The row named `name`, if any.
+    static func named(_ name: String) -> Setting? { all.first { $0.name == name } }
+}
+
+extension Settings {
+    /// Resolved settings, and what the user should be told about them once logging is set up.
+    struct Resolution: Sendable {
+        var settings: Settings
+        var warnings: [SettingsWarning]
+    }
+
+    /// Resolves every setting: its flag (from `flags`, by setting name), else its
+    /// `COURSEGEN_<NAME>` variable (an empty one counts as unset), else its key in the config file
+    /// at `configFile`, else its default. The config file is read once, here.
+    /// - Returns: the settings, and a warning for each unknown `COURSEGEN_*` variable that looks
+    ///   like a misspelt setting (other unknown ones are ignored: other tools and other versions of
+    ///   coursegen may set them).
+    /// - Throws: `SettingsError` for a value that is not allowed (naming where it came from, the
+    ///   value and what is allowed), an unknown config key, or a config file that cannot be read.
+    static func resolve(
+        flags: [String: String],
+        environment: [String: String],
+        configFile: String?
+    ) throws(SettingsError) -> Resolution {
+        let file = try configFile.map { path throws(SettingsError) in try ConfigFile.read(path: path) }
+        var settings = Settings()
+        for setting in Setting.all {
+            if let text = flags[setting.name] {
+                try setting.assign(text, from: .flag, to: &settings)
+            } else if let text = environment[setting.environmentVariable], !text.isEmpty {
+                try setting.assign(text, from: .environment, to: &settings)
+            } else if let file, let entry = file.entries[setting.configKey] {
+                try setting.assign(entry.text, from: .configFile(path: file.path, line: entry.line), to: &settings)
+            }
+        }
+        return Resolution(settings: settings, warnings: misspeltVariables(in: environment))
+    }
+
+    /// The environment variables coursegen reads besides the settings' own.
+    static let otherVariables = ["COURSEGEN_CONFIG"]
+
+    /// A warning for each `COURSEGEN_*` variable that is no setting's but is close to one's.
+    static func misspeltVariables(in environment: [String: String]) -> [SettingsWarning] {
+        let known = Setting.all.map(\.environmentVariable) + otherVariables
+        let names = known.map(Self.name(of:))
+        return environment.keys.sorted().compactMap { variable in
+            guard variable.hasPrefix("COURSEGEN_"), !known.contains(variable),
+                let meant = Spelling.suggestion(for: name(of: variable), among: names)
+            else { return nil }
+            return .misspeltVariable(variable, probablyMeant: known[names.firstIndex(of: meant)!])
+        }
+    }
+
+    /// `COURSEGEN_MAX_ATTEMPTS` as the setting name it spells, `max-attempts`.
+    private static func name(of variable: String) -> String {
+        variable.dropFirst("COURSEGEN_".count).lowercased().replacing("_", with: "-")
+    }
+
+    /// The names of the settings that differ between `old` and `new` but apply only after a
+    /// restart, in table order.
+    static func changesNeedingRestart(from old: Settings, to new: Settings) -> [String] {
+        Setting.all.filter { $0.reload == .needsRestart && !$0.isSame(in: old, and: new) }.map(\.name)
+    }
+
+    /// These settings with every setting that applies at once on reload taken from `new`; the
+    /// others keep their value until a restart.
+    func reloaded(from new: Settings) -> Settings {
+        var result = self
+        for setting in Setting.all where setting.reload == .appliesAtOnce {
+            setting.copyValue(from: new, to: &result)
+        }
+        return result
+    }
 }

@@ -16,7 +16,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let folder = try await orExit(Exit.badConfiguration) { try await common.stateFolder(environment: environment) }
+        let folder = try await orExit(Exit.badConfiguration) { try common.stateFolder(environment: environment) }
         let outlines = try await orExit(Exit.ioError) { try StateDirectory(path: folder).status() }
         if json {
             let encoder = JSONEncoder()
@@ -82,7 +82,7 @@ struct GarbageCollect: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let folder = try await orExit(Exit.badConfiguration) { try await common.stateFolder(environment: environment) }
+        let folder = try await orExit(Exit.badConfiguration) { try common.stateFolder(environment: environment) }
         let report = try await orExit(Exit.ioError) {
             try StateDirectory(path: folder).collectGarbage(grace: .seconds(graceDays * 86_400))
         }

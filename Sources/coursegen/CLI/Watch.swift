@@ -17,52 +17,29 @@ struct Watch: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The folder authors drop outlines into.", valueName: "dir"))
-    var inbox: String?
-
-    @Option(help: ArgumentHelp("The output tree; an outline inbox/a/x.md publishes to OUTPUT/a/x/.", valueName: "dir"))
-    var output: String?
-
-    @Option(
-        name: .customLong("debounce-ms"),
-        help: ArgumentHelp(
-            "Quiet time after a save before it is read, in milliseconds (default: 300).",
-            valueName: "ms"
-        )
-    )
-    var debounceMilliseconds: Int?
-
-    @Option(
-        name: .customLong("stop-timeout"),
-        help: ArgumentHelp(
-            "Seconds runs in progress may take to finish on SIGTERM before they are cancelled (default: 20).",
-            valueName: "seconds"
-        )
-    )
-    var stopTimeout: Double = 20
+    @Option(name: Setting.inbox.flagName, help: Setting.inbox.help) var inbox: String?
+    @Option(name: Setting.output.flagName, help: Setting.output.help) var output: String?
+    @Option(name: Setting.debounceMs.flagName, help: Setting.debounceMs.help) var debounceMs: String?
+    @Option(name: Setting.stopTimeout.flagName, help: Setting.stopTimeout.help) var stopTimeout: String?
 
     @OptionGroup(title: "Generation options")
     var options: GenerationOptions
 
-    func validate() throws {
-        guard stopTimeout >= 0, stopTimeout <= 3600 else {
-            throw ValidationError("--stop-timeout must be 0 to 3600 seconds")
-        }
-    }
+    func validate() throws { try SettingFlags.validate(self) }
 
     func run() async throws {
         // libinotifytools waits with select(): its descriptor must be below 1024, so take it first.
         InboxWatcher.prepare()
         let environment = ProcessInfo.processInfo.environment
-        let extra: [String: String?] = [
-            "inbox": inbox, "output": output, "debounce-ms": debounceMilliseconds.map(String.init),
-        ]
-        let (settings, stateFolder) = try await orExit(Exit.badConfiguration) {
-            let settings = try await options.resolve(extra: extra, environment: environment)
-            return (settings, try stateDirectory(settings.state, environment: environment))
+        let sources = SettingSources(command: self, config: options.common.config)
+        let (resolution, stateFolder) = try await orExit(Exit.badConfiguration) {
+            let resolution = try sources.resolve(environment: environment)
+            return (resolution, try stateDirectory(resolution.settings.state, environment: environment))
         }
+        let settings = resolution.settings
         LogOutput.bootstrap(level: settings.logLevel, environment: environment)
         let logger = Logger(label: "coursegen")
+        for warning in resolution.warnings { warning.log(to: logger) }
         guard let inboxSetting = settings.inbox, let outputSetting = settings.output else {
             printError(
                 "coursegen: watch needs --inbox DIR and --output DIR (or inbox: and output: in the config file, or COURSEGEN_INBOX and COURSEGEN_OUTPUT)"
@@ -95,7 +72,7 @@ struct Watch: AsyncParsableCommand {
                 excludedPaths: [outputFolder, stateFolder]
             ),
             coordinator: coordinator,
-            drainTimeout: .milliseconds(Int64(stopTimeout * 1000)),
+            drainTimeout: settings.stopTimeout,
             logger: logger,
             onReady: {
                 do { try notifier.ready() } catch {
@@ -104,8 +81,7 @@ struct Watch: AsyncParsableCommand {
             }
         )
         let reloader = ReloadService(
-            options: options,
-            extra: extra,
+            sources: sources,
             current: settings,
             runtime: runtime,
             stateFolder: stateFolder,
@@ -135,7 +111,7 @@ struct Watch: AsyncParsableCommand {
         )
         // Runs get `stopTimeout` to finish; the rest of the shutdown is quick. The unit's
         // TimeoutStopSec= (30 s) is above the default total.
-        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(stopTimeout * 1000)) + .seconds(5)
+        groupConfiguration.maximumGracefulShutdownDuration = settings.stopTimeout + .seconds(5)
         let group = ServiceGroup(configuration: groupConfiguration)
         logger.info(
             "watching",
@@ -164,12 +140,11 @@ struct Watch: AsyncParsableCommand {
 }
 
 /// SIGHUP: reread the config file and COURSEGEN_* settings and apply them without dropping work
-/// in flight. Pacing and retry settings apply at once; a change of model or sampling settings
-/// brings every outline up to date under the new settings; inbox, output, state, debounce and
-/// log level need a restart.
+/// in flight. Settings whose row in `Setting.all` says `.appliesAtOnce` do (a change of model or
+/// sampling settings brings every outline up to date under them); the others keep their value
+/// until a restart, and the reload says which.
 struct ReloadService: Service {
-    let options: GenerationOptions
-    let extra: [String: String?]
+    let sources: SettingSources
     let current: Settings
     let runtime: Runtime
     let stateFolder: String
@@ -183,15 +158,11 @@ struct ReloadService: Service {
             try? notifier.reloading()
             do {
                 let environment = ProcessInfo.processInfo.environment
-                let next = try await options.resolve(extra: extra, environment: environment)
+                let resolved = try sources.resolve(environment: environment).settings
+                let restartOnly = Settings.changesNeedingRestart(from: active, to: resolved)
+                let next = active.reloaded(from: resolved)
+                // Limits, the key (its file, credential or variable, read again) and any stop.
                 try await runtime.reload(settings: next, environment: environment, logger: logger)
-                let restartOnly = [
-                    ("inbox", active.inbox, next.inbox), ("output", active.output, next.output),
-                    ("state", active.state, next.state),
-                    ("base-url", active.baseURL, next.baseURL),
-                    ("log-level", active.logLevel.rawValue, next.logLevel.rawValue),
-                    ("debounce-ms", "\(active.debounce)", "\(next.debounce)"),
-                ].filter { $0.1 != $0.2 }.map(\.0)
                 if !restartOnly.isEmpty {
                     logger.warning(
                         "these settings take effect at the next restart",
@@ -202,9 +173,7 @@ struct ReloadService: Service {
                     logger.notice("generation settings changed: bringing every outline up to date under them")
                 }
                 await coordinator.reloaded(settings: next.generation)
-                active.scheduler = next.scheduler
-                active.generation = next.generation
-                active.apiKeyFile = next.apiKeyFile
+                active = next
                 logger.info("configuration reloaded")
             } catch {
                 logger.error(

@@ -1,0 +1,117 @@
+import Logging
+
+/// A setting, key or folder that cannot be used. Its `description` says where the problem is
+/// (the flag, the variable, or `FILE:LINE` of the config file) and what is allowed.
+struct SettingsError: Error, Sendable, CustomStringConvertible {
+    /// A stable classification of the problem.
+    struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String {
+            case invalidValue, unknownKey, unreadableConfigFile, malformedConfigFile, unusable
+        }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
+        /// A setting's text is not one it allows.
+        static let invalidValue = Code(.invalidValue)
+        /// The config file has a key that is no setting's.
+        static let unknownKey = Code(.unknownKey)
+        /// The config file cannot be read.
+        static let unreadableConfigFile = Code(.unreadableConfigFile)
+        /// The config file is not flat `name: value` YAML.
+        static let malformedConfigFile = Code(.malformedConfigFile)
+        /// Something else the user must set or fix (no API key, no state folder, ...).
+        static let unusable = Code(.unusable)
+
+        var description: String { value.rawValue }
+    }
+
+    let code: Code
+    /// What is wrong and what to do, naming where.
+    let message: String
+    /// Where the error was made.
+    let fileID: String
+    let line: Int
+
+    var description: String { message }
+
+    private init(_ code: Code, _ message: String, fileID: String, line: Int) {
+        self.code = code
+        self.message = message
+        self.fileID = fileID
+        self.line = line
+    }
+
+    /// Something the user must set or fix, said by `message`.
+    init(_ message: String, fileID: String = #fileID, line: Int = #line) {
+        self.init(.unusable, message, fileID: fileID, line: line)
+    }
+
+    /// `--rpm 'lots' must be ...`, `COURSEGEN_RPM 'lots' must be ...`, or
+    /// `FILE:LINE: rpm 'lots' must be ...`.
+    static func invalidValue(
+        _ setting: Setting,
+        text: String,
+        from origin: SettingOrigin,
+        fileID: String = #fileID,
+        line: Int = #line
+    ) -> Self {
+        let subject =
+            switch origin {
+            case .flag: setting.flag
+            case .environment: setting.environmentVariable
+            case .configFile(let path, let fileLine): "\(path):\(fileLine): \(setting.configKey)"
+            }
+        return Self(.invalidValue, "\(subject) '\(text)' must be \(setting.allowed)", fileID: fileID, line: line)
+    }
+
+    static func unknownKey(
+        _ key: String,
+        path: String,
+        line fileLine: Int,
+        known: [String],
+        fileID: String = #fileID,
+        line: Int = #line
+    ) -> Self {
+        let hint = Spelling.suggestion(for: key, among: known).map { " (did you mean '\($0)'?)" } ?? ""
+        return Self(
+            .unknownKey,
+            "\(path):\(fileLine): unknown key '\(key)'\(hint); known keys: \(known.joined(separator: ", "))",
+            fileID: fileID,
+            line: line
+        )
+    }
+
+    static func unreadableConfigFile(path: String, reason: String, fileID: String = #fileID, line: Int = #line)
+        -> Self
+    {
+        Self(.unreadableConfigFile, "cannot read the config file \(path): \(reason)", fileID: fileID, line: line)
+    }
+
+    /// `FILE:LINE: problem`.
+    static func malformedConfigFile(
+        path: String,
+        line fileLine: Int,
+        _ problem: String,
+        fileID: String = #fileID,
+        line: Int = #line
+    ) -> Self {
+        Self(.malformedConfigFile, "\(path):\(fileLine): \(problem)", fileID: fileID, line: line)
+    }
+}
+
+/// Something about the settings the user should hear, logged once logging is set up.
+enum SettingsWarning: Sendable, Hashable {
+    /// A `COURSEGEN_*` variable no setting reads, close to one that does: probably a typo.
+    case misspeltVariable(String, probablyMeant: String)
+
+    /// Logs the warning: a constant message, the particulars as metadata.
+    func log(to logger: Logger) {
+        switch self {
+        case .misspeltVariable(let variable, let meant):
+            logger.warning(
+                "unknown environment variable ignored",
+                metadata: ["variable": "\(variable)", "did_you_mean": "\(meant)"]
+            )
+        }
+    }
+}
