@@ -95,6 +95,7 @@ let package = Package(
         .executableTarget(
             name: "fake-gemini",
             dependencies: [
+                "FakeServerKit",
                 "FakeGemini",
                 "FakeOpenAI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -114,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "GenerationTests",
             dependencies: [
-                "Generation", "FakeGemini", "FakeOpenAI", "TestSupport",
+                "Generation", "FakeServerKit", "FakeGemini", "FakeOpenAI", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings

@@ -6,6 +6,7 @@ import ArgumentParser
 import Dispatch
 import FakeGemini
 import FakeOpenAI
+import FakeServerKit
 import Foundation
 
 struct FakeGeminiCommand: AsyncParsableCommand {

@@ -1,4 +1,4 @@
-@_exported public import FakeServerKit
+public import FakeServerKit
 
 /// A local stand-in for an OpenAI-compatible chat completions server (OpenAI itself, or Ollama,
 /// llama.cpp's server, vLLM, LM Studio) on 127.0.0.1 over HTTP/1.1, so tests exercise a real
@@ -113,7 +113,21 @@ public final class FakeOpenAIServer: FakeServer {
         }
     }
 
+    // The shared machinery's types, under this server's name, so `import FakeOpenAI` is enough.
+    public typealias Gate = FakeServerKit.Gate
+    public typealias Statistics = FakeServerStatistics
+    public typealias RecordedRequest = FakeServerKit.RecordedRequest
+    public typealias Disposition = FakeServerKit.Disposition
+    public typealias Rejection = FakeServerKit.Rejection
     public typealias FaultMix = FakeServerKit.FaultMix<Reply>
+    public typealias Delivery = FakeServerKit.Delivery
+    public typealias StreamTiming = FakeServerKit.StreamTiming
+    public typealias Interruption = FakeServerKit.Interruption
+    public typealias LatencyModel = FakeServerKit.LatencyModel
+    public typealias QuotaPolicy = FakeServerKit.QuotaPolicy
+    public typealias StormPolicy = FakeServerKit.StormPolicy
+    public typealias LineEnding = FakeServerKit.LineEnding
+    public typealias SplitPolicy = FakeServerKit.SplitPolicy
 
     /// The key a server expects unless configured otherwise.
     public static let defaultAPIKey = "sk-fake-openai-test-key"

@@ -1,4 +1,4 @@
-import FakeServerKit
+public import FakeServerKit
 
 extension FakeOpenAIServer {
     /// One chat message: its role and its text (a string, or the text parts of a list joined by

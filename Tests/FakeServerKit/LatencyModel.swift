@@ -126,6 +126,11 @@ extension LatencyModel {
             kind = trimmed[...]
             rest = ""
         }
+        guard ["fixed", "uniform", "lognormal", "gemini-flash"].contains(kind) else {
+            throw LatencySpecError(
+                message: "latency \"\(spec)\": unknown kind \"\(kind)\"; use fixed, uniform, lognormal or gemini-flash"
+            )
+        }
         var values: [String: Double] = [:]
         var bare: Double?
         for item in rest.split(separator: ",", omittingEmptySubsequences: true) {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import FakeGemini
+import FakeServerKit
 import Foundation
 import NIOCore
 import NIOHTTP1

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import FakeOpenAI
+import FakeServerKit
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -187,6 +188,26 @@ struct FakeOpenAIServerTests {
             #expect(dig(last, "usage", "completion_tokens_details", "reasoning_tokens") as? Int == 0)
             #expect(chunks.dropLast().allSatisfy { $0["usage"] is NSNull })
             #expect(dig(chunks.dropLast().last, "choices", 0, "finish_reason") as? String == "stop")
+        }
+    }
+
+    @Test("a streamed reasoning model sends reasoning_content deltas before any content")
+    func streamedReasoning() async throws {
+        let reply = Server.Reply.success(text: "Body.", reasoning: "First I plan. Then I write.")
+        try await withOpenAI(.init { _ in reply.streamed(thinking: .milliseconds(10)) }) { server in
+            let (chunks, done) = try chunks(try await post(server, chatBody(#""stream": true"#)))
+            #expect(done)
+            let deltas = chunks.compactMap { dig($0, "choices", 0, "delta") as? [String: Any] }
+            let kinds = deltas.map { delta -> String in
+                if delta["reasoning_content"] != nil { return "reasoning" }
+                if let content = delta["content"] as? String, !content.isEmpty { return "content" }
+                return "other"
+            }
+            let firstContent = try #require(kinds.firstIndex(of: "content"))
+            #expect(kinds.prefix(firstContent).filter { $0 == "reasoning" }.count == 2)
+            #expect(!kinds.suffix(from: firstContent).contains("reasoning"))
+            let reasoning = deltas.compactMap { $0["reasoning_content"] as? String }.joined()
+            #expect(reasoning == "First I plan. Then I write.")
         }
     }
 

@@ -1,4 +1,5 @@
 import FakeGemini
+import FakeServerKit
 import Testing
 
 // The pure decisions of the fake servers, without sockets or clocks: duration formats, latency

@@ -1,4 +1,5 @@
 import FakeGemini
+import FakeServerKit
 import Foundation
 import Testing
 
