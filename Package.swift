@@ -72,22 +72,37 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // A local stand-in for the Gemini API, used by the tests and by the systemd test script.
+        // Local stand-ins for the Gemini API and OpenAI-compatible servers, used by the tests,
+        // the benchmarks and the systemd test script: the shared HTTP machinery (connections,
+        // statistics, gates, quota, storms, latency models, wire faults), then one module per API.
         .target(
-            name: "FakeGemini",
+            name: "FakeServerKit",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
+            path: "Tests/FakeServerKit",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FakeGemini",
+            dependencies: ["FakeServerKit", .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Tests/FakeGemini",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FakeOpenAI",
+            dependencies: ["FakeServerKit", .product(name: "NIOHTTP1", package: "swift-nio")],
+            path: "Tests/FakeOpenAI",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "fake-gemini",
             dependencies: [
+                "FakeServerKit",
                 "FakeGemini",
+                "FakeOpenAI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tests/FakeGeminiServer",
@@ -104,7 +119,10 @@ let package = Package(
 
         .testTarget(
             name: "GenerationTests",
-            dependencies: ["Generation", "FakeGemini", "TestSupport"],
+            dependencies: [
+                "Generation", "FakeServerKit", "FakeGemini", "FakeOpenAI", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,6 +1,4 @@
-import NIOCore
-import NIOHTTP1
-import NIOPosix
+public import FakeServerKit
 
 /// A local stand-in for the Gemini API (`generativelanguage.googleapis.com`) that speaks its
 /// wire format on 127.0.0.1 over HTTP/1.1 with keep-alive, so tests exercise a real HTTP client.
@@ -9,26 +7,45 @@ import NIOPosix
 /// `:streamGenerateContent` (server-sent events with `?alt=sse`, else a JSON array), checks the
 /// key and the body as the real API does, and answers each valid request as the configured
 /// ``Configuration/reply`` decides: success, an error in Google's JSON shape, an empty answer,
-/// a cut body, a reset connection or a hang, after a latency. It records every request and
-/// serves its statistics at `GET /_fake/stats`.
+/// a cut body, a reset connection, a hang, an HTML page, after a latency and at a pace, with the
+/// wire faults of ``Delivery`` (stalls, cuts, clean ends without a finish reason, trickles).
+/// Before the decision, an optional ``Configuration/quota`` answers 429 with Google's
+/// QuotaFailure and RetryInfo, and a storm answers 503. It records every request and serves its
+/// statistics at `GET /_fake/stats`.
 ///
-/// Start with ``start(_:)``, point the client at ``baseURL``, and always ``shutdown()``. Any
+/// Start with ``start(_:)``, point the client at ``baseURL``, and always `shutdown()`. Any
 /// number of servers may run in one process; they share NIO's singleton event loop group.
-public final class FakeGeminiServer: Sendable {
+public final class FakeGeminiServer: FakeServer {
     /// How a server listens, which key and models it accepts, and how it answers.
     public struct Configuration: Sendable {
         /// The address to listen on.
         public var host: String
-        /// The port to listen on; 0 lets the system pick a free one (see ``FakeGeminiServer/port``).
+        /// The port to listen on; 0 lets the system pick a free one (see `port`).
         public var port: Int
         /// The only key accepted; nil accepts any non-empty key. A missing key is 403
         /// PERMISSION_DENIED, another key 400 INVALID_ARGUMENT with reason API_KEY_INVALID.
         public var apiKey: String?
         /// The models served; others get 404 NOT_FOUND. nil serves any model name.
         public var models: Set<String>?
-        /// Decides the reply to each valid request. Runs on an event loop thread: it must return
-        /// quickly and never block (use ``Reply/held(by:)`` or ``Reply/after(_:)`` to delay).
+        /// Decides the reply to each valid request that gets past the quota and the storm. Runs
+        /// on an event loop thread: it must return quickly and never block (delay with the
+        /// reply's modifiers: ``Reply/after(_:)``, ``Reply/held(by:)``, ...).
         public var reply: @Sendable (Request) -> Reply
+        /// When set, every reply's latency (plain) or pacing (streamed) is drawn from this model
+        /// for its prompt and attempt, replacing what the decision set.
+        public var latency: LatencyModel?
+        /// Requests per window (sliding) and per day, enforced before the decision with the real
+        /// 429; nil for none.
+        public var quota: QuotaPolicy?
+        /// An overload storm on a schedule from the server's start; tests switch one on with
+        /// `beginStorm(_:)` instead.
+        public var storm: StormPolicy?
+        /// The line ending of stream events: CRLF like the live service, or LF.
+        public var lineEnding: LineEnding
+        /// Where stream events are cut into separate writes.
+        public var split: SplitPolicy
+        /// Start unresponsive (see `isUnresponsive`).
+        public var unresponsive: Bool
 
         /// - Parameters:
         ///   - host: Defaults to "127.0.0.1".
@@ -36,11 +53,23 @@ public final class FakeGeminiServer: Sendable {
         ///   - apiKey: Defaults to ``FakeGeminiServer/defaultAPIKey``.
         ///   - models: Defaults to ``FakeGeminiServer/knownModels``.
         ///   - reply: Defaults to success with ``FakeGeminiServer/defaultText(for:)``.
+        ///   - latency: Defaults to none: replies wait what the decision says.
+        ///   - quota: Defaults to none.
+        ///   - storm: Defaults to none.
+        ///   - lineEnding: Defaults to CRLF, as the live service.
+        ///   - split: Defaults to two writes per event.
+        ///   - unresponsive: Defaults to false.
         public init(
             host: String = "127.0.0.1",
             port: Int = 0,
             apiKey: String? = FakeGeminiServer.defaultAPIKey,
             models: Set<String>? = FakeGeminiServer.knownModels,
+            latency: LatencyModel? = nil,
+            quota: QuotaPolicy? = nil,
+            storm: StormPolicy? = nil,
+            lineEnding: LineEnding = .crlf,
+            split: SplitPolicy = .halves,
+            unresponsive: Bool = false,
             reply: @escaping @Sendable (Request) -> Reply = { _ in .success() }
         ) {
             self.host = host
@@ -48,8 +77,30 @@ public final class FakeGeminiServer: Sendable {
             self.apiKey = apiKey
             self.models = models
             self.reply = reply
+            self.latency = latency
+            self.quota = quota
+            self.storm = storm
+            self.lineEnding = lineEnding
+            self.split = split
+            self.unresponsive = unresponsive
         }
     }
+
+    // The shared machinery's types, under this server's name, so `import FakeGemini` is enough.
+    public typealias Gate = FakeServerKit.Gate
+    public typealias Statistics = FakeServerStatistics
+    public typealias RecordedRequest = FakeServerKit.RecordedRequest
+    public typealias Disposition = FakeServerKit.Disposition
+    public typealias Rejection = FakeServerKit.Rejection
+    public typealias FaultMix = FakeServerKit.FaultMix<Reply>
+    public typealias Delivery = FakeServerKit.Delivery
+    public typealias StreamTiming = FakeServerKit.StreamTiming
+    public typealias Interruption = FakeServerKit.Interruption
+    public typealias LatencyModel = FakeServerKit.LatencyModel
+    public typealias QuotaPolicy = FakeServerKit.QuotaPolicy
+    public typealias StormPolicy = FakeServerKit.StormPolicy
+    public typealias LineEnding = FakeServerKit.LineEnding
+    public typealias SplitPolicy = FakeServerKit.SplitPolicy
 
     /// The key a server expects unless configured otherwise.
     public static let defaultAPIKey = "fake-gemini-test-key"
@@ -62,50 +113,31 @@ public final class FakeGeminiServer: Sendable {
 
     /// The configuration the server was started with.
     public let configuration: Configuration
-    /// The port the server listens on.
-    public let port: Int
-    private let state: ServerState
-    private let serverChannel: any Channel
+    public let core: FakeServerCore
 
     /// The base URL to give a client: "http://127.0.0.1:PORT", no trailing slash.
     public var baseURL: String {
-        let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
-        return "http://\(host):\(port)"
+        core.origin
     }
 
-    private init(configuration: Configuration, port: Int, state: ServerState, serverChannel: any Channel) {
+    private init(configuration: Configuration, core: FakeServerCore) {
         self.configuration = configuration
-        self.port = port
-        self.state = state
-        self.serverChannel = serverChannel
+        self.core = core
     }
 
     /// Starts a server listening on `configuration.host` and `configuration.port`.
     ///
     /// - Throws: ``FakeGeminiError`` `.bindFailed` when the address cannot be bound.
     public static func start(_ configuration: Configuration = Configuration()) async throws -> FakeGeminiServer {
-        let state = ServerState()
-        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { channel in
-                state.connectionOpened(channel)
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(configuration: configuration, state: state)
-                    )
-                }
-            }
-        let channel: any Channel
-        do {
-            channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
-        } catch {
-            throw FakeGeminiError.bindFailed(host: configuration.host, port: configuration.port, underlying: error)
-        }
-        let port = channel.localAddress?.port ?? configuration.port
-        return FakeGeminiServer(configuration: configuration, port: port, state: state, serverChannel: channel)
+        let settings = FakeServerCore.Settings(
+            host: configuration.host,
+            port: configuration.port,
+            quota: configuration.quota,
+            storm: configuration.storm,
+            unresponsive: configuration.unresponsive
+        )
+        let core = try await FakeServerCore.start(settings, api: GeminiAPI(configuration: configuration))
+        return FakeGeminiServer(configuration: configuration, core: core)
     }
 
     /// Starts a server on a free port of 127.0.0.1 that answers with `reply`.
@@ -114,61 +146,6 @@ public final class FakeGeminiServer: Sendable {
         reply: @escaping @Sendable (Request) -> Reply
     ) async throws -> FakeGeminiServer {
         try await start(Configuration(apiKey: apiKey, reply: reply))
-    }
-
-    /// Stops listening, closes every open connection (pending replies are abandoned) and fails
-    /// every pending wait with `.shutDown`. Returns once all connections are closed; calling it
-    /// again does nothing.
-    public func shutdown() async throws {
-        let channels = state.beginShutdown()
-        do {
-            try await serverChannel.close()
-        } catch ChannelError.alreadyClosed {
-            // A second shutdown.
-        }
-        for channel in channels {
-            channel.close(promise: nil)
-            try await channel.closeFuture.get()
-        }
-    }
-
-    // MARK: Observing
-
-    /// A snapshot of the requests seen so far and the counters derived from them.
-    public var statistics: Statistics {
-        state.statistics
-    }
-
-    /// Suspends until `condition` holds for the statistics, checking after every change (event
-    /// driven, no polling).
-    ///
-    /// `condition` runs while the server's state is locked: it must only read the statistics it
-    /// is given. Because it is checked at every change, a condition that holds only for an
-    /// instant, such as `inFlight == 4`, is still seen.
-    ///
-    /// - Parameter timeout: A safety net for broken tests, not a measurement.
-    /// - Throws: ``FakeGeminiError`` `.timedOut` after `timeout`, `.shutDown` if the server shuts
-    ///   down first; `CancellationError` if the task is cancelled.
-    public func waitUntil(
-        timeout: Duration = .seconds(60),
-        _ condition: @escaping @Sendable (Statistics) -> Bool
-    ) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.state.wait(until: condition) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw FakeGeminiError.timedOut(after: timeout)
-            }
-            defer { group.cancelAll() }
-            try await group.next()
-        }
-    }
-
-    /// Suspends until at least `count` requests have arrived (``Statistics/requestCount``).
-    ///
-    /// - Throws: As ``waitUntil(timeout:_:)``.
-    public func waitForRequests(_ count: Int, timeout: Duration = .seconds(60)) async throws {
-        try await waitUntil(timeout: timeout) { $0.requestCount >= count }
     }
 
     // MARK: Text
@@ -185,5 +162,57 @@ public final class FakeGeminiServer: Sendable {
 
         End of the fake chapter.
         """
+    }
+}
+
+/// Why a call on ``FakeGeminiServer`` failed.
+public typealias FakeGeminiError = FakeServerError
+
+extension FakeServerKit.FaultMix where Reply == FakeGeminiServer.Reply {
+    /// A mix of `faults` whose other attempts succeed with the default text.
+    public init(
+        faults: [Fault],
+        seed: UInt64,
+        maxFailuresPerPrompt: Int = 2,
+        latency: Duration = .zero,
+        latencyModel: LatencyModel? = nil
+    ) {
+        self.init(
+            faults: faults,
+            success: .success(),
+            seed: seed,
+            maxFailuresPerPrompt: maxFailuresPerPrompt,
+            latency: latency,
+            latencyModel: latencyModel
+        )
+    }
+
+    /// Roughly what a busy day of Gemini looks like: 10% 503, 5% 500, 5% 429 with
+    /// retryDelay "1s", 3% STOP without parts, 2% cut JSON, 1% connection reset.
+    public static func realistic(
+        seed: UInt64 = 1,
+        maxFailuresPerPrompt: Int = 2,
+        latency: Duration = .zero,
+        latencyModel: LatencyModel? = nil
+    ) -> Self {
+        Self(
+            faults: [
+                Fault(.status(code: 503), probability: 0.10),
+                Fault(.status(code: 500), probability: 0.05),
+                Fault(.rateLimited(retryDelay: "1s"), probability: 0.05),
+                Fault(.emptyParts, probability: 0.03),
+                Fault(.malformedJSON, probability: 0.02),
+                Fault(.connectionReset, probability: 0.01),
+            ],
+            seed: seed,
+            maxFailuresPerPrompt: maxFailuresPerPrompt,
+            latency: latency,
+            latencyModel: latencyModel
+        )
+    }
+
+    /// The reply for `request`, a pure function of the seed, the prompt and the attempt.
+    public func reply(for request: FakeGeminiServer.Request) -> FakeGeminiServer.Reply {
+        reply(prompt: request.prompt, attempt: request.attempt, isStreaming: request.isStreaming)
     }
 }

@@ -1,3 +1,5 @@
+import FakeServerKit
+
 /// An error reply in Google's JSON shape:
 /// `{"error": {"code": N, "message": "...", "status": "...", "details": [...]}}`.
 struct GoogleError: Error, Sendable {
@@ -107,53 +109,69 @@ struct GoogleError: Error, Sendable {
 
     /// 429 RESOURCE_EXHAUSTED as the API sends it: QuotaFailure, Help and RetryInfo details, and
     /// the delay repeated at the end of the message. No Retry-After header exists.
-    static func rateLimited(retryDelay: String, quotaId: String, model: String) -> GoogleError {
+    ///
+    /// - Parameters:
+    ///   - retryDelay: RetryInfo's `retryDelay` ("15s", "11.769242877s"); nil sends no RetryInfo
+    ///     and no "Please retry in" sentence.
+    ///   - messageDelay: The delay the message quotes ("11.770s"); defaults to `retryDelay`.
+    ///   - quotaId: QuotaFailure's quota id; one containing "PerDay" is the daily quota.
+    ///   - limit: The quota's value; defaults to 1000 per minute, 10000 per day.
+    static func rateLimited(
+        retryDelay: String?,
+        messageDelay: String? = nil,
+        quotaId: String,
+        model: String,
+        limit: Int? = nil
+    ) -> GoogleError {
         let perDay = quotaId.contains("PerDay")
         let metric =
-            perDay
-            ? "generativelanguage.googleapis.com/generate_content_requests_per_day"
-            : "generativelanguage.googleapis.com/generate_content_requests"
-        let limit = perDay ? "10000" : "1000"
-        return GoogleError(
-            code: 429,
-            status: "RESOURCE_EXHAUSTED",
-            message: "You exceeded your current quota, please check your plan and billing details. For more"
-                + " information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits."
-                + "\n* Quota exceeded for metric: \(metric), limit: \(limit), model: \(model)"
-                + "\nPlease retry in \(retryDelay).",
-            details: [
-                .object([
-                    ("@type", .string(typePrefix + "QuotaFailure")),
-                    (
-                        "violations",
-                        .array([
-                            .object([
-                                ("quotaMetric", .string(metric)),
-                                ("quotaId", .string(quotaId)),
-                                ("quotaDimensions", .object([("location", "global"), ("model", .string(model))])),
-                                ("quotaValue", .string(limit)),
-                            ])
+            if perDay {
+                "generativelanguage.googleapis.com/generate_content_requests_per_day"
+            } else if quotaId.contains("InputTokens") {
+                "generativelanguage.googleapis.com/generate_content_input_token_count"
+            } else {
+                "generativelanguage.googleapis.com/generate_content_requests"
+            }
+        let limit = limit.map(String.init) ?? (perDay ? "10000" : "1000")
+        var message =
+            "You exceeded your current quota, please check your plan and billing details. For more"
+            + " information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits."
+            + "\n* Quota exceeded for metric: \(metric), limit: \(limit), model: \(model)"
+        if let delay = messageDelay ?? retryDelay { message += "\nPlease retry in \(delay)." }
+        var details: [JSONValue] = [
+            .object([
+                ("@type", .string(typePrefix + "QuotaFailure")),
+                (
+                    "violations",
+                    .array([
+                        .object([
+                            ("quotaMetric", .string(metric)),
+                            ("quotaId", .string(quotaId)),
+                            ("quotaDimensions", .object([("location", "global"), ("model", .string(model))])),
+                            ("quotaValue", .string(limit)),
                         ])
-                    ),
-                ]),
-                .object([
-                    ("@type", .string(typePrefix + "Help")),
-                    (
-                        "links",
-                        .array([
-                            .object([
-                                ("description", "Learn more about Gemini API quotas"),
-                                ("url", "https://ai.google.dev/gemini-api/docs/rate-limits"),
-                            ])
+                    ])
+                ),
+            ]),
+            .object([
+                ("@type", .string(typePrefix + "Help")),
+                (
+                    "links",
+                    .array([
+                        .object([
+                            ("description", "Learn more about Gemini API quotas"),
+                            ("url", "https://ai.google.dev/gemini-api/docs/rate-limits"),
                         ])
-                    ),
-                ]),
-                .object([
-                    ("@type", .string(typePrefix + "RetryInfo")),
-                    ("retryDelay", .string(retryDelay)),
-                ]),
-            ]
-        )
+                    ])
+                ),
+            ]),
+        ]
+        if let retryDelay {
+            details.append(
+                .object([("@type", .string(typePrefix + "RetryInfo")), ("retryDelay", .string(retryDelay))])
+            )
+        }
+        return GoogleError(code: 429, status: "RESOURCE_EXHAUSTED", message: message, details: details)
     }
 
     /// An error for `code` with Google's canonical status name and its usual message, or

@@ -1,17 +1,23 @@
+public import FakeServerKit
+
 extension FakeGeminiServer {
     /// What the fake does with one valid `generateContent` request: an outcome, a latency and,
     /// optionally, a gate that holds the reply back until a test opens it.
     ///
-    /// Build one with the static factories and refine it with ``after(_:)`` and ``held(by:)``:
-    /// `.status(code: 503).after(.milliseconds(300))`.
-    public struct Reply: Sendable {
+    /// Build one with the static factories and refine it with the ``DeliveryAdjustable``
+    /// modifiers: `.status(code: 503).after(.milliseconds(300))`,
+    /// `.success().streamed(textEvents: 10, thinking: .seconds(5), interval: .seconds(2))`,
+    /// `.success().stalled(afterEvents: 2)`, `.success().cut(afterEvents: 1)`,
+    /// `.success().truncated(afterEvents: 2)`, `.success().trickled(every: .milliseconds(5))`.
+    public struct Reply: DeliveryAdjustable {
         /// The outcome on the wire.
         public enum Kind: Sendable {
             /// 200 with the text (default: ``FakeGeminiServer/defaultText(for:)``), an optional
             /// thought part before it, and `finishReason` STOP.
             case success(text: String?, thought: String?, usage: Usage?)
-            /// 429 RESOURCE_EXHAUSTED with QuotaFailure, Help and RetryInfo details.
-            case rateLimited(retryDelay: String, quotaId: String)
+            /// 429 RESOURCE_EXHAUSTED with QuotaFailure and Help details, and RetryInfo when
+            /// `retryDelay` is not nil.
+            case rateLimited(retryDelay: String?, quotaId: String)
             /// An error with Google's status name and message for `code`, or `message` if given.
             case status(code: Int, message: String?)
             /// 200, `finishReason` STOP, `content` holding only the role: the intermittent empty answer.
@@ -34,33 +40,31 @@ extension FakeGeminiServer {
             /// Streaming: 200, one event of text, then `data: {"error": {...}}` for `code`.
             /// Not streaming: the same as ``status(code:message:)``.
             case errorMidStream(code: Int)
+            /// 200 with an HTML page (a proxy's or captive portal's sign-in page) instead of JSON
+            /// or events, streaming or not.
+            case htmlPage
         }
 
         /// The outcome on the wire.
         public var kind: Kind
-        /// How long the server waits before replying (after the gate opens, if there is one).
-        public var latency: Duration
+        /// When and how it travels: latency, gate, stream pacing, wire faults.
+        public var delivery: Delivery
+
+        /// How long the server waits before the status line (after the gate opens, if there is one).
+        public var latency: Duration {
+            get { delivery.latency }
+            set { delivery.latency = newValue }
+        }
+
         /// When set, the reply waits until this gate is open, then for `latency`.
-        public var gate: Gate?
+        public var gate: Gate? {
+            get { delivery.gate }
+            set { delivery.gate = newValue }
+        }
 
         public init(_ kind: Kind, latency: Duration = .zero, gate: Gate? = nil) {
             self.kind = kind
-            self.latency = latency
-            self.gate = gate
-        }
-
-        /// The same reply, sent `latency` later.
-        public func after(_ latency: Duration) -> Reply {
-            var copy = self
-            copy.latency = latency
-            return copy
-        }
-
-        /// The same reply, held until `gate` is open.
-        public func held(by gate: Gate) -> Reply {
-            var copy = self
-            copy.gate = gate
-            return copy
+            self.delivery = Delivery(latency: latency, gate: gate)
         }
 
         /// 200 with `text` (default: the deterministic text that quotes the prompt), an optional
@@ -70,10 +74,11 @@ extension FakeGeminiServer {
             Reply(.success(text: text, thought: thought, usage: usage))
         }
 
-        /// 429 RESOURCE_EXHAUSTED whose RetryInfo says `retryDelay` ("15s", "11.769242877s") and
-        /// whose QuotaFailure names `quotaId`; an id containing "PerDay" is the daily quota.
+        /// 429 RESOURCE_EXHAUSTED whose RetryInfo says `retryDelay` ("15s", "11.769242877s"; nil
+        /// sends no RetryInfo) and whose QuotaFailure names `quotaId`; an id containing "PerDay" is
+        /// the daily quota.
         public static func rateLimited(
-            retryDelay: String = "15s",
+            retryDelay: String? = "15s",
             quotaId: String = "GenerateRequestsPerMinutePerProjectPerModel"
         ) -> Reply {
             Reply(.rateLimited(retryDelay: retryDelay, quotaId: quotaId))
@@ -113,6 +118,9 @@ extension FakeGeminiServer {
         public static func errorMidStream(code: Int) -> Reply {
             Reply(.errorMidStream(code: code))
         }
+
+        /// See ``Kind/htmlPage``.
+        public static var htmlPage: Reply { Reply(.htmlPage) }
     }
 
     /// Token counts as `usageMetadata` reports them.

@@ -1,77 +1,71 @@
-/// An HTTP reply ready for the wire: status, content type and body.
-struct HTTPAnswer: Sendable {
-    enum Body: Sendable {
-        /// Sent with Content-Length.
-        case whole([UInt8])
-        /// Sent with chunked transfer encoding, flushed chunk by chunk so a client sees events
-        /// split across reads.
-        case chunks([[UInt8]])
-    }
-
-    var status: Int
-    var contentType: String
-    var body: Body
-}
+import FakeServerKit
 
 /// Turns a reply decision into the bytes Google would send. Pure: the same request, reply and
-/// response id give the same bytes.
+/// response id give the same plan.
 enum ReplyRenderer {
     static let jsonType = "application/json; charset=UTF-8"
     static let eventStreamType = "text/event-stream"
+    static let htmlType = "text/html; charset=UTF-8"
 
     /// A Google error as pretty-printed JSON.
-    static func answer(for error: GoogleError) -> HTTPAnswer {
-        HTTPAnswer(
-            status: error.code,
-            contentType: jsonType,
-            body: .whole(Array(error.json.serialized(pretty: true).utf8))
-        )
+    static func plan(for error: GoogleError) -> WirePlan {
+        .whole(status: error.code, contentType: jsonType, Array(error.json.serialized(pretty: true).utf8))
     }
 
     /// The reply for every kind that writes an HTTP response (all but `connectionReset` and `hang`).
-    static func answer(
+    ///
+    /// - Parameters:
+    ///   - timing: How many text events a stream has and how they are spaced.
+    ///   - lineEnding: How a stream's lines end.
+    static func plan(
         for kind: FakeGeminiServer.Reply.Kind,
         to request: FakeGeminiServer.Request,
         responseId: String,
-        serverSentEvents: Bool
-    ) -> HTTPAnswer {
+        serverSentEvents: Bool,
+        timing: StreamTiming = StreamTiming(),
+        lineEnding: LineEnding = .crlf
+    ) -> WirePlan {
         let model = request.model
         switch kind {
         case .rateLimited(let retryDelay, let quotaId):
-            return answer(for: .rateLimited(retryDelay: retryDelay, quotaId: quotaId, model: model))
+            return plan(for: .rateLimited(retryDelay: retryDelay, quotaId: quotaId, model: model))
         case .status(let code, let message):
-            return statusAnswer(code: code, message: message, request: request)
+            return statusPlan(code: code, message: message, request: request)
         case .errorMidStream(let code) where !request.isStreaming:
-            return statusAnswer(code: code, message: nil, request: request)
+            return statusPlan(code: code, message: nil, request: request)
+        case .htmlPage:
+            return .whole(status: 200, contentType: htmlType, Array(HTMLPages.signIn.utf8))
         default:
             break
         }
 
-        let chunks = responseChunks(for: kind, to: request, responseId: responseId)
+        let chunks = responseChunks(for: kind, to: request, responseId: responseId, timing: timing)
         guard request.isStreaming else {
-            var bytes = Array(chunks.responses[0].serialized(pretty: true).utf8)
+            var bytes = Array(chunks.responses[0].json.serialized(pretty: true).utf8)
             if chunks.truncated { bytes.removeLast(bytes.count / 2) }
-            return HTTPAnswer(status: 200, contentType: jsonType, body: .whole(bytes))
+            return .whole(status: 200, contentType: jsonType, bytes)
         }
-        return streamAnswer(chunks, serverSentEvents: serverSentEvents)
+        return streamPlan(chunks, serverSentEvents: serverSentEvents, timing: timing, lineEnding: lineEnding)
     }
 
-    private static func statusAnswer(code: Int, message: String?, request: FakeGeminiServer.Request) -> HTTPAnswer {
+    private static func statusPlan(code: Int, message: String?, request: FakeGeminiServer.Request) -> WirePlan {
         if code == 502, message == nil {
-            return HTTPAnswer(
-                status: 502,
-                contentType: "text/html; charset=UTF-8",
-                body: .whole(Array(GoogleError.badGatewayPage.utf8))
-            )
+            return .whole(status: 502, contentType: htmlType, Array(GoogleError.badGatewayPage.utf8))
         }
-        return answer(
+        return plan(
             for: .forStatus(code: code, message: message, model: request.model, apiVersion: request.apiVersion)
         )
     }
 
+    /// One response object of a 200, and whether it carries only a thought summary.
+    private struct Response {
+        var json: JSONValue
+        var isThought = false
+    }
+
     /// The response objects of a 200, in order: one for a plain call, several for a stream.
     private struct Chunks {
-        var responses: [JSONValue]
+        var responses: [Response]
         /// The body (plain) or the event after the first (stream) is cut in half.
         var truncated = false
         /// An error object sent as the last event of a stream.
@@ -81,7 +75,8 @@ enum ReplyRenderer {
     private static func responseChunks(
         for kind: FakeGeminiServer.Reply.Kind,
         to request: FakeGeminiServer.Request,
-        responseId: String
+        responseId: String,
+        timing: StreamTiming
     ) -> Chunks {
         let promptTokens = estimatedPromptTokens(request)
         func response(
@@ -99,29 +94,39 @@ enum ReplyRenderer {
             members.append(("responseId", .string(responseId)))
             return .object(members)
         }
-        /// One response per piece of `text` (one in all unless streaming), the last with
+        /// One response per piece of `text` (one in all unless streaming: then the thought
+        /// summary in up to two events first, and the text in `timing.textEvents`), the last with
         /// `finishReason` and the full usage.
         func pieces(
             text: String,
             thought: String?,
             finishReason: String,
             usage: FakeGeminiServer.Usage
-        ) -> [JSONValue] {
-            var partsPerResponse: [[JSONValue]] = []
-            if let thought { partsPerResponse.append([.object([("text", .string(thought)), ("thought", true)])]) }
-            let textParts = (request.isStreaming ? split(text, into: 3) : [text]).filter { !$0.isEmpty }
+        ) -> [Response] {
+            func thoughtPart(_ text: String) -> JSONValue { .object([("text", .string(text)), ("thought", true)]) }
+            var partsPerResponse: [(parts: [JSONValue], isThought: Bool)] = []
+            if request.isStreaming {
+                for piece in split(thought ?? "", into: 2) { partsPerResponse.append(([thoughtPart(piece)], true)) }
+            } else if let thought {
+                partsPerResponse.append(([thoughtPart(thought)], true))
+            }
+            let textParts = (request.isStreaming ? split(text, into: max(1, timing.textEvents)) : [text])
+                .filter { !$0.isEmpty }
                 .map { JSONValue.object([("text", .string($0))]) }
             if request.isStreaming {
-                partsPerResponse += textParts.map { [$0] }
+                partsPerResponse += textParts.map { ([$0], false) }
             } else {
-                partsPerResponse = [partsPerResponse.flatMap { $0 } + textParts]
+                partsPerResponse = [(partsPerResponse.flatMap(\.parts) + textParts, false)]
             }
-            if partsPerResponse.isEmpty { partsPerResponse = [[]] }
+            if partsPerResponse.allSatisfy(\.isThought) { partsPerResponse.append(([], false)) }
             let last = partsPerResponse.count - 1
             let partial = FakeGeminiServer.Usage(promptTokenCount: promptTokens, candidatesTokenCount: 0)
-            return partsPerResponse.enumerated().map { offset, parts in
-                let candidate = candidateJSON(parts: parts, finishReason: offset == last ? finishReason : nil)
-                return response(candidate, usage: offset == last ? usage : partial)
+            return partsPerResponse.enumerated().map { offset, entry in
+                let candidate = candidateJSON(parts: entry.parts, finishReason: offset == last ? finishReason : nil)
+                return Response(
+                    json: response(candidate, usage: offset == last ? usage : partial),
+                    isThought: entry.isThought
+                )
             }
         }
 
@@ -138,7 +143,7 @@ enum ReplyRenderer {
             return Chunks(responses: pieces(text: text, thought: nil, finishReason: reason, usage: usage))
         case .emptyParts:
             let candidate = candidateJSON(parts: [], finishReason: "STOP")
-            return Chunks(responses: [response(candidate, usage: nil)])
+            return Chunks(responses: [Response(json: response(candidate, usage: nil))])
         case .maxTokensWithoutParts:
             let budget = request.generationConfig.maxOutputTokens ?? 65536
             let usage = FakeGeminiServer.Usage(
@@ -146,11 +151,12 @@ enum ReplyRenderer {
                 candidatesTokenCount: 0,
                 thoughtsTokenCount: budget
             )
-            return Chunks(responses: [response(candidateJSON(parts: [], finishReason: "MAX_TOKENS"), usage: usage)])
+            let candidate = candidateJSON(parts: [], finishReason: "MAX_TOKENS")
+            return Chunks(responses: [Response(json: response(candidate, usage: usage))])
         case .blockedPrompt(let reason):
             var feedback: [(key: String, value: JSONValue)] = [("blockReason", .string(reason))]
             if reason == "SAFETY" { feedback.append(("safetyRatings", safetyRatings)) }
-            return Chunks(responses: [response(nil, usage: nil, feedback: .object(feedback))])
+            return Chunks(responses: [Response(json: response(nil, usage: nil, feedback: .object(feedback)))])
         case .malformedJSON:
             let text = FakeGeminiServer.defaultText(for: request)
             let responses = pieces(
@@ -175,40 +181,51 @@ enum ReplyRenderer {
                 apiVersion: request.apiVersion
             )
             return Chunks(responses: [first], trailingError: error)
-        case .rateLimited, .status, .connectionReset, .hang:
-            preconditionFailure("\(kind) writes no 200 response")
+        case .rateLimited, .status, .connectionReset, .hang, .htmlPage:
+            preconditionFailure("\(kind) writes no 200 response with events")
         }
     }
 
-    private static func streamAnswer(_ chunks: Chunks, serverSentEvents: Bool) -> HTTPAnswer {
+    /// The events of a stream, each with its delay: thought summaries spread over the thinking
+    /// time (which is silent without them), the first text event at its end, the others
+    /// `timing.interval` apart.
+    private static func streamPlan(
+        _ chunks: Chunks,
+        serverSentEvents: Bool,
+        timing: StreamTiming,
+        lineEnding: LineEnding
+    ) -> WirePlan {
         var objects = chunks.responses
-        if let error = chunks.trailingError { objects.append(error.json) }
+        if let error = chunks.trailingError { objects.append(Response(json: error.json)) }
+        let thoughts = objects.prefix { $0.isThought }.count
+        func delay(_ offset: Int) -> Duration {
+            if offset == 0 { return thoughts > 0 ? .zero : timing.thinking }
+            if offset <= thoughts { return timing.thinking / thoughts }
+            return timing.interval
+        }
         guard serverSentEvents else {
             // Without alt=sse the API streams one JSON array, element by element.
-            var pieces: [[UInt8]] = []
+            var events: [WirePlan.Event] = []
             for (offset, object) in objects.enumerated() {
-                let prefix = offset == 0 ? "[" : ",\r\n"
-                var bytes = Array((prefix + object.serialized(pretty: true)).utf8)
+                let prefix = offset == 0 ? "[" : "," + lineEnding.bytes
+                var bytes = Array((prefix + object.json.serialized(pretty: true)).utf8)
                 if chunks.truncated, offset == objects.count - 1 {
                     bytes.removeLast(bytes.count / 2)
                 }
-                pieces.append(bytes)
+                events.append(WirePlan.Event(delay: delay(offset), bytes: bytes))
             }
-            if !chunks.truncated { pieces.append(Array("]".utf8)) }
-            return HTTPAnswer(status: 200, contentType: jsonType, body: .chunks(pieces))
+            if !chunks.truncated { events.append(WirePlan.Event(bytes: Array("]".utf8))) }
+            return WirePlan(status: 200, headers: [("content-type", jsonType)], body: .events(events))
         }
-        var pieces: [[UInt8]] = []
+        var events: [WirePlan.Event] = []
         for (offset, object) in objects.enumerated() {
-            let event = Array("data: \(object.serialized())\r\n\r\n".utf8)
+            var event = Array("data: \(object.json.serialized())\(lineEnding.bytes)\(lineEnding.bytes)".utf8)
             if chunks.truncated, offset == objects.count - 1 {
-                pieces.append(Array(event.prefix(event.count / 2)))
-            } else {
-                // Two writes per event, so clients must reassemble events split across reads.
-                pieces.append(Array(event.prefix(event.count / 2)))
-                pieces.append(Array(event.suffix(from: event.count / 2)))
+                event = Array(event.prefix(event.count / 2))
             }
+            events.append(WirePlan.Event(delay: delay(offset), bytes: event))
         }
-        return HTTPAnswer(status: 200, contentType: eventStreamType, body: .chunks(pieces))
+        return WirePlan(status: 200, headers: [("content-type", eventStreamType)], body: .events(events))
     }
 
     // MARK: Pieces of a response

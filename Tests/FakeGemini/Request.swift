@@ -1,3 +1,5 @@
+import FakeServerKit
+
 extension FakeGeminiServer {
     /// A valid `generateContent` request as the reply decision sees it.
     public struct Request: Sendable, Hashable {

@@ -1,27 +1,47 @@
-// fake-gemini: the FakeGemini server as a process, for shell scripts such as the systemd
-// end-to-end test. It prints the port it listens on, writes it to --port-file, and serves until
+// fake-gemini: the fake API servers as a process, for shell scripts such as the systemd
+// end-to-end test and the benchmarks. Speaks Gemini by default, an OpenAI-compatible server with
+// --api openai. It prints the port it listens on, writes it to --port-file, and serves until
 // SIGTERM or SIGINT.
 import ArgumentParser
 import Dispatch
 import FakeGemini
+import FakeOpenAI
+import FakeServerKit
 import Foundation
 
 struct FakeGeminiCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fake-gemini",
-        abstract: "A local stand-in for the Gemini API, for tests.",
+        abstract: "A local stand-in for the Gemini API (or an OpenAI-compatible server), for tests and benchmarks.",
         discussion: """
             Serves POST /v1beta/models/MODEL:generateContent (and /v1, and :streamGenerateContent) \
-            on 127.0.0.1 like Google's API, and GET /_fake/stats with the request counts as JSON: \
-            {"requests": N, "byPrompt": {...}, "byModel": {...}, "maxInFlight": N, "rateLimited": N, \
-            "keyInURL": N, ...}. Stops on SIGTERM or SIGINT.
+            on 127.0.0.1 like Google's API, or POST /v1/chat/completions with --api openai. \
+            GET /_fake/stats answers the counters as JSON: {"requests": N, "byPrompt": {...}, \
+            "byModel": {...}, "byStatus": {...}, "maxInFlight": N, "rateLimited": N, \
+            "quotaRejected": N, "maxAdmittedPerWindow": N, "stormRejected": N, "stormActive": B, \
+            "keyInURL": N, ...}. POST /_fake/storm?active=true|false switches an overload storm \
+            on or off. Stops on SIGTERM or SIGINT.
             """
     )
+
+    enum API: String, ExpressibleByArgument, CaseIterable {
+        case gemini, openai
+    }
+
+    enum Faults: String, ExpressibleByArgument, CaseIterable {
+        case none, mix
+    }
+
+    @Option(help: "The API to speak: gemini, or openai (POST /v1/chat/completions).")
+    var api: API = .gemini
 
     @Option(help: "The port to listen on; 0 lets the system pick one.")
     var port: Int = 0
 
-    @Option(help: "The only API key accepted (x-goog-api-key). Without it or --key-file any non-empty key is accepted.")
+    @Option(help: "A file to write the chosen port to (atomically, by rename).")
+    var portFile: String?
+
+    @Option(help: "The only API key accepted. Without it or --key-file any non-empty key is accepted.")
     var key: String?
 
     @Option(
@@ -33,8 +53,29 @@ struct FakeGeminiCommand: AsyncParsableCommand {
     )
     var keyFile: String?
 
+    @Flag(help: "With --api openai: accept requests without any Authorization header, like Ollama.")
+    var noKey = false
+
+    @Option(help: "Comma-separated model names served; others get 404. Default: any model.")
+    var models: String?
+
+    // MARK: Timing
+
     @Option(name: .customLong("latency-ms"), help: "Milliseconds to wait before every reply.")
     var latencyMilliseconds: Int = 0
+
+    @Option(
+        help: ArgumentHelp(
+            "Every reply's latency drawn from a distribution, per prompt and attempt. \(LatencyModel.specHelp)",
+            valueName: "spec"
+        )
+    )
+    var latency: String?
+
+    @Option(help: "Text events per streamed reply.")
+    var streamEvents: Int = 3
+
+    // MARK: Faults
 
     @Option(help: "none: every request succeeds; mix: a realistic, seeded mix of faults (see --seed).")
     var faults: Faults = .none
@@ -54,22 +95,179 @@ struct FakeGeminiCommand: AsyncParsableCommand {
     )
     var failFirst: Int = 0
 
-    @Option(help: "A file to write the chosen port to (atomically, by rename).")
-    var portFile: String?
+    @Option(help: ArgumentHelp("What every reply is, instead of a success. \(ReplySpec.help)", valueName: "spec"))
+    var reply: String = "success"
 
-    enum Faults: String, ExpressibleByArgument, CaseIterable {
-        case none, mix
-    }
+    // MARK: Quota
+
+    @Option(help: "Requests admitted per quota window (sliding); beyond it, 429 with the API's own details.")
+    var rpm: Int?
+
+    @Option(help: "Tokens admitted per quota window (Gemini: input tokens; OpenAI: input plus the output budget).")
+    var tpm: Int?
+
+    @Option(help: "Requests admitted per day (a fixed window from the start, see --day-seconds).")
+    var rpd: Int?
+
+    @Option(help: "The quota window in seconds.")
+    var quotaWindow: Double = 60
+
+    @Option(help: "The length of a quota day in seconds.")
+    var daySeconds: Double = 86_400
+
+    @Option(
+        help:
+            "With --api openai: the headers of a 429 from the quota: both, seconds (Retry-After), ms (retry-after-ms), none."
+    )
+    var retryAfter: String = "both"
+
+    @Option(
+        help:
+            "With --api openai: both, rejects-max-completion-tokens, rejects-max-tokens or ignores-max-completion-tokens."
+    )
+    var maxTokensParameter: String = "both"
+
+    // MARK: Storm
+
+    @Option(help: "The share (0...1) of requests a storm answers 503 UNAVAILABLE.")
+    var stormFraction: Double?
+
+    @Option(help: "When the storm runs on its own, in seconds from the start: FROM-UNTIL, or FROM- for ever after.")
+    var stormWindow: String?
+
+    @Option(help: "The seed of the storm's draws.")
+    var stormSeed: UInt64 = 1
+
+    // MARK: Wire
+
+    @Option(help: "The line ending of stream events: crlf (Gemini's default) or lf (OpenAI's default).")
+    var lineEnding: String?
+
+    @Option(help: "Where stream events are cut into writes: none, halves, adversarial, every-byte, or seeded:N.")
+    var split: String = "halves"
+
+    @Flag(help: "Accept connections and never read nor answer them (GET /_fake/stats is unreachable too).")
+    var unresponsive = false
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port).") }
         guard latencyMilliseconds >= 0 else {
             throw ValidationError("--latency-ms must be 0 or more, got \(latencyMilliseconds).")
         }
+        if latency != nil, latencyMilliseconds > 0 {
+            throw ValidationError("give --latency or --latency-ms, not both.")
+        }
         guard maxFailures >= 0 else { throw ValidationError("--max-failures must be 0 or more, got \(maxFailures).") }
         guard failFirst >= 0 else { throw ValidationError("--fail-first must be 0 or more, got \(failFirst).") }
+        guard streamEvents >= 1 else {
+            throw ValidationError("--stream-events must be 1 or more, got \(streamEvents).")
+        }
         if let key, key.isEmpty { throw ValidationError("--key must not be empty; leave it out to accept any key.") }
         if key != nil, keyFile != nil { throw ValidationError("give --key or --key-file, not both.") }
+        if noKey, key != nil || keyFile != nil { throw ValidationError("give --no-key or a key, not both.") }
+        for (name, value) in [("--rpm", rpm), ("--tpm", tpm), ("--rpd", rpd)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be 1 or more, got \(value).") }
+        }
+        guard quotaWindow > 0, daySeconds > 0 else {
+            throw ValidationError("--quota-window and --day-seconds must be above 0.")
+        }
+        if let stormFraction, !(0...1).contains(stormFraction) {
+            throw ValidationError("--storm-fraction must be between 0 and 1, got \(stormFraction).")
+        }
+        if let lineEnding, LineEnding(rawValue: lineEnding) == nil {
+            throw ValidationError("--line-ending must be crlf or lf, got \(lineEnding).")
+        }
+        _ = try latencyModel()
+        _ = try stormSchedule()
+        _ = try splitPolicy()
+        _ = try ReplySpec(parsing: reply)
+        _ = try openAIRetryAfter()
+        _ = try openAIMaxTokens()
+    }
+
+    // MARK: Parsed options
+
+    func latencyModel() throws -> LatencyModel? {
+        guard let latency else { return nil }
+        do {
+            return try LatencyModel(spec: latency)
+        } catch {
+            throw ValidationError("--latency: \(error.message)")
+        }
+    }
+
+    func stormSchedule() throws -> Range<Duration>? {
+        guard let stormWindow else { return nil }
+        let parts = stormWindow.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, let from = Double(parts[0]), from >= 0 else {
+            throw ValidationError("--storm-window must be FROM-UNTIL or FROM- in seconds, got \(stormWindow).")
+        }
+        let until = parts[1].isEmpty ? 1e9 : Double(parts[1])
+        guard let until, until > from else {
+            throw ValidationError("--storm-window: UNTIL must be a number above FROM, got \(stormWindow).")
+        }
+        return .seconds(from)..<Duration.seconds(until)
+    }
+
+    func splitPolicy() throws -> SplitPolicy {
+        switch split {
+        case "none": return .none
+        case "halves": return .halves
+        case "adversarial": return .adversarial(seed: seed)
+        case "every-byte": return .everyByte
+        default:
+            guard split.hasPrefix("seeded:"), let cuts = Int(split.dropFirst(7)), cuts >= 0 else {
+                throw ValidationError(
+                    "--split must be none, halves, adversarial, every-byte or seeded:N, got \(split)."
+                )
+            }
+            return .seeded(seed: seed, cutsPerEvent: cuts)
+        }
+    }
+
+    func openAIRetryAfter() throws -> FakeOpenAIServer.RetryAfterHeaders {
+        switch retryAfter {
+        case "both": return .both
+        case "seconds": return .seconds
+        case "ms": return .milliseconds
+        case "none": return .none
+        default: throw ValidationError("--retry-after must be both, seconds, ms or none, got \(retryAfter).")
+        }
+    }
+
+    func openAIMaxTokens() throws -> FakeOpenAIServer.MaxTokensSupport {
+        switch maxTokensParameter {
+        case "both": return .both
+        case "rejects-max-completion-tokens": return .rejectsMaxCompletionTokens
+        case "rejects-max-tokens": return .rejectsMaxTokens
+        case "ignores-max-completion-tokens": return .ignoresMaxCompletionTokens
+        default:
+            throw ValidationError(
+                "--max-tokens-parameter must be both, rejects-max-completion-tokens, rejects-max-tokens or"
+                    + " ignores-max-completion-tokens, got \(maxTokensParameter)."
+            )
+        }
+    }
+
+    var quota: QuotaPolicy? {
+        guard rpm != nil || tpm != nil || rpd != nil else { return nil }
+        return QuotaPolicy(
+            requestsPerWindow: rpm,
+            tokensPerWindow: tpm,
+            window: .seconds(quotaWindow),
+            requestsPerDay: rpd,
+            dayLength: .seconds(daySeconds)
+        )
+    }
+
+    func storm() throws -> StormPolicy? {
+        let schedule = try stormSchedule()
+        guard stormFraction != nil || schedule != nil else { return nil }
+        return StormPolicy(fraction: stormFraction ?? 0.6, seed: stormSeed, during: schedule)
+    }
+
+    var modelSet: Set<String>? {
+        models.map { Set($0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }) }
     }
 
     /// The key from `--key`, else from `--key-file` (surrounding whitespace ignored), else nil.
@@ -92,29 +290,10 @@ struct FakeGeminiCommand: AsyncParsableCommand {
         try await serve()
     }
 
+    // MARK: Serving
+
     /// Starts the server, publishes its port, and serves until SIGTERM or SIGINT.
     func serve() async throws {
-        let acceptedKey = try acceptedKey()
-        let latency = Duration.milliseconds(latencyMilliseconds)
-        let answer: @Sendable (FakeGeminiServer.Request) -> FakeGeminiServer.Reply
-        switch faults {
-        case .none:
-            answer = { _ in .success().after(latency) }
-        case .mix:
-            let mix = FakeGeminiServer.FaultMix.realistic(
-                seed: seed,
-                maxFailuresPerPrompt: maxFailures,
-                latency: latency
-            )
-            answer = { mix.reply(for: $0) }
-        }
-        // Attempts are counted per prompt by the server, across client restarts, so a retry
-        // after a restart still gets past the failures.
-        let failFirst = self.failFirst
-        let reply: @Sendable (FakeGeminiServer.Request) -> FakeGeminiServer.Reply = { request in
-            request.attempt <= failFirst ? .status(code: 503).after(latency) : answer(request)
-        }
-
         // Ignore the default actions before the server starts, so a signal that arrives early
         // still reaches the dispatch sources below instead of killing the process.
         let signals = [SIGTERM, SIGINT]
@@ -128,9 +307,16 @@ struct FakeGeminiCommand: AsyncParsableCommand {
         }
         defer { sources.forEach { $0.cancel() } }
 
-        let server = try await FakeGeminiServer.start(
-            FakeGeminiServer.Configuration(port: port, apiKey: acceptedKey, models: nil, reply: reply)
-        )
+        let server: any FakeServer
+        let baseURL: String
+        switch api {
+        case .gemini:
+            let gemini = try await FakeGeminiServer.start(try geminiConfiguration())
+            (server, baseURL) = (gemini, gemini.baseURL)
+        case .openai:
+            let openAI = try await FakeOpenAIServer.start(try openAIConfiguration())
+            (server, baseURL) = (openAI, openAI.baseURL)
+        }
         do {
             if let portFile {
                 try Data("\(server.port)\n".utf8).write(to: URL(fileURLWithPath: portFile), options: .atomic)
@@ -140,11 +326,166 @@ struct FakeGeminiCommand: AsyncParsableCommand {
             throw ValidationError("cannot write --port-file \(portFile ?? ""): \(error.localizedDescription)")
         }
         FileHandle.standardOutput.write(Data("\(server.port)\n".utf8))
-        FileHandle.standardError.write(Data("fake-gemini: listening on \(server.baseURL)\n".utf8))
+        FileHandle.standardError.write(Data("fake-gemini: listening on \(baseURL) (\(api.rawValue))\n".utf8))
 
         for await _ in stop { break }
         try await server.shutdown()
         FileHandle.standardError.write(Data("fake-gemini: stopped\n".utf8))
+    }
+
+    func geminiConfiguration() throws -> FakeGeminiServer.Configuration {
+        let latency = Duration.milliseconds(latencyMilliseconds)
+        let base = try ReplySpec(parsing: reply).gemini.streamed(textEvents: streamEvents)
+        let mix: FakeGeminiServer.FaultMix? =
+            faults == .mix
+            ? FakeGeminiServer.FaultMix(
+                faults: FakeGeminiServer.FaultMix.realistic().faults,
+                success: base,
+                seed: seed,
+                maxFailuresPerPrompt: maxFailures,
+                latency: latency
+            ) : nil
+        // Attempts are counted per prompt by the server, across client restarts, so a retry
+        // after a restart still gets past the failures.
+        let failFirst = self.failFirst
+        return FakeGeminiServer.Configuration(
+            port: port,
+            apiKey: try acceptedKey(),
+            models: modelSet,
+            latency: try latencyModel(),
+            quota: quota,
+            storm: try storm(),
+            lineEnding: lineEnding.flatMap(LineEnding.init(rawValue:)) ?? .crlf,
+            split: try splitPolicy(),
+            unresponsive: unresponsive
+        ) { request in
+            if request.attempt <= failFirst { return .status(code: 503).after(latency) }
+            return mix?.reply(for: request) ?? base.after(latency)
+        }
+    }
+
+    func openAIConfiguration() throws -> FakeOpenAIServer.Configuration {
+        let latency = Duration.milliseconds(latencyMilliseconds)
+        let base = try ReplySpec(parsing: reply).openAI.streamed(textEvents: streamEvents)
+        let mix: FakeOpenAIServer.FaultMix? =
+            faults == .mix
+            ? FakeOpenAIServer.FaultMix(
+                faults: FakeOpenAIServer.FaultMix.realistic().faults,
+                success: base,
+                seed: seed,
+                maxFailuresPerPrompt: maxFailures,
+                latency: latency
+            ) : nil
+        let failFirst = self.failFirst
+        let key: FakeOpenAIServer.KeyPolicy =
+            noKey ? .notRequired : try acceptedKey().map { .exactly($0) } ?? .anyNonEmpty
+        return FakeOpenAIServer.Configuration(
+            port: port,
+            key: key,
+            models: modelSet,
+            maxTokens: try openAIMaxTokens(),
+            rateLimits: quota,
+            retryAfter: try openAIRetryAfter(),
+            latency: try latencyModel(),
+            storm: try storm(),
+            lineEnding: lineEnding.flatMap(LineEnding.init(rawValue:)) ?? .lf,
+            split: try splitPolicy(),
+            unresponsive: unresponsive
+        ) { request in
+            if request.attempt <= failFirst { return .status(code: 503).after(latency) }
+            return mix?.reply(for: request) ?? base.after(latency)
+        }
+    }
+}
+
+/// What `--reply` asks every reply to be.
+enum ReplySpec: Equatable {
+    case success, hang, html, empty, malformed, reset
+    case stall(afterEvents: Int)
+    case cut(afterEvents: Int)
+    case truncate(afterEvents: Int)
+    case trickle(milliseconds: Int)
+    /// 429; `retryDelaySeconds` nil: no RetryInfo (Gemini) or no Retry-After (OpenAI).
+    case rateLimited(retryDelaySeconds: Int?)
+    case dailyQuota
+    case status(Int)
+
+    static let help = """
+        success (default), hang, html (200 with an HTML page), empty (no text), malformed (cut \
+        JSON), reset (connection closed), stall[:EVENTS] (silent after EVENTS events, default 1), \
+        cut[:EVENTS] (closed in the middle of the next event), truncate[:EVENTS] (ends cleanly \
+        without a finish reason), trickle[:MS] (one byte every MS ms, default 1000), \
+        429[:SECONDS|none] (rate limited, RetryInfo or Retry-After SECONDS, default 15), \
+        429-daily (Gemini's per-day quota), or an HTTP status such as 500 or 503.
+        """
+
+    init(parsing text: String) throws {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        let name = parts.first ?? ""
+        let argument = parts.count > 1 ? parts[1] : nil
+        func count(default value: Int) throws -> Int {
+            guard let argument else { return value }
+            guard let number = Int(argument), number >= 0 else {
+                throw ValidationError("--reply \(text): \(argument) is not a whole number of 0 or more.")
+            }
+            return number
+        }
+        switch name {
+        case "success": self = .success
+        case "hang": self = .hang
+        case "html": self = .html
+        case "empty": self = .empty
+        case "malformed": self = .malformed
+        case "reset": self = .reset
+        case "stall": self = .stall(afterEvents: try count(default: 1))
+        case "cut": self = .cut(afterEvents: try count(default: 1))
+        case "truncate": self = .truncate(afterEvents: try count(default: 1))
+        case "trickle": self = .trickle(milliseconds: max(1, try count(default: 1000)))
+        case "429-daily": self = .dailyQuota
+        case "429": self = .rateLimited(retryDelaySeconds: argument == "none" ? nil : try count(default: 15))
+        default:
+            guard let code = Int(name), (400...599).contains(code), argument == nil else {
+                throw ValidationError("--reply \(text) is not one of: \(Self.help)")
+            }
+            self = .status(code)
+        }
+    }
+
+    var gemini: FakeGeminiServer.Reply {
+        switch self {
+        case .success: .success()
+        case .hang: .hang
+        case .html: .htmlPage
+        case .empty: .emptyParts
+        case .malformed: .malformedJSON
+        case .reset: .connectionReset
+        case .stall(let events): .success().stalled(afterEvents: events)
+        case .cut(let events): .success().cut(afterEvents: events)
+        case .truncate(let events): .success().truncated(afterEvents: events)
+        case .trickle(let milliseconds): .success().trickled(every: .milliseconds(milliseconds))
+        case .rateLimited(let seconds): .rateLimited(retryDelay: seconds.map { "\($0)s" })
+        case .dailyQuota: .rateLimited(retryDelay: "3600s", quotaId: "GenerateRequestsPerDayPerProjectPerModel")
+        case .status(let code): .status(code: code)
+        }
+    }
+
+    var openAI: FakeOpenAIServer.Reply {
+        switch self {
+        case .success: .success()
+        case .hang: .hang
+        case .html: .htmlPage
+        case .empty: .emptyContent
+        case .malformed: .malformedJSON
+        case .reset: .connectionReset
+        case .stall(let events): .success().stalled(afterEvents: events)
+        case .cut(let events): .success().cut(afterEvents: events)
+        case .truncate(let events): .success().truncated(afterEvents: events)
+        case .trickle(let milliseconds): .success().trickled(every: .milliseconds(milliseconds))
+        case .rateLimited(let seconds):
+            .rateLimited(retryAfterSeconds: seconds, retryAfterMilliseconds: seconds.map { $0 * 1000 })
+        case .dailyQuota: .insufficientQuota
+        case .status(let code): .status(code: code)
+        }
     }
 }
 

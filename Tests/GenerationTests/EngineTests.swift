@@ -173,7 +173,8 @@ struct EngineTests {
     )
     func stopEverything(status: Int) async throws {
         let harness = try await EngineHarness(
-            scheduler: Scheduler.Configuration(requestsPerMinute: 60, backoff: Backoff(initial: .milliseconds(20))),
+            // A minute between submissions: the refusal arrives long before a second one could go.
+            scheduler: Scheduler.Configuration(requestsPerMinute: 1, backoff: Backoff(initial: .milliseconds(20))),
             reply: { _ in .status(code: status) }
         )
         let report = try await harness.generate(markdownOutline(chapters: numberedChapters(4)))

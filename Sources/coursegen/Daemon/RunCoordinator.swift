@@ -50,6 +50,8 @@ actor RunCoordinator {
     private var stop: SubmissionStop?
     private var nextID: UInt64 = 0
     private var draining = false
+    /// `drain` waiting for every run to end.
+    private var idleWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
 
     init(
         engine: Engine,
@@ -226,6 +228,10 @@ actor RunCoordinator {
         }
         self.stop = stop
         updateStatus()
+        if isIdle {
+            for waiter in idleWaiters.values { waiter.resume() }
+            idleWaiters = [:]
+        }
     }
 
     func outlineRemoved(_ file: InboxFile) async {
@@ -275,12 +281,11 @@ actor RunCoordinator {
     /// and short, and one that started finishes first).
     func drain(timeout: Duration) async {
         draining = true
-        let tasks = runs.values.map(\.task) + ending.values
-        guard !tasks.isEmpty else { return }
-        let finishedInTime = await withTaskGroup(of: Bool.self) { group in
+        guard !isIdle else { return }
+        let idleInTime = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                for task in tasks { await task.value }
-                return true
+                await self.waitUntilIdle()
+                return !Task.isCancelled
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
@@ -290,14 +295,38 @@ actor RunCoordinator {
             group.cancelAll()
             return first
         }
-        if !finishedInTime {
-            logger.warning(
-                "runs still in progress at the stop timeout are cancelled",
-                metadata: ["runs": "\(tasks.count)"]
-            )
-            for task in tasks { task.cancel() }
-            for task in tasks { await task.value }
+        guard !idleInTime else { return }
+        let tasks = runs.values.map(\.task) + ending.values
+        logger.warning(
+            "runs still in progress at the stop timeout are cancelled",
+            metadata: ["runs": "\(tasks.count)"]
+        )
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+    }
+
+    private var isIdle: Bool { runs.isEmpty && ending.isEmpty }
+
+    /// Returns once no run is in progress or ending, or when the calling task is cancelled.
+    private func waitUntilIdle() async {
+        guard !isIdle else { return }
+        nextID += 1
+        let id = nextID
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                if Task.isCancelled {
+                    continuation.resume()
+                } else {
+                    idleWaiters[id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.stopWaitingUntilIdle(id) }
         }
+    }
+
+    private func stopWaitingUntilIdle(_ id: UInt64) {
+        idleWaiters.removeValue(forKey: id)?.resume()
     }
 
     /// One human line for `systemctl status`.

@@ -3,7 +3,7 @@
 /// Objects keep their members in order, so replies read like Google's, and integer literals stay
 /// apart from fractions, because the API rejects `1.5` for an int32 field such as
 /// `maxOutputTokens`. Foundation's `JSONSerialization` gives neither.
-enum JSONValue: Sendable {
+package enum JSONValue: Sendable {
     case null
     case bool(Bool)
     /// A number written without fraction or exponent that fits in `Int`.
@@ -14,22 +14,22 @@ enum JSONValue: Sendable {
     case object([(key: String, value: JSONValue)])
 
     /// The first member named `key` when this is an object, else nil.
-    subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         return members.first { $0.key == key }?.value
     }
 
-    var stringValue: String? {
+    package var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
-    var arrayValue: [JSONValue]? {
+    package var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }
         return nil
     }
 
-    var isNull: Bool {
+    package var isNull: Bool {
         if case .null = self { return true }
         return false
     }
@@ -38,9 +38,9 @@ enum JSONValue: Sendable {
 // MARK: - Parsing
 
 /// Why a body is not JSON: a byte offset and a short reason.
-struct JSONParseError: Error, Sendable {
-    var offset: Int
-    var reason: String
+package struct JSONParseError: Error, Sendable {
+    package var offset: Int
+    package var reason: String
 }
 
 extension JSONValue {
@@ -48,7 +48,7 @@ extension JSONValue {
     ///
     /// - Throws: `JSONParseError` at the first byte that breaks the grammar, for invalid UTF-8 in a
     ///   string, or past 64 levels of nesting.
-    static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
+    package static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(bytes: Array(bytes))
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
@@ -280,7 +280,7 @@ extension JSONValue {
     ///
     /// - Parameter pretty: Two-space indentation and `"key": value`, the layout of Google's
     ///   non-streaming replies; otherwise one line, as in its server-sent events.
-    func serialized(pretty: Bool = false) -> String {
+    package func serialized(pretty: Bool = false) -> String {
         var output = ""
         write(to: &output, pretty: pretty, indent: 0)
         return output
@@ -351,7 +351,7 @@ extension JSONValue {
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
-    init(stringLiteral value: String) { self = .string(value) }
-    init(integerLiteral value: Int) { self = .integer(value) }
-    init(booleanLiteral value: Bool) { self = .bool(value) }
+    package init(stringLiteral value: String) { self = .string(value) }
+    package init(integerLiteral value: Int) { self = .integer(value) }
+    package init(booleanLiteral value: Bool) { self = .bool(value) }
 }

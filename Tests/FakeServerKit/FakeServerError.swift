@@ -1,5 +1,5 @@
-/// Why a call on ``FakeGeminiServer`` failed, with where the error was made.
-public struct FakeGeminiError: Error, Sendable, CustomStringConvertible {
+/// Why a call on a fake server failed, with where the error was made.
+public struct FakeServerError: Error, Sendable, CustomStringConvertible {
     /// The kind of failure; stable for tests to match on.
     public enum Code: Sendable, Hashable {
         /// A wait's condition did not hold within its timeout.
@@ -17,11 +17,11 @@ public struct FakeGeminiError: Error, Sendable, CustomStringConvertible {
     public var line: Int
 
     public var description: String {
-        "FakeGeminiError.\(code): \(message) (\(file):\(line))"
+        "FakeServerError.\(code): \(message) (\(file):\(line))"
     }
 
-    static func timedOut(after timeout: Duration, file: String = #fileID, line: Int = #line) -> FakeGeminiError {
-        FakeGeminiError(
+    package static func timedOut(after timeout: Duration, file: String = #fileID, line: Int = #line) -> Self {
+        FakeServerError(
             code: .timedOut,
             message: "the awaited condition did not hold within \(timeout); see the server's statistics",
             file: file,
@@ -29,18 +29,18 @@ public struct FakeGeminiError: Error, Sendable, CustomStringConvertible {
         )
     }
 
-    static func shutDown(file: String = #fileID, line: Int = #line) -> FakeGeminiError {
-        FakeGeminiError(code: .shutDown, message: "the fake Gemini server shut down", file: file, line: line)
+    package static func shutDown(file: String = #fileID, line: Int = #line) -> Self {
+        FakeServerError(code: .shutDown, message: "the fake server shut down", file: file, line: line)
     }
 
-    static func bindFailed(
+    package static func bindFailed(
         host: String,
         port: Int,
         underlying: any Error,
         file: String = #fileID,
         line: Int = #line
-    ) -> FakeGeminiError {
-        FakeGeminiError(
+    ) -> Self {
+        FakeServerError(
             code: .bindFailed,
             message: "cannot listen on \(host):\(port) (\(underlying)); pick another --port or use 0",
             file: file,
