@@ -48,6 +48,8 @@ public struct StateDirectory: Sendable {
             public var chapter: Int
             public var title: String
             public var error: String
+            /// Only the author can fix it (a blocked prompt, a refusal): it is not tried again.
+            public var needsAuthor: Bool
         }
         public var outline: String
         public var title: String
@@ -63,6 +65,8 @@ public struct StateDirectory: Sendable {
         public var requests: Int
         public var lastRun: Date
         public var lastGenerated: Date?
+        /// When the daemon tries the failed chapters again, if it will.
+        public var nextTry: Date?
     }
 
     /// Every outline this state folder has published, by name.
@@ -77,13 +81,21 @@ public struct StateDirectory: Sendable {
                 upToDate: manifest.chapters.filter { $0.state == .upToDate }.count,
                 handEdited: manifest.chapters.filter { $0.state == .handEdited }.count,
                 failed: manifest.chapters.enumerated().compactMap { index, chapter in
-                    guard chapter.state == .failed else { return nil }
-                    return .init(chapter: index + 1, title: chapter.title, error: chapter.error ?? "unknown error")
+                    guard chapter.state == .failed || (chapter.state == .handEdited && chapter.error != nil) else {
+                        return nil
+                    }
+                    return .init(
+                        chapter: index + 1,
+                        title: chapter.title,
+                        error: chapter.error ?? "unknown error",
+                        needsAuthor: chapter.retryable == false
+                    )
                 },
                 usage: manifest.usage,
                 requests: manifest.requests,
                 lastRun: manifest.lastRun,
-                lastGenerated: manifest.lastGenerated
+                lastGenerated: manifest.lastGenerated,
+                nextTry: manifest.retry?.at
             )
         }
         .sorted { $0.outline < $1.outline }

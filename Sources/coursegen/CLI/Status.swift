@@ -52,7 +52,11 @@ struct Status: AsyncParsableCommand {
                     ?? ", nothing generated yet")
         )
         for failure in outline.failed {
-            lines.append("  chapter \(failure.chapter) \"\(failure.title)\" failed: \(failure.error)")
+            let what = failure.needsAuthor ? "needs its author" : "failed"
+            lines.append("  chapter \(failure.chapter) \"\(failure.title)\" \(what): \(failure.error)")
+        }
+        if let nextTry = outline.nextTry {
+            lines.append("  failed chapters are tried again at \(format.string(from: nextTry))")
         }
         return lines.joined(separator: "\n")
     }
