@@ -126,6 +126,42 @@ public final class Engine: Sendable {
         }
     }
 
+    /// The status of the course published in `folder` as its manifest tells it; nil when
+    /// nothing was ever published there.
+    public func courseStatus(in folder: String) async -> CourseStatus? {
+        let state = self.state
+        return (try? await io.run { try state.manifests.manifest(forFolder: folder).map { CourseStatus(manifest: $0) } })
+            ?? nil
+    }
+
+    /// Writes `status` where the author and the tools look: `STATUS.md` in the course's folder
+    /// (created if the outline never published, so the author finds the page where the chapters
+    /// would be), atomically, under the folder's lock, and the same value in the state folder for
+    /// `coursegen status --json`.
+    /// - Throws: `FileError` when either cannot be written.
+    public func publishStatus(_ status: CourseStatus) async throws {
+        let folder = status.folder
+        let state = self.state
+        try await locks.acquire(folder)
+        do {
+            try await io.run {
+                try state.saveCourseStatus(status)
+                let publisher = Publisher(folder: folder, files: state.files)
+                try state.files.makeDirectory(publisher.stagingRoot)
+                try state.files.makeDirectory(folder)
+                try state.files.replaceDurably(
+                    StatusPage.render(status),
+                    at: "\(folder)/\(StatusPage.fileName)",
+                    temporaryFolder: publisher.stagingRoot
+                )
+            }
+            await locks.release(folder)
+        } catch {
+            await locks.release(folder)
+            throw error
+        }
+    }
+
     /// True when `outline`, under `settings`, is exactly what was last brought up to date in
     /// `folder`, with nothing failed or pending and every file in place: a save that changed no
     /// parsed field needs no work at all.
@@ -349,6 +385,7 @@ public final class Engine: Sendable {
             lastRun: Date(),
             lastGenerated: run.generated.isEmpty ? baseline?.lastGenerated : Date()
         )
+        manifest.model = run.job.settings.model
         manifest.transitionalHashes = previous.map { Array($0.allHashes) } ?? []
         try state.manifests.save(manifest)
         let result = try Publisher(folder: run.job.outputFolder, files: state.files).publish(

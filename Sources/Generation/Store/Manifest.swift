@@ -53,6 +53,8 @@ struct Manifest: Codable, Sendable, Hashable {
     var lastRun: Date
     /// When a chapter of it was last generated (a request answered).
     var lastGenerated: Date?
+    /// The model the outline was last generated with.
+    var model: String?
     /// The daemon's next try of the chapters that failed for a reason that may pass, and how
     /// many tries of them failed in a row (`watch` only).
     var retry: Retry?

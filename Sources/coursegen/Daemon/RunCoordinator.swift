@@ -23,13 +23,13 @@ actor RunCoordinator {
 
     /// Why an outline is not up to date.
     private enum Problem: Equatable {
-        /// It cannot be read or parsed, or its name gives no folder.
-        case unreadable
+        /// It cannot be read or parsed (or its name gives no folder): where and why.
+        case unreadable(CourseStatus.OutlineProblem)
         /// Its last run left chapters failed; `needsAuthor` when some failed for a reason only
         /// the author can fix (a blocked prompt), not one that may pass with time.
         case failedChapters(needsAuthor: Bool)
-        /// Another outline owns its folder.
-        case folderOwned
+        /// Another outline, `owner`, owns its folder.
+        case folderOwned(owner: String, folder: String)
     }
 
     /// Why an outline is looked at.
@@ -74,6 +74,14 @@ actor RunCoordinator {
     private var draining = false
     /// `drain` waiting for every run to end.
     private var idleWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    /// What each course's status page says now, and when it was written.
+    private var pages: [String: (status: CourseStatus, written: Date)] = [:]
+    /// The problem an outline had before the run in progress (kept on its page meanwhile).
+    private var problemsBeforeRun: [String: Problem?] = [:]
+    /// Outlines just removed, while their page says so.
+    private var removed: [String: InboxFile] = [:]
+    /// Told when a course finishes or fails (desktop notifications), if set.
+    private let notify: (@Sendable (CourseStatus) -> Void)?
 
     init(
         engine: Engine,
@@ -85,8 +93,10 @@ actor RunCoordinator {
         state: String,
         io: BlockingIO = .shared,
         logger: Logger,
+        notify: (@Sendable (CourseStatus) -> Void)? = nil,
         onStatus: @escaping @Sendable (String) -> Void
     ) {
+        self.notify = notify
         self.engine = engine
         self.scheduler = scheduler
         self.settings = settings
@@ -115,8 +125,9 @@ actor RunCoordinator {
         let logger = self.logger.with(["outline": "\(name)", "file": "\(file.path)"])
         let fileName = (file.relativePath as NSString).lastPathComponent
         guard let folderName = Outline.folderName(forFile: fileName) else {
-            logger.error("\(file.path): cannot derive an output folder name from this file name; rename the file")
-            problems[file.path] = .unreadable
+            let message = "cannot derive an output folder name from this file name; rename the file"
+            logger.error("\(file.path): \(message)")
+            problems[file.path] = .unreadable(.init(file: file.relativePath, line: nil, message: message, text: nil))
             updateStatus()
             return
         }
@@ -147,16 +158,18 @@ actor RunCoordinator {
         switch parsed {
         case .failure(let error):
             logger.error("\(error)", metadata: ["path": "\(file.path)"])
-            problems[file.path] = .unreadable
+            problems[file.path] = .unreadable(await Self.problem(error, in: file, io: io))
             updateStatus()
+            await publishPage(of: file.path)
             return
         case .success((_, .refused(let owner))):
             logger.error(
                 "\(file.path): not published: \(owner) already publishes into \(folder); rename one of the two files (the folder is named after the file name without its extension)"
             )
-            problems[file.path] = .folderOwned
+            problems[file.path] = .folderOwned(owner: owner, folder: folder)
             if let run = runs.removeValue(forKey: file.path) { retire(run) }
             updateStatus()
+            await publishPage(of: owner)
             return
         case .success((let value, .granted)):
             outline = value
@@ -173,6 +186,7 @@ actor RunCoordinator {
             problems.removeValue(forKey: file.path)
             await setRetry(nil, for: file.path, folder: folder)
             updateStatus()
+            await publishPage(of: file.path)
             return
         }
         if case .catchUp = reason, runs[file.path] == nil,
@@ -188,6 +202,7 @@ actor RunCoordinator {
             retries[file.path] = retry
             scheduleRetryTimer()
             updateStatus()
+            await publishPage(of: file.path)
             return
         }
         let waits: Bool = if case .save = reason { true } else { false }
@@ -255,6 +270,7 @@ actor RunCoordinator {
             logger.info("a newer save supersedes the run in progress")
         }
         runs[file.path] = ActiveRun(id: id, name: job.name, digest: digest, task: task)
+        problemsBeforeRun[file.path] = problems.removeValue(forKey: file.path)
         updateStatus()
     }
 
@@ -268,8 +284,15 @@ actor RunCoordinator {
         let limit = await scheduler.inFlightLimit
         inFlightLimit = limit
         guard runs[path]?.id == id else { return }
+        let before = runs[path]?.progress
         runs[path]?.progress = progress
         updateStatus()
+        // The page follows every chapter that is done, fails or waits to retry; the word count
+        // alone refreshes it at most every two seconds.
+        let counts = { (p: Engine.Progress?) in [p?.ready, p?.failed, p?.retrying, p?.writing] }
+        if counts(before) != counts(progress) || (pages[path]?.written ?? .distantPast).timeIntervalSinceNow < -2 {
+            await publishPage(of: path)
+        }
     }
 
     /// How a run ended.
@@ -320,6 +343,10 @@ actor RunCoordinator {
         // A save meanwhile may have marked this run as superseded; it has ended all the same.
         ending.removeValue(forKey: id)
         updateStatus()
+        if case .cancelled = end {} else {
+            await publishPage(of: path)
+            if let notify, let page = pages[path]?.status { notify(page) }
+        }
         if again, let file = known[path] {
             await consider(file, reason: .reload)
         }
@@ -394,9 +421,96 @@ actor RunCoordinator {
         if retryTimer == nil { scheduleRetryTimer() }
     }
 
+    // MARK: - Status pages
+
+    /// The course `path` stands for, as its status page and `coursegen status --json` show it:
+    /// what its manifest says, with what the daemon knows on top (a run in progress, a parse
+    /// error, a retry time, outlines refused for its folder, a stop, a removal).
+    private func course(_ path: String) async -> CourseStatus? {
+        guard let file = known[path] ?? removed[path] else { return nil }
+        let fileName = (file.relativePath as NSString).lastPathComponent
+        guard let folderName = Outline.folderName(forFile: fileName) else { return nil }
+        if case .folderOwned? = problems[path] { return nil }  // Reported on the owner's page.
+        let folder = self.folder(of: file, named: folderName)
+        var status =
+            await engine.courseStatus(in: folder)
+            ?? CourseStatus(outline: Self.name(of: file), source: file.path, folder: folder, phase: .upToDate)
+        status.outline = Self.name(of: file)
+        status.source = file.path
+        status.updated = Date()
+        status.nextTry = retries[path]?.at
+        if let run = runs[path] {
+            status.phase = .generating
+            if let progress = run.progress {
+                status.chapters = progress.total
+                status.progress = .init(
+                    ready: progress.ready,
+                    writing: progress.writing,
+                    words: progress.words,
+                    retrying: progress.retrying
+                )
+            }
+        } else {
+            status.phase = CourseStatus.phase(failed: status.failed, nextTry: status.nextTry, pending: false)
+            if stop != nil, status.phase != .upToDate, status.phase != .needsAuthor {
+                status.phase = .paused
+                status.paused = stop.map { "\($0.reason == .dailyQuota ? "the daily quota is used up" : "the API refused the service's key or model")" }
+            }
+        }
+        if case .unreadable(let problem)? = problems[path] ?? problemsBeforeRun[path] ?? nil {
+            status.phase = .unreadable
+            status.outlineError = problem
+        }
+        if removed[path] != nil { status.phase = .removed }
+        status.refused = problems.compactMap { rival, problem in
+            guard case .folderOwned(let owner, _) = problem, owner == path else { return nil }
+            return .init(
+                file: rival,
+                advice: "it maps to this same folder, which this outline owns; nothing of it is published until it is renamed (the folder is named after the file name without its extension)"
+            )
+        }.sorted { $0.file < $1.file }
+        return status
+    }
+
+    /// Writes `path`'s status page if what it says changed.
+    private func publishPage(of path: String) async {
+        guard !draining || runs[path] != nil, let status = await course(path) else { return }
+        var comparable = status
+        comparable.updated = .distantPast
+        if let page = pages[path] {
+            var previous = page.status
+            previous.updated = .distantPast
+            if previous == comparable { return }
+        }
+        pages[path] = (status, Date())
+        do {
+            try await engine.publishStatus(status)
+        } catch {
+            logger.warning("cannot write the course's status page", metadata: ["file": "\(path)", "error": "\(error)"])
+        }
+    }
+
+    /// A parse error as the page shows it: the file, the line, the message and the line's text.
+    private static func problem(_ error: any Error, in file: InboxFile, io: BlockingIO) async -> CourseStatus.OutlineProblem {
+        guard let error = error as? OutlineError else {
+            return .init(file: file.relativePath, line: nil, message: "\(error)", text: nil)
+        }
+        let path = file.path
+        let text: String? = await {
+            guard let line = error.line else { return nil }
+            return (try? await io.run { () -> String? in
+                guard let data = FileManager.default.contents(atPath: path) else { return nil }
+                let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                return line >= 1 && line <= lines.count ? String(lines[line - 1].prefix(500)) : nil
+            }) ?? nil
+        }()
+        return .init(file: file.relativePath, line: error.line, message: error.message, text: text)
+    }
+
     // MARK: - Removals, scans, reloads
 
     func outlineRemoved(_ file: InboxFile) async {
+        removed[file.path] = file
         known.removeValue(forKey: file.path)
         problems.removeValue(forKey: file.path)
         if retries.removeValue(forKey: file.path) != nil { scheduleRetryTimer() }
@@ -416,6 +530,14 @@ actor RunCoordinator {
             try await io.run { try claims.release(folder, from: path) }
         } catch {
             logger.warning("cannot release the removed outline's folder", metadata: ["error": "\(error)"])
+        }
+        await publishPage(of: path)
+        removed.removeValue(forKey: path)
+        pages.removeValue(forKey: path)
+        // An outline refused for this folder may have it now.
+        for (rival, problem) in problems {
+            guard case .folderOwned(let owner, _) = problem, owner == path, let file = known[rival] else { continue }
+            await consider(file, reason: .save)
         }
     }
 
