@@ -309,7 +309,7 @@ private struct Assembler {
         }
 
         let finished = chapters.map { $0.chapter() }
-        try OutlineRules.check(
+        try ChapterListCheck.check(
             chapters: finished,
             file: file,
             emptyLine: titleHeading?.line ?? 1,
