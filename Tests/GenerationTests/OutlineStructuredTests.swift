@@ -349,23 +349,4 @@ struct OutlineStructuredTests {
             #expect(error.message.contains("nested") || error.message.contains("not valid YAML"))
         }
     }
-
-    @Test("aliases that expand exponentially are refused quickly")
-    func billionLaughs() throws {
-        var text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
-        for level in 1...9 {
-            let previous = "*a\(level - 1)"
-            text += "a\(level): &a\(level) [" + Array(repeating: previous, count: 10).joined(separator: ", ") + "]\n"
-        }
-        text += "title: T\nchapters:\n  - title: A\n    points: *a9\n"
-        let error = try #require(parseError(text, .yaml))
-        #expect(error.message.contains("expands to far more values"))
-    }
-
-    @Test("aliases of plain values are fine")
-    func modestAliases() throws {
-        let text = "title: &t Rust\nchapters:\n  - title: *t\n    points: [&p shared, *p]\n"
-        let outline = try parse(text, .yaml)
-        #expect(outline.chapters == [.init(title: "Rust", points: ["shared", "shared"])])
-    }
 }

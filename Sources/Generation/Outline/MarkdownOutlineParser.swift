@@ -71,7 +71,6 @@ struct MarkdownOutlineParser {
             yaml,
             firstLine: 2,
             fileName: file,
-            nodeBudget: yaml.utf8.count + 16,
             what: "the front matter"
         )
         guard let root else { return (fields, end + 1) }

@@ -67,7 +67,8 @@ struct OutlineSource {
                     throw OutlineError(
                         file: fileName,
                         line: line,
-                        message: "column \(column) holds the invisible \(scalar.value == 0x2028 ? "line" : "paragraph") "
+                        message:
+                            "column \(column) holds the invisible \(scalar.value == 0x2028 ? "line" : "paragraph") "
                             + "separator \(OutlineText.codePoint(scalar)): replace it with a line break or delete it"
                     )
                 default:
