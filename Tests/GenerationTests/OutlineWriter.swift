@@ -109,6 +109,9 @@ enum OutlineWriter {
             case "\t": out += "\\t"
             case _ where scalar.properties.generalCategory == .control:
                 out += "\\x" + hex(scalar.value, digits: 2)
+            case "\u{2028}", "\u{2029}":
+                // Raw, a file would be refused: YAML reads them as line breaks.
+                out += "\\u" + hex(scalar.value, digits: 4)
             default: out.unicodeScalars.append(scalar)
             }
         }
@@ -123,7 +126,7 @@ enum OutlineWriter {
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
+            case _ where scalar.value < 0x20 || scalar == "\u{2028}" || scalar == "\u{2029}":
                 out += "\\u" + hex(scalar.value, digits: 4)
             case _ where asciiOnly && scalar.value > 0x7E:
                 for unit in String(scalar).utf16 { out += "\\u" + hex(UInt32(unit), digits: 4) }

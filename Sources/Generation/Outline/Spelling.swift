@@ -8,11 +8,12 @@ public enum Spelling {
     /// Case is ignored on both sides. A known name is close enough when it is within two edits
     /// (`editDistance`) and the edits are fewer than half its length (so a two-letter name is
     /// not suggested for any two letters), or when `typed` has at least three characters and
-    /// begins it ("desc" for "description", counted as one edit). The closest wins; on a tie,
-    /// the first in `known`. The name is returned as `known` spells it.
+    /// begins it ("desc" for "description", counted as one edit). The closest wins, then the one
+    /// with fewer edits in full ("note" is "notes" rather than "notebook"), then the first in
+    /// `known`. The name is returned as `known` spells it.
     public static func suggestion(for typed: String, among known: some Sequence<String>) -> String? {
         let typed = Array(typed.lowercased())
-        var best: (name: String, distance: Int)? = nil
+        var best: (name: String, score: Int, distance: Int)? = nil
         for candidate in known {
             let target = Array(candidate.lowercased())
             let distance = editDistance(typed, target)
@@ -20,8 +21,8 @@ public enum Spelling {
             let isPrefix = typed.count >= 3 && target.starts(with: typed)
             guard closeEnough || isPrefix else { continue }
             let score = isPrefix ? min(distance, 1) : distance
-            if let current = best, current.distance <= score { continue }
-            best = (candidate, score)
+            if let current = best, (current.score, current.distance) <= (score, distance) { continue }
+            best = (candidate, score, distance)
         }
         return best?.name
     }
