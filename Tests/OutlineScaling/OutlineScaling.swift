@@ -143,6 +143,23 @@ struct OutlineScaling {
                 )
             }
         }
+        let titles = (1...5000).map { "Chapter \($0): part \($0 % 7)" }
+        let fiveThousand: [(OutlineFormat, String)] = [
+            (.markdown, "# Course\n" + titles.map { "## \($0)\n- point\n" }.joined()),
+            (
+                .yaml,
+                "title: Course\nchapters:\n" + titles.map { "  - title: \"\($0)\"\n    points: [point]\n" }.joined()
+            ),
+            (
+                .json,
+                "{\"title\": \"Course\", \"chapters\": ["
+                    + titles.map { "{\"title\": \"\($0)\", \"points\": [\"point\"]}" }.joined(separator: ",\n") + "]}"
+            ),
+        ]
+        for (format, text) in fiveThousand {
+            let (best, outcome) = measure(Array(text.utf8), format)
+            print("5,000 chapters in \(format.rawValue) (\(text.utf8.count / 1024) KiB): \(best): \(outcome)")
+        }
         let huge = [UInt8](repeating: UInt8(ascii: "#"), count: 5_000_000)
         let (best, outcome) = measure(huge, .markdown)
         print("a 5 MB outline: refused in \(best): \(outcome)")
