@@ -37,6 +37,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$scratch/crashers"
 status=0
+# Swift's own crash backtracer fights AddressSanitizer over the crashed process; libFuzzer and
+# ASan report the crash themselves.
+export SWIFT_BACKTRACE=enable=no
 "$fuzzer" "$work" "$corpus" \
     -dict=Tests/GenerationTests/Fixtures/outline.dict \
     -max_total_time="$seconds" -timeout=10 -max_len=8192 -rss_limit_mb=4096 \

@@ -341,6 +341,17 @@ struct OutlineStructuredTests {
         #expect(fine.title == "Café A 😀")
     }
 
+    @Test("a YAML file that is only `---`, without a final line break, is refused on line 1 (fuzz crasher)")
+    func documentMarkerOnly() throws {
+        // libyaml put the empty document on line 2 of this one-line file.
+        for text in ["---", "--- ", "---\n", "title: T\n---"] {
+            let error = try #require(parseError(text, .yaml))
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+            #expect(error.line.map { (1...lines).contains($0) } == true, "\(text.debugDescription): \(error)")
+        }
+        #expect(parseError("---", .yaml)?.line == 1)
+    }
+
     @Test("deeply nested YAML is refused, not a stack overflow")
     func deepYAML() throws {
         for depth in [100, 999, 5000] {

@@ -73,10 +73,22 @@ extension YAMLReader {
         let fileName: String
         /// How messages name the text ("the YAML", "the front matter").
         let what: String
+        /// Lines in `text`.
+        let lineCount: Int
 
-        /// The file line of a Yams mark (1-based within `text`).
+        init(text: String, firstLine: Int, fileName: String, what: String) {
+            self.text = text
+            self.firstLine = firstLine
+            self.fileName = fileName
+            self.what = what
+            lineCount = text.utf8.reduce(1) { count, byte in byte == UInt8(ascii: "\n") ? count + 1 : count }
+        }
+
+        /// The file line of a Yams mark (1-based within `text`). libyaml puts what it finds at
+        /// the end of a text without a final line break (the empty value after `---`) on the
+        /// line after the last: that is the last line.
         func fileLine(_ mark: Mark?) -> Int {
-            (mark?.line ?? 1) + firstLine - 1
+            min(max(mark?.line ?? 1, 1), lineCount) + firstLine - 1
         }
 
         func error(_ message: String, at mark: Mark?) -> OutlineError {
