@@ -51,6 +51,6 @@ if [[ $status -ne 0 ]]; then
     exit "$status"
 fi
 if $merge; then
-    "$fuzzer" -merge=1 "$corpus" "$work" -max_len=8192 -timeout=10 >&2
+    "$fuzzer" -set_cover_merge=1 "$corpus" "$work" -max_len=8192 -timeout=10 >&2
     echo "corpus after merge: $(ls "$corpus" | wc -l) inputs" >&2
 fi
