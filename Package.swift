@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // libinotifytools (Debian's libinotifytools0-dev); only Watcher imports it.
@@ -117,12 +118,29 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The outline parsers under libFuzzer (scripts/fuzz-outlines.sh), or replaying a corpus.
+        .executableTarget(
+            name: "OutlineFuzzer",
+            dependencies: ["Generation"],
+            path: "Tests/OutlineFuzzer",
+            swiftSettings: swiftSettings
+        ),
+        // Parsing time per KiB of generated outlines (scripts/outline-scaling.sh).
+        .executableTarget(
+            name: "outline-scaling",
+            dependencies: ["Generation"],
+            path: "Tests/OutlineScaling",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "GenerationTests",
             dependencies: [
-                "Generation", "FakeServerKit", "FakeGemini", "FakeOpenAI", "TestSupport",
+                "Generation", "FakeServerKit", "FakeGemini", "FakeOpenAI", "TestSupport", "OutlineFuzzer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -2,6 +2,7 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import OutlineFuzzer
 
 /// Random and mutated inputs: the parser must never crash or hang, and must either return an
 /// outline that keeps the model's promises or throw an OutlineError located inside the file.
@@ -31,34 +32,17 @@ struct OutlineFuzzTests {
         (.json, OutlineStructuredTests.kitchenJSON),
     ]
 
-    /// Parses and checks the outcome; returns true when it parsed.
+    /// Checks every invariant (`OutlineInvariants`); returns true when the bytes parsed.
     @discardableResult
     static func check(_ bytes: [UInt8], _ format: OutlineFormat, seed: UInt64) -> Bool {
-        let breaks = zip(bytes, bytes.dropFirst() + [0]).filter { $0 == 0x0A || ($0 == 0x0D && $1 != 0x0A) }.count
-        do {
-            let outline = try OutlineParser.parse(bytes, format: format, fileName: "fuzz")
-            #expect(!outline.title.isEmpty, "seed \(seed)")
-            #expect(!outline.chapters.isEmpty, "seed \(seed)")
-            let titles = outline.chapters.map { $0.title.lowercased() }
-            #expect(Set(titles).count == titles.count, "seed \(seed)")
-            for title in [outline.title] + outline.chapters.map(\.title) {
-                #expect(!title.isEmpty && title.unicodeScalars.count <= 200, "seed \(seed)")
-                #expect(!title.unicodeScalars.contains { $0.properties.generalCategory == .control }, "seed \(seed)")
-            }
-            return true
-        } catch {
-            #expect(error.file == "fuzz", "seed \(seed)")
-            #expect(!error.message.isEmpty, "seed \(seed)")
-            if let line = error.line {
-                #expect(line >= 1 && line <= breaks + 1, "seed \(seed): line \(line) of \(breaks + 1): \(error)")
-            }
-            return false
-        }
+        let problems = OutlineInvariants.violations(bytes, format)
+        #expect(problems.isEmpty, "seed \(seed): \(problems)")
+        return (try? OutlineParser.parse(bytes, format: format, fileName: "fuzz")) != nil
     }
 
     @Test("random byte strings never crash, in any format", arguments: OutlineFormat.allCases)
     func randomBytes(format: OutlineFormat) async {
-        for seed in UInt64(0)..<1500 {
+        for seed in UInt64(0)..<600 {
             // Let other tests' tasks run: the pool has as few threads as the machine has cores.
             await Task.yield()
             var random = SeededGenerator(state: seed &* 7919 &+ UInt64(format.rawValue.count))
@@ -77,7 +61,7 @@ struct OutlineFuzzTests {
         let (format, text) = Self.validInputs[input]
         let original = Array(text.utf8)
         var parsed = 0
-        for seed in UInt64(0)..<1500 {
+        for seed in UInt64(0)..<600 {
             await Task.yield()
             var random = SeededGenerator(state: seed &+ UInt64(input) << 32)
             var bytes = original
@@ -88,7 +72,7 @@ struct OutlineFuzzTests {
         }
         // Many small mutations (a changed letter in a point) keep the outline valid, so the
         // success path is exercised too, not only the error paths.
-        #expect(parsed > 100)
+        #expect(parsed > 40)
     }
 
     static func mutate(_ bytes: inout [UInt8], using random: inout SeededGenerator) {
@@ -145,10 +129,15 @@ struct OutlineFuzzTests {
             (.json, "{\"title\": \"", "\\u00e9"),
         ]
     )
-    func largeInputs(format: OutlineFormat, head: String, unit: String) {
-        let budget = OutlineParser.maximumFileSize - head.utf8.count
-        let body = String(repeating: unit, count: budget / unit.utf8.count)
-        Self.check(Array((head + body).utf8), format, seed: 0)
+    func largeInputs(format: OutlineFormat, head: String, unit: String) async {
+        // Seconds of parsing: on a thread of its own, so the shared pool keeps serving the
+        // timing tests that run beside this one.
+        let problems = await onOwnThread {
+            let budget = OutlineParser.maximumFileSize - head.utf8.count
+            let body = String(repeating: unit, count: budget / unit.utf8.count)
+            return OutlineInvariants.violations(Array((head + body).utf8), format)
+        }
+        #expect(problems.isEmpty, "\(problems)")
     }
 
     @Test("an outline of tens of thousands of chapters parses in full", .timeLimit(.minutes(2)))
@@ -161,11 +150,11 @@ struct OutlineFuzzTests {
             markdown += "## Chapter \(count)\n- point \(count)\n"
             yaml += "  - {title: Chapter \(count), points: [point \(count)]}\n"
         }
-        await Task.yield()
-        let fromMarkdown = try parse(markdown)
-        await Task.yield()
+        let (fromMarkdown, fromYAML) = try await onOwnThread { [markdown, yaml] in
+            (try parse(markdown), try parse(yaml, .yaml))
+        }
         #expect(fromMarkdown.chapters.count == count)
         #expect(fromMarkdown.chapters.last == .init(title: "Chapter \(count)", points: ["point \(count)"]))
-        #expect(try parse(yaml, .yaml) == fromMarkdown)
+        #expect(fromYAML == fromMarkdown)
     }
 }

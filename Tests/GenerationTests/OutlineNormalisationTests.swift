@@ -230,6 +230,25 @@ struct OutlineNormalisationTests {
         #expect(Array(decomposed.chapters[0].title.utf8) == Array(composed.chapters[0].title.utf8))
     }
 
+    @Test("accents escaped in decomposed form are put in NFC like the file's own text")
+    func escapedDecomposedAccents() throws {
+        let composed = Outline(
+            title: "Caf\u{E9}",
+            chapters: [.init(title: "Cr\u{E8}me", points: ["br\u{FB}l\u{E9}e"], notes: "\u{C5}")]
+        )
+        let json =
+            #"{"title": "Cafe\u0301", "chapters": [{"title": "Cre\u0300me", "points": ["bru\u0302le\u0301e"], "notes": "A\u030a"}]}"#
+        let yaml =
+            #"{title: "Cafe\u0301", chapters: [{title: "Cre\u0300me", points: ["bru\u0302le\u0301e"], notes: "A\u030a"}]}"#
+        for (text, format) in [(json, OutlineFormat.json), (yaml, .yaml)] {
+            let outline = try parse(text, format)
+            #expect(outline == composed, "\(format)")
+            #expect(Array(outline.title.unicodeScalars) == Array("Caf\u{E9}".unicodeScalars), "\(format)")
+            #expect(Array(outline.chapters[0].points[0].unicodeScalars) == Array("br\u{FB}l\u{E9}e".unicodeScalars))
+            #expect(outline.digest == composed.digest, "\(format)")
+        }
+    }
+
     @Test("a chapter's line takes no part in equality: moving a chapter down a line is not a change")
     func linesDoNotCount() throws {
         let moved = try parse("# T\n\n\n## A\n- a\n")

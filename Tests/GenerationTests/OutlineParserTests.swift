@@ -150,6 +150,22 @@ struct OutlineParserTests {
         #expect(try OutlineParser.parse(fileAt: path) == OutlineExamples.practicalRustOutline)
     }
 
+    @Test("a 5 MB outline is refused by its size, before any of it is parsed", arguments: OutlineFormat.allCases)
+    func fiveMegabytes(format: OutlineFormat) throws {
+        // Nested keys that would take Yams minutes, and an unclosed fence and comment: only the
+        // size may be reported.
+        let unit = "- {{{{{{{{a: b}: c}: d}: e}: f}: g}: h}: i}\n```\n<!--\n"
+        let text = String(repeating: unit, count: 5_000_000 / unit.utf8.count + 1)
+        let folder = try TemporaryFolder()
+        let path = try folder.write("huge.\(format == .markdown ? "md" : format.rawValue)", Array(text.utf8))
+        let error = #expect(throws: OutlineError.self) { try OutlineParser.parse(fileAt: path) }
+        #expect(error?.line == nil)
+        #expect(error?.message.contains("the outline is \(text.utf8.count) bytes") == true)
+        #expect(error?.message.contains("split the course into several outlines") == true)
+        let inMemory = parseError(Array(text.utf8), format)
+        #expect(inMemory?.message == error?.message)
+    }
+
     @Test("bytes over the limit are refused by the in-memory entry point too")
     func bytesTooLarge() {
         let bytes = [UInt8](repeating: UInt8(ascii: " "), count: OutlineParser.maximumFileSize + 1)

@@ -170,7 +170,7 @@ struct PlanTests {
         #expect(plan.backups.isEmpty)
         // Until their text arrives, chapters being generated keep their previous version.
         for chapter in plan.requests {
-            let previous = Self.base.chapters.contains { ChapterIdentity($0.title) == ChapterIdentity(chapter.title) }
+            let previous = Self.base.chapters.contains { ChapterIdentity(title: $0.title) == ChapterIdentity(title: chapter.title) }
             #expect((chapter.source != nil) == previous, "\(chapter.title)")
             #expect(chapter.entry.state == .pending)
         }

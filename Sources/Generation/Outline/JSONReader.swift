@@ -1,10 +1,20 @@
 /// A strict RFC 8259 JSON reader that keeps the line of every value and key.
 ///
-/// Written here rather than borrowed: Foundation's reader forgets where values were, and YAML
-/// readers reject some valid JSON (`\/`, tabs between tokens). Every valid JSON text is read;
-/// invalid text (trailing commas, comments, single quotes, raw control characters in strings,
-/// lone surrogate escapes, duplicate keys) fails with the line and what to change. Nesting
-/// deeper than `maximumDepth` is refused, so no input can exhaust the stack.
+/// JSON outlines are not read through Yams, as YAML ones are, because Yams 6.2.2 (libyaml,
+/// YAML 1.1) reads JSON differently in both directions (`OutlineJSONReaderTests` holds each
+/// case). It refuses valid JSON that real tools write: a surrogate-pair escape such as
+/// `\ud83d\ude00` (Python's `json.dump` escapes every emoji so by default), a tab before the
+/// top-level value, a key with its `:` on the next line, a key over 1024 characters. And it
+/// accepts what JSON forbids: comments, trailing commas, single quotes, unquoted keys and
+/// values, raw tabs and line breaks in strings, YAML escapes, a no-break space read into a value.
+/// Keeping `.json` strict behind Yams would take a check that knows the whole JSON grammar,
+/// which is this reader. (Yams does read `\/`, `\u00e9`, tabs between tokens inside the value
+/// and `{"a":1}` like JSON.)
+///
+/// Every valid JSON text is read; invalid text (trailing commas, comments, single quotes, raw
+/// control characters in strings, lone surrogate escapes, duplicate keys) fails with the line
+/// and what to change. Nesting deeper than `maximumDepth` is refused, so no input can exhaust
+/// the stack.
 struct JSONReader {
     /// Deepest nesting of arrays and objects accepted; an outline needs four levels.
     static let maximumDepth = 64

@@ -71,7 +71,6 @@ struct MarkdownOutlineParser {
             yaml,
             firstLine: 2,
             fileName: file,
-            nodeBudget: yaml.utf8.count + 16,
             what: "the front matter"
         )
         guard let root else { return (fields, end + 1) }
@@ -309,7 +308,7 @@ private struct Assembler {
         }
 
         let finished = chapters.map { $0.chapter() }
-        try OutlineRules.check(
+        try ChapterListCheck.check(
             chapters: finished,
             file: file,
             emptyLine: titleHeading?.line ?? 1,

@@ -1,7 +1,8 @@
 /// A course outline as its author wrote it: course-level fields and an ordered list of chapters.
 ///
-/// Values are normalised by the parsers (trimmed, runs of blank lines collapsed), so two files
-/// that differ only in whitespace that changes no field parse to equal outlines.
+/// Values are normalised by the parsers (trimmed, one-line fields single-spaced, runs of blank
+/// lines collapsed, Unicode NFC), so two files that differ only in whitespace that changes no
+/// field parse to equal outlines with equal digests.
 public struct Outline: Sendable, Hashable {
     /// The course title, from front matter `title:` or the single `#` heading.
     public var title: String
@@ -40,7 +41,8 @@ public struct Outline: Sendable, Hashable {
 extension Outline {
     /// One chapter's entry in the outline: what the author asked for, not the generated text.
     public struct Chapter: Sendable, Hashable {
-        /// The chapter title (the `##` heading), never empty.
+        /// The chapter title (the `##` heading), never empty, single-spaced. `identity` says
+        /// which titles name the same chapter.
         public var title: String
         /// The points the chapter must cover (the list items under its heading), in order.
         public var points: [String]

@@ -77,7 +77,6 @@ public enum OutlineParser {
                 source.text,
                 firstLine: 1,
                 fileName: fileName,
-                nodeBudget: bytes.count + 16,
                 what: "the YAML"
             )
             return try StructuredOutlineParser(fileName: fileName, format: .yaml).outline(from: root)

@@ -49,7 +49,7 @@ struct StructuredOutlineParser {
         guard let title = fields.title else {
             throw OutlineError(file: fileName, line: root.line, message: "the outline has no title: add a `title` key")
         }
-        try OutlineRules.check(
+        try ChapterListCheck.check(
             chapters: chapters,
             file: fileName,
             emptyLine: chaptersLine ?? root.line,
@@ -75,7 +75,7 @@ struct StructuredOutlineParser {
 
     func unknownKey(_ entry: StructuredValue.Entry, known: [String], place: String) -> OutlineError {
         var message = "unknown key `\(entry.key)`"
-        if let suggestion = OutlineText.suggestion(for: entry.key, among: known) {
+        if let suggestion = Spelling.suggestion(for: entry.key, among: known) {
             message += " (did you mean `\(suggestion)`?)"
         }
         message += ": the keys \(place) are " + known.map { "`\($0)`" }.joined(separator: ", ")
@@ -300,34 +300,6 @@ struct CourseFields {
                 message: "`words` must be a whole number \(range), like `words: 1500`, "
                     + "without quotes or units; found \(value.kindDescription)"
             )
-        }
-    }
-}
-
-/// Checks every format applies to a finished list of chapters.
-enum OutlineRules {
-    /// - Parameters:
-    ///   - emptyLine: the line to name when there are no chapters.
-    ///   - hint: how to add a chapter in this format.
-    /// - Throws: `OutlineError` for no chapters, or a duplicate title (compared ignoring case and
-    ///   surrounding whitespace), on the second chapter's line, naming the first's.
-    static func check(chapters: [Outline.Chapter], file: String, emptyLine: Int?, hint: String) throws(OutlineError) {
-        guard !chapters.isEmpty else {
-            throw OutlineError(file: file, line: emptyLine, message: "the outline has no chapters: \(hint)")
-        }
-        var seen: [String: Outline.Chapter] = [:]
-        for chapter in chapters {
-            let key = OutlineText.trimmed(chapter.title).lowercased()
-            if let first = seen[key] {
-                let firstLine = first.line.map { " on line \($0)" } ?? ""
-                throw OutlineError(
-                    file: file,
-                    line: chapter.line,
-                    message: "two chapters are titled \"\(chapter.title)\" (the first\(firstLine)): "
-                        + "rename one, or merge them"
-                )
-            }
-            seen[key] = chapter
         }
     }
 }

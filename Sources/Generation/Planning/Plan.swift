@@ -122,14 +122,14 @@ struct Plan: Sendable, Hashable {
     static func make(_ inputs: Inputs) -> Plan {
         let previous = inputs.previous
         let earlierByIdentity = Dictionary(
-            (previous?.chapters ?? []).map { (ChapterIdentity($0.title), $0) },
+            (previous?.chapters ?? []).map { (ChapterIdentity(title: $0.title), $0) },
             uniquingKeysWith: { first, _ in first }
         )
         let count = inputs.chapters.count
         var chapters: [Chapter] = []
         for (index, chapter) in inputs.chapters.enumerated() {
             let name = ChapterFile.name(position: index + 1, count: count, title: chapter.title)
-            let earlier = earlierByIdentity[ChapterIdentity(chapter.title)]
+            let earlier = earlierByIdentity[ChapterIdentity(title: chapter.title)]
             // What is published for it now, if anything, and whether someone edited it.
             let earlierCopy = earlier.flatMap { earlier -> (file: String, hash: String, edited: Bool)? in
                 guard let file = earlier.file, let hash = inputs.live[file] else { return nil }
