@@ -9,7 +9,8 @@
 #   - `systemctl enable --now`: Type=notify start-up, the idle status text, the watchdog;
 #   - an author (a member of group coursegen, not root, umask 077) drops a 6-chapter outline: the
 #     status shows "Generating practical-rust: k/6 chapters...", every chapter file and
-#     SUMMARY.md appear, then "Watching /srv/coursegen/inbox: 1 course up to date";
+#     SUMMARY.md appear, then "Watching /srv/coursegen/inbox: 1 course up to date"; the author
+#     reads the course's STATUS.md (up to date, no API key in it);
 #   - the journal: structured fields, PRIORITY 6 per generated chapter and 4 per retry,
 #     `journalctl OUTLINE=` and `-p warning` filter as they should;
 #   - `systemctl reload`: same main process, still active, the daemon logs the reload;
@@ -569,6 +570,22 @@ check_first_outline() {
     in_container setpriv --reuid author --regid author --init-groups cat $OUTPUT/practical-rust/SUMMARY.md \
         >/dev/null || fail "the author cannot read what the service published"
     say "an author's outline became 6 chapters and SUMMARY.md, readable by the author"
+    check_status_page practical-rust
+}
+
+# The author reads the course's status page without the journal; it says the course is up to
+# date and never carries the API key.
+check_status_page() {
+    local course=$1 page
+    wait_until "$OUTPUT/$course/STATUS.md to say up to date" 30 \
+        in_container grep -q 'Phase: `up-to-date`' "$OUTPUT/$course/STATUS.md"
+    page=$(in_container setpriv --reuid author --regid author --init-groups cat "$OUTPUT/$course/STATUS.md") ||
+        fail "the author cannot read the status page of the course they dropped"
+    [[ $page == *"**Up to date**"* ]] || fail "the status page does not say the course is up to date: $page"
+    [[ $page != *"$KEY"* ]] || fail "the status page holds the API key"
+    expect_equal "status page's mode and owner" \
+        "$(in_container stat -c '%a %U:%G' "$OUTPUT/$course/STATUS.md")" "640 coursegen:coursegen"
+    say "the author reads $course's status page: up to date, and no API key in it"
 }
 
 # The journal's fields and priorities for the first outline (jq, one problem a line).

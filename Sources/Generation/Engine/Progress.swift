@@ -12,6 +12,9 @@ extension Engine {
         public var retrying: Int = 0
         /// Chapters whose text is arriving now.
         public var writing: Int = 0
+        /// Chapters sent to the model that have no text yet (it is thinking, or the request is
+        /// queued at the API).
+        public var requested: Int = 0
         /// Words received so far for the chapters being written.
         public var words: Int = 0
     }
@@ -23,10 +26,13 @@ final class ProgressTracker: Sendable {
         var progress: Engine.Progress
         /// Words so far of each chapter being written.
         var words: [ChapterKey: Int] = [:]
+        /// Chapters with a request in flight.
+        var sent: Set<ChapterKey> = []
 
         var summed: Engine.Progress {
             var progress = self.progress
             progress.writing = words.count
+            progress.requested = sent.subtracting(words.keys).count
             progress.words = words.values.reduce(0, +)
             return progress
         }
@@ -47,8 +53,10 @@ final class ProgressTracker: Sendable {
             case .retrying:
                 state.progress.retrying += 1
                 state.words[key] = nil
+                state.sent.remove(key)
             case .submitted(let attempt):
                 if attempt > 1 { state.progress.retrying = max(state.progress.retrying - 1, 0) }
+                state.sent.insert(key)
             case .thinking:
                 break
             case .writing(let words):
@@ -62,6 +70,7 @@ final class ProgressTracker: Sendable {
     func finished(_ key: ChapterKey, failed: Bool) {
         let snapshot = state.withLock { state in
             state.words[key] = nil
+            state.sent.remove(key)
             if failed { state.progress.failed += 1 } else { state.progress.ready += 1 }
             return state.summed
         }

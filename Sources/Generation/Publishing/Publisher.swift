@@ -102,6 +102,17 @@ struct Publisher {
             try files.syncDirectory(parent)
             return Result(backups: backups, swappedFolder: true)
         }
+        if files.kind(of: "\(folder)/\(Self.summaryName)") == .missing,
+            files.kind(of: "\(folder)/\(Self.bookConfigurationName)") == .missing
+        {
+            // The folder was made for the status page of an outline that had never parsed: this
+            // is its first publish, and it gets its book.toml as a new folder would.
+            try files.replaceDurably(
+                version.bookConfiguration,
+                at: "\(folder)/\(Self.bookConfigurationName)",
+                temporaryFolder: stagingRoot
+            )
+        }
         if version.removals.isEmpty {
             try replaceChangedFiles(desired, unchanged: version.unchanged)
             return Result(backups: backups, swappedFolder: false)

@@ -82,12 +82,15 @@ public struct CourseStatus: Sendable, Codable, Hashable {
         public var writing: Int
         public var words: Int
         public var retrying: Int
+        /// Sent to the model, no text yet (thinking, or queued at the API).
+        public var requested: Int
 
-        public init(ready: Int, writing: Int, words: Int, retrying: Int) {
+        public init(ready: Int, writing: Int, words: Int, retrying: Int, requested: Int) {
             self.ready = ready
             self.writing = writing
             self.words = words
             self.retrying = retrying
+            self.requested = requested
         }
     }
 
@@ -185,6 +188,18 @@ public struct CourseStatus: Sendable, Codable, Hashable {
         lastGenerated = manifest.lastGenerated
         nextTry = manifest.retry?.at
         phase = Self.phase(failed: failed, nextTry: nextTry, pending: manifest.chapters.contains { $0.state == .pending })
+    }
+
+    /// Marks a course that is not up to date as paused by `stop`, which holds every course back
+    /// (a refused key, a used-up daily quota), with the reason in plain words.
+    public mutating func pause(for stop: SubmissionStop) {
+        guard phase != .upToDate, phase != .needsAuthor, phase != .generating else { return }
+        phase = .paused
+        switch stop.reason {
+        case .refused: paused = "the API refused the service's key or model"
+        case .dailyQuota:
+            paused = "the daily quota is used up" + (stop.until.map { "; it resets at \(StatusPage.time($0))" } ?? "")
+        }
     }
 
     /// The phase failures add up to, when nothing is running.

@@ -103,6 +103,9 @@ public enum StatusPage {
             if progress.writing > 0 {
                 text += ", \(progress.writing) being written (\(progress.words) words so far)"
             }
+            if progress.requested > 0 {
+                text += ", \(progress.requested) asked for (the model is thinking, or busy)"
+            }
             if progress.retrying > 0 { text += ", \(progress.retrying) waiting to be tried again" }
             return text + ". Chapters appear here as they are finished."
         case .upToDate:
@@ -124,12 +127,13 @@ public enum StatusPage {
         }
     }
 
-    /// A date for people, in UTC, to the minute.
-    static func time(_ date: Date) -> String {
-        date.formatted(
-            Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!)
-                .year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon)
-        ).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " UTC")
+    /// A date for people, in UTC, to the minute: `2026-12-01 09:14 UTC`.
+    public static func time(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        func two(_ value: Int?) -> String { value.map { $0 < 10 ? "0\($0)" : "\($0)" } ?? "00" }
+        return "\(c.year ?? 0)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute)) UTC"
     }
 
     /// Text safe inside a Markdown paragraph: no HTML, no emphasis or link syntax taking effect.

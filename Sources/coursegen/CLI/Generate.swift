@@ -77,6 +77,17 @@ struct Generate: AsyncParsableCommand {
             outcome = .failure(error)
         }
         let stop = await runtime.scheduler.stop
+        // The status page beside the chapters, as the daemon keeps it (generate never retries on
+        // its own: failed chapters wait for the next run).
+        if case .success = outcome, var status = await runtime.engine.courseStatus(in: outputFolder) {
+            status.source = outlinePath
+            if let stop { status.pause(for: stop) }
+            do {
+                try await runtime.engine.publishStatus(status)
+            } catch {
+                logger.warning("cannot write the course's status page", metadata: ["error": "\(error)"])
+            }
+        }
         await runtime.shutdown()
         let report = try await orExit(Exit.ioError) { try outcome.get() }
         print(report.summary)

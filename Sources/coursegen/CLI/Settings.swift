@@ -35,6 +35,8 @@ struct Settings: Sendable, Equatable {
     var stream = true
     /// Silence after which a streamed answer is cancelled and retried.
     var stallTimeout: Duration = .seconds(60)
+    /// A desktop notification when a course finishes or fails (the user unit on a workstation).
+    var desktopNotifications = false
     var logLevel: Logger.Level = .info
 }
 
@@ -119,6 +121,20 @@ extension Setting {
         details: [
             "An editor that autosaves a second after each pause would otherwise pay for every half-typed",
             "version. The catch-up at start and the daemon's own retries do not wait.",
+        ]
+    )
+
+    static let desktopNotifications = Setting(
+        "desktop-notifications",
+        .boolean,
+        at: \.desktopNotifications,
+        for: .watch,
+        onReload: .needsRestart,
+        help: "A desktop notification (notify-send, on the session bus) when a course finishes or fails.",
+        details: [
+            "For the user unit on a workstation; off by default. Needs a session bus (DBUS_SESSION_BUS_ADDRESS)",
+            "and notify-send (Debian: libnotify-bin); without them coursegen says so once and goes on.",
+            "The system service has no session bus and never tries.",
         ]
     )
 
@@ -293,7 +309,7 @@ extension Setting {
 
     /// Every setting, in the order the documentation lists them.
     static let all: [Setting] = [
-        inbox, output, state, debounceMs, settle, watchMode, pollInterval, stopTimeout, provider, baseURL, model,
+        inbox, output, state, debounceMs, settle, watchMode, pollInterval, stopTimeout, desktopNotifications, provider, baseURL, model,
         concurrency, rpm, tpm, maxAttempts, requestTimeout, stream, stallTimeout, temperature, maxOutputTokens,
         thinkingBudget, apiKeyFile, logLevel,
     ]

@@ -24,6 +24,8 @@ struct Watch: AsyncParsableCommand {
     @Option(name: Setting.watchMode.flagName, help: Setting.watchMode.help) var watchMode: String?
     @Option(name: Setting.pollInterval.flagName, help: Setting.pollInterval.help) var pollInterval: String?
     @Option(name: Setting.stopTimeout.flagName, help: Setting.stopTimeout.help) var stopTimeout: String?
+    @Flag(name: Setting.desktopNotifications.flagName, inversion: .prefixedNo, help: Setting.desktopNotifications.help)
+    var desktopNotifications: Bool?
 
     @OptionGroup(title: "Generation options")
     var options: GenerationOptions
@@ -62,6 +64,10 @@ struct Watch: AsyncParsableCommand {
             try Runtime.start(settings: settings, state: stateFolder, environment: environment, logger: logger)
         }
         let notifier = SystemdNotifier(environment: environment)
+        var notifyDesktop: (@Sendable (CourseStatus) -> Void)? = nil
+        if settings.desktopNotifications, let desktop = DesktopNotifier(environment: environment, logger: logger) {
+            notifyDesktop = { status in desktop.post(status, logger: logger) }
+        }
         let coordinator = RunCoordinator(
             engine: runtime.engine,
             scheduler: runtime.scheduler,
@@ -70,7 +76,8 @@ struct Watch: AsyncParsableCommand {
             inbox: inboxFolder,
             output: outputFolder,
             state: stateFolder,
-            logger: logger
+            logger: logger,
+            notify: notifyDesktop
         ) { status in
             try? notifier.status(status)
         }

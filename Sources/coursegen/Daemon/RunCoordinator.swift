@@ -76,8 +76,6 @@ actor RunCoordinator {
     private var idleWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     /// What each course's status page says now, and when it was written.
     private var pages: [String: (status: CourseStatus, written: Date)] = [:]
-    /// The problem an outline had before the run in progress (kept on its page meanwhile).
-    private var problemsBeforeRun: [String: Problem?] = [:]
     /// Outlines just removed, while their page says so.
     private var removed: [String: InboxFile] = [:]
     /// Told when a course finishes or fails (desktop notifications), if set.
@@ -160,7 +158,7 @@ actor RunCoordinator {
             logger.error("\(error)", metadata: ["path": "\(file.path)"])
             problems[file.path] = .unreadable(await Self.problem(error, in: file, io: io))
             updateStatus()
-            await publishPage(of: file.path)
+            if await publishPage(of: file.path), let notify, let page = pages[file.path]?.status { notify(page) }
             return
         case .success((_, .refused(let owner))):
             logger.error(
@@ -270,7 +268,7 @@ actor RunCoordinator {
             logger.info("a newer save supersedes the run in progress")
         }
         runs[file.path] = ActiveRun(id: id, name: job.name, digest: digest, task: task)
-        problemsBeforeRun[file.path] = problems.removeValue(forKey: file.path)
+        problems.removeValue(forKey: file.path)
         updateStatus()
     }
 
@@ -289,7 +287,7 @@ actor RunCoordinator {
         updateStatus()
         // The page follows every chapter that is done, fails or waits to retry; the word count
         // alone refreshes it at most every two seconds.
-        let counts = { (p: Engine.Progress?) in [p?.ready, p?.failed, p?.retrying, p?.writing] }
+        let counts = { (p: Engine.Progress?) in [p?.ready, p?.failed, p?.retrying, p?.writing, p?.requested] }
         if counts(before) != counts(progress) || (pages[path]?.written ?? .distantPast).timeIntervalSinceNow < -2 {
             await publishPage(of: path)
         }
@@ -344,8 +342,7 @@ actor RunCoordinator {
         ending.removeValue(forKey: id)
         updateStatus()
         if case .cancelled = end {} else {
-            await publishPage(of: path)
-            if let notify, let page = pages[path]?.status { notify(page) }
+            if await publishPage(of: path), let notify, let page = pages[path]?.status { notify(page) }
         }
         if again, let file = known[path] {
             await consider(file, reason: .reload)
@@ -443,21 +440,20 @@ actor RunCoordinator {
             status.phase = .generating
             if let progress = run.progress {
                 status.chapters = progress.total
+                status.upToDate = progress.ready
                 status.progress = .init(
                     ready: progress.ready,
                     writing: progress.writing,
                     words: progress.words,
-                    retrying: progress.retrying
+                    retrying: progress.retrying,
+                    requested: progress.requested
                 )
             }
         } else {
             status.phase = CourseStatus.phase(failed: status.failed, nextTry: status.nextTry, pending: false)
-            if stop != nil, status.phase != .upToDate, status.phase != .needsAuthor {
-                status.phase = .paused
-                status.paused = stop.map { "\($0.reason == .dailyQuota ? "the daily quota is used up" : "the API refused the service's key or model")" }
-            }
+            if let stop { status.pause(for: stop) }
         }
-        if case .unreadable(let problem)? = problems[path] ?? problemsBeforeRun[path] ?? nil {
+        if case .unreadable(let problem)? = problems[path] {
             status.phase = .unreadable
             status.outlineError = problem
         }
@@ -472,15 +468,16 @@ actor RunCoordinator {
         return status
     }
 
-    /// Writes `path`'s status page if what it says changed.
-    private func publishPage(of path: String) async {
-        guard !draining || runs[path] != nil, let status = await course(path) else { return }
+    /// Writes `path`'s status page if what it says changed; true when it did.
+    @discardableResult
+    private func publishPage(of path: String) async -> Bool {
+        guard !draining || runs[path] != nil, let status = await course(path) else { return false }
         var comparable = status
         comparable.updated = .distantPast
         if let page = pages[path] {
             var previous = page.status
             previous.updated = .distantPast
-            if previous == comparable { return }
+            if previous == comparable { return false }
         }
         pages[path] = (status, Date())
         do {
@@ -488,6 +485,7 @@ actor RunCoordinator {
         } catch {
             logger.warning("cannot write the course's status page", metadata: ["file": "\(path)", "error": "\(error)"])
         }
+        return true
     }
 
     /// A parse error as the page shows it: the file, the line, the message and the line's text.

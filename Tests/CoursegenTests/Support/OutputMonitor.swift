@@ -7,11 +7,13 @@ import TestSupport
 
 /// Watches an output tree from a thread of its own for as long as a test runs, reading every
 /// chapter file it can find as fast as it can, and records anything a reader must never see:
-/// a temporary file, an empty or partial chapter, or two numberings in one folder.
+/// a temporary file, an empty or partial chapter or status page, or two numberings in one folder.
 final class OutputMonitor: Sendable {
     private let root: String
     private let stop = Atomic(false)
     private let state = Mutex((violations: [String](), scans: 0))
+    /// How many times a status page was read whole.
+    private let pages = Mutex(0)
     private let done: AsyncStream<Void>
     private let finish: AsyncStream<Void>.Continuation
 
@@ -37,6 +39,15 @@ final class OutputMonitor: Sendable {
             guard directory >= 0 else { continue }
             defer { close(directory) }
             let summary = Self.read("SUMMARY.md", in: directory)
+            // The status page is whole or absent: its last line is the footer.
+            if let page = Self.read("STATUS.md", in: directory) {
+                let text = String(decoding: page, as: UTF8.self)
+                let lastLine = text.dropLast().split(separator: "\n").last ?? ""
+                if !text.hasPrefix("# Status of ") || !text.hasSuffix("._\n") || !lastLine.hasPrefix("_Written by coursegen") {
+                    record("partial status page \(folder)/STATUS.md: \(page.count) bytes")
+                }
+                pages.withLock { $0 += 1 }
+            }
             guard let names = Self.names(in: directory) else { continue }
             var numbers: [Int: String] = [:]
             for name in names {
@@ -100,6 +111,9 @@ final class OutputMonitor: Sendable {
     private func record(_ violation: String) {
         state.withLock { if $0.violations.count < 20 { $0.violations.append(violation) } }
     }
+
+    /// How many times it has read a whole status page so far.
+    var pagesRead: Int { pages.withLock { $0 } }
 
     /// Stops watching and returns what it saw that it should not have, and how many scans it made.
     func finishWatching() async -> (violations: [String], scans: Int) {
