@@ -420,9 +420,11 @@ status_matches() {
     observe_status && [[ $STATUS == $1 ]]
 }
 
-# True when outline $1's SUMMARY.md, published last, is in place (the status is shown meanwhile).
+# True when outline $1 is published whole: SUMMARY.md is there and lists no draft (the status is shown meanwhile).
 published() {
-    observe_status && in_container test -e "$OUTPUT/$1/SUMMARY.md"
+    # Chapters are published as they arrive: complete once SUMMARY.md lists no draft.
+    observe_status && in_container test -e "$OUTPUT/$1/SUMMARY.md" &&
+        ! in_container grep -q '\]()$' "$OUTPUT/$1/SUMMARY.md"
 }
 
 # True when the status shows outline $1 generating with at least $2 chapters ready.
@@ -469,7 +471,7 @@ check_published() {
     local name=$1
     shift
     local folder=$OUTPUT/$name position=0 title file text
-    local expected=(SUMMARY.md book.toml) summary=$'# Summary\n'
+    local expected=(STATUS.md SUMMARY.md book.toml) summary=$'# Summary\n'
     for title; do
         position=$((position + 1))
         file=$(chapter_file "$position" "$title")
@@ -699,8 +701,11 @@ check_kill_and_restart() {
     # The snapshot must show the dead process's work only.
     expect_equal "restart state during the snapshot" \
         "$(unit_property coursegen SubState)/$(unit_property coursegen NRestarts)" "auto-restart/$restarts"
-    in_container test ! -e "$OUTPUT/systems-go" ||
-        fail "systems-go was published before the kill: the fake's latency no longer holds it mid-generation"
+    # Chapters are published as they arrive: at the kill SUMMARY.md must still list a draft,
+    # `- [Title]()`, a chapter not written yet.
+    in_container test ! -e "$OUTPUT/systems-go/SUMMARY.md" ||
+        in_container grep -q '\]()$' "$OUTPUT/systems-go/SUMMARY.md" ||
+        fail "systems-go was complete before the kill: the fake's latency no longer holds it mid-generation"
     stored=$(jq --arg course "$course" 'map(select(startswith($course + " / "))) | length' "$WORK/stored-at-kill.json")
 
     wait_until "systemd to restart coursegen" 60 restarted_after "$old_pid"
@@ -778,10 +783,10 @@ check_stop() {
         "(TimeoutStopSec=$timeout)"
 }
 
-# Nothing in the output but published files: no temporary or partial file anywhere.
+# Nothing in the output but published files (chapters, SUMMARY.md, STATUS.md, book.toml): no temporary or partial file anywhere.
 check_output_is_clean() {
     local stray
-    stray=$(in_container find $OUTPUT -mindepth 1 -type f ! -regex "$OUTPUT/[a-z-]+/\([0-9][0-9]-[a-z-]+\.md\|SUMMARY\.md\|book\.toml\)")
+    stray=$(in_container find $OUTPUT -mindepth 1 -type f ! -regex "$OUTPUT/[a-z-]+/\([0-9][0-9]-[a-z-]+\.md\|SUMMARY\.md\|STATUS\.md\|book\.toml\)")
     [[ -z $stray ]] || fail "files in the output that are not published chapters:"$'\n'"$stray"
     check_published practical-rust "${RUST_TITLES[@]}"
     check_published systems-go "${GO_TITLES[@]}"

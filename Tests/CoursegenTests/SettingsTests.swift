@@ -1,6 +1,7 @@
 import ArgumentParser
 import FakeGemini
 import Foundation
+import Generation
 import Logging
 import TestSupport
 import Testing
@@ -564,8 +565,8 @@ struct SettingsTests {
         ]
     )
     func editDistance(a: String, b: String, distance: Int) {
-        #expect(Spelling.editDistance(Array(a), Array(b)) == distance)
-        #expect(Spelling.editDistance(Array(b), Array(a)) == distance)
+        #expect(Spelling.editDistance(a, b) == distance)
+        #expect(Spelling.editDistance(b, a) == distance)
     }
 
     @Test(

@@ -1,3 +1,4 @@
+import Generation
 import Logging
 
 /// A setting, key or folder that cannot be used. Its `description` says where the problem is
