@@ -37,7 +37,10 @@ struct GenerateCommandTests {
         #expect(second.status == 0)
         #expect(second.standardOutput.contains("(5 unchanged)"))
         #expect(server.statistics.chapterRequestCount == 5)
-        #expect(temp.list("out/course") == (1...5).map { "0\($0)-chapter-\($0).md" } + ["SUMMARY.md", "book.toml"])
+        #expect(
+            temp.list("out/course") == (1...5).map { "0\($0)-chapter-\($0).md" } + ["STATUS.md", "SUMMARY.md", "book.toml"]
+        )
+        #expect(temp.read("out/course/STATUS.md")?.contains("Phase: `up-to-date`") == true)
         #expect(seen.violations.isEmpty, "\(seen.violations)")
         #expect(!first.standardError.contains(key) && !first.standardOutput.contains(key))
     }
@@ -202,7 +205,10 @@ struct GenerateCommandTests {
             ),
             "\(result.standardOutput)"
         )
-        #expect(temp.list("out/course") == ["01-chapter-1.md", "03-chapter-3.md", "SUMMARY.md", "book.toml"])
+        #expect(
+            temp.list("out/course") == ["01-chapter-1.md", "03-chapter-3.md", "STATUS.md", "SUMMARY.md", "book.toml"]
+        )
+        #expect(temp.read("out/course/STATUS.md")?.contains("Chapter 2 \"Chapter 2\"") == true)
     }
 
     @Test("kill -9 mid-run, then rerun: only the chapters not yet stored are requested again")
@@ -249,7 +255,7 @@ struct GenerateCommandTests {
         let again = server.statistics.chapterRequestCount - firstRun
         #expect(again == chapters - stored)
         #expect(again <= chapters - stored + (firstRun - stored))
-        #expect(temp.list("out/course").filter { $0.hasSuffix(".md") && $0 != "SUMMARY.md" }.count == chapters)
+        #expect(temp.list("out/course").filter { ChapterFile.isChapterFileName($0) }.count == chapters)
         #expect(seen.violations.isEmpty, "\(seen.violations)")
     }
 
@@ -276,7 +282,7 @@ struct GenerateCommandTests {
         try await server.shutdown()
         let text = try await Binary.run(["status", "--state", "state"], directory: temp.path)
         #expect(text.status == 0)
-        #expect(text.standardOutput.contains("course: End to End\n  2 chapters, 2 up to date"))
+        #expect(text.standardOutput.contains("course: End to End\n  up-to-date, 2 chapters, 2 up to date"))
         let json = try await Binary.run(["status", "--state", "state", "--json"], directory: temp.path)
         let decoded = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]]
         #expect(decoded?.first?["upToDate"] as? Int == 2)

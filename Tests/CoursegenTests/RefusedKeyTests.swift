@@ -3,6 +3,8 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import Generation
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -45,7 +47,7 @@ struct RefusedKeyTests {
         #expect(result.status == 78)
         #expect(server.statistics.requestCount == 1)
         #expect(result.standardError.contains("model"))
-        #expect(!temp.list("out/course").contains { $0.hasSuffix(".md") && $0 != "SUMMARY.md" })
+        #expect(!temp.list("out/course").contains { ChapterFile.isChapterFileName($0) })
     }
 
     @Test(

@@ -62,7 +62,7 @@ struct UnicodeNamesTests {
         #expect(second.standardOutput.contains("(6 unchanged)"), "the names are stable: \(second.standardOutput)")
 
         let folder = "\(temp.path)/out/course"
-        let expected = (Self.chapterFiles + ["SUMMARY.md", "book.toml"]).map { Array($0.utf8) }
+        let expected = (Self.chapterFiles + ["STATUS.md", "SUMMARY.md", "book.toml"]).map { Array($0.utf8) }
         #expect(Self.rawNames(in: folder) == expected.sorted { $0.lexicographicallyPrecedes($1) })
 
         let summary = try #require(FileManager.default.contents(atPath: "\(folder)/SUMMARY.md"))
