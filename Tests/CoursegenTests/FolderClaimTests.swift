@@ -71,7 +71,7 @@ struct FolderClaimTests {
         let daemon = try Binary.start(
             [
                 "watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--base-url", server.baseURL,
-                "--debounce-ms", "100",
+                "--debounce-ms", "100", "--settle", "0",
             ],
             environment: ["GEMINI_API_KEY": key],
             directory: temp.path

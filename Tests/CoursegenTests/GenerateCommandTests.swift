@@ -3,6 +3,8 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import Generation
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -229,11 +231,13 @@ struct GenerateCommandTests {
         #expect(killed.wasKilled)
         let stored = Self.storedBodies(in: "\(temp.path)/state")
         let firstRun = server.statistics.chapterRequestCount
-        #expect(stored >= 4 && stored <= 5, "killed with \(stored) chapters stored")
-        #expect(
-            !FileManager.default.fileExists(atPath: "\(temp.path)/out/course/SUMMARY.md"),
-            "nothing was published before the kill"
-        )
+        // Five answered; each is stored before anything else happens to it, but the kill may
+        // come before the last ones are.
+        #expect(stored >= 1 && stored <= 5, "killed with \(stored) chapters stored")
+        // Chapters are published as they arrive: what was published before the kill is whole,
+        // and no more than what was stored.
+        let published = temp.list("out/course").filter { ChapterFile.isChapterFileName($0) }
+        #expect(published.count <= stored, "\(published)")
 
         held.open()
         let resumed = try await Binary.run(arguments, environment: ["GEMINI_API_KEY": key], directory: temp.path)

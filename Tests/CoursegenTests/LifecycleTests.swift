@@ -33,7 +33,7 @@ struct LifecycleTests {
         let daemon = try Binary.start(
             [
                 "watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--base-url", server.baseURL,
-                "--debounce-ms", "100", "--stop-timeout", "0.2",
+                "--debounce-ms", "100", "--settle", "0", "--stop-timeout", "0.2",
             ],
             environment: ["GEMINI_API_KEY": key, "COURSEGEN_TEST_HOLD_FIRST_PUBLISH": hold],
             directory: temp.path
@@ -54,12 +54,15 @@ struct LifecycleTests {
         try await server.shutdown()
 
         #expect(result.status == 0, "\(result.standardError.suffix(1500))")
-        let lines = result.standardError.split(separator: "\n")
-        let published = try #require(lines.firstIndex { $0.contains("outline published  outline=course") })
-        let stopped = try #require(lines.lastIndex { $0.contains("stopped") })
-        #expect(published < stopped, "the held publish finished before the process stopped")
-        #expect(temp.list("out/course") == ["01-chapter-1.md", "02-chapter-2.md", "03-chapter-3.md", "SUMMARY.md", "book.toml"])
-        #expect(temp.read("out/course/02-chapter-2.md")?.contains("Point b\n") == true, "the first version, whole")
+        // The held publish (the first run's first chapter) finished before the process exited:
+        // its chapter is there, whole, with SUMMARY.md; the runs cancelled after it published
+        // nothing more.
+        let published = temp.list("out/course").filter { ChapterFile.isChapterFileName($0) }
+        #expect(published.count == 1, "\(temp.list("out/course"))")
+        #expect(temp.list("out/course").contains("SUMMARY.md"))
+        for name in published {
+            #expect(temp.read("out/course/\(name)")?.hasSuffix(OutputMonitor.chapterEnding) == true)
+        }
         #expect(seen.violations.isEmpty, "\(seen.violations)")
     }
 
@@ -75,7 +78,7 @@ struct LifecycleTests {
         let daemon = try Binary.start(
             [
                 "watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--base-url", server.baseURL,
-                "--debounce-ms", "100", "--config", config,
+                "--debounce-ms", "100", "--settle", "0", "--config", config,
             ],
             environment: ["GEMINI_API_KEY": key],
             directory: temp.path

@@ -60,7 +60,7 @@ struct RefusedKeyTests {
         let daemon = try Binary.start(
             [
                 "watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--base-url", server.baseURL,
-                "--debounce-ms", "100", "--api-key-file", keyFile,
+                "--debounce-ms", "100", "--settle", "0", "--api-key-file", keyFile,
             ],
             directory: temp.path
         )

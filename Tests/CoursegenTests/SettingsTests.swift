@@ -19,6 +19,9 @@ private let samples: [String: (flag: String, environment: String, file: String)]
     "state": ("state-flag", "state-env", "state-file"),
     "debounce-ms": ("0", "1500", "60000"),
     "stop-timeout": ("0", "2.5", "3600"),
+    "settle": ("0", "2.5", "3600"),
+    "watch-mode": ("poll", "inotify", "auto"),
+    "poll-interval": ("1", "2.5", "86400"),
     "provider": ("gemini", "gemini", "gemini"),
     "base-url": ("http://127.0.0.1:9", "https://a.example", "https://b.example/api"),
     "model": ("gemini-2.5-pro", "gemini-2.5-flash-lite", "gemini_custom.1"),
@@ -27,6 +30,8 @@ private let samples: [String: (flag: String, environment: String, file: String)]
     "tpm": ("1000", "250000", "1000000000"),
     "max-attempts": ("1", "3", "100"),
     "request-timeout": ("1", "12.5", "3600"),
+    "stream": ("false", "true", "false"),
+    "stall-timeout": ("1", "30", "3600"),
     "temperature": ("0", "1.25", "2"),
     "max-output-tokens": ("256", "20000", "65536"),
     "thinking-budget": ("-1", "0", "24576"),
@@ -41,6 +46,11 @@ private let fieldChecks: [(name: String, text: String, isSet: @Sendable (Setting
     ("state", "st", { $0.state == "st" }),
     ("debounce-ms", "1500", { $0.debounce == .milliseconds(1500) }),
     ("stop-timeout", "2.5", { $0.stopTimeout == .milliseconds(2500) }),
+    ("settle", "0.5", { $0.settle == .milliseconds(500) }),
+    ("watch-mode", "Poll", { $0.watchMode == .poll }),
+    ("poll-interval", "0.25", { $0.pollInterval == .milliseconds(250) }),
+    ("stream", "no", { $0.stream == false }),
+    ("stall-timeout", "90", { $0.stallTimeout == .seconds(90) }),
     ("provider", "GEMINI", { $0.generation.provider == "gemini" }),
     ("base-url", "https://a.example", { $0.baseURL == "https://a.example" }),
     ("model", "gemini-2.5-pro", { $0.generation.model == "gemini-2.5-pro" }),
@@ -64,6 +74,11 @@ private let invalid: [(name: String, text: String, message: String)] = [
     ("api-key-file", "", "--api-key-file '' must be a path"),
     ("debounce-ms", "1.5", "--debounce-ms '1.5' must be a whole number of milliseconds from 0 to 60000"),
     ("stop-timeout", "-1", "--stop-timeout '-1' must be a number of seconds from 0 to 3600"),
+    ("settle", "-1", "--settle '-1' must be a number of seconds from 0 to 3600"),
+    ("watch-mode", "fast", "--watch-mode 'fast' must be one of auto, inotify or poll"),
+    ("poll-interval", "0", "--poll-interval '0' must be a number of seconds from 0.05 to 86400"),
+    ("stream", "maybe", "--stream 'maybe' must be true or false"),
+    ("stall-timeout", "0.5", "--stall-timeout '0.5' must be a number of seconds from 1 to 3600"),
     ("provider", "openai", "--provider 'openai' must be gemini"),
     (
         "base-url", "ftp://x.example",
@@ -433,7 +448,8 @@ struct SettingsTests {
             for setting in rows {
                 let flag = try #require(declared[setting.name], "\(command) \(setting.flag)")
                 #expect(flag.help == setting.help.abstract)
-                #expect(flag.valueName == (setting.isSwitch ? nil : setting.valueName))
+                // A switch has no value; ArgumentParser still names one after the flag.
+                if !setting.isSwitch { #expect(flag.valueName == setting.valueName) }
             }
         }
     }

@@ -69,7 +69,7 @@ struct WatchCommandTests {
         try Binary.start(
             [
                 "watch", "--inbox", "inbox", "--output", output, "--state", "state", "--base-url", server.baseURL,
-                "--debounce-ms", "100",
+                "--debounce-ms", "100", "--settle", "0",
             ] + extra,
             environment: ["GEMINI_API_KEY": key],
             directory: temp.path
@@ -77,14 +77,15 @@ struct WatchCommandTests {
     }
 
     @Test(
-        "startup catches up, then each save (vim, in place, cp, rename) is exactly one regeneration; touch and identical rewrites are none"
+        "startup catches up, then each save (vim, in place, cp, rename) is exactly one regeneration; touch and identical rewrites are none",
+        arguments: [[], ["--watch-mode", "poll", "--poll-interval", "0.1"]]
     )
-    func oneRegenerationPerSave() async throws {
+    func oneRegenerationPerSave(mode: [String]) async throws {
         let temp = try TemporaryFolder()
         let server = try await FakeGeminiServer.start { _ in .success() }
         let course = try temp.write("inbox/course.md", watchedOutline())
         let monitor = OutputMonitor(root: "\(temp.path)/out")
-        let daemon = try startWatching(temp, server: server)
+        let daemon = try startWatching(temp, server: server, extra: mode)
 
         try await daemon.waitForLines(containing: "outline published  outline=course", count: 1)
         #expect(server.statistics.chapterRequestCount == 3)

@@ -107,7 +107,8 @@ struct EngineTests {
     func transientFaults(fault: String) async throws {
         let harness = try await EngineHarness(
             scheduler: .init(
-                requestTimeout: .milliseconds(500),
+                // Long enough for a loaded machine's answer, short enough for the hang to end.
+                requestTimeout: .seconds(3),
                 backoff: Backoff(initial: .milliseconds(10), maximum: .milliseconds(50))
             ),
             reply: { request in

@@ -66,7 +66,7 @@ struct PlanTests {
         after published: Published,
         settings: GenerationSettings = settings,
         live: [String: String]? = nil,
-        failed: [ChapterKey: String] = [:],
+        failed: [ChapterKey: Plan.Failure] = [:],
         force: Bool = false
     ) -> Plan {
         Plan.make(
@@ -190,7 +190,8 @@ struct PlanTests {
         let plan = Plan.make(.init(chapters: chapters, previous: nil, live: [:], available: [:]))
         #expect(plan.requests.count == 4)
         #expect(plan.files.isEmpty)
-        #expect(plan.summary == ChapterFile.summary([]))
+        // SUMMARY.md lists every chapter as an mdBook draft until its text arrives.
+        #expect(plan.summary == ChapterFile.summary(Self.base.chapters.map { ($0.title, nil) }))
     }
 
     @Test("a renumbering moves every file to its new name and carries its text")
@@ -294,7 +295,14 @@ struct PlanTests {
             ("Shipping", ["Release builds"]),
         ])
         let keys = Self.chapters(changed).map(\.key)
-        let plan = Self.plan(changed, after: published, failed: [keys[1]: "HTTP 400: no", keys[2]: "HTTP 500: gave up"])
+        let plan = Self.plan(
+            changed,
+            after: published,
+            failed: [
+                keys[1]: .init(message: "HTTP 400: no", retryable: false),
+                keys[2]: .init(message: "HTTP 500: gave up", retryable: true),
+            ]
+        )
         #expect(plan.chapters[1].action == .failed("HTTP 400: no"))
         #expect(plan.chapters[1].source == nil)
         #expect(plan.chapters[1].entry.state == .failed)
@@ -303,9 +311,10 @@ struct PlanTests {
         #expect(plan.chapters[2].fileName == "03-ownership.md")
         #expect(plan.chapters[2].entry.publishedKey == published.manifest.chapters[1].publishedKey)
         #expect(plan.chapters[2].entry.error == "HTTP 500: gave up")
-        // SUMMARY.md links only files that exist.
+        #expect(plan.chapters[1].entry.retryable == false && plan.chapters[2].entry.retryable == true)
+        // SUMMARY.md links only files that exist; a chapter without one is a draft.
         let summary = String(decoding: plan.summary, as: UTF8.self)
-        #expect(!summary.contains("Testing"))
+        #expect(summary.contains("- [Testing]()\n"))
         #expect(summary.contains("(03-ownership.md)"))
     }
 

@@ -424,3 +424,84 @@ extension Result {
         if case .failure(let error) = self { error } else { nil }
     }
 }
+
+@Suite("Adaptive in-flight limit")
+struct AdaptiveLimitTests {
+    @Test("a sign of overload halves the limit once per crowded moment, never below one")
+    func decrease() {
+        var limit = AdaptiveLimit(maximum: 8)
+        #expect(limit.overloaded(sentIn: 0) == .decreased(from: 8, to: 4))
+        // Answers of requests sent before that decrease do not halve it again.
+        #expect(limit.overloaded(sentIn: 0) == nil)
+        #expect(limit.overloaded(sentIn: 1) == .decreased(from: 4, to: 2))
+        #expect(limit.overloaded(sentIn: 2) == .decreased(from: 2, to: 1))
+        #expect(limit.overloaded(sentIn: 3) == nil)
+        #expect(limit.current == 1)
+    }
+
+    @Test("each run of `limit` successes raises it by one, up to --concurrency")
+    func increase() {
+        var limit = AdaptiveLimit(maximum: 4)
+        _ = limit.overloaded(sentIn: 0)
+        #expect(limit.current == 2)
+        #expect(limit.succeeded() == nil)
+        #expect(limit.succeeded() == .increased(from: 2, to: 3))
+        #expect(limit.succeeded() == nil)
+        #expect(limit.succeeded() == nil)
+        #expect(limit.succeeded() == .increased(from: 3, to: 4))
+        #expect(limit.succeeded() == nil)
+        #expect(limit.current == 4)
+        // An overload in between starts the run of successes over.
+        _ = limit.overloaded(sentIn: limit.generation)
+        #expect(limit.current == 2)
+        #expect(limit.succeeded() == nil)
+        _ = limit.overloaded(sentIn: 0)
+        #expect(limit.succeeded() == nil)
+        #expect(limit.succeeded() == .increased(from: 2, to: 3))
+    }
+
+    @Test("a reload's --concurrency applies to a limit that was not lowered, and caps one that was")
+    func reload() {
+        var limit = AdaptiveLimit(maximum: 8)
+        limit.setMaximum(12)
+        #expect(limit.current == 12)
+        _ = limit.overloaded(sentIn: 0)
+        limit.setMaximum(4)
+        #expect(limit.current == 4 && limit.maximum == 4)
+    }
+
+    @Test("during an overload storm the scheduler keeps fewer requests in flight, then climbs back, in simulated time")
+    func storm() async throws {
+        let latency = Duration.seconds(10)
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(
+                concurrency: 8,
+                requestsPerMinute: 6000,
+                backoff: Backoff(initial: .seconds(1), maximum: .seconds(2))
+            ),
+            latency: latency,
+            // Every chapter's first attempt meets "the model is overloaded"; its retry succeeds.
+            script: { _, attempt in
+                attempt == 1
+                    ? .failure(ProviderError(.retry, "UNAVAILABLE", httpStatus: 503, overloaded: true))
+                    : .success(ChapterResponse(text: "ok", usage: Usage()))
+            }
+        )
+        let limits = Locked([Int]())
+        await harness.scheduler.observeLimit { current, _ in limits.withLock { $0.append(current) } }
+        let results = await harness.run((1...16).map { ChapterRequest.named("chapter \($0)") })
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+        let seen = limits.value
+        // Each crowded moment halved the limit once: 8 -> 4 -> 2 -> 1, never below one.
+        #expect(Array(seen.prefix(3)) == [4, 2, 1], "\(seen)")
+        #expect(seen.min() == 1)
+        // While it was lowered, no more requests were in flight than it allowed.
+        let submissions = harness.provider.submissions
+        let lowered = try #require(submissions.first { $0.attempt > 1 }?.at)
+        let afterwards = submissions.filter { $0.at >= lowered }.map(\.at)
+        let mostAtOnce = afterwards.map { start in afterwards.filter { $0 >= start && $0 < start + latency }.count }.max()
+        #expect((mostAtOnce ?? 0) < 8, "at most \(mostAtOnce ?? 0) at once after the storm began")
+        // Then successes raised it again.
+        #expect(seen.last.map { $0 > 1 } == true, "\(seen)")
+    }
+}

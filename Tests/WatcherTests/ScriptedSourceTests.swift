@@ -66,8 +66,15 @@ struct ScriptedSourceTests {
         try Disk.mkdir(inbox("team"))
         try Disk.write(inbox("team/b.md"), "# B")
         let source = ScriptedSource(eventsAtStart: [.overflow])
+        // The overflow is queued before the scan; a debounce far longer than the scan keeps a
+        // loaded machine from reporting the first scan's finds before the overflow is handled.
+        let slow = InboxWatcher(
+            inbox: inbox.path,
+            configuration: WatcherConfiguration(debounce: .seconds(1)),
+            logger: LogRecorder().logger()
+        ) { _, _ in source }
 
-        let events = try await withRunningWatcher(watcher(inbox, source)) { queue in
+        let events = try await withRunningWatcher(slow) { queue in
             try await queue.collect(until: \.isScanCompleted)
         }
         #expect(events.count == 3)

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import Logging
 
 /// Brings outlines' published folders up to date, paying only for chapters whose key is not yet
@@ -26,6 +26,10 @@ public final class Engine: Sendable {
         public var settings: GenerationSettings
         /// Regenerate and replace hand-edited chapters (the edited file is kept as `NAME.orig`).
         public var force: Bool
+        /// How long to wait before sending new requests (`--settle`): a save starts spending
+        /// only once the outline has been quiet this long. Requests already in flight for an
+        /// earlier version are joined at once.
+        public var settle: Duration
 
         public init(
             outlinePath: String,
@@ -33,7 +37,8 @@ public final class Engine: Sendable {
             name: String,
             outputFolder: String,
             settings: GenerationSettings,
-            force: Bool = false
+            force: Bool = false,
+            settle: Duration = .zero
         ) {
             self.outlinePath = outlinePath
             self.outline = outline
@@ -41,6 +46,7 @@ public final class Engine: Sendable {
             self.outputFolder = outputFolder
             self.settings = settings
             self.force = force
+            self.settle = settle
         }
     }
 
@@ -89,6 +95,73 @@ public final class Engine: Sendable {
         try? await io.run { try state.saveStop(nil) }
     }
 
+    /// The daemon's next try of `outline`'s failed chapters, as kept in `folder`'s manifest:
+    /// nil unless the manifest describes this very outline under `settings` (a save or a new
+    /// setting starts afresh).
+    public func retry(for outline: Outline, settings: GenerationSettings, in folder: String) async -> RetryTime? {
+        let keys = outline.chapters.map { ChapterKey(settings: settings, outline: outline, chapter: $0).hex }
+        let state = self.state
+        return (try? await io.run {
+            guard let manifest = try state.manifests.manifest(forFolder: folder), let retry = manifest.retry,
+                manifest.outlineDigest == outline.digest, manifest.chapters.map(\.key) == keys
+            else { return nil }
+            return RetryTime(at: retry.at, failedTries: retry.failedTries)
+        }) ?? nil
+    }
+
+    /// Keeps the daemon's next try of `folder`'s failed chapters in its manifest (nil: none), so
+    /// a restart continues the schedule.
+    public func recordRetry(_ retry: RetryTime?, in folder: String) async {
+        let state = self.state
+        do {
+            try await io.run {
+                guard var manifest = try state.manifests.manifest(forFolder: folder) else { return }
+                let kept = retry.map { Manifest.Retry(at: $0.at, failedTries: $0.failedTries) }
+                guard manifest.retry != kept else { return }
+                manifest.retry = kept
+                try state.manifests.save(manifest)
+            }
+        } catch {
+            logger.warning("cannot keep the retry time in the state folder", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The status of the course published in `folder` as its manifest tells it; nil when
+    /// nothing was ever published there.
+    public func courseStatus(in folder: String) async -> CourseStatus? {
+        let state = self.state
+        return (try? await io.run { try state.manifests.manifest(forFolder: folder).map { CourseStatus(manifest: $0) } })
+            ?? nil
+    }
+
+    /// Writes `status` where the author and the tools look: `STATUS.md` in the course's folder
+    /// (created if the outline never published, so the author finds the page where the chapters
+    /// would be), atomically, under the folder's lock, and the same value in the state folder for
+    /// `coursegen status --json`.
+    /// - Throws: `FileError` when either cannot be written.
+    public func publishStatus(_ status: CourseStatus) async throws {
+        let folder = status.folder
+        let state = self.state
+        try await locks.acquire(folder)
+        do {
+            try await io.run {
+                try state.saveCourseStatus(status)
+                let publisher = Publisher(folder: folder, files: state.files)
+                try state.files.makeDirectory(publisher.stagingRoot)
+                try state.files.makeDirectory(folder)
+                try state.files.replaceDurably(
+                    StatusPage.render(status),
+                    at: "\(folder)/\(StatusPage.fileName)",
+                    temporaryFolder: publisher.stagingRoot
+                )
+            }
+            await locks.release(folder)
+        } catch {
+            await locks.release(folder)
+            throw error
+        }
+    }
+
     /// True when `outline`, under `settings`, is exactly what was last brought up to date in
     /// `folder`, with nothing failed or pending and every file in place: a save that changed no
     /// parsed field needs no work at all.
@@ -106,16 +179,25 @@ public final class Engine: Sendable {
         }) ?? false
     }
 
-    /// Brings `job`'s folder up to date.
+    /// Brings `job`'s folder up to date, publishing each chapter the moment its text is stored.
+    ///
+    /// When the outline's numbering changed (an insertion, a deletion, a move), the new numbering
+    /// goes out first, in one exchange, with every chapter whose text is already available (the
+    /// others keep their previous version, or are drafts in `SUMMARY.md`). Then every arriving
+    /// chapter is one atomic rename plus an atomic rewrite of `SUMMARY.md`. A run cancelled
+    /// (superseded by a newer save) publishes nothing more; what it was already publishing is
+    /// finished first.
     ///
     /// - Parameters:
-    ///   - onPlanned: called once every request this run needs has been joined (a superseded
-    ///     run may be cancelled from then on without dropping requests this run also wants).
-    ///   - onProgress: called whenever a chapter becomes ready, fails or starts retrying.
+    ///   - onPlanned: called once every request this run needs that is already in flight has
+    ///     been joined (a superseded run may be cancelled from then on without dropping requests
+    ///     this run also wants).
+    ///   - onProgress: called whenever a chapter becomes ready, fails, starts retrying or
+    ///     receives text.
     /// - Returns: what happened to every chapter. Failures of single chapters are in the report,
     ///   not thrown.
     /// - Throws: `OutlineError` for an outline that cannot be read, `FileError` when publishing
-    ///   fails (nothing published is lost), `CancellationError` when cancelled before publishing.
+    ///   fails (nothing published is lost), `CancellationError` when cancelled.
     public func run(
         _ job: Job,
         onPlanned: @escaping @Sendable () -> Void = {},
@@ -128,7 +210,6 @@ public final class Engine: Sendable {
             let path = job.outlinePath
             outline = try await io.run { () throws(OutlineError) -> Outline in try OutlineParser.parse(fileAt: path) }
         }
-        let folder = job.outputFolder
         let logger = self.logger.with(["outline": "\(job.name)"])
         let chapterRequests = outline.chapters.map {
             ChapterRequest(settings: job.settings, outline: outline, chapter: $0)
@@ -136,8 +217,11 @@ public final class Engine: Sendable {
         let chapters = zip(outline.chapters, chapterRequests).map { Plan.Inputs.Chapter(title: $0.title, key: $1.key) }
 
         // Plan: which chapters need a request.
-        var gathered = try await gather(folder: folder, chapters: chapters)
-        let plan = Plan.make(gathered.inputs(chapters, force: job.force))
+        var run = RunState(job: job, outline: outline, chapters: chapters)
+        try await gather(&run)
+        run.baseline = run.folder.previous
+        let plan = Plan.make(run.inputs)
+        run.unchangedAtStart = Set(plan.chapters.filter(\.isUnchanged).map(\.key))
         let needed = plan.requests
         let tracker = ProgressTracker(
             Progress(outline: job.name, total: chapters.count, ready: chapters.count - needed.count),
@@ -146,26 +230,48 @@ public final class Engine: Sendable {
         if !needed.isEmpty {
             logger.info("generating chapters", metadata: ["chapters": "\(needed.count)", "total": "\(chapters.count)"])
         }
-        var tickets: [RequestTable.Ticket] = []
-        for chapter in needed {
+        let join = { (chapter: Plan.Chapter, onlyInFlight: Bool) async -> RequestTable.Ticket? in
+            let request = chapterRequests[chapter.position - 1]
             let chapterLogger = logger.with([
                 "chapter": "\(chapter.position)",
                 "chapter_title": "\(chapter.title)",
                 "cache_id": "\(chapter.key.short)",
             ])
-            tickets.append(
-                await requests.join(chapterRequests[chapter.position - 1], logger: chapterLogger) { event in
-                    tracker.record(event)
-                }
-            )
+            let onEvent: @Sendable (Scheduler.Event) -> Void = { tracker.record($0, for: chapter.key) }
+            return onlyInFlight
+                ? await self.requests.joinIfInFlight(request, logger: chapterLogger, onEvent: onEvent)
+                : await self.requests.join(request, logger: chapterLogger, onEvent: onEvent)
+        }
+        // Requests already in flight (for an older version of this outline) are joined at once;
+        // new ones only once the outline has settled.
+        var tickets: [RequestTable.Ticket] = []
+        var waiting: [Plan.Chapter] = []
+        for chapter in needed {
+            if let ticket = await join(chapter, job.settle > .zero) {
+                tickets.append(ticket)
+            } else {
+                waiting.append(chapter)
+            }
         }
         onPlanned()
+        do {
+            if !waiting.isEmpty {
+                try await Task.sleep(for: job.settle)
+                for chapter in waiting {
+                    if let ticket = await join(chapter, false) { tickets.append(ticket) }
+                }
+            }
+            // A new numbering goes out at once, with what is available.
+            if !plan.removals.isEmpty {
+                try await publish(&run, logger: logger)
+            }
+        } catch {
+            await requests.release(tickets)
+            throw error
+        }
 
-        // Generate: every missing chapter at once; the scheduler paces them.
-        var spent = Usage()
-        var requestsMade = 0
-        var generated: Set<ChapterKey> = []
-        var failed: [ChapterKey: GenerationFailure] = [:]
+        // Generate: every missing chapter at once; the scheduler paces them. Each is published
+        // as it arrives, whatever order the answers come in.
         do {
             try await withThrowingTaskGroup(of: (ChapterKey, RequestTable.Outcome).self) { group in
                 for ticket in tickets {
@@ -174,17 +280,18 @@ public final class Engine: Sendable {
                 for try await (key, outcome) in group {
                     switch outcome {
                     case .success(let answer):
-                        generated.insert(key)
-                        spent += answer.body.usage
-                        requestsMade += answer.attempts
-                        let title = plan.chapters.first { $0.key == key }?.title ?? ""
-                        gathered.rendered[key] = ChapterFile.render(title: title, body: answer.body.text)
-                        tracker.finished(failed: false)
+                        run.generated.insert(key)
+                        run.spent += answer.body.usage
+                        run.requestsMade += answer.attempts
+                        let title = chapters.first { $0.key == key }?.title ?? ""
+                        run.folder.rendered[key] = ChapterFile.render(title: title, body: answer.body.text)
+                        tracker.finished(key, failed: false)
+                        try await publish(&run, logger: logger)
                     case .failure(let failure):
-                        failed[key] = failure
-                        spent += failure.usage
-                        requestsMade += failure.attempts
-                        tracker.finished(failed: true)
+                        run.failed[key] = failure
+                        run.spent += failure.usage
+                        run.requestsMade += failure.attempts
+                        tracker.finished(key, failed: true)
                     }
                 }
             }
@@ -192,66 +299,21 @@ public final class Engine: Sendable {
             await requests.release(tickets)
             throw error
         }
-        if failed.values.contains(where: { $0.error.disposition == .dailyQuotaExhausted }) {
+        if run.failed.values.contains(where: { $0.error.disposition == .dailyQuotaExhausted }) {
             await keepStop()
         }
-        try Task.checkCancellation()
-
-        // Publish, in outline order, whatever order the answers came in.
-        try await locks.acquire(folder)
-        do {
-            // A run superseded while it waited for the lock publishes nothing.
-            try Task.checkCancellation()
-            let processLock = try await ProcessLock.acquire(
-                path: "\(state.locks)/\(sha256Hex(folder.utf8).prefix(32)).lock",
-                files: state.files,
-                logger: logger
-            )
-            defer { processLock.release() }
-            let rendered = gathered.rendered
-            let state = self.state
-            let (failed, spent, requestsMade, generated) = (failed, spent, requestsMade, generated)
-            let (plan, result, manifest) = try await io.run {
-                TestHooks.beforePublish()
-                // Read again under the lock: another process may have published since planning,
-                // and the author may have edited a file meanwhile.
-                let current = try Gathered.read(folder: folder, state: state, rendered: rendered)
-                var inputs = current.inputs(chapters, force: job.force)
-                inputs.failed = failed.mapValues { "\($0)" }
-                let plan = Plan.make(inputs)
-                let (result, manifest) = try Self.publish(
-                    plan,
-                    gathered: current,
-                    job: job,
-                    outline: outline,
-                    state: state,
-                    spent: spent,
-                    requestsMade: requestsMade,
-                    generated: !generated.isEmpty
-                )
-                return (plan, result, manifest)
-            }
-            await locks.release(folder)
-            return report(
-                plan: plan,
-                result: result,
-                manifest: manifest,
-                job: job,
-                generated: generated,
-                spent: spent,
-                logger: logger
-            )
-        } catch {
-            await locks.release(folder)
-            throw error
-        }
+        // The last publish records the failures (and is all there is when nothing was needed).
+        let (finalPlan, backups) = try await publish(&run, logger: logger)
+        return report(plan: finalPlan, backups: backups, run: run, logger: logger)
     }
 
-    /// What a plan is made from, read from disk.
-    private func gather(folder: String, chapters: [Plan.Inputs.Chapter]) async throws -> Gathered {
+    /// What a plan is made from, read from disk: the manifest, the folder's managed files and the
+    /// stored text of every chapter.
+    private func gather(_ run: inout RunState) async throws {
         let state = self.state
-        return try await io.run {
-            var gathered = try Gathered.read(folder: folder, state: state, rendered: [:])
+        let (folder, chapters) = (run.job.outputFolder, run.chapters)
+        run.folder = try await io.run {
+            var gathered = try Gathered.read(folder: folder, state: state, reusing: Gathered())
             for chapter in chapters {
                 guard let body = try state.store.body(for: chapter.key) else { continue }
                 gathered.rendered[chapter.key] = ChapterFile.render(title: chapter.title, body: body.text)
@@ -260,74 +322,102 @@ public final class Engine: Sendable {
         }
     }
 
+    /// Plans with what is known now and publishes it, under the folder's locks (this process's
+    /// and other processes'), reading the folder again there: another process may have published
+    /// since, and the author may have edited a file meanwhile.
+    /// - Returns: the plan published and the backups it made.
+    /// - Throws: `CancellationError` when the run was cancelled (superseded) before the locks
+    ///   were taken: it publishes nothing more.
+    @discardableResult
+    private func publish(_ run: inout RunState, logger: Logger) async throws -> (Plan, [String: String]) {
+        let folder = run.job.outputFolder
+        try await locks.acquire(folder)
+        do {
+            try Task.checkCancellation()
+            let processLock = try await ProcessLock.acquire(
+                path: "\(state.locks)/\(sha256Hex(folder.utf8).prefix(32)).lock",
+                files: state.files,
+                logger: logger
+            )
+            defer { processLock.release() }
+            let (state, snapshot) = (self.state, run)
+            let (plan, result, gathered) = try await io.run {
+                TestHooks.beforePublish()
+                var run = snapshot
+                run.folder = try Gathered.read(folder: folder, state: state, reusing: snapshot.folder)
+                let plan = Plan.make(run.inputs)
+                let result = try Self.write(plan, run: run, state: state)
+                return (plan, result, run.folder)
+            }
+            run.folder = gathered
+            run.backups.merge(result.backups) { first, _ in first }
+            await locks.release(folder)
+            return (plan, result.backups)
+        } catch {
+            await locks.release(folder)
+            throw error
+        }
+    }
+
     /// Writes the plan's files and the manifest (in two phases: until the files are in place,
     /// the previous version's hashes stay known, so a crash never makes coursegen's own files
-    /// look hand-edited).
-    private static func publish(
-        _ plan: Plan,
-        gathered: Gathered,
-        job: Job,
-        outline: Outline,
-        state: StateDirectory,
-        spent: Usage,
-        requestsMade: Int,
-        generated: Bool
-    ) throws(FileError) -> (Publisher.Result, Manifest) {
-        let previous = gathered.previous
+    /// look hand-edited). Totals count from the manifest the run started from.
+    private static func write(_ plan: Plan, run: RunState, state: StateDirectory) throws(FileError) -> Publisher.Result {
+        let previous = run.folder.previous
         var chapterFiles: [(name: String, bytes: [UInt8])] = []
         for (name, source) in plan.files {
             switch source {
-            case .body(let key): chapterFiles.append((name, gathered.rendered[key] ?? []))
-            case .live(let file): chapterFiles.append((name, gathered.live[file] ?? []))
+            case .body(let key): chapterFiles.append((name, run.folder.rendered[key] ?? []))
+            case .live(let file): chapterFiles.append((name, run.folder.live[file]?.bytes ?? []))
             }
         }
+        let baseline = run.baseline
         var manifest = Manifest(
-            outline: job.name,
-            source: job.outlinePath,
-            folder: job.outputFolder,
-            title: outline.title,
-            outlineDigest: outline.digest,
+            outline: run.job.name,
+            source: run.job.outlinePath,
+            folder: run.job.outputFolder,
+            title: run.outline.title,
+            outlineDigest: run.outline.digest,
             chapters: plan.chapters.map(\.entry),
             summarySha256: sha256Hex(plan.summary),
-            usage: (previous?.usage ?? Usage()) + spent,
-            requests: (previous?.requests ?? 0) + requestsMade,
+            usage: (baseline?.usage ?? Usage()) + run.spent,
+            requests: (baseline?.requests ?? 0) + run.requestsMade,
             lastRun: Date(),
-            lastGenerated: generated ? Date() : previous?.lastGenerated
+            lastGenerated: run.generated.isEmpty ? baseline?.lastGenerated : Date()
         )
+        manifest.model = run.job.settings.model
         manifest.transitionalHashes = previous.map { Array($0.allHashes) } ?? []
         try state.manifests.save(manifest)
-        let result = try Publisher(folder: job.outputFolder, files: state.files).publish(
+        let result = try Publisher(folder: run.job.outputFolder, files: state.files).publish(
             Publisher.Version(
                 chapters: chapterFiles,
-                unchanged: Set(plan.chapters.filter(\.isUnchanged).map(\.fileName)),
+                unchanged: plan.unchanged,
                 summary: plan.summary,
-                bookConfiguration: ChapterFile.bookConfiguration(title: outline.title),
+                bookConfiguration: ChapterFile.bookConfiguration(title: run.outline.title),
                 backups: plan.backups,
                 removals: plan.removals
             )
         )
         manifest.transitionalHashes = []
         try state.manifests.save(manifest)
-        return (result, manifest)
+        return result
     }
 
     /// The run's report, and its log lines.
-    private func report(
-        plan: Plan,
-        result: Publisher.Result,
-        manifest: Manifest,
-        job: Job,
-        generated: Set<ChapterKey>,
-        spent: Usage,
-        logger: Logger
-    ) -> RunReport {
+    private func report(plan: Plan, backups: [String: String], run: RunState, logger: Logger) -> RunReport {
+        let job = run.job
+        let generated = run.generated
+        let spent = run.spent
         let folder = job.outputFolder
         var outcomes: [RunReport.Chapter] = []
         for chapter in plan.chapters {
             let outcome: RunReport.Chapter.Outcome
             switch chapter.action {
             case .publish:
-                outcome = generated.contains(chapter.key) ? .generated : chapter.isUnchanged ? .unchanged : .reused
+                // Published files are unchanged by the end of a run: what counts is how it began.
+                outcome =
+                    generated.contains(chapter.key)
+                    ? .generated : run.unchangedAtStart.contains(chapter.key) ? .unchanged : .reused
             case .keepHandEdit(let entryChanged):
                 outcome = .handEdited
                 let metadata: Logger.Metadata = [
@@ -351,11 +441,12 @@ public final class Engine: Sendable {
                     position: chapter.position,
                     title: chapter.title,
                     file: chapter.source == nil ? nil : chapter.fileName,
-                    outcome: outcome
+                    outcome: outcome,
+                    failure: run.failed[chapter.key]?.error
                 )
             )
         }
-        for (original, backup) in result.backups.sorted(by: { $0.key < $1.key }) {
+        for (original, backup) in run.backups.sorted(by: { $0.key < $1.key }) {
             logger.warning(
                 "kept a file coursegen did not write as a backup",
                 metadata: ["file": "\(folder)/\(original)", "backup": "\(folder)/\(backup)"]
@@ -366,7 +457,7 @@ public final class Engine: Sendable {
             folder: folder,
             chapters: outcomes,
             usage: spent,
-            backups: result.backups
+            backups: run.backups
         )
         logger.log(
             level: report.isComplete ? .info : .error,
@@ -383,36 +474,70 @@ public final class Engine: Sendable {
     }
 }
 
+/// What one run knows: its job, what it gathered from disk, and what its requests brought.
+struct RunState: Sendable {
+    let job: Engine.Job
+    let outline: Outline
+    let chapters: [Plan.Inputs.Chapter]
+    var folder = Gathered()
+    /// The manifest the run started from: totals count from it, however often the run publishes.
+    var baseline: Manifest?
+    var generated: Set<ChapterKey> = []
+    var failed: [ChapterKey: GenerationFailure] = [:]
+    var spent = Usage()
+    var requestsMade = 0
+    /// Backups made by any of the run's publishes.
+    var backups: [String: String] = [:]
+    /// Chapters whose file was already exactly right when the run began.
+    var unchangedAtStart: Set<ChapterKey> = []
+
+    init(job: Engine.Job, outline: Outline, chapters: [Plan.Inputs.Chapter]) {
+        self.job = job
+        self.outline = outline
+        self.chapters = chapters
+    }
+
+    var inputs: Plan.Inputs {
+        Plan.Inputs(
+            chapters: chapters,
+            previous: folder.previous,
+            live: folder.live.mapValues(\.hash),
+            available: folder.rendered.mapValues { sha256Hex($0) },
+            failed: failed.mapValues { Plan.Failure(message: "\($0)", retryable: $0.mayPassWithTime) },
+            force: job.force
+        )
+    }
+}
+
 /// What the engine read from disk for a plan: the manifest, the managed files in the folder and
 /// the stored texts rendered for their chapters.
 struct Gathered: Sendable {
-    var previous: Manifest?
-    /// Managed files in the folder now: name -> bytes.
-    var live: [String: [UInt8]]
-    /// Chapter keys whose text is available -> the file that text renders to.
-    var rendered: [ChapterKey: [UInt8]]
-
-    /// Reads the manifest and the folder's managed files; `rendered` is carried as given.
-    static func read(folder: String, state: StateDirectory, rendered: [ChapterKey: [UInt8]]) throws(FileError)
-        -> Gathered
-    {
-        let previous = try state.manifests.manifest(forFolder: folder)
-        var live: [String: [UInt8]] = [:]
-        for name in try state.files.entries(of: folder) where Publisher.isManaged(name) {
-            guard state.files.kind(of: "\(folder)/\(name)") == .file else { continue }
-            live[name] = try state.files.read("\(folder)/\(name)")
-        }
-        return Gathered(previous: previous, live: live, rendered: rendered)
+    struct LiveFile: Sendable {
+        var identity: FileSystem.Identity
+        var bytes: [UInt8]
+        var hash: String
     }
 
-    func inputs(_ chapters: [Plan.Inputs.Chapter], force: Bool) -> Plan.Inputs {
-        Plan.Inputs(
-            chapters: chapters,
-            previous: previous,
-            live: live.mapValues { sha256Hex($0) },
-            available: rendered.mapValues { sha256Hex($0) },
-            force: force
-        )
+    var previous: Manifest?
+    /// Managed files in the folder now, by name.
+    var live: [String: LiveFile] = [:]
+    /// Chapter keys whose text is available -> the file that text renders to.
+    var rendered: [ChapterKey: [UInt8]] = [:]
+
+    /// Reads the manifest and the folder's managed files; a file whose identity (inode, size,
+    /// times) is the one `earlier` read is not read again. `rendered` is carried from `earlier`.
+    static func read(folder: String, state: StateDirectory, reusing earlier: Gathered) throws(FileError) -> Gathered {
+        var gathered = Gathered(previous: try state.manifests.manifest(forFolder: folder), rendered: earlier.rendered)
+        for name in try state.files.entries(of: folder) where Publisher.isManaged(name) {
+            let path = "\(folder)/\(name)"
+            guard let identity = state.files.contentIdentity(of: path) else { continue }
+            if let known = earlier.live[name], known.identity == identity {
+                gathered.live[name] = known
+            } else if let bytes = try state.files.read(path) {
+                gathered.live[name] = LiveFile(identity: identity, bytes: bytes, hash: sha256Hex(bytes))
+            }
+        }
+        return gathered
     }
 }
 
@@ -422,5 +547,17 @@ extension Logger {
         var copy = self
         for (key, value) in metadata { copy[metadataKey: key] = value }
         return copy
+    }
+}
+
+/// When the daemon tries an outline's failed chapters again, and how many tries of them failed
+/// in a row.
+public struct RetryTime: Sendable, Hashable {
+    public var at: Date
+    public var failedTries: Int
+
+    public init(at: Date, failedTries: Int) {
+        self.at = at
+        self.failedTries = failedTries
     }
 }

@@ -10,36 +10,60 @@ extension Engine {
         public var failed: Int = 0
         /// Chapters waiting to retry after a failed attempt.
         public var retrying: Int = 0
+        /// Chapters whose text is arriving now.
+        public var writing: Int = 0
+        /// Words received so far for the chapters being written.
+        public var words: Int = 0
     }
 }
 
 /// Counts for `Engine.Progress`, updated from many tasks.
 final class ProgressTracker: Sendable {
-    private let state: Mutex<Engine.Progress>
+    private struct State {
+        var progress: Engine.Progress
+        /// Words so far of each chapter being written.
+        var words: [ChapterKey: Int] = [:]
+
+        var summed: Engine.Progress {
+            var progress = self.progress
+            progress.writing = words.count
+            progress.words = words.values.reduce(0, +)
+            return progress
+        }
+    }
+
+    private let state: Mutex<State>
     private let onProgress: @Sendable (Engine.Progress) -> Void
 
     init(_ initial: Engine.Progress, onProgress: @escaping @Sendable (Engine.Progress) -> Void) {
-        state = Mutex(initial)
+        state = Mutex(State(progress: initial))
         self.onProgress = onProgress
         onProgress(initial)
     }
 
-    func record(_ event: Scheduler.Event) {
-        let snapshot = state.withLock { progress in
+    func record(_ event: Scheduler.Event, for key: ChapterKey) {
+        let snapshot = state.withLock { state in
             switch event {
-            case .retrying: progress.retrying += 1
-            case .submitted(let attempt) where attempt > 1: progress.retrying = max(progress.retrying - 1, 0)
-            case .submitted: break
+            case .retrying:
+                state.progress.retrying += 1
+                state.words[key] = nil
+            case .submitted(let attempt):
+                if attempt > 1 { state.progress.retrying = max(state.progress.retrying - 1, 0) }
+            case .thinking:
+                break
+            case .writing(let words):
+                state.words[key] = words
             }
-            return progress
+            return state.summed
         }
         onProgress(snapshot)
     }
 
-    func finished(failed: Bool) {
-        let snapshot = state.withLock { progress in
-            if failed { progress.failed += 1 } else { progress.ready += 1 }
-            return progress
+    func finished(_ key: ChapterKey, failed: Bool) {
+        let snapshot = state.withLock { state in
+            state.words[key] = nil
+            if failed { state.progress.failed += 1 } else { state.progress.ready += 1 }
+            return state.summed
         }
         onProgress(snapshot)
     }

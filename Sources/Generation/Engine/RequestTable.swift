@@ -94,8 +94,33 @@ actor RequestTable {
         logger: Logger,
         onEvent: @escaping @Sendable (Scheduler.Event) -> Void
     ) -> Ticket {
+        register(request, startingIt: !isInFlight(request.key), logger: logger, onEvent: onEvent)
+    }
+
+    /// Registers interest in `request`'s key only if a request for it is in flight already (one
+    /// an earlier version of the outline started); starts nothing.
+    /// - Returns: nil when no request for the key is in flight.
+    func joinIfInFlight(
+        _ request: ChapterRequest,
+        logger: Logger,
+        onEvent: @escaping @Sendable (Scheduler.Event) -> Void
+    ) -> Ticket? {
+        guard isInFlight(request.key) else { return nil }
+        return register(request, startingIt: false, logger: logger, onEvent: onEvent)
+    }
+
+    private func isInFlight(_ key: ChapterKey) -> Bool {
+        flights[key].map { !$0.abandoned } ?? false
+    }
+
+    private func register(
+        _ request: ChapterRequest,
+        startingIt start: Bool,
+        logger: Logger,
+        onEvent: @escaping @Sendable (Scheduler.Event) -> Void
+    ) -> Ticket {
         let id = makeID()
-        if flights[request.key] == nil || flights[request.key]!.abandoned {
+        if start {
             let flightID = makeID()
             let key = request.key
             let perform = self.perform

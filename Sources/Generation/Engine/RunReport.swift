@@ -18,6 +18,21 @@ public struct RunReport: Sendable {
         /// The published file name, nil when nothing is published for this chapter.
         public var file: String?
         public var outcome: Outcome
+        /// For a chapter whose request failed: the last error.
+        public var failure: ProviderError?
+
+        /// A failed chapter that trying again later may fix (the server, the network, a quota),
+        /// rather than only its author or the configuration.
+        public var mayPassWithTime: Bool {
+            guard case .failed = outcome else { return false }
+            return failure?.mayPassWithTime ?? true
+        }
+
+        /// A failed chapter that only its author can fix (a blocked prompt, a refusal to write it).
+        public var needsAuthor: Bool {
+            guard case .failed = outcome else { return false }
+            return failure?.disposition == .fatal
+        }
     }
 
     public var outline: String

@@ -33,10 +33,18 @@ struct Plan: Sendable, Hashable {
         /// Keys whose text is available -> SHA-256 of the file that text renders to for its
         /// chapter (a key belongs to one chapter: its title is in the key).
         var available: [ChapterKey: String]
-        /// Keys whose request failed in this run, with the reason.
-        var failed: [ChapterKey: String] = [:]
+        /// Keys whose request failed in this run, with why.
+        var failed: [ChapterKey: Failure] = [:]
         /// Regenerate hand-edited chapters too (`--force`).
         var force = false
+    }
+
+    /// Why a chapter's request failed, and whether trying again later may help.
+    struct Failure: Sendable, Hashable {
+        var message: String
+        /// False when only the author can fix it (a blocked prompt, a refusal) or the
+        /// configuration (a refused key): waiting will not help.
+        var retryable: Bool
     }
 
     /// What happens to a chapter.
@@ -77,16 +85,25 @@ struct Plan: Sendable, Hashable {
     }
 
     var chapters: [Chapter]
-    /// `SUMMARY.md`: the chapters that have a file, in order.
+    /// `SUMMARY.md`: every chapter in order, those without a file as mdBook drafts.
     var summary: [UInt8]
     /// Live files to keep as `NAME.orig` before they are replaced or removed.
     var backups: [String]
     /// Live chapter files the new version does not have (renumbered, retitled, removed). When
     /// there is any, the folder is exchanged as a whole, so no reader sees two numberings.
     var removals: [String]
+    /// True when the folder's `SUMMARY.md` is already `summary`.
+    var summaryIsUnchanged: Bool
 
     /// Chapters that need a request.
     var requests: [Chapter] { chapters.filter { $0.action == .generate } }
+
+    /// Files the folder already holds exactly as planned: nothing to write.
+    var unchanged: Set<String> {
+        var names = Set(chapters.filter(\.isUnchanged).map(\.fileName))
+        if summaryIsUnchanged { names.insert(Publisher.summaryName) }
+        return names
+    }
 
     /// The published files in outline order, with where their bytes come from.
     var files: [(name: String, source: Source)] {
@@ -142,10 +159,11 @@ struct Plan: Sendable, Hashable {
                 entry.sha256 = hash
                 entry.publishedKey = chapter.key.hex
             } else {
-                if let message = inputs.failed[chapter.key] {
-                    action = .failed(message)
+                if let failure = inputs.failed[chapter.key] {
+                    action = .failed(failure.message)
                     entry.state = .failed
-                    entry.error = message
+                    entry.error = failure.message
+                    entry.retryable = failure.retryable
                 } else {
                     action = .generate
                     entry.state = .pending
@@ -181,7 +199,7 @@ struct Plan: Sendable, Hashable {
         }
 
         let summary = ChapterFile.summary(
-            chapters.filter { $0.source != nil }.map { ($0.title, $0.fileName) }
+            chapters.map { ($0.title, $0.source == nil ? nil : $0.fileName) }
         )
         // Bytes the new version carries: a live file holding any of them loses nothing when it
         // is replaced.
@@ -198,6 +216,12 @@ struct Plan: Sendable, Hashable {
         }.keys.sorted()
         let names = Set(chapters.filter { $0.source != nil }.map(\.fileName))
         let removals = inputs.live.keys.filter { $0 != Publisher.summaryName && !names.contains($0) }.sorted()
-        return Plan(chapters: chapters, summary: summary, backups: backups, removals: removals)
+        return Plan(
+            chapters: chapters,
+            summary: summary,
+            backups: backups,
+            removals: removals,
+            summaryIsUnchanged: inputs.live[Publisher.summaryName] == sha256Hex(summary)
+        )
     }
 }

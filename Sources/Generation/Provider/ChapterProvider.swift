@@ -6,7 +6,12 @@ public protocol ChapterProvider: Sendable {
     /// - Parameter timeout: how long the whole request may take, answer included.
     /// - Throws: `ProviderError` for every failure, with its disposition decided once, here.
     ///   `CancellationError` only when the calling task is cancelled.
-    func generate(_ request: ChapterRequest, timeout: Duration) async throws -> ChapterResponse
+    /// - Parameter onProgress: told what arrives while the answer is being written.
+    func generate(
+        _ request: ChapterRequest,
+        timeout: Duration,
+        onProgress: @escaping @Sendable (ChapterProgress) -> Void
+    ) async throws -> ChapterResponse
 
     /// Checks, with a request that costs no tokens, that the API accepts the key and knows
     /// `model`. The scheduler calls it before its first submission.
@@ -19,6 +24,14 @@ public protocol ChapterProvider: Sendable {
 extension ChapterProvider {
     /// Providers that have no cheap check let the first chapter's request tell.
     public func verify(model: String, timeout: Duration) async throws {}
+}
+
+/// What a provider reports while an answer arrives.
+public enum ChapterProgress: Sendable, Hashable {
+    /// Chapter text arrived; the chapter holds this many words so far.
+    case writing(words: Int)
+    /// The model is thinking (a thought summary arrived).
+    case thinking
 }
 
 /// One chapter's request, independent of any provider's wire format.
@@ -139,19 +152,32 @@ public struct ProviderError: Error, Sendable, Hashable, Codable, CustomStringCon
     public var retryDelay: Duration?
     /// Tokens used by a failed answer that still reported usage (they are billed).
     public var usage: Usage?
+    /// A sign that the API is overloaded (503, 504, a timeout, a stalled stream): the scheduler
+    /// lowers how many requests it keeps in flight.
+    public var overloaded: Bool
 
     public init(
         _ disposition: Disposition,
         _ message: String,
         httpStatus: Int? = nil,
         retryDelay: Duration? = nil,
-        usage: Usage? = nil
+        usage: Usage? = nil,
+        overloaded: Bool = false
     ) {
         self.disposition = disposition
         self.message = message
         self.httpStatus = httpStatus
         self.retryDelay = retryDelay
         self.usage = usage
+        self.overloaded = overloaded
+    }
+
+    /// Whether trying again later may succeed (see `GenerationFailure.mayPassWithTime`).
+    public var mayPassWithTime: Bool {
+        switch disposition {
+        case .retry, .retryWithLargerBudget, .dailyQuotaExhausted: true
+        case .fatal, .stopEverything: false
+        }
     }
 
     /// True for a 429: the whole project is over a per-minute quota, so every submission pauses.

@@ -3,58 +3,135 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import Synchronization
 
-/// Google's Gemini API (`generateContent`), over AsyncHTTPClient.
+/// Google's Gemini API, over AsyncHTTPClient: `streamGenerateContent?alt=sse` by default, with a
+/// stall detector, or `generateContent` when streaming is off.
+///
+/// Streaming shows what is being written as it is written, and lets a hung request be noticed
+/// after `stallTimeout` of silence instead of after the whole request timeout. With thinking on,
+/// the model may send nothing until it has finished thinking: the request then asks for thought
+/// summaries (`thinkingConfig.includeThoughts`), which the model streams while it thinks; they
+/// count as signs of life, never as chapter text.
 ///
 /// The key travels only in the `x-goog-api-key` header: never in the URL, never in an error.
 public struct GeminiProvider: ChapterProvider {
+    /// How answers are streamed.
+    public struct Streaming: Sendable, Hashable {
+        /// Silence after which a stream is cancelled and retried like a timeout.
+        public var stallTimeout: Duration
+
+        public init(stallTimeout: Duration = .seconds(60)) {
+            self.stallTimeout = stallTimeout
+        }
+    }
+
     private let endpointBase: String
     private let apiKey: APIKey
     private let httpClient: HTTPClient
+    private let streaming: Streaming?
 
-    /// Largest answer read, in bytes; a chapter is a few tens of kilobytes.
-    static let maximumResponseSize = 8 * 1024 * 1024
+    /// Largest non-streamed answer read, in bytes (a chapter is a few tens of kilobytes; the text
+    /// itself is bounded to 1 MiB).
+    static let maximumResponseSize = 2 * 1024 * 1024
+    /// Largest chapter text accepted, in UTF-8 bytes.
+    static let maximumTextSize = 1 << 20
 
     /// - Parameters:
     ///   - baseURL: e.g. "https://generativelanguage.googleapis.com"; `/v1beta/models/...` is
     ///     appended. Plain http is accepted only for loopback hosts (tests), so the key never
     ///     crosses a network in clear.
+    ///   - streaming: nil calls `generateContent` and waits for the whole answer.
     /// - Throws: `ProviderError` (.fatal) for a base URL that is not usable.
-    public init(baseURL: String, apiKey: APIKey, httpClient: HTTPClient) throws {
+    public init(baseURL: String, apiKey: APIKey, httpClient: HTTPClient, streaming: Streaming? = Streaming()) throws {
         self.endpointBase = try Self.validatedBase(baseURL)
         self.apiKey = apiKey
         self.httpClient = httpClient
+        self.streaming = streaming
     }
 
-    public func generate(_ request: ChapterRequest, timeout: Duration) async throws -> ChapterResponse {
+    public func generate(
+        _ request: ChapterRequest,
+        timeout: Duration,
+        onProgress: @escaping @Sendable (ChapterProgress) -> Void
+    ) async throws -> ChapterResponse {
         guard Self.isValidModelName(request.model) else {
-            throw ProviderError(.fatal, "model name '\(request.model)' may hold only letters, digits, '.', '-' and '_'")
+            throw ProviderError(
+                .stopEverything,
+                "model name '\(request.model)' may hold only letters, digits, '.', '-' and '_'"
+            )
         }
-        var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/models/\(request.model):generateContent")
+        let method = streaming == nil ? "generateContent" : "streamGenerateContent?alt=sse"
+        var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/models/\(request.model):\(method)")
         http.method = .POST
         apiKey.withValue { http.headers.add(name: "x-goog-api-key", value: $0) }
         http.headers.add(name: "content-type", value: "application/json")
         http.headers.add(name: "user-agent", value: "coursegen")
-        let body = try JSONEncoder().encode(GeminiWire.Request(request))
+        let body = try JSONEncoder().encode(GeminiWire.Request(request, includeThoughts: streaming != nil))
         http.body = .bytes(ByteBuffer(data: body))
-
-        let status: Int
-        let bytes: [UInt8]
         do {
+            if let streaming {
+                return try await stream(http, timeout: timeout, stallTimeout: streaming.stallTimeout, onProgress: onProgress)
+            }
             let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
             let response = try await httpClient.execute(http, deadline: deadline)
-            status = Int(response.status.code)
             var buffer = try await response.body.collect(upTo: Self.maximumResponseSize)
-            bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            return try GeminiWire.classify(status: Int(response.status.code), body: bytes).get()
+        } catch let error as ProviderError {
+            throw error
         } catch is CancellationError {
             throw CancellationError()
         } catch {
             try Task.checkCancellation()
             throw Self.transportError(error, timeout: timeout)
         }
-        switch GeminiWire.classify(status: status, body: bytes) {
-        case .success(let response): return response
-        case .failure(let error): throw error
+    }
+
+    /// Reads a streamed answer while a second task watches for silence.
+    private func stream(
+        _ http: HTTPClientRequest,
+        timeout: Duration,
+        stallTimeout: Duration,
+        onProgress: @escaping @Sendable (ChapterProgress) -> Void
+    ) async throws -> ChapterResponse {
+        let activity = StreamActivity()
+        let httpClient = self.httpClient
+        return try await withThrowingTaskGroup(of: ChapterResponse.self) { group in
+            group.addTask {
+                let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
+                let response = try await httpClient.execute(http, deadline: deadline)
+                activity.touch()
+                let status = Int(response.status.code)
+                let contentType = response.headers.first(name: "content-type") ?? ""
+                guard status == 200, contentType.lowercased().hasPrefix("text/event-stream") else {
+                    // An error, or a 200 that is no event stream (an HTML page from a proxy).
+                    var buffer = try await response.body.collect(upTo: Self.maximumResponseSize)
+                    let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+                    return try GeminiWire.classify(status: status, body: bytes).get()
+                }
+                var events = ServerSentEventParser()
+                var answer = GeminiStream(maximumTextSize: Self.maximumTextSize)
+                for try await buffer in response.body {
+                    activity.touch()
+                    for event in events.feed(buffer.readableBytesView) {
+                        switch try answer.add(event) {
+                        case .writing(let words): onProgress(.writing(words: words))
+                        case .thinking: onProgress(.thinking)
+                        case .nothing: break
+                        }
+                    }
+                    guard events.byteCount <= Self.maximumResponseSize * 4 else {
+                        throw ProviderError(.retry, "the stream grew past \(Self.maximumResponseSize * 4) bytes; it was stopped")
+                    }
+                }
+                return try answer.finish(cut: events.isInsideEvent).get()
+            }
+            group.addTask {
+                try await activity.watch(stallTimeout: stallTimeout, timeout: timeout)
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
         }
     }
 
@@ -91,7 +168,11 @@ public struct GeminiProvider: ChapterProvider {
         if let error = error as? HTTPClientError {
             switch error {
             case .deadlineExceeded, .readTimeout, .connectTimeout:
-                return ProviderError(.retry, "no complete answer within the request timeout (\(timeout))")
+                return ProviderError(
+                    .retry,
+                    "no complete answer within the request timeout (\(timeout))",
+                    overloaded: true
+                )
             case .remoteConnectionClosed:
                 return ProviderError(.retry, "the server closed the connection before answering")
             default:
@@ -141,5 +222,47 @@ extension Duration {
         let (seconds, attoseconds) = components
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         return overflow ? .max : scaled.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
+    }
+}
+
+/// When a stream last showed a sign of life, and the watch that cancels it after too long a
+/// silence.
+final class StreamActivity: Sendable {
+    private let origin = ContinuousClock.now
+    private let started: ContinuousClock.Instant
+    /// Nanoseconds from `origin` to the last sign of life.
+    private let last = Atomic<Int64>(0)
+
+    init() {
+        started = origin
+    }
+
+    /// Records a sign of life: bytes arrived.
+    func touch() {
+        last.store((ContinuousClock.now - origin).nanoseconds, ordering: .relaxed)
+    }
+
+    /// Returns never: throws when nothing arrived for `stallTimeout`, or when the whole request
+    /// took `timeout`; ends with `CancellationError` once the stream is done.
+    func watch(stallTimeout: Duration, timeout: Duration) async throws -> ChapterResponse {
+        while true {
+            let lastSign = origin + .nanoseconds(last.load(ordering: .relaxed))
+            let now = ContinuousClock.now
+            if now - started >= timeout {
+                throw ProviderError(
+                    .retry,
+                    "no complete answer within the request timeout (\(timeout))",
+                    overloaded: true
+                )
+            }
+            if now - lastSign >= stallTimeout {
+                throw ProviderError(
+                    .retry,
+                    "the stream sent nothing for \(stallTimeout) (stalled); cancelled to try again",
+                    overloaded: true
+                )
+            }
+            try await Task.sleep(until: min(lastSign + stallTimeout, started + timeout), clock: .continuous)
+        }
     }
 }

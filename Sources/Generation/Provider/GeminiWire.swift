@@ -13,6 +13,9 @@ enum GeminiWire {
         struct GenerationConfig: Encodable {
             struct ThinkingConfig: Encodable {
                 var thinkingBudget: Int
+                /// Thought summaries: streamed while the model thinks, so a stream that is
+                /// thinking is not mistaken for a stalled one. Left out when nil.
+                var includeThoughts: Bool?
             }
             var temperature: Double
             var maxOutputTokens: Int
@@ -22,13 +25,17 @@ enum GeminiWire {
         var contents: [Content]
         var generationConfig: GenerationConfig
 
-        init(_ request: ChapterRequest) {
+        /// - Parameter includeThoughts: ask for thought summaries (streaming, thinking on).
+        init(_ request: ChapterRequest, includeThoughts: Bool = false) {
             systemInstruction = Content(role: nil, parts: [Part(text: request.systemInstruction)])
             contents = [Content(role: "user", parts: [Part(text: request.prompt)])]
             generationConfig = GenerationConfig(
                 temperature: request.temperature,
                 maxOutputTokens: request.maxOutputTokens,
-                thinkingConfig: .init(thinkingBudget: request.thinkingBudget)
+                thinkingConfig: .init(
+                    thinkingBudget: request.thinkingBudget,
+                    includeThoughts: includeThoughts && request.thinkingBudget != 0 ? true : nil
+                )
             )
         }
     }
@@ -106,14 +113,25 @@ extension GeminiWire {
         do {
             response = try JSONDecoder().decode(Response.self, from: Data(body))
         } catch {
-            return .failure(
-                ProviderError(
-                    .retry,
-                    "the answer is not valid JSON (\(body.count) bytes); it was probably cut off",
-                    httpStatus: 200
-                )
-            )
+            return .failure(notJSON(body))
         }
+        return classify(response)
+    }
+
+    /// The failure for a 200 whose body is not the JSON it should be (cut off, or an HTML page).
+    static func notJSON(_ body: [UInt8]) -> ProviderError {
+        let looksLikeHTML = body.prefix(64).contains(UInt8(ascii: "<"))
+        return ProviderError(
+            .retry,
+            looksLikeHTML
+                ? "the answer is an HTML page (\(body.count) bytes), not JSON: a proxy or the API's front end answered"
+                : "the answer is not valid JSON (\(body.count) bytes); it was probably cut off",
+            httpStatus: 200
+        )
+    }
+
+    /// Classifies a whole answer (one JSON body, or the events of a stream merged).
+    static func classify(_ response: Response) -> Result<ChapterResponse, ProviderError> {
         let usage = Usage(
             promptTokens: response.usageMetadata?.promptTokenCount ?? 0,
             outputTokens: response.usageMetadata?.candidatesTokenCount ?? 0,
@@ -182,7 +200,7 @@ extension GeminiWire {
         status == 200 ? nil : classifyError(status: status, body: body)
     }
 
-    private static func classifyError(status: Int, body: [UInt8]) -> ProviderError {
+    static func classifyError(status: Int, body: [UInt8]) -> ProviderError {
         let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: Data(body))
         let apiMessage = envelope?.error.message.map { oneLine($0) }
         let apiStatus = envelope?.error.status
@@ -204,7 +222,10 @@ extension GeminiWire {
                 details.compactMap(\.retryDelay).first.flatMap(parseDuration)
                 ?? apiMessage.flatMap(parseRetryHint)
             return ProviderError(.retry, message, httpStatus: status, retryDelay: delay)
-        case 408, 500, 502, 503, 504:
+        case 503, 504:
+            // "The model is overloaded", a deadline the server gave up on: slow down, not only retry.
+            return ProviderError(.retry, message, httpStatus: status, overloaded: true)
+        case 408, 500, 502:
             return ProviderError(.retry, message, httpStatus: status)
         case 400 where details.contains(where: { $0.reason == "API_KEY_INVALID" }):
             return ProviderError(

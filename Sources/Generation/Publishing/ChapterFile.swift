@@ -38,14 +38,16 @@ enum ChapterFile {
 
     /// mdBook's `SUMMARY.md` for chapters (title, file name) in order. `\`, `[` and `]` in a title
     /// are backslash-escaped; the file name is written by `linkDestination(_:)`.
-    static func summary(_ chapters: [(title: String, file: String)]) -> [UInt8] {
+    /// A chapter without a file (not written yet, or failed with no earlier version) is an mdBook
+    /// draft chapter, `- [Title]()`: listed, never a link to a missing file.
+    static func summary(_ chapters: [(title: String, file: String?)]) -> [UInt8] {
         var text = "# Summary\n\n"
         for chapter in chapters {
             let title = chapter.title
                 .replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "[", with: "\\[")
                 .replacingOccurrences(of: "]", with: "\\]")
-            text += "- [\(title)](\(linkDestination(chapter.file)))\n"
+            text += "- [\(title)](\(chapter.file.map(linkDestination) ?? ""))\n"
         }
         return Array(text.utf8)
     }

@@ -2,7 +2,8 @@ public import Foundation
 public import Logging
 
 /// The one gate every request in the process goes through (the quota is per project, shared by
-/// every outline): at most `concurrency` requests in flight, submissions paced to the RPM and TPM
+/// every outline): at most `concurrency` requests in flight (fewer while the API is overloaded:
+/// `AdaptiveLimit`), submissions paced to the RPM and TPM
 /// quotas with jitter, a 429 pausing every submission for the delay the API asked for, retries with
 /// capped exponential backoff and full jitter, and two stops:
 /// - an answer no other request can escape (the key refused, no permission, no such model) stops
@@ -46,6 +47,10 @@ public actor Scheduler {
     /// What happened to one attempt, for progress displays.
     public enum Event: Sendable, Hashable {
         case submitted(attempt: Int)
+        /// The model is thinking about it (a thought summary arrived).
+        case thinking
+        /// Chapter text is arriving; this many words so far.
+        case writing(words: Int)
         case retrying(attempt: Int, after: Duration, error: ProviderError)
     }
 
@@ -56,6 +61,8 @@ public actor Scheduler {
     /// The wall clock, for the daily quota's reset; injectable for tests.
     private let wallClock: @Sendable () -> Date
     private var pacer: Pacer
+    private var limit: AdaptiveLimit
+    private var limitObservers: [@Sendable (_ current: Int, _ maximum: Int) -> Void] = []
     private var inFlight = 0
     private var slotWaiters: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
     private var stopWaiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
@@ -93,6 +100,7 @@ public actor Scheduler {
             requestsPerMinute: configuration.requestsPerMinute,
             inputTokensPerMinute: configuration.inputTokensPerMinute
         )
+        self.limit = AdaptiveLimit(maximum: configuration.concurrency)
         if let stop, let until = stop.until, until > wallClock() { self.stop = stop }
     }
 
@@ -102,6 +110,38 @@ public actor Scheduler {
         self.configuration = configuration
         pacer.requestsPerMinute = max(configuration.requestsPerMinute, 1)
         pacer.inputTokensPerMinute = max(configuration.inputTokensPerMinute, 1)
+        limit.setMaximum(configuration.concurrency)
+        notifyLimitObservers()
+        grantSlots()
+    }
+
+    /// Requests allowed in flight now (lowered under overload) and `--concurrency`.
+    public var inFlightLimit: (current: Int, maximum: Int) { (limit.current, limit.maximum) }
+
+    /// Calls `observer` whenever the in-flight limit changes (for `systemctl status`).
+    public func observeLimit(_ observer: @escaping @Sendable (_ current: Int, _ maximum: Int) -> Void) {
+        limitObservers.append(observer)
+    }
+
+    private func notifyLimitObservers() {
+        for observer in limitObservers { observer(limit.current, limit.maximum) }
+    }
+
+    private func record(_ change: AdaptiveLimit.Change?, reason: String, logger: Logger) {
+        guard let change else { return }
+        switch change {
+        case .decreased(let from, let to):
+            logger.warning(
+                "the API looks overloaded: fewer requests in flight",
+                metadata: ["from": "\(from)", "to": "\(to)", "reason": "\(reason)"]
+            )
+        case .increased(let from, let to):
+            logger.notice(
+                "answers come back: more requests in flight",
+                metadata: ["from": "\(from)", "to": "\(to)", "maximum": "\(limit.maximum)"]
+            )
+        }
+        notifyLimitObservers()
         grantSlots()
     }
 
@@ -152,6 +192,7 @@ public actor Scheduler {
             attempt += 1
             let outcome: Result<ChapterResponse, ProviderError>
             let started: Duration
+            let generation: Int
             do {
                 try await acquireSlot()
             } catch let stopped as GenerationFailure {
@@ -166,8 +207,16 @@ public actor Scheduler {
                 }
                 onEvent(.submitted(attempt: attempt))
                 started = time.now()
+                generation = limit.generation
                 do {
-                    outcome = .success(try await provider.generate(request, timeout: configuration.requestTimeout))
+                    outcome = .success(
+                        try await provider.generate(request, timeout: configuration.requestTimeout) { progress in
+                            switch progress {
+                            case .thinking: onEvent(.thinking)
+                            case .writing(let words): onEvent(.writing(words: words))
+                            }
+                        }
+                    )
                 } catch let error as ProviderError {
                     outcome = .failure(error)
                 }
@@ -191,6 +240,7 @@ public actor Scheduler {
                 metadata["tokens_out"] = "\(response.usage.outputTokens)"
                 metadata["tokens_thinking"] = "\(response.usage.thinkingTokens)"
                 logger.info("chapter generated", metadata: metadata)
+                record(limit.succeeded(), reason: "answers", logger: logger)
                 var result = response
                 result.usage = spent
                 result.attempts = attempt
@@ -207,6 +257,9 @@ public actor Scheduler {
                 }
                 if let status = error.httpStatus { metadata["http_status"] = "\(status)" }
                 metadata["error"] = "\(error.message)"
+                if error.overloaded {
+                    record(limit.overloaded(sentIn: generation), reason: error.description, logger: logger)
+                }
 
                 switch error.disposition {
                 case .fatal:
@@ -386,7 +439,7 @@ public actor Scheduler {
     private func acquireSlot() async throws {
         try Task.checkCancellation()
         try checkStop()
-        if slotWaiters.isEmpty && inFlight < configuration.concurrency {
+        if slotWaiters.isEmpty && inFlight < limit.current {
             inFlight += 1
             return
         }
@@ -406,7 +459,7 @@ public actor Scheduler {
     }
 
     private func grantSlots() {
-        while inFlight < configuration.concurrency, !slotWaiters.isEmpty {
+        while inFlight < limit.current, !slotWaiters.isEmpty {
             inFlight += 1
             slotWaiters.removeFirst().continuation.resume()
         }
@@ -479,6 +532,11 @@ public struct GenerationFailure: Error, Sendable, CustomStringConvertible {
     public var error: ProviderError
     /// Tokens billed for the failed attempts.
     public var usage: Usage
+
+    /// Whether trying again later may succeed: true for server errors, timeouts, stalls,
+    /// overload and quotas; false when only the author (`.fatal`) or the configuration
+    /// (`.stopEverything`) can fix it.
+    public var mayPassWithTime: Bool { error.mayPassWithTime }
 
     public var description: String {
         switch error.disposition {

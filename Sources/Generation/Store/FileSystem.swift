@@ -220,6 +220,32 @@ struct FileSystem: Sendable {
         return (UInt64(status.deviceID.rawValue), UInt64(status.inode.rawValue))
     }
 
+    /// What tells two versions of a file apart without reading them: a replaced file has a new
+    /// inode, an edited one a new size or new times.
+    struct Identity: Sendable, Hashable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var modified: Int64
+        var changed: Int64
+    }
+
+    /// The identity of the regular file at `path` (not following a symlink); nil for anything
+    /// else or nothing.
+    func contentIdentity(of path: String) -> Identity? {
+        guard let status = try? Stat(FilePath(path), followTargetSymlink: false), status.type == .regular else {
+            return nil
+        }
+        func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec) }
+        return Identity(
+            device: UInt64(status.deviceID.rawValue),
+            inode: UInt64(status.inode.rawValue),
+            size: status.size,
+            modified: nanoseconds(status.st_mtim),
+            changed: nanoseconds(status.st_ctim)
+        )
+    }
+
     /// The file's size in bytes, nil if it does not exist.
     func size(of path: String) -> Int? {
         guard let status = try? Stat(FilePath(path), followTargetSymlink: false) else { return nil }

@@ -29,6 +29,9 @@ struct Manifest: Codable, Sendable, Hashable {
         var publishedKey: String?
         var state: State
         var error: String?
+        /// For a failed chapter: whether trying again later may help (false: only the author, or
+        /// the configuration, can fix it). Nil when not known.
+        var retryable: Bool?
     }
 
     var version = Manifest.currentVersion
@@ -50,6 +53,16 @@ struct Manifest: Codable, Sendable, Hashable {
     var lastRun: Date
     /// When a chapter of it was last generated (a request answered).
     var lastGenerated: Date?
+    /// The model the outline was last generated with.
+    var model: String?
+    /// The daemon's next try of the chapters that failed for a reason that may pass, and how
+    /// many tries of them failed in a row (`watch` only).
+    var retry: Retry?
+
+    struct Retry: Codable, Sendable, Hashable {
+        var at: Date
+        var failedTries: Int
+    }
     /// Hashes of files a publish in progress may have left (the previous or next version), also
     /// recognised as written by coursegen: a crash between writing the manifest and swapping
     /// files must not make coursegen's own files look hand-edited.

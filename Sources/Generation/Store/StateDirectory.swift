@@ -42,51 +42,47 @@ public struct StateDirectory: Sendable {
 
     private var stopPath: String { "\(path)/submission-stop.json" }
 
-    /// One outline's state, as `coursegen status` shows it.
-    public struct OutlineStatus: Sendable, Codable, Hashable {
-        public struct Failure: Sendable, Codable, Hashable {
-            public var chapter: Int
-            public var title: String
-            public var error: String
+    /// The status of every course this state folder knows, by outline name: the daemon's latest
+    /// for the courses it watches, else what each folder's manifest says (a manifest newer than
+    /// the daemon's status wins: `coursegen generate` ran since).
+    public func status() throws(FileError) -> [CourseStatus] {
+        var byFolder: [String: CourseStatus] = [:]
+        for manifest in try manifests.all() {
+            byFolder[manifest.folder] = CourseStatus(manifest: manifest, updated: manifest.lastRun)
         }
-        public var outline: String
-        public var title: String
-        public var source: String
-        public var folder: String
-        public var chapters: Int
-        public var upToDate: Int
-        public var handEdited: Int
-        public var failed: [Failure]
-        /// Tokens spent on this outline over all runs, retries included.
-        public var usage: Usage
-        /// Requests sent for this outline over all runs, retries included.
-        public var requests: Int
-        public var lastRun: Date
-        public var lastGenerated: Date?
+        for kept in try courseStatuses() {
+            if let derived = byFolder[kept.folder], let lastRun = derived.lastRun, lastRun > kept.updated { continue }
+            byFolder[kept.folder] = kept
+        }
+        return byFolder.values.sorted { $0.outline < $1.outline }
     }
 
-    /// Every outline this state folder has published, by name.
-    public func status() throws(FileError) -> [OutlineStatus] {
-        try manifests.all().map { manifest in
-            OutlineStatus(
-                outline: manifest.outline,
-                title: manifest.title,
-                source: manifest.source,
-                folder: manifest.folder,
-                chapters: manifest.chapters.count,
-                upToDate: manifest.chapters.filter { $0.state == .upToDate }.count,
-                handEdited: manifest.chapters.filter { $0.state == .handEdited }.count,
-                failed: manifest.chapters.enumerated().compactMap { index, chapter in
-                    guard chapter.state == .failed else { return nil }
-                    return .init(chapter: index + 1, title: chapter.title, error: chapter.error ?? "unknown error")
-                },
-                usage: manifest.usage,
-                requests: manifest.requests,
-                lastRun: manifest.lastRun,
-                lastGenerated: manifest.lastGenerated
-            )
+    private var coursesPath: String { "\(path)/courses" }
+
+    func courseStatusPath(forFolder folder: String) -> String {
+        "\(coursesPath)/\(sha256Hex(folder.utf8).prefix(32)).json"
+    }
+
+    /// Keeps `status` as the latest of its course (the daemon does, whenever it changes).
+    public func saveCourseStatus(_ status: CourseStatus) throws(FileError) {
+        let bytes: [UInt8]
+        do { bytes = Array(try BodyStore.encoder.encode(status)) } catch {
+            preconditionFailure("encoding a CourseStatus cannot fail: \(error)")
         }
-        .sorted { $0.outline < $1.outline }
+        try files.makeDirectory(coursesPath, mode: [.ownerReadWriteExecute, .groupReadExecute])
+        try files.replaceDurably(bytes, at: courseStatusPath(forFolder: status.folder), mode: [.ownerReadWrite, .groupRead])
+    }
+
+    /// The statuses the daemon kept; unreadable ones are skipped.
+    func courseStatuses() throws(FileError) -> [CourseStatus] {
+        var statuses: [CourseStatus] = []
+        for name in try files.entries(of: coursesPath).sorted() where name.hasSuffix(".json") {
+            guard let bytes = try files.read("\(coursesPath)/\(name)"),
+                let status = try? BodyStore.decoder.decode(CourseStatus.self, from: Data(bytes))
+            else { continue }
+            statuses.append(status)
+        }
+        return statuses
     }
 
     public struct GarbageReport: Sendable, Hashable {

@@ -7,8 +7,14 @@ public import NIOPosix
 public struct BlockingIO: Sendable {
     private let pool: NIOThreadPool
 
-    /// Runs on NIO's shared blocking pool.
-    public static let shared = BlockingIO(pool: .singleton)
+    /// coursegen's pool: eight threads whatever the cores, because its work waits on the disk
+    /// (fsync), not on a core, and a chapter's answer must be stored at once even while other
+    /// outlines publish.
+    public static let shared: BlockingIO = {
+        let pool = NIOThreadPool(numberOfThreads: 8)
+        pool.start()
+        return BlockingIO(pool: pool)
+    }()
 
     /// Runs on `pool` (tests give one of a known size).
     public init(pool: NIOThreadPool) {

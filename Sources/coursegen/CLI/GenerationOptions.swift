@@ -16,6 +16,8 @@ struct GenerationOptions: ParsableArguments {
     @Option(name: Setting.tpm.flagName, help: Setting.tpm.help) var tpm: String?
     @Option(name: Setting.maxAttempts.flagName, help: Setting.maxAttempts.help) var maxAttempts: String?
     @Option(name: Setting.requestTimeout.flagName, help: Setting.requestTimeout.help) var requestTimeout: String?
+    @Flag(name: Setting.stream.flagName, inversion: .prefixedNo, help: Setting.stream.help) var stream: Bool?
+    @Option(name: Setting.stallTimeout.flagName, help: Setting.stallTimeout.help) var stallTimeout: String?
     @Option(name: Setting.temperature.flagName, help: Setting.temperature.help) var temperature: String?
     @Option(name: Setting.maxOutputTokens.flagName, help: Setting.maxOutputTokens.help) var maxOutputTokens: String?
     @Option(name: Setting.thinkingBudget.flagName, help: Setting.thinkingBudget.help) var thinkingBudget: String?

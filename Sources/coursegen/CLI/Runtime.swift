@@ -23,7 +23,7 @@ struct Runtime: Sendable {
         configuration.httpVersion = .automatic
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
-            let provider = try GeminiProvider(baseURL: settings.baseURL, apiKey: apiKey, httpClient: httpClient)
+            let provider = try makeProvider(settings: settings, apiKey: apiKey, httpClient: httpClient)
             let stateDirectory = StateDirectory(path: state)
             let scheduler = Scheduler(
                 provider: provider,
@@ -45,7 +45,7 @@ struct Runtime: Sendable {
         let apiKey = try loadAPIKey(file: settings.apiKeyFile, environment: environment) { logger.warning("\($0)") }
         let provider: GeminiProvider
         do {
-            provider = try GeminiProvider(baseURL: settings.baseURL, apiKey: apiKey, httpClient: httpClient)
+            provider = try Self.makeProvider(settings: settings, apiKey: apiKey, httpClient: httpClient)
         } catch {
             throw SettingsError("\(error)")
         }
@@ -53,6 +53,15 @@ struct Runtime: Sendable {
         await scheduler.replaceProvider(provider)
         await scheduler.resume()
         await engine.forgetStop()
+    }
+
+    static func makeProvider(settings: Settings, apiKey: APIKey, httpClient: HTTPClient) throws -> GeminiProvider {
+        try GeminiProvider(
+            baseURL: settings.baseURL,
+            apiKey: apiKey,
+            httpClient: httpClient,
+            streaming: settings.stream ? GeminiProvider.Streaming(stallTimeout: settings.stallTimeout) : nil
+        )
     }
 
     func shutdown() async {

@@ -1,5 +1,6 @@
 import Generation
 import Logging
+import Watcher
 
 /// Every setting coursegen reads, resolved once at the edge by `Settings.resolve` from the table
 /// `Setting.all` below. A field's initial value is the setting's default, which `--help`, the
@@ -23,6 +24,17 @@ struct Settings: Sendable, Equatable {
     var debounce: Duration = .milliseconds(300)
     /// How long runs in progress may take to finish on SIGTERM before they are cancelled.
     var stopTimeout: Duration = .seconds(20)
+    /// How long an outline must stay unchanged after a save before requests are sent for it.
+    var settle: Duration = .seconds(5)
+    /// How the inbox is watched: inotify, with a periodic scan on a network share, or a scan only.
+    var watchMode: WatchMode = .auto
+    /// Time between two scans of the inbox, when it is scanned.
+    var pollInterval: Duration = .seconds(5)
+    /// Stream answers (`streamGenerateContent`), which shows progress and catches a stalled
+    /// request after `stallTimeout`; off waits for each whole answer.
+    var stream = true
+    /// Silence after which a streamed answer is cancelled and retried.
+    var stallTimeout: Duration = .seconds(60)
     var logLevel: Logger.Level = .info
 }
 
@@ -95,6 +107,39 @@ extension Setting {
         onReload: .needsRestart,
         help: "Seconds runs in progress may take to finish on SIGTERM before they are cancelled.",
         details: ["The system service stops within TimeoutStopSec= (30 s): keep this at 25 or less."]
+    )
+
+    static let settle = Setting(
+        "settle",
+        .seconds(0...3600),
+        at: \.settle,
+        for: .watch,
+        onReload: .appliesAtOnce,
+        help: "Seconds an outline must stay unchanged after a save before requests are sent for it; 0 sends at once.",
+        details: [
+            "An editor that autosaves a second after each pause would otherwise pay for every half-typed",
+            "version. The catch-up at start and the daemon's own retries do not wait.",
+        ]
+    )
+
+    static let watchMode = Setting(
+        "watch-mode",
+        .choice(valueName: "mode"),
+        at: \.watchMode,
+        for: .watch,
+        onReload: .needsRestart,
+        help: "auto: inotify, plus a scan every poll-interval when the inbox is on a network share (NFS, SMB, sshfs) "
+            + "where inotify misses saves made on other machines; inotify: never scan; poll: scan only.",
+        details: ["auto says in the journal, once, when it finds the inbox on a network share."]
+    )
+
+    static let pollInterval = Setting(
+        "poll-interval",
+        .seconds(0.05...86_400),
+        at: \.pollInterval,
+        for: .watch,
+        onReload: .needsRestart,
+        help: "Seconds between two scans of the inbox, when it is scanned (see watch-mode)."
     )
 
     static let provider = Setting(
@@ -196,6 +241,29 @@ extension Setting {
         help: "Thinking tokens per chapter: 0 off, -1 lets the model decide. Part of the cache key."
     )
 
+    static let stream = Setting(
+        "stream",
+        .boolean,
+        at: \.stream,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "Stream answers as they are written (--no-stream waits for each whole answer): progress shows, and a "
+            + "request that stalls is retried after stall-timeout instead of request-timeout."
+    )
+
+    static let stallTimeout = Setting(
+        "stall-timeout",
+        .seconds(1...3600),
+        at: \.stallTimeout,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "Seconds a streamed answer may send nothing before it is cancelled and retried.",
+        details: [
+            "With thinking on, coursegen asks for thought summaries, which the model sends while it",
+            "thinks, so a long think is not taken for a stall.",
+        ]
+    )
+
     static let apiKeyFile = Setting(
         "api-key-file",
         .path(valueName: "file"),
@@ -225,8 +293,9 @@ extension Setting {
 
     /// Every setting, in the order the documentation lists them.
     static let all: [Setting] = [
-        inbox, output, state, debounceMs, stopTimeout, provider, baseURL, model, concurrency, rpm, tpm,
-        maxAttempts, requestTimeout, temperature, maxOutputTokens, thinkingBudget, apiKeyFile, logLevel,
+        inbox, output, state, debounceMs, settle, watchMode, pollInterval, stopTimeout, provider, baseURL, model,
+        concurrency, rpm, tpm, maxAttempts, requestTimeout, stream, stallTimeout, temperature, maxOutputTokens,
+        thinkingBudget, apiKeyFile, logLevel,
     ]
 
     /// The row named `name`, if any.

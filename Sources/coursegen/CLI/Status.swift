@@ -5,7 +5,7 @@ import Generation
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Show each outline's chapters (total, up to date, failed with the last error), tokens used and last generation."
+            "Show each course's status: its phase, chapters (up to date, hand-edited, failed with the reason and the next try), tokens used and last generation; the same facts as its STATUS.md."
     )
 
     @OptionGroup
@@ -34,25 +34,38 @@ struct Status: AsyncParsableCommand {
         }
     }
 
-    static func describe(_ outline: StateDirectory.OutlineStatus) -> String {
-        var parts = ["\(outline.chapters) chapters", "\(outline.upToDate) up to date"]
-        if outline.handEdited > 0 { parts.append("\(outline.handEdited) hand-edited") }
-        if !outline.failed.isEmpty { parts.append("\(outline.failed.count) failed") }
-        var lines = ["\(outline.outline): \(outline.title)"]
+    /// A course's status for the terminal; the same facts as its `STATUS.md` and `--json`.
+    static func describe(_ course: CourseStatus) -> String {
+        var parts = ["\(course.phase.rawValue)", "\(course.chapters) chapters", "\(course.upToDate) up to date"]
+        if course.handEdited > 0 { parts.append("\(course.handEdited) hand-edited") }
+        if !course.failed.isEmpty { parts.append("\(course.failed.count) failed") }
+        var lines = ["\(course.outline): \(course.title ?? "(no title)")"]
         lines.append("  \(parts.joined(separator: ", "))")
-        lines.append("  published in \(outline.folder) from \(outline.source)")
+        lines.append("  published in \(course.folder) from \(course.source)")
+        if let problem = course.outlineError {
+            lines.append("  the outline cannot be read: \(problem.file):\(problem.line.map(String.init) ?? "?"): \(problem.message)")
+        }
         lines.append(
-            "  tokens: \(outline.usage.promptTokens) in, \(outline.usage.outputTokens) out, "
-                + "\(outline.usage.thinkingTokens) thinking, over \(outline.requests) requests"
+            "  tokens: \(course.usage.promptTokens) in, \(course.usage.outputTokens) out, "
+                + "\(course.usage.thinkingTokens) thinking, over \(course.requests) requests"
         )
         let format = ISO8601DateFormatter()
-        lines.append(
-            "  last run \(format.string(from: outline.lastRun))"
-                + (outline.lastGenerated.map { ", last generated \(format.string(from: $0))" }
-                    ?? ", nothing generated yet")
-        )
-        for failure in outline.failed {
-            lines.append("  chapter \(failure.chapter) \"\(failure.title)\" failed: \(failure.error)")
+        if let lastRun = course.lastRun {
+            lines.append(
+                "  last run \(format.string(from: lastRun))"
+                    + (course.lastGenerated.map { ", last generated \(format.string(from: $0))" }
+                        ?? ", nothing generated yet")
+            )
+        }
+        for failure in course.failed {
+            let what = failure.needsAuthor ? "needs its author" : "failed"
+            lines.append("  chapter \(failure.chapter) \"\(failure.title)\" \(what): \(failure.error)")
+        }
+        if let nextTry = course.nextTry, !course.failed.isEmpty {
+            lines.append("  failed chapters are tried again at \(format.string(from: nextTry))")
+        }
+        for refusal in course.refused {
+            lines.append("  refused: \(refusal.file): \(refusal.advice)")
         }
         return lines.joined(separator: "\n")
     }

@@ -20,6 +20,9 @@ struct Watch: AsyncParsableCommand {
     @Option(name: Setting.inbox.flagName, help: Setting.inbox.help) var inbox: String?
     @Option(name: Setting.output.flagName, help: Setting.output.help) var output: String?
     @Option(name: Setting.debounceMs.flagName, help: Setting.debounceMs.help) var debounceMs: String?
+    @Option(name: Setting.settle.flagName, help: Setting.settle.help) var settle: String?
+    @Option(name: Setting.watchMode.flagName, help: Setting.watchMode.help) var watchMode: String?
+    @Option(name: Setting.pollInterval.flagName, help: Setting.pollInterval.help) var pollInterval: String?
     @Option(name: Setting.stopTimeout.flagName, help: Setting.stopTimeout.help) var stopTimeout: String?
 
     @OptionGroup(title: "Generation options")
@@ -28,8 +31,6 @@ struct Watch: AsyncParsableCommand {
     func validate() throws { try SettingFlags.validate(self) }
 
     func run() async throws {
-        // libinotifytools waits with select(): its descriptor must be below 1024, so take it first.
-        InboxWatcher.prepare()
         let environment = ProcessInfo.processInfo.environment
         let sources = SettingSources(command: self, config: options.common.config)
         let (resolution, stateFolder) = try await orExit(Exit.badConfiguration) {
@@ -37,6 +38,14 @@ struct Watch: AsyncParsableCommand {
             return (resolution, try stateDirectory(resolution.settings.state, environment: environment))
         }
         let settings = resolution.settings
+        let watcherConfiguration = WatcherConfiguration(
+            debounce: settings.debounce,
+            mode: settings.watchMode,
+            pollInterval: settings.pollInterval
+        )
+        // libinotifytools waits with select(): its descriptor must be below 1024, so take it
+        // before anything else opens files (poll mode takes none).
+        InboxWatcher.prepare(for: watcherConfiguration)
         LogOutput.bootstrap(level: settings.logLevel, environment: environment)
         let logger = Logger(label: "coursegen")
         for warning in resolution.warnings { warning.log(to: logger) }
@@ -57,6 +66,7 @@ struct Watch: AsyncParsableCommand {
             engine: runtime.engine,
             scheduler: runtime.scheduler,
             settings: settings.generation,
+            settle: settings.settle,
             inbox: inboxFolder,
             output: outputFolder,
             state: stateFolder,
@@ -67,10 +77,11 @@ struct Watch: AsyncParsableCommand {
         let daemon = OutlineDaemon(
             inbox: inboxFolder,
             output: outputFolder,
-            watcherConfiguration: WatcherConfiguration(
-                debounce: settings.debounce,
-                excludedPaths: [outputFolder, stateFolder]
-            ),
+            watcherConfiguration: {
+                var configuration = watcherConfiguration
+                configuration.excludedPaths = [outputFolder, stateFolder]
+                return configuration
+            }(),
             coordinator: coordinator,
             drainTimeout: settings.stopTimeout,
             logger: logger,
@@ -172,7 +183,7 @@ struct ReloadService: Service {
                 if next.generation != active.generation {
                     logger.notice("generation settings changed: bringing every outline up to date under them")
                 }
-                await coordinator.reloaded(settings: next.generation)
+                await coordinator.reloaded(settings: next.generation, settle: next.settle)
                 active = next
                 logger.info("configuration reloaded")
             } catch {

@@ -8,9 +8,9 @@ import Watcher
 #endif
 
 /// The daemon's event loop: which outline is generating, superseding older runs, which folder
-/// each outline owns, and the one-line status systemd shows. Every run it starts is a task it
-/// keeps until the task has ended, superseded and cancelled ones included, so `drain` can wait
-/// for all of them.
+/// each outline owns, when failed chapters are tried again, and the one-line status systemd
+/// shows. Every task it starts (runs, the retry timer) is kept until it has ended, superseded
+/// and cancelled runs included, so `drain` can wait for all of them.
 actor RunCoordinator {
     private struct ActiveRun {
         let id: UInt64
@@ -22,19 +22,34 @@ actor RunCoordinator {
     }
 
     /// Why an outline is not up to date.
-    private enum Problem {
-        /// It cannot be read or parsed, or its name gives no folder.
-        case unreadable
-        /// Its last run left chapters failed.
-        case failedChapters
-        /// Another outline owns its folder.
-        case folderOwned
+    private enum Problem: Equatable {
+        /// It cannot be read or parsed (or its name gives no folder): where and why.
+        case unreadable(CourseStatus.OutlineProblem)
+        /// Its last run left chapters failed; `needsAuthor` when some failed for a reason only
+        /// the author can fix (a blocked prompt), not one that may pass with time.
+        case failedChapters(needsAuthor: Bool)
+        /// Another outline, `owner`, owns its folder.
+        case folderOwned(owner: String, folder: String)
+    }
+
+    /// Why an outline is looked at.
+    enum Reason: Sendable {
+        /// The start-up catch-up (or a rescan before it completed): nothing waits, and a retry
+        /// time kept from before a restart is honoured.
+        case catchUp
+        /// A save: requests wait for the outline to settle, and the retry schedule starts afresh.
+        case save
+        /// Its failed chapters' retry time came.
+        case retry
+        /// A reload: new settings, or a key that may have been fixed.
+        case reload
     }
 
     private let engine: Engine
     private let scheduler: Scheduler
     private let io: BlockingIO
     private var settings: GenerationSettings
+    private var settle: Duration
     private let inbox: String
     private let output: String
     private let claims: FolderClaims
@@ -46,27 +61,46 @@ actor RunCoordinator {
     /// Outlines seen in the inbox, by path, for status and for a reload's catch-up.
     private var known: [String: InboxFile] = [:]
     private var problems: [String: Problem] = [:]
+    /// The next try of each outline whose chapters failed for a reason that may pass.
+    private var retries: [String: RetryTime] = [:]
+    /// The timer that brings the earliest retry; replaced whenever the schedule changes.
+    private var retryTimer: (id: UInt64, task: Task<Void, Never>)?
     /// Why submissions are stopped, as the scheduler last said.
     private var stop: SubmissionStop?
+    /// The in-flight limit (lowered while the API is overloaded) and `--concurrency`.
+    private var inFlightLimit: (current: Int, maximum: Int)?
     private var nextID: UInt64 = 0
+    private var scanned = false
     private var draining = false
     /// `drain` waiting for every run to end.
     private var idleWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    /// What each course's status page says now, and when it was written.
+    private var pages: [String: (status: CourseStatus, written: Date)] = [:]
+    /// The problem an outline had before the run in progress (kept on its page meanwhile).
+    private var problemsBeforeRun: [String: Problem?] = [:]
+    /// Outlines just removed, while their page says so.
+    private var removed: [String: InboxFile] = [:]
+    /// Told when a course finishes or fails (desktop notifications), if set.
+    private let notify: (@Sendable (CourseStatus) -> Void)?
 
     init(
         engine: Engine,
         scheduler: Scheduler,
         settings: GenerationSettings,
+        settle: Duration = .zero,
         inbox: String,
         output: String,
         state: String,
         io: BlockingIO = .shared,
         logger: Logger,
+        notify: (@Sendable (CourseStatus) -> Void)? = nil,
         onStatus: @escaping @Sendable (String) -> Void
     ) {
+        self.notify = notify
         self.engine = engine
         self.scheduler = scheduler
         self.settings = settings
+        self.settle = settle
         self.inbox = inbox
         self.output = output
         self.claims = FolderClaims(stateDirectory: state)
@@ -78,15 +112,22 @@ actor RunCoordinator {
     /// Answers at once when the loop is responsive (the watchdog's health check).
     func isResponsive() -> Bool { true }
 
+    /// An outline was saved (or found by a scan).
     func outlineChanged(_ file: InboxFile) async {
+        await consider(file, reason: scanned ? .save : .catchUp)
+    }
+
+    private func consider(_ file: InboxFile, reason: Reason) async {
         guard !draining else { return }
         known[file.path] = file
+        if case .save = reason { retries.removeValue(forKey: file.path) }
         let name = Self.name(of: file)
         let logger = self.logger.with(["outline": "\(name)", "file": "\(file.path)"])
         let fileName = (file.relativePath as NSString).lastPathComponent
         guard let folderName = Outline.folderName(forFile: fileName) else {
-            logger.error("\(file.path): cannot derive an output folder name from this file name; rename the file")
-            problems[file.path] = .unreadable
+            let message = "cannot derive an output folder name from this file name; rename the file"
+            logger.error("\(file.path): \(message)")
+            problems[file.path] = .unreadable(.init(file: file.relativePath, line: nil, message: message, text: nil))
             updateStatus()
             return
         }
@@ -94,8 +135,7 @@ actor RunCoordinator {
             logger.warning("ignoring an outline that now resolves outside the inbox")
             return
         }
-        let relativeFolder = (file.relativePath as NSString).deletingLastPathComponent
-        let folder = [output, relativeFolder, folderName].filter { !$0.isEmpty }.joined(separator: "/")
+        let folder = self.folder(of: file, named: folderName)
         let claims = self.claims
         let parsed: Result<(Outline, FolderClaims.Decision), any Error>
         do {
@@ -112,22 +152,24 @@ actor RunCoordinator {
         } catch {
             parsed = .failure(error)
         }
-        // Saves are handled one at a time, but a reload or a removal may have run meanwhile.
+        // Saves are handled one at a time, but a reload, a retry or a removal may have run meanwhile.
         guard !draining, known[file.path] != nil else { return }
         let outline: Outline
         switch parsed {
         case .failure(let error):
             logger.error("\(error)", metadata: ["path": "\(file.path)"])
-            problems[file.path] = .unreadable
+            problems[file.path] = .unreadable(await Self.problem(error, in: file, io: io))
             updateStatus()
+            await publishPage(of: file.path)
             return
         case .success((_, .refused(let owner))):
             logger.error(
                 "\(file.path): not published: \(owner) already publishes into \(folder); rename one of the two files (the folder is named after the file name without its extension)"
             )
-            problems[file.path] = .folderOwned
+            problems[file.path] = .folderOwned(owner: owner, folder: folder)
             if let run = runs.removeValue(forKey: file.path) { retire(run) }
             updateStatus()
+            await publishPage(of: owner)
             return
         case .success((let value, .granted)):
             outline = value
@@ -142,11 +184,37 @@ actor RunCoordinator {
             guard runs[file.path] == nil else { return }
             logger.debug("outline unchanged; nothing to do")
             problems.removeValue(forKey: file.path)
+            await setRetry(nil, for: file.path, folder: folder)
             updateStatus()
+            await publishPage(of: file.path)
             return
         }
+        if case .catchUp = reason, runs[file.path] == nil,
+            let retry = await engine.retry(for: outline, settings: settings, in: folder), retry.at > Date()
+        {
+            // A restart in the middle of the retry schedule continues it.
+            guard runs[file.path] == nil else { return }
+            logger.info(
+                "failed chapters are tried again at their time",
+                metadata: ["retry_at": "\(Self.time(retry.at))", "failed_tries": "\(retry.failedTries)"]
+            )
+            problems[file.path] = .failedChapters(needsAuthor: false)
+            retries[file.path] = retry
+            scheduleRetryTimer()
+            updateStatus()
+            await publishPage(of: file.path)
+            return
+        }
+        let waits: Bool = if case .save = reason { true } else { false }
         start(
-            Engine.Job(outlinePath: file.path, outline: outline, name: name, outputFolder: folder, settings: settings),
+            Engine.Job(
+                outlinePath: file.path,
+                outline: outline,
+                name: name,
+                outputFolder: folder,
+                settings: settings,
+                settle: waits ? settle : .zero
+            ),
             file: file,
             digest: digest,
             logger: logger
@@ -174,25 +242,26 @@ actor RunCoordinator {
                         superseded.task.cancel()
                     }
                 }
-                let outcome: Bool?
+                let end: RunEnd
                 do {
-                    let report = try await engine.run(
-                        job,
-                        onPlanned: { planned.continuation.finish() },
-                        onProgress: { progress.continuation.yield($0) }
+                    end = .completed(
+                        try await engine.run(
+                            job,
+                            onPlanned: { planned.continuation.finish() },
+                            onProgress: { progress.continuation.yield($0) }
+                        )
                     )
-                    outcome = report.isComplete
                 } catch is CancellationError {
-                    outcome = nil
+                    end = .cancelled
                 } catch {
                     logger.error("\(error)")
-                    outcome = false
+                    end = .failed
                 }
                 planned.continuation.finish()
                 progress.continuation.finish()
                 await group.waitForAll()
                 let stop = await scheduler.stop
-                await self.finished(file.path, run: id, complete: outcome, stop: stop)
+                await self.finished(file.path, folder: job.outputFolder, run: id, end: end, stop: stop)
             }
         }
         if let superseded {
@@ -201,6 +270,7 @@ actor RunCoordinator {
             logger.info("a newer save supersedes the run in progress")
         }
         runs[file.path] = ActiveRun(id: id, name: job.name, digest: digest, task: task)
+        problemsBeforeRun[file.path] = problems.removeValue(forKey: file.path)
         updateStatus()
     }
 
@@ -210,33 +280,240 @@ actor RunCoordinator {
         ending[run.id] = run.task
     }
 
-    private func record(_ progress: Engine.Progress, for path: String, run id: UInt64) {
+    private func record(_ progress: Engine.Progress, for path: String, run id: UInt64) async {
+        let limit = await scheduler.inFlightLimit
+        inFlightLimit = limit
         guard runs[path]?.id == id else { return }
+        let before = runs[path]?.progress
         runs[path]?.progress = progress
         updateStatus()
+        // The page follows every chapter that is done, fails or waits to retry; the word count
+        // alone refreshes it at most every two seconds.
+        let counts = { (p: Engine.Progress?) in [p?.ready, p?.failed, p?.retrying, p?.writing] }
+        if counts(before) != counts(progress) || (pages[path]?.written ?? .distantPast).timeIntervalSinceNow < -2 {
+            await publishPage(of: path)
+        }
     }
 
-    private func finished(_ path: String, run id: UInt64, complete: Bool?, stop: SubmissionStop?) {
+    /// How a run ended.
+    private enum RunEnd: Sendable {
+        case completed(RunReport)
+        /// Superseded, removed or stopped: it says nothing about the outline.
+        case cancelled
+        /// It could not publish at all (the folder could not be written): tried again later.
+        case failed
+    }
+
+    private func finished(_ path: String, folder: String, run id: UInt64, end: RunEnd, stop: SubmissionStop?) async {
         ending.removeValue(forKey: id)
-        if runs[path]?.id == id {
-            runs.removeValue(forKey: path)
-            switch complete {
-            case true?: problems.removeValue(forKey: path)
-            case false?: problems[path] = .failedChapters
-            case nil: break
-            }
-        }
         self.stop = stop
+        // The run stays in `runs` until its outcome is recorded (a retry time written to the
+        // state folder included): `drain` waits for it until then.
+        var again = false
+        if runs[path]?.id == id {
+            switch end {
+            case .cancelled:
+                break
+            case .completed(let report) where report.isComplete:
+                problems.removeValue(forKey: path)
+                await setRetry(nil, for: path, folder: folder)
+            case .completed(let report):
+                let needsAuthor = report.chapters.contains(where: \.needsAuthor)
+                problems[path] = .failedChapters(needsAuthor: needsAuthor)
+                for chapter in report.chapters where chapter.needsAuthor {
+                    logger.error(
+                        "a chapter only its author can fix: change its title, points or notes, then save",
+                        metadata: [
+                            "outline": "\(report.outline)", "chapter": "\(chapter.position)",
+                            "chapter_title": "\(chapter.title)",
+                            "error": "\(chapter.failure.map { "\($0)" } ?? "")",
+                        ]
+                    )
+                }
+                // Stopped by a refused key that a reload has lifted since: try again at once.
+                again = stop == nil && report.chapters.contains { $0.failure?.disposition == .stopEverything }
+                let mayPass = report.chapters.contains(where: \.mayPassWithTime)
+                if !again { await scheduleRetry(path, folder: folder, mayPass: mayPass, stop: stop) }
+            case .failed:
+                problems[path] = .failedChapters(needsAuthor: false)
+                await scheduleRetry(path, folder: folder, mayPass: true, stop: stop)
+            }
+            if runs[path]?.id == id { runs.removeValue(forKey: path) }
+        }
+        // A save meanwhile may have marked this run as superseded; it has ended all the same.
+        ending.removeValue(forKey: id)
         updateStatus()
+        if case .cancelled = end {} else {
+            await publishPage(of: path)
+            if let notify, let page = pages[path]?.status { notify(page) }
+        }
+        if again, let file = known[path] {
+            await consider(file, reason: .reload)
+        }
         if isIdle {
             for waiter in idleWaiters.values { waiter.resume() }
             idleWaiters = [:]
         }
     }
 
+    // MARK: - Trying failed chapters again
+
+    /// After a run that left chapters failed for a reason that may pass (and no stop that only
+    /// the configuration can lift), schedules the next try: after the retry schedule's wait, and
+    /// not before the daily quota's reset.
+    private func scheduleRetry(_ path: String, folder: String, mayPass: Bool, stop: SubmissionStop?) async {
+        guard mayPass, stop?.reason != .refused else {
+            // Only the author can fix what failed, or only a fixed key and a reload help (the
+            // reload tries again).
+            await setRetry(nil, for: path, folder: folder)
+            return
+        }
+        let failedTries = (retries[path]?.failedTries ?? 0) + 1
+        var at = Date().addingTimeInterval(
+            RetrySchedule.delay(afterFailedTries: failedTries, unit: Double.random(in: 0..<1)).seconds
+        )
+        if let until = stop?.until, stop?.reason == .dailyQuota { at = max(at, until) }
+        logger.notice(
+            "failed chapters will be tried again",
+            metadata: ["file": "\(path)", "retry_at": "\(Self.time(at))", "failed_tries": "\(failedTries)"]
+        )
+        await setRetry(RetryTime(at: at, failedTries: failedTries), for: path, folder: folder)
+    }
+
+    /// Records (or clears) `path`'s next try, keeps it in the manifest (a restart continues the
+    /// schedule) and resets the timer.
+    private func setRetry(_ retry: RetryTime?, for path: String, folder: String) async {
+        guard retries[path] != retry else { return }
+        retries[path] = retry
+        scheduleRetryTimer()
+        await engine.recordRetry(retry, in: folder)
+    }
+
+    /// One timer for the earliest retry (none when nothing is scheduled: an idle daemon with
+    /// nothing failed has no timer at all).
+    private func scheduleRetryTimer() {
+        retryTimer?.task.cancel()
+        retryTimer = nil
+        guard !draining, let earliest = retries.values.map(\.at).min() else { return }
+        nextID += 1
+        let id = nextID
+        let wait = max(earliest.timeIntervalSinceNow, 0)
+        let task = Task {
+            guard (try? await Task.sleep(for: .seconds(wait))) != nil else { return }
+            await self.retryDue(timer: id)
+        }
+        retryTimer = (id, task)
+    }
+
+    private func retryDue(timer id: UInt64) async {
+        guard retryTimer?.id == id else { return }
+        retryTimer = nil
+        let now = Date()
+        let due = retries.filter { $0.value.at <= now.addingTimeInterval(0.5) }.keys.sorted()
+        for path in due {
+            guard let file = known[path] else {
+                retries.removeValue(forKey: path)
+                continue
+            }
+            logger.info("trying failed chapters again", metadata: ["file": "\(path)"])
+            await consider(file, reason: .retry)
+        }
+        if retryTimer == nil { scheduleRetryTimer() }
+    }
+
+    // MARK: - Status pages
+
+    /// The course `path` stands for, as its status page and `coursegen status --json` show it:
+    /// what its manifest says, with what the daemon knows on top (a run in progress, a parse
+    /// error, a retry time, outlines refused for its folder, a stop, a removal).
+    private func course(_ path: String) async -> CourseStatus? {
+        guard let file = known[path] ?? removed[path] else { return nil }
+        let fileName = (file.relativePath as NSString).lastPathComponent
+        guard let folderName = Outline.folderName(forFile: fileName) else { return nil }
+        if case .folderOwned? = problems[path] { return nil }  // Reported on the owner's page.
+        let folder = self.folder(of: file, named: folderName)
+        var status =
+            await engine.courseStatus(in: folder)
+            ?? CourseStatus(outline: Self.name(of: file), source: file.path, folder: folder, phase: .upToDate)
+        status.outline = Self.name(of: file)
+        status.source = file.path
+        status.updated = Date()
+        status.nextTry = retries[path]?.at
+        if let run = runs[path] {
+            status.phase = .generating
+            if let progress = run.progress {
+                status.chapters = progress.total
+                status.progress = .init(
+                    ready: progress.ready,
+                    writing: progress.writing,
+                    words: progress.words,
+                    retrying: progress.retrying
+                )
+            }
+        } else {
+            status.phase = CourseStatus.phase(failed: status.failed, nextTry: status.nextTry, pending: false)
+            if stop != nil, status.phase != .upToDate, status.phase != .needsAuthor {
+                status.phase = .paused
+                status.paused = stop.map { "\($0.reason == .dailyQuota ? "the daily quota is used up" : "the API refused the service's key or model")" }
+            }
+        }
+        if case .unreadable(let problem)? = problems[path] ?? problemsBeforeRun[path] ?? nil {
+            status.phase = .unreadable
+            status.outlineError = problem
+        }
+        if removed[path] != nil { status.phase = .removed }
+        status.refused = problems.compactMap { rival, problem in
+            guard case .folderOwned(let owner, _) = problem, owner == path else { return nil }
+            return .init(
+                file: rival,
+                advice: "it maps to this same folder, which this outline owns; nothing of it is published until it is renamed (the folder is named after the file name without its extension)"
+            )
+        }.sorted { $0.file < $1.file }
+        return status
+    }
+
+    /// Writes `path`'s status page if what it says changed.
+    private func publishPage(of path: String) async {
+        guard !draining || runs[path] != nil, let status = await course(path) else { return }
+        var comparable = status
+        comparable.updated = .distantPast
+        if let page = pages[path] {
+            var previous = page.status
+            previous.updated = .distantPast
+            if previous == comparable { return }
+        }
+        pages[path] = (status, Date())
+        do {
+            try await engine.publishStatus(status)
+        } catch {
+            logger.warning("cannot write the course's status page", metadata: ["file": "\(path)", "error": "\(error)"])
+        }
+    }
+
+    /// A parse error as the page shows it: the file, the line, the message and the line's text.
+    private static func problem(_ error: any Error, in file: InboxFile, io: BlockingIO) async -> CourseStatus.OutlineProblem {
+        guard let error = error as? OutlineError else {
+            return .init(file: file.relativePath, line: nil, message: "\(error)", text: nil)
+        }
+        let path = file.path
+        let text: String? = await {
+            guard let line = error.line else { return nil }
+            return (try? await io.run { () -> String? in
+                guard let data = FileManager.default.contents(atPath: path) else { return nil }
+                let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                return line >= 1 && line <= lines.count ? String(lines[line - 1].prefix(500)) : nil
+            }) ?? nil
+        }()
+        return .init(file: file.relativePath, line: error.line, message: error.message, text: text)
+    }
+
+    // MARK: - Removals, scans, reloads
+
     func outlineRemoved(_ file: InboxFile) async {
+        removed[file.path] = file
         known.removeValue(forKey: file.path)
         problems.removeValue(forKey: file.path)
+        if retries.removeValue(forKey: file.path) != nil { scheduleRetryTimer() }
         if let run = runs.removeValue(forKey: file.path) { retire(run) }
         logger.notice(
             "outline removed from the inbox; its published chapters stay",
@@ -246,8 +523,7 @@ actor RunCoordinator {
         // Its folder is free for another outline now.
         guard let folderName = Outline.folderName(forFile: (file.relativePath as NSString).lastPathComponent)
         else { return }
-        let relativeFolder = (file.relativePath as NSString).deletingLastPathComponent
-        let folder = [output, relativeFolder, folderName].filter { !$0.isEmpty }.joined(separator: "/")
+        let folder = self.folder(of: file, named: folderName)
         let claims = self.claims
         let path = file.path
         do {
@@ -255,32 +531,51 @@ actor RunCoordinator {
         } catch {
             logger.warning("cannot release the removed outline's folder", metadata: ["error": "\(error)"])
         }
+        await publishPage(of: path)
+        removed.removeValue(forKey: path)
+        pages.removeValue(forKey: path)
+        // An outline refused for this folder may have it now.
+        for (rival, problem) in problems {
+            guard case .folderOwned(let owner, _) = problem, owner == path, let file = known[rival] else { continue }
+            await consider(file, reason: .save)
+        }
     }
 
     func scanCompleted() {
+        scanned = true
         updateStatus()
     }
 
-    /// Applies reloaded generation settings. With new settings every known outline is brought up
-    /// to date under them; with the same settings, the outlines a stop left incomplete are (the
-    /// reload may have fixed the key).
-    func reloaded(settings: GenerationSettings) async {
+    /// Applies reloaded settings. With new generation settings every known outline is brought up
+    /// to date under them; with the same, the outlines a stop left incomplete are (the reload may
+    /// have fixed the key or lifted the quota).
+    func reloaded(settings: GenerationSettings, settle: Duration) async {
         let changed = settings != self.settings
         self.settings = settings
+        self.settle = settle
         let wasStopped = stop != nil
         stop = nil
         let files = known.values.filter { file in
-            changed || (wasStopped && problems[file.path] == .failedChapters)
+            if changed { return true }
+            guard wasStopped, case .failedChapters = problems[file.path] else { return false }
+            return true
         }
-        for file in files.sorted(by: { $0.path < $1.path }) { await outlineChanged(file) }
+        for file in files.sorted(by: { $0.path < $1.path }) { await consider(file, reason: .reload) }
         updateStatus()
     }
+
+    // MARK: - Stopping
 
     /// Stops taking work; waits up to `timeout` for runs in progress, then cancels them and waits
     /// for every run to end, superseded ones included (they stop at once: publishing is atomic
     /// and short, and one that started finishes first).
     func drain(timeout: Duration) async {
         draining = true
+        if let timer = retryTimer {
+            retryTimer = nil
+            timer.task.cancel()
+            await timer.task.value
+        }
         guard !isIdle else { return }
         let idleInTime = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
@@ -329,37 +624,74 @@ actor RunCoordinator {
         idleWaiters.removeValue(forKey: id)?.resume()
     }
 
+    // MARK: - Status
+
     /// One human line for `systemctl status`.
     private func updateStatus() {
         let active = runs.values.sorted { $0.name < $1.name }
         var text: String
         if active.isEmpty {
+            let inInbox = problems.filter { known[$0.key] != nil }
             let total = known.count
-            let troubled = Set(problems.keys).intersection(known.keys).count
-            let upToDate = total - troubled
+            let upToDate = total - inInbox.count
             text = "Watching \(inbox): \(upToDate) course\(upToDate == 1 ? "" : "s") up to date"
-            if troubled > 0 { text += ", \(troubled) with problems (see journalctl)" }
+            let waiting = retries.filter { known[$0.key] != nil }
+            if let next = waiting.values.map(\.at).min() {
+                text += ", \(waiting.count) to retry (next at \(Self.time(next)))"
+            }
+            let needAuthor = inInbox.values.filter { problem in
+                switch problem {
+                case .unreadable, .folderOwned, .failedChapters(needsAuthor: true): true
+                case .failedChapters(needsAuthor: false): false
+                }
+            }.count
+            if needAuthor > 0 { text += ", \(needAuthor) need their author (see journalctl)" }
+            let other = inInbox.count - needAuthor - waiting.count
+            if other > 0 { text += ", \(other) with problems (see journalctl)" }
         } else {
             text = active.map { run in
                 // A run reports progress once it has planned; until then it is generating all the
                 // same, not up to date.
                 guard let progress = run.progress else { return "Generating \(run.name): planning" }
-                var line = "Generating \(progress.outline): \(progress.ready)/\(progress.total) chapters"
-                if progress.retrying > 0 { line += ", \(progress.retrying) retrying" }
-                if progress.failed > 0 { line += ", \(progress.failed) failed" }
-                return line
+                return Self.describe(progress)
             }.joined(separator: "; ")
+            if let limit = inFlightLimit, limit.current < limit.maximum {
+                text += " (API overloaded: \(limit.current) of \(limit.maximum) requests in flight)"
+            }
         }
         if let stop {
             switch stop.reason {
             case .refused:
                 text = "Stopped: \(stop.error); fix the key or model, then reload (systemctl reload coursegen). " + text
             case .dailyQuota:
-                let until = stop.until.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? ""
+                let until = stop.until.map { " until \(Self.time($0))" } ?? ""
                 text = "Paused\(until): daily quota used up. " + text
             }
         }
         onStatus(text)
+    }
+
+    /// "Generating practical-rust: 7/12 chapters, 3 writing (2.1k words so far), 1 retrying".
+    static func describe(_ progress: Engine.Progress) -> String {
+        var line = "Generating \(progress.outline): \(progress.ready)/\(progress.total) chapters"
+        if progress.writing > 0 { line += ", \(progress.writing) writing (\(words(progress.words)) words so far)" }
+        if progress.retrying > 0 { line += ", \(progress.retrying) retrying" }
+        if progress.failed > 0 { line += ", \(progress.failed) failed" }
+        return line
+    }
+
+    /// 950, 2.1k, 12k.
+    static func words(_ count: Int) -> String {
+        switch count {
+        case ..<1000: "\(count)"
+        case ..<10_000: "\((Double(count) / 1000).formatted(.number.precision(.fractionLength(1))))k"
+        default: "\(count / 1000)k"
+        }
+    }
+
+    /// A time of day for status lines, in the machine's time zone.
+    static func time(_ date: Date) -> String {
+        date.formatted(date: .omitted, time: .shortened)
     }
 
     /// The outline's name in logs and status: its path in the inbox without the extension.
@@ -367,6 +699,12 @@ actor RunCoordinator {
         let folder = (file.relativePath as NSString).deletingLastPathComponent
         let stem = Outline.folderName(forFile: (file.relativePath as NSString).lastPathComponent) ?? file.relativePath
         return folder.isEmpty ? stem : "\(folder)/\(stem)"
+    }
+
+    /// The folder `file` publishes into: `OUTPUT/<its folder in the inbox>/<its name>`.
+    private func folder(of file: InboxFile, named folderName: String) -> String {
+        let relativeFolder = (file.relativePath as NSString).deletingLastPathComponent
+        return [output, relativeFolder, folderName].filter { !$0.isEmpty }.joined(separator: "/")
     }
 
     /// The watcher refuses symlinks leading out of the inbox; check again right before reading,
@@ -380,5 +718,13 @@ actor RunCoordinator {
         let file = String(cString: resolved)
         let base = String(cString: root)
         return file.hasPrefix(base.hasSuffix("/") ? base : base + "/")
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a floating-point number.
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

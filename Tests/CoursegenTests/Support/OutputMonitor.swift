@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Synchronization
 import TestSupport
 
@@ -28,8 +31,13 @@ final class OutputMonitor: Sendable {
     private func scan() {
         let manager = FileManager.default
         for folder in (try? manager.contentsOfDirectory(atPath: root)) ?? [] where !folder.hasPrefix(".") {
-            let path = "\(root)/\(folder)"
-            guard let names = try? manager.contentsOfDirectory(atPath: path) else { continue }
+            // One version of the folder: everything is read through one descriptor of it, so a
+            // folder exchanged meanwhile is still the one being looked at.
+            let directory = open("\(root)/\(folder)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard directory >= 0 else { continue }
+            defer { close(directory) }
+            let summary = Self.read("SUMMARY.md", in: directory)
+            guard let names = Self.names(in: directory) else { continue }
             var numbers: [Int: String] = [:]
             for name in names {
                 if name.hasPrefix(".") || name.contains(".tmp") {
@@ -39,14 +47,54 @@ final class OutputMonitor: Sendable {
                 else { continue }
                 if let other = numbers[number] { record("two files numbered \(number): \(other), \(name)") }
                 numbers[number] = name
-                guard let data = manager.contents(atPath: "\(path)/\(name)") else { continue }  // replaced meanwhile
+                guard let data = Self.read(name, in: directory) else { continue }  // replaced meanwhile
                 let text = String(decoding: data, as: UTF8.self)
                 if !text.hasPrefix("# ") || !text.hasSuffix(Self.chapterEnding) {
                     record("partial chapter \(folder)/\(name): \(data.count) bytes")
                 }
             }
+            // SUMMARY.md never links a file that is not there (drafts, `()`, link nothing). Files
+            // only come and go by whole-folder exchange, and a chapter is renamed in before
+            // SUMMARY.md names it: what this SUMMARY.md links is in this listing.
+            if let summary {
+                for link in Self.links(in: String(decoding: summary, as: UTF8.self)) where !names.contains(link) {
+                    record("SUMMARY.md of \(folder) links \(link), which is not there")
+                }
+            }
         }
         state.withLock { $0.scans += 1 }
+    }
+
+    /// The file `name` in the folder open as `directory`, nil if it is not there.
+    private static func read(_ name: String, in directory: Int32) -> Data? {
+        let file = openat(directory, name, O_RDONLY | O_CLOEXEC)
+        guard file >= 0 else { return nil }
+        return FileHandle(fileDescriptor: file, closeOnDealloc: true).readDataToEndOfFile()
+    }
+
+    /// The names in the folder open as `directory`.
+    private static func names(in directory: Int32) -> Set<String>? {
+        let copy = dup(directory)
+        guard copy >= 0, let listing = fdopendir(copy) else { return nil }
+        defer { closedir(listing) }
+        var names: Set<String> = []
+        while let entry = readdir(listing) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.insert(name) }
+        }
+        return names
+    }
+
+    /// The link destinations of a SUMMARY.md, `- [Title](file)`, drafts (`()`) left out.
+    static func links(in summary: String) -> [String] {
+        summary.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("- ["), line.hasSuffix(")"), let open = line.range(of: "](", options: .backwards)
+            else { return nil }
+            let destination = String(line[open.upperBound..<line.index(before: line.endIndex)])
+            return destination.isEmpty ? nil : destination
+        }
     }
 
     private func record(_ violation: String) {

@@ -26,15 +26,22 @@ final class EngineHarness: Sendable {
         try await self.init(settings: other.settings, temp: other.temp)
     }
 
+    /// - Parameters:
+    ///   - server: how the fake answers; `reply` replaces its `reply`.
+    ///   - streaming: how the provider streams (nil: `generateContent`).
     init(
         settings: GenerationSettings = GenerationSettings(),
         temp: TemporaryFolder? = nil,
         scheduler configuration: Scheduler.Configuration = Scheduler.Configuration(
             backoff: Backoff(initial: .milliseconds(20), maximum: .milliseconds(200))
         ),
+        server serverConfiguration: FakeGeminiServer.Configuration = FakeGeminiServer.Configuration(),
+        streaming: GeminiProvider.Streaming? = GeminiProvider.Streaming(),
         reply: @escaping @Sendable (FakeGeminiServer.Request) -> FakeGeminiServer.Reply = { _ in .success() }
     ) async throws {
-        server = try await FakeGeminiServer.start(reply: reply)
+        var serverConfiguration = serverConfiguration
+        serverConfiguration.reply = reply
+        server = try await FakeGeminiServer.start(serverConfiguration)
         self.temp = try temp ?? TemporaryFolder()
         httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         logs = LogRecorder()
@@ -42,7 +49,8 @@ final class EngineHarness: Sendable {
         let provider = try GeminiProvider(
             baseURL: server.baseURL,
             apiKey: APIKey(FakeGeminiServer.defaultAPIKey)!,
-            httpClient: httpClient
+            httpClient: httpClient,
+            streaming: streaming
         )
         scheduler = Scheduler(provider: provider, configuration: configuration)
         engine = Engine(stateDirectory: "\(self.temp.path)/state", scheduler: scheduler, logger: logs.logger)

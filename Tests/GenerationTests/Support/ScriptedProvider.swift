@@ -57,7 +57,11 @@ final class ScriptedProvider: ChapterProvider, Sendable {
     var maxInFlight: Int { state.withLock { $0.maxInFlight } }
     var inFlight: Int { state.withLock { $0.inFlight } }
 
-    func generate(_ request: ChapterRequest, timeout: Duration) async throws -> ChapterResponse {
+    func generate(
+        _ request: ChapterRequest,
+        timeout: Duration,
+        onProgress: @escaping @Sendable (ChapterProgress) -> Void
+    ) async throws -> ChapterResponse {
         let attempt = state.withLock { state in
             state.attempts[request.prompt, default: 0] += 1
             let attempt = state.attempts[request.prompt]!

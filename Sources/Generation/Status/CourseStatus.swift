@@ -1,0 +1,196 @@
+public import Foundation
+
+/// Everything an author or a tool needs to know about one course: what is happening to it, what
+/// went wrong and what to do. The one model both the status page beside the chapters
+/// (`OUTPUT/<course>/STATUS.md`, `StatusPage`) and `coursegen status --json` are made from, so
+/// they never disagree. The daemon keeps the latest one of each course in the state folder
+/// (`STATE/courses/`); for a course only `coursegen generate` has seen, it is derived from the
+/// manifest.
+public struct CourseStatus: Sendable, Codable, Hashable {
+    /// Where the course stands, from the author's point of view.
+    public enum Phase: String, Sendable, Codable, Hashable {
+        /// Chapters are being written now.
+        case generating
+        /// Every chapter is published with its current text (or kept as hand-edited).
+        case upToDate = "up-to-date"
+        /// Some chapters failed for a reason that may pass; coursegen tries them again at `nextTry`.
+        case waitingToRetry = "waiting-to-retry"
+        /// Some chapters failed for a reason only the author can fix (see `failed`).
+        case needsAuthor = "needs-author"
+        /// Some chapters failed and nothing will try them again before the next save.
+        case failed
+        /// Generation is stopped for everyone (a refused key, a used-up daily quota): the
+        /// administrator has been told; nothing for the author to do.
+        case paused
+        /// The outline cannot be read (see `outlineError`); the chapters published before stay.
+        case unreadable
+        /// The outline was removed from the inbox; its chapters stay published.
+        case removed
+    }
+
+    public struct Failure: Sendable, Codable, Hashable {
+        /// 1-based position in the outline.
+        public var chapter: Int
+        public var title: String
+        /// The error as the API or coursegen gave it.
+        public var error: String
+        /// Only the author can fix it (a blocked prompt, a refusal): it is not tried again.
+        public var needsAuthor: Bool
+        /// What happened, in plain words for the author.
+        public var explanation: String
+        /// What the author can do about it, if anything.
+        public var advice: String
+    }
+
+    public struct HandEdit: Sendable, Codable, Hashable {
+        public var chapter: Int
+        public var title: String
+        public var file: String
+    }
+
+    /// An outline that does not parse: where, what and what to change.
+    public struct OutlineProblem: Sendable, Codable, Hashable {
+        public var file: String
+        public var line: Int?
+        /// What is wrong and how to fix it (the `FILE:LINE:` message without its location).
+        public var message: String
+        /// The line as it is in the file, when there is one.
+        public var text: String?
+
+        public init(file: String, line: Int?, message: String, text: String?) {
+            self.file = file
+            self.line = line
+            self.message = message
+            self.text = text
+        }
+    }
+
+    /// Another outline refused because this course owns the folder it maps to.
+    public struct Refusal: Sendable, Codable, Hashable {
+        public var file: String
+        public var advice: String
+
+        public init(file: String, advice: String) {
+            self.file = file
+            self.advice = advice
+        }
+    }
+
+    /// Chapters being written now.
+    public struct Progress: Sendable, Codable, Hashable {
+        public var ready: Int
+        public var writing: Int
+        public var words: Int
+        public var retrying: Int
+
+        public init(ready: Int, writing: Int, words: Int, retrying: Int) {
+            self.ready = ready
+            self.writing = writing
+            self.words = words
+            self.retrying = retrying
+        }
+    }
+
+    /// The outline's name (`team-a/practical-rust`).
+    public var outline: String
+    public var title: String?
+    /// The outline file.
+    public var source: String
+    /// The published folder.
+    public var folder: String
+    public var phase: Phase
+    /// When this status was made.
+    public var updated: Date
+    public var chapters: Int
+    public var upToDate: Int
+    public var handEdited: Int
+    public var handEditedChapters: [HandEdit]
+    public var failed: [Failure]
+    public var progress: Progress?
+    public var outlineError: OutlineProblem?
+    public var refused: [Refusal]
+    /// Why generation is stopped for everyone, when it is.
+    public var paused: String?
+    /// The model the chapters were last generated with.
+    public var model: String?
+    /// Tokens spent on this outline over all runs, retries included.
+    public var usage: Usage
+    /// Requests sent for this outline over all runs, retries included.
+    public var requests: Int
+    public var lastRun: Date?
+    public var lastGenerated: Date?
+    /// When the failed chapters are tried again, if they will be.
+    public var nextTry: Date?
+
+    public init(
+        outline: String,
+        title: String? = nil,
+        source: String,
+        folder: String,
+        phase: Phase,
+        updated: Date = Date()
+    ) {
+        self.outline = outline
+        self.title = title
+        self.source = source
+        self.folder = folder
+        self.phase = phase
+        self.updated = updated
+        chapters = 0
+        upToDate = 0
+        handEdited = 0
+        handEditedChapters = []
+        failed = []
+        refused = []
+        usage = Usage()
+        requests = 0
+    }
+
+    /// What the manifest of the course's folder says: its chapters, failures, hand edits, totals
+    /// and retry time, and the phase they add up to.
+    init(manifest: Manifest, updated: Date = Date()) {
+        self.init(
+            outline: manifest.outline,
+            title: manifest.title,
+            source: manifest.source,
+            folder: manifest.folder,
+            phase: .upToDate,
+            updated: updated
+        )
+        chapters = manifest.chapters.count
+        upToDate = manifest.chapters.filter { $0.state == .upToDate }.count
+        handEdited = manifest.chapters.filter { $0.state == .handEdited }.count
+        for (index, chapter) in manifest.chapters.enumerated() {
+            if chapter.state == .handEdited, let file = chapter.file {
+                handEditedChapters.append(HandEdit(chapter: index + 1, title: chapter.title, file: file))
+            }
+            guard let error = chapter.error, chapter.state == .failed || chapter.state == .handEdited else { continue }
+            let needsAuthor = chapter.retryable == false
+            let explained = FailureExplanation(error: error, needsAuthor: needsAuthor)
+            failed.append(
+                Failure(
+                    chapter: index + 1,
+                    title: chapter.title,
+                    error: error,
+                    needsAuthor: needsAuthor,
+                    explanation: explained.explanation,
+                    advice: explained.advice
+                )
+            )
+        }
+        model = manifest.model
+        usage = manifest.usage
+        requests = manifest.requests
+        lastRun = manifest.lastRun
+        lastGenerated = manifest.lastGenerated
+        nextTry = manifest.retry?.at
+        phase = Self.phase(failed: failed, nextTry: nextTry, pending: manifest.chapters.contains { $0.state == .pending })
+    }
+
+    /// The phase failures add up to, when nothing is running.
+    public static func phase(failed: [Failure], nextTry: Date?, pending: Bool) -> Phase {
+        if failed.contains(where: \.needsAuthor) { return .needsAuthor }
+        if !failed.isEmpty || pending { return nextTry == nil ? .failed : .waitingToRetry }
+        return .upToDate
+    }
+}

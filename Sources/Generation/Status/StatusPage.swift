@@ -1,0 +1,170 @@
+public import Foundation
+
+/// The status page beside a course's chapters, `STATUS.md`: what is happening to the course, in
+/// plain words, for its author. Rendered from a `CourseStatus`, the same value
+/// `coursegen status --json` prints. Not listed in `SUMMARY.md`, so mdBook leaves it out of the
+/// book. Pure.
+public enum StatusPage {
+    /// The page's file name in the course's folder.
+    public static let fileName = "STATUS.md"
+    /// The page's last line starts with this: a reader that sees it has the whole page.
+    public static let footer = "_Written by coursegen"
+
+    public static func render(_ status: CourseStatus) -> [UInt8] {
+        var lines: [String] = []
+        let name = status.title.map { "\"\(Self.escaped($0))\"" } ?? "`\(status.outline)`"
+        lines.append("# Status of \(name)")
+        lines.append("")
+        lines.append(headline(status))
+        lines.append("")
+        lines.append("- Outline: `\(status.source)`")
+        if let lastGenerated = status.lastGenerated {
+            let model = status.model.map { " with \($0)" } ?? ""
+            lines.append("- Last generated: \(time(lastGenerated))\(model)")
+        }
+        if status.chapters > 0 {
+            lines.append(
+                "- Chapters: \(status.chapters) in the outline, \(status.upToDate) up to date"
+                    + (status.handEdited > 0 ? ", \(status.handEdited) hand-edited" : "")
+                    + (status.failed.isEmpty ? "" : ", \(status.failed.count) failed")
+            )
+        }
+        if status.requests > 0 {
+            let usage = status.usage
+            lines.append(
+                "- Spent so far: \(usage.promptTokens) tokens in, \(usage.outputTokens) out, "
+                    + "\(usage.thinkingTokens) thinking, over \(status.requests) requests"
+            )
+        }
+        if let next = status.nextTry, !status.failed.isEmpty {
+            lines.append("- Failed chapters are tried again at \(time(next))")
+        }
+
+        if let problem = status.outlineError {
+            lines.append("")
+            lines.append("## The outline cannot be read")
+            lines.append("")
+            let place = problem.line.map { "`\(problem.file)`, line \($0)" } ?? "`\(problem.file)`"
+            lines.append("\(place): \(Self.escaped(problem.message))")
+            if let text = problem.text {
+                lines.append("")
+                lines.append(fenced(text))
+            }
+            lines.append("")
+            lines.append("Change that line as the message says and save the outline again. The chapters published before stay as they are.")
+        }
+        if !status.failed.isEmpty {
+            lines.append("")
+            lines.append("## Chapters that failed")
+            lines.append("")
+            for failure in status.failed {
+                lines.append(
+                    "- Chapter \(failure.chapter) \"\(Self.escaped(failure.title))\": \(failure.explanation). "
+                        + "**What to do:** \(failure.advice)."
+                )
+                lines.append("  The error: \(fencedInline(failure.error))")
+            }
+        }
+        if !status.handEditedChapters.isEmpty {
+            lines.append("")
+            lines.append("## Chapters edited by hand, kept as they are")
+            lines.append("")
+            for edit in status.handEditedChapters {
+                lines.append("- Chapter \(edit.chapter) \"\(Self.escaped(edit.title))\", `\(edit.file)`")
+            }
+            lines.append("")
+            lines.append(
+                "coursegen never overwrites a file someone edited. To have one written again, delete it (or ask for "
+                    + "`coursegen generate --force`, which keeps the edited file as NAME.orig)."
+            )
+        }
+        if !status.refused.isEmpty {
+            lines.append("")
+            lines.append("## Other outlines refused for this folder")
+            lines.append("")
+            for refusal in status.refused {
+                lines.append("- `\(refusal.file)`: \(refusal.advice)")
+            }
+        }
+        lines.append("")
+        lines.append("---")
+        lines.append(
+            "\(footer) at \(time(status.updated)); not part of the book (SUMMARY.md does not list it). Phase: `\(status.phase.rawValue)`._"
+        )
+        return Array((lines.joined(separator: "\n") + "\n").utf8)
+    }
+
+    /// One sentence saying where the course stands.
+    static func headline(_ status: CourseStatus) -> String {
+        switch status.phase {
+        case .generating:
+            guard let progress = status.progress else { return "**Generating**: planning which chapters to write." }
+            var text = "**Generating**: \(progress.ready) of \(status.chapters) chapters ready"
+            if progress.writing > 0 {
+                text += ", \(progress.writing) being written (\(progress.words) words so far)"
+            }
+            if progress.retrying > 0 { text += ", \(progress.retrying) waiting to be tried again" }
+            return text + ". Chapters appear here as they are finished."
+        case .upToDate:
+            return "**Up to date**: every chapter of the outline is published."
+        case .waitingToRetry:
+            let when = status.nextTry.map { " at \(time($0))" } ?? ""
+            return "**Waiting to try again**: some chapters failed for a reason that usually passes; coursegen tries them again\(when), on its own."
+        case .needsAuthor:
+            return "**Needs you**: some chapters cannot be written as the outline asks; see below what to change."
+        case .failed:
+            return "**Some chapters failed**: see below; saving the outline again tries them again."
+        case .paused:
+            let why = status.paused.map { " (\($0))" } ?? ""
+            return "**Paused**: generation is stopped for every course\(why). The administrator has been told; nothing to do on your side."
+        case .unreadable:
+            return "**The outline cannot be read**: nothing new is generated until it is fixed; see below."
+        case .removed:
+            return "**Removed**: the outline is no longer in the inbox. Its chapters stay here; put the outline back to update them."
+        }
+    }
+
+    /// A date for people, in UTC, to the minute.
+    static func time(_ date: Date) -> String {
+        date.formatted(
+            Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!)
+                .year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon)
+        ).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " UTC")
+    }
+
+    /// Text safe inside a Markdown paragraph: no HTML, no emphasis or link syntax taking effect.
+    static func escaped(_ text: String) -> String {
+        var result = ""
+        for character in text {
+            switch character {
+            case "\\", "`", "*", "_", "[", "]", "<", ">", "#", "|": result += "\\\(character)"
+            case "\n", "\r": result += " "
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+
+    /// `text` as a fenced block that no backtick run inside it can close.
+    static func fenced(_ text: String) -> String {
+        let fence = String(repeating: "`", count: max(3, longestBacktickRun(text) + 1))
+        return "\(fence)\n\(text)\n\(fence)"
+    }
+
+    /// `text` as inline code that no backtick run inside it can close.
+    static func fencedInline(_ text: String) -> String {
+        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        let fence = String(repeating: "`", count: longestBacktickRun(flat) + 1)
+        return "\(fence) \(flat) \(fence)"
+    }
+
+    private static func longestBacktickRun(_ text: String) -> Int {
+        var longest = 0
+        var current = 0
+        for character in text {
+            current = character == "`" ? current + 1 : 0
+            longest = max(longest, current)
+        }
+        return longest
+    }
+}
