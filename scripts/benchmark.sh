@@ -10,11 +10,13 @@
 #   scripts/benchmark.sh --idle-seconds 20    a shorter idle watch (scenario 7)
 #   scripts/benchmark.sh --help               coursegen-bench's options
 #
-# The report (Markdown, for BENCHMARKS.md) is also written to .build/benchmark-report.md.
+# The report (Markdown, for BENCHMARKS.md) is also written to .build-release/benchmark-report.md.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 
-flags=(-c release --static-swift-stdlib)
+# A scratch path of its own: the debug build (.build) and this one can then run at the same time
+# (SwiftPM locks its build folder), and neither evicts the other's products.
+flags=(-c release --static-swift-stdlib --scratch-path .build-release)
 for product in coursegen fake-gemini coursegen-bench; do
     swift build "${flags[@]}" --product "$product" >&2
 done
@@ -30,5 +32,5 @@ scripts/install.sh install --destdir "$stage" --binary "$bin/coursegen" >/dev/nu
     --installed-binary "$stage/usr/local/bin/coursegen" \
     --command "scripts/benchmark.sh${*:+ $*}" \
     --toolchain "$(swift --version 2>/dev/null | head -n 1)" \
-    --markdown .build/benchmark-report.md \
+    --markdown .build-release/benchmark-report.md \
     "$@"

@@ -361,7 +361,14 @@ struct SchedulerTests {
             Scheduler.Configuration(concurrency: 8, requestsPerMinute: 1_000_000, adaptsToOverload: adapts),
             script: { _, attempt in
                 attempt == 1
-                    ? .failure(ProviderError(.retry, "UNAVAILABLE: The model is overloaded.", httpStatus: 503))
+                    ? .failure(
+                        ProviderError(
+                            .retry,
+                            "UNAVAILABLE: The model is overloaded.",
+                            httpStatus: 503,
+                            overloaded: true
+                        )
+                    )
                     : .success(ChapterResponse(text: "ok", usage: Usage()))
             }
         )

@@ -37,6 +37,9 @@ struct EngineRun: Sendable {
     var stallTimeout: Duration? = GeminiProvider.Streaming().stallTimeout
     /// Whether to poll the output folder (every millisecond) for the first published chapter.
     var watchesFirstPublish = false
+    /// Called with the server just before the engine starts, in a task of its own that is
+    /// cancelled when the run ends (e.g. to switch a storm on for a while).
+    var duringRun: (@Sendable (FakeGeminiProcess) async throws -> Void)?
 
     func run(in context: BenchContext) async throws -> Outcome {
         let folder = try context.makeFolder("engine")
@@ -81,15 +84,19 @@ struct EngineRun: Sendable {
             )
             let start = ContinuousClock.now
             let watcher = watchesFirstPublish ? Task { await Self.firstChapterFile(in: job.outputFolder) } : nil
+            let companion = duringRun.map { body in Task { try await body(server) } }
             let report: RunReport
             do {
                 report = try await engine.run(job)
             } catch {
                 watcher?.cancel()
+                companion?.cancel()
                 throw error
             }
             let makespan = ContinuousClock.now - start
             watcher?.cancel()
+            companion?.cancel()
+            if let companion { try await companion.value }
             let firstPublished = await watcher?.value.map { (after: $0.at - start, chapter: $0.chapter) }
             let statistics = try await server.statistics()
             await server.stop()

@@ -59,6 +59,17 @@ final class FakeGeminiProcess: Sendable {
         return try JSONDecoder().decode(FakeStatistics.self, from: Data(body.readableBytesView))
     }
 
+    /// Switches the server's overload storm on (`fraction` of requests answered 503 at once) or
+    /// off (`POST /_fake/storm`).
+    func storm(active: Bool, fraction: Double = 0.6, seed: UInt64 = 1) async throws {
+        var request = HTTPClientRequest(
+            url: "\(baseURL)/_fake/storm?active=\(active)" + (active ? "&fraction=\(fraction)&seed=\(seed)" : "")
+        )
+        request.method = .POST
+        let response = try await httpClient.execute(request, timeout: .seconds(30))
+        guard response.status == .ok else { throw BenchError("POST /_fake/storm answered \(response.status)") }
+    }
+
     func stop() async {
         await child.stop()
     }
