@@ -35,6 +35,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Outlines of 10 chapters scenario 6 drops into the inbox at once.")
     var scaleOutlines: Int = 1000
 
+    @Option(help: "Courses of more chapters than this are not run, and the table says so (default: every size).")
+    var maxChapters: Int?
+
     @Option(help: "Also write the report (Markdown) to this file.")
     var markdown: String?
 
@@ -48,6 +51,7 @@ struct Bench: AsyncParsableCommand {
         guard timeScale > 0, timeScale <= 1 else { throw ValidationError("--time-scale must be in (0, 1].") }
         guard idleSeconds >= 1 else { throw ValidationError("--idle-seconds must be 1 or more.") }
         guard scaleOutlines >= 1 else { throw ValidationError("--scale-outlines must be 1 or more.") }
+        if let maxChapters, maxChapters < 1 { throw ValidationError("--max-chapters must be 1 or more.") }
         let known = Set(Scenario.all.map(\.id))
         for id in selectedIDs where !known.contains(id) {
             throw ValidationError(
@@ -85,6 +89,7 @@ struct Bench: AsyncParsableCommand {
             timeScale: timeScale,
             idleSeconds: idleSeconds,
             scaleOutlines: scaleOutlines,
+            maxChapters: maxChapters,
             httpClient: httpClient,
             report: report
         )

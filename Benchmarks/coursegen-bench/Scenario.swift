@@ -45,11 +45,19 @@ struct BenchContext: Sendable {
     var idleSeconds: Int
     /// Outlines scenario 6 drops into the inbox.
     var scaleOutlines: Int
+    /// `--max-chapters`: courses larger than this are not run.
+    var maxChapters: Int?
     var httpClient: HTTPClient
     /// The key the fakes accept and the clients send.
     var apiKey = "bench-key"
     /// Where scenarios add sections too long for the table.
     var report: Report
+
+    /// Why a course of `chapters` chapters is not run, or nil when it is.
+    func skipReason(chapters: Int) -> String? {
+        guard let maxChapters, chapters > maxChapters else { return nil }
+        return "not run: \(chapters) chapters is over --max-chapters \(maxChapters)"
+    }
 
     /// A fresh folder for one part of a scenario.
     func makeFolder(_ name: String) throws -> String {

@@ -83,9 +83,22 @@ struct Figure: Sendable {
         return figure
     }
 
-    /// nil when the figure has no target; false when it could not be measured.
+    /// A figure left out on purpose (`--max-chapters`); its text starts with "not run".
+    static func notRun(_ scenario: String, _ name: String, _ reason: String, unit: Unit, target: Target? = nil)
+        -> Figure
+    {
+        failed(scenario, name, reason, unit: unit, target: target)
+    }
+
+    /// Whether the figure was left out on purpose rather than failed.
+    var isNotRun: Bool {
+        if case .failure(let failure) = value { return failure.description.hasPrefix("not run") }
+        return false
+    }
+
+    /// nil when the figure has no target or was not run; false when it could not be measured.
     var holds: Bool? {
-        guard let target else { return nil }
+        guard let target, !isNotRun else { return nil }
         switch value {
         case .success(let value): return target.isMet(by: value)
         case .failure: return false
@@ -95,7 +108,7 @@ struct Figure: Sendable {
     var valueText: String {
         switch value {
         case .success(let value): unit.format(value)
-        case .failure(let failure): "not measured: \(failure)"
+        case .failure(let failure): isNotRun ? failure.description : "not measured: \(failure)"
         }
     }
 }
@@ -106,7 +119,7 @@ enum ReportTable {
         var lines = ["| # | figure | value | target | holds |", "| --- | --- | --- | --- | --- |"]
         for figure in figures {
             let target = figure.target.map { $0.text(in: figure.unit) } ?? "—"
-            let holds = figure.holds.map { $0 ? "yes" : "**no**" } ?? "—"
+            let holds = figure.isNotRun ? "not run" : figure.holds.map { $0 ? "yes" : "**no**" } ?? "—"
             lines.append(
                 "| \(figure.scenario) | \(escaped(figure.name)) | \(escaped(figure.valueText)) | \(target) | \(holds) |"
             )

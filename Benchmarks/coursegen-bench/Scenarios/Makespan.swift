@@ -26,6 +26,10 @@ extension Scenario {
         for tier in [QuotaTier.free, .tier1] {
             for chapters in [12, 60, 240] {
                 let name = "makespan / ideal, \(chapters) chapters, \(tier.name)"
+                if let reason = context.skipReason(chapters: chapters) {
+                    figures.append(.notRun("1", name, reason, unit: .ratio, target: .atMost(1.10)))
+                    continue
+                }
                 let run = EngineRun(
                     title: "Makespan \(chapters) \(tier.requestsPerMinute)",
                     chapters: chapters,
@@ -114,7 +118,7 @@ extension Scenario {
     }
 
     static let faultMix = Scenario(id: "4", title: "A fault mix against a fault-free run") { context in
-        let chapters = 120
+        let chapters = 60
         let tier = QuotaTier.tier1
         func run(_ faults: [String]) -> EngineRun {
             EngineRun(
