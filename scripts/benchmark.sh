@@ -2,12 +2,14 @@
 # coursegen's benchmark, one command: builds the release binaries as scripts/install.sh does
 # (static Swift runtime), stages an install of coursegen with scripts/install.sh --destdir, and
 # runs every scenario of BENCHMARKS.md with coursegen-bench, which prints one table: figure,
-# value, target, holds. About 6 minutes on 2 cores, builds excluded (the first release build
-# takes 6 to 15 more).
+# value, target, holds. Not yet timed in release: the debug build took 7 minutes on 2 loaded
+# cores with --max-chapters 60 --scale-outlines 100 (BENCHMARKS.md); the full sizes take longer
+# there. Builds excluded (the first release build takes 6 to 45 minutes, by the cores' load).
 #
 #   scripts/benchmark.sh                      every scenario
 #   scripts/benchmark.sh --only 1,9           some of them
 #   scripts/benchmark.sh --idle-seconds 20    a shorter idle watch (scenario 7)
+#   scripts/benchmark.sh --max-chapters 60    leaves out (and says so) courses above 60 chapters
 #   scripts/benchmark.sh --help               coursegen-bench's options
 #
 # The report (Markdown, for BENCHMARKS.md) is also written to .build-release/benchmark-report.md.

@@ -127,7 +127,7 @@ extension Scenario {
 
     static let idle = Scenario(id: "7", title: "An idle daemon over 500 up-to-date outlines") { context in
         let outlines = 500
-        let limits = context.watchLimits(concurrency: 32, requestsPerMinute: 100_000)
+        let limits = context.watchLimits(concurrency: 32, requestsPerMinute: 10_000)
 
         // The baseline: the same daemon with an empty inbox.
         let empty = try await WatchRig.start(context, name: "idle-empty", arguments: limits, watchdog: true)

@@ -46,7 +46,7 @@ extension Scenario {
                 .megabytes,
                 target: .below(85),
                 detail: context.installedBinary == nil
-                    ? "the release build product (no staged install was given)"
+                    ? "the --coursegen binary (no staged install was given)"
                     : "as `scripts/install.sh --destdir` staged it"
             ),
             Figure("9", "the same, stripped", Double(strippedSize) / 1e6, .megabytes),
