@@ -110,6 +110,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The benchmark program: every scenario of BENCHMARKS.md, one table. scripts/benchmark.sh
+        // builds it in release and runs it; the debug build compiles it, and no test runs it.
+        .executableTarget(
+            name: "coursegen-bench",
+            dependencies: [
+                "Generation", "FakeServerKit", "FakeGemini",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/coursegen-bench",
+            swiftSettings: swiftSettings
+        ),
+
         // What the test targets share: a manual clock, temporary folders, a log recorder.
         .target(
             name: "TestSupport",
@@ -141,6 +156,14 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BenchmarkTests",
+            dependencies: [
+                "coursegen-bench", "FakeGemini", "FakeServerKit", "Generation",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

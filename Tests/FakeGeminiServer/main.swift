@@ -80,6 +80,14 @@ struct FakeGeminiCommand: AsyncParsableCommand {
     @Option(help: "none: every request succeeds; mix: a realistic, seeded mix of faults (see --seed).")
     var faults: Faults = .none
 
+    @Option(
+        help: ArgumentHelp(
+            "A mix of your own instead of --faults mix's: REPLY=PROBABILITY,... with each REPLY as --reply takes it, e.g. 503=0.15,500=0.05,empty=0.05,malformed=0.03,reset=0.03; other attempts succeed. Seeded by --seed, at most --max-failures per prompt.",
+            valueName: "spec"
+        )
+    )
+    var faultMix: String?
+
     @Option(help: "The seed of the fault mix.")
     var seed: UInt64 = 1
 
@@ -181,6 +189,7 @@ struct FakeGeminiCommand: AsyncParsableCommand {
         _ = try stormSchedule()
         _ = try splitPolicy()
         _ = try ReplySpec(parsing: reply)
+        _ = try customFaults()
         _ = try openAIRetryAfter()
         _ = try openAIMaxTokens()
     }
@@ -223,6 +232,11 @@ struct FakeGeminiCommand: AsyncParsableCommand {
             }
             return .seeded(seed: seed, cutsPerEvent: cuts)
         }
+    }
+
+    /// The faults of `--fault-mix`, nil without it.
+    func customFaults() throws -> [(reply: ReplySpec, probability: Double)]? {
+        try faultMix.map(ReplySpec.mix(parsing:))
     }
 
     func openAIRetryAfter() throws -> FakeOpenAIServer.RetryAfterHeaders {
@@ -336,15 +350,21 @@ struct FakeGeminiCommand: AsyncParsableCommand {
     func geminiConfiguration() throws -> FakeGeminiServer.Configuration {
         let latency = Duration.milliseconds(latencyMilliseconds)
         let base = try ReplySpec(parsing: reply).gemini.streamed(textEvents: streamEvents)
+        let faultList =
+            try customFaults().map {
+                $0.map { FakeGeminiServer.FaultMix.Fault($0.reply.gemini, probability: $0.probability) }
+            }
+            ?? (faults == .mix ? FakeGeminiServer.FaultMix.realistic().faults : nil)
         let mix: FakeGeminiServer.FaultMix? =
-            faults == .mix
-            ? FakeGeminiServer.FaultMix(
-                faults: FakeGeminiServer.FaultMix.realistic().faults,
-                success: base,
-                seed: seed,
-                maxFailuresPerPrompt: maxFailures,
-                latency: latency
-            ) : nil
+            faultList.map { faultList in
+                FakeGeminiServer.FaultMix(
+                    faults: faultList,
+                    success: base,
+                    seed: seed,
+                    maxFailuresPerPrompt: maxFailures,
+                    latency: latency
+                )
+            }
         // Attempts are counted per prompt by the server, across client restarts, so a retry
         // after a restart still gets past the failures.
         let failFirst = self.failFirst
@@ -367,15 +387,21 @@ struct FakeGeminiCommand: AsyncParsableCommand {
     func openAIConfiguration() throws -> FakeOpenAIServer.Configuration {
         let latency = Duration.milliseconds(latencyMilliseconds)
         let base = try ReplySpec(parsing: reply).openAI.streamed(textEvents: streamEvents)
+        let faultList =
+            try customFaults().map {
+                $0.map { FakeOpenAIServer.FaultMix.Fault($0.reply.openAI, probability: $0.probability) }
+            }
+            ?? (faults == .mix ? FakeOpenAIServer.FaultMix.realistic().faults : nil)
         let mix: FakeOpenAIServer.FaultMix? =
-            faults == .mix
-            ? FakeOpenAIServer.FaultMix(
-                faults: FakeOpenAIServer.FaultMix.realistic().faults,
-                success: base,
-                seed: seed,
-                maxFailuresPerPrompt: maxFailures,
-                latency: latency
-            ) : nil
+            faultList.map { faultList in
+                FakeOpenAIServer.FaultMix(
+                    faults: faultList,
+                    success: base,
+                    seed: seed,
+                    maxFailuresPerPrompt: maxFailures,
+                    latency: latency
+                )
+            }
         let failFirst = self.failFirst
         let key: FakeOpenAIServer.KeyPolicy =
             noKey ? .notRequired : try acceptedKey().map { .exactly($0) } ?? .anyNonEmpty
@@ -418,6 +444,37 @@ enum ReplySpec: Equatable {
         429[:SECONDS|none] (rate limited, RetryInfo or Retry-After SECONDS, default 15), \
         429-daily (Gemini's per-day quota), or an HTTP status such as 500 or 503.
         """
+
+    /// Parses `--fault-mix`: `REPLY=PROBABILITY` items separated by commas, each REPLY as
+    /// `--reply` takes it, each probability in 0...1 and all of them together at most 1.
+    static func mix(parsing text: String) throws -> [(reply: ReplySpec, probability: Double)] {
+        var faults: [(reply: ReplySpec, probability: Double)] = []
+        for item in text.split(separator: ",") {
+            guard let equals = item.lastIndex(of: "=") else {
+                throw ValidationError("--fault-mix \(text): \(item) is not REPLY=PROBABILITY, e.g. 503=0.15.")
+            }
+            let value = item[item.index(after: equals)...]
+            guard let probability = Double(value), (0...1).contains(probability) else {
+                throw ValidationError("--fault-mix \(text): \(value) is not a probability between 0 and 1.")
+            }
+            let name = String(item[..<equals])
+            guard let reply = try? ReplySpec(parsing: name) else {
+                throw ValidationError("--fault-mix \(text): \(name) is not a reply; each REPLY is one of: \(help)")
+            }
+            guard reply != .success else {
+                throw ValidationError(
+                    "--fault-mix \(text): success is what every other attempt gets; name faults only."
+                )
+            }
+            faults.append((reply, probability))
+        }
+        guard !faults.isEmpty else { throw ValidationError("--fault-mix needs at least one REPLY=PROBABILITY.") }
+        let total = faults.reduce(0) { $0 + $1.probability }
+        guard total <= 1 + 1e-9 else {
+            throw ValidationError("--fault-mix \(text): the probabilities add up to \(total), more than 1.")
+        }
+        return faults
+    }
 
     init(parsing text: String) throws {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)

@@ -145,12 +145,38 @@ struct FakeServerExecutableTests {
         #expect(try await fake.stop() == 0)
     }
 
+    @Test("--fault-mix answers the faults it names, and every attempt past --max-failures succeeds")
+    func faultMixFlag() async throws {
+        let fake = try await FakeProcess(["--key", "k", "--fault-mix", "500=0.5,reset=0.5", "--max-failures", "2"])
+        let body = #"{"contents": [{"parts": [{"text": "chapter"}]}]}"#
+        let request =
+            "POST /v1beta/models/gemini-2.5-flash:generateContent HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + "x-goog-api-key: k\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
+        // Two attempts draw from the mix (a 500 or a reset connection), the third succeeds.
+        for _ in 1...2 {
+            do {
+                #expect(try await fake.send(request).status == 500)
+            } catch {
+                // The reset: the connection closed without a response.
+            }
+        }
+        #expect(try await fake.send(request).status == 200)
+        let stats = try await fake.send("GET /_fake/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        let json = try #require(try stats.json() as? [String: Any])
+        #expect(json["byPrompt"] as? [String: Int] == ["chapter": 3])
+        #expect((json["byStatus"] as? [String: Int])?["200"] == 1)
+        #expect(try await fake.stop() == 0)
+    }
+
     @Test(
         "bad flags are refused with a message that says what to write",
         arguments: [
             (["--latency", "normal:1"], "unknown kind"), (["--storm-window", "40-10"], "--storm-window"),
             (["--reply", "sometimes"], "--reply sometimes"), (["--split", "thirds"], "--split"),
-            (["--no-key", "--key", "k"], "--no-key"),
+            (["--no-key", "--key", "k"], "--no-key"), (["--fault-mix", "503"], "is not REPLY=PROBABILITY"),
+            (["--fault-mix", "503=1.5"], "is not a probability"), (["--fault-mix", "503=0.6,500=0.6"], "more than 1"),
+            (["--fault-mix", "sometimes=0.1"], "sometimes is not a reply"),
+            (["--fault-mix", "success=0.1"], "faults only"),
         ]
     )
     func badFlags(arguments: [String], message: String) async throws {

@@ -265,7 +265,9 @@ struct SchedulerTests {
         #expect(provider.submissions.map(\.prompt) == ["first"])
         #expect(await scheduler.requestsInFlight == 0)
     }
-    @Test("an answer no request can escape stops every submission at once: queued, pacing and backing-off requests fail with it")
+    @Test(
+        "an answer no request can escape stops every submission at once: queued, pacing and backing-off requests fail with it"
+    )
     func stopEverything() async throws {
         let refused = ProviderError(.stopEverything, "INVALID_ARGUMENT: API key not valid", httpStatus: 400)
         let harness = SchedulerHarness(
@@ -349,8 +351,32 @@ struct SchedulerTests {
         let stale = Scheduler(provider: provider, clock: clock, stop: stop, wallClock: { wall.value })
         #expect(await stale.stop == nil)
     }
-}
 
+    @Test(
+        "an overloaded answer lowers the in-flight limit only while adaptation is on",
+        arguments: [(true, 4), (false, 8)]
+    )
+    func adaptationCanBeTurnedOff(adapts: Bool, limitAfter: Int) async throws {
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 8, requestsPerMinute: 1_000_000, adaptsToOverload: adapts),
+            script: { _, attempt in
+                attempt == 1
+                    ? .failure(
+                        ProviderError(
+                            .retry,
+                            "UNAVAILABLE: The model is overloaded.",
+                            httpStatus: 503,
+                            overloaded: true
+                        )
+                    )
+                    : .success(ChapterResponse(text: "ok", usage: Usage()))
+            }
+        )
+        let results = await harness.run([.named("busy")])
+        #expect((try? results[0].get()) != nil)
+        #expect(await harness.scheduler.inFlightLimit.current == limitAfter)
+    }
+}
 
 @Suite("Pacing and backoff policies")
 struct PolicyTests {
@@ -499,7 +525,8 @@ struct AdaptiveLimitTests {
         let submissions = harness.provider.submissions
         let lowered = try #require(submissions.first { $0.attempt > 1 }?.at)
         let afterwards = submissions.filter { $0.at >= lowered }.map(\.at)
-        let mostAtOnce = afterwards.map { start in afterwards.filter { $0 >= start && $0 < start + latency }.count }.max()
+        let mostAtOnce = afterwards.map { start in afterwards.filter { $0 >= start && $0 < start + latency }.count }
+            .max()
         #expect((mostAtOnce ?? 0) < 8, "at most \(mostAtOnce ?? 0) at once after the storm began")
         // Then successes raised it again.
         #expect(seen.last.map { $0 > 1 } == true, "\(seen)")

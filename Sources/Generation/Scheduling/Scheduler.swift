@@ -26,6 +26,9 @@ public actor Scheduler {
         /// How long one attempt may take, answer included.
         public var requestTimeout: Duration
         public var backoff: Backoff
+        /// Whether signs of overload lower the in-flight limit below `concurrency`
+        /// (`AdaptiveLimit`). Off only to measure what the adaptation is worth (coursegen-bench).
+        public var adaptsToOverload: Bool
 
         public init(
             concurrency: Int = 8,
@@ -33,7 +36,8 @@ public actor Scheduler {
             inputTokensPerMinute: Int = 1_000_000,
             maximumAttempts: Int = 6,
             requestTimeout: Duration = .seconds(300),
-            backoff: Backoff = Backoff()
+            backoff: Backoff = Backoff(),
+            adaptsToOverload: Bool = true
         ) {
             self.concurrency = concurrency
             self.requestsPerMinute = requestsPerMinute
@@ -41,6 +45,7 @@ public actor Scheduler {
             self.maximumAttempts = maximumAttempts
             self.requestTimeout = requestTimeout
             self.backoff = backoff
+            self.adaptsToOverload = adaptsToOverload
         }
     }
 
@@ -257,7 +262,7 @@ public actor Scheduler {
                 }
                 if let status = error.httpStatus { metadata["http_status"] = "\(status)" }
                 metadata["error"] = "\(error.message)"
-                if error.overloaded {
+                if error.overloaded, configuration.adaptsToOverload {
                     record(limit.overloaded(sentIn: generation), reason: error.description, logger: logger)
                 }
 
