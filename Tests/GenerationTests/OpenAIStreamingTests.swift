@@ -158,8 +158,9 @@ struct OpenAIEngineTests {
     func brokenStreams(fault: String) async throws {
         let harness = try await EngineHarness(
             openAI: .init(),
-            // Short enough for the stall to end soon, long enough for a loaded machine's answer.
-            streaming: OpenAIProvider.Streaming(stallTimeout: .seconds(2)),
+            // Short for the stalled attempt, so the test ends soon; long for every other case, so
+            // a loaded machine's slow answer is never mistaken for a stall.
+            streaming: OpenAIProvider.Streaming(stallTimeout: fault == "stall" ? .seconds(3) : .seconds(60)),
             reply: { request in
                 guard request.attempt == 1 else { return .success().streamed(textEvents: 4) }
                 switch fault {
@@ -175,7 +176,7 @@ struct OpenAIEngineTests {
         let report = try await harness.generate(outline)
         try await harness.shutdown()
         #expect(report.isComplete, "\(report.failedChapters)")
-        #expect(harness.requests == 2)
+        #expect(harness.requests == 2, "\(harness.logs.text)")
         let chapter = try #require(harness.chapter("01-only.md"))
         #expect(chapter.contains("End of the fake chapter."), "the whole second answer, not a piece of the first")
         #expect(harness.logs.all.contains { $0.level == .warning && $0.message == "chapter attempt failed, retrying" })
@@ -208,8 +209,9 @@ struct OpenAIEngineTests {
         let harness = try await EngineHarness(
             openAI: .init(),
             scheduler: .init(
-                // Long enough for a loaded machine's answer, short enough for the hang to end.
-                requestTimeout: .seconds(3),
+                // Short for the hang, so the test ends soon; the default for every other case, so
+                // a loaded machine's slow answer is never taken for a timeout.
+                requestTimeout: fault == "hang" ? .seconds(5) : Scheduler.Configuration().requestTimeout,
                 backoff: Backoff(initial: .milliseconds(10), maximum: .milliseconds(50))
             ),
             streaming: streamed ? OpenAIProvider.Streaming() : nil,
@@ -232,12 +234,12 @@ struct OpenAIEngineTests {
         let report = try await harness.generate(outline)
         try await harness.shutdown()
         #expect(report.isComplete, "\(report.failedChapters)")
-        #expect(harness.server.statistics.requestsByPrompt.values.first == 2)
+        #expect(harness.server.statistics.requestsByPrompt.values.first == 2, "\(harness.logs.text)")
         let bodies = Self.chatBodies(harness)
         #expect(bodies.allSatisfy { ($0["stream"] as? Bool ?? false) == streamed })
         if fault == "length" {
             let budgets = bodies.compactMap { $0["max_completion_tokens"] as? Int }
-            #expect(budgets.count == 2 && budgets[1] == budgets[0] * 2)
+            #expect(budgets.count == 2 && budgets[1] == budgets[0] * 2, "\(budgets)")
         }
     }
 
@@ -354,9 +356,10 @@ struct OpenAIEngineTests {
         arguments: [true, false]
     )
     func headerDrivenSlowDown(streamed: Bool) async throws {
-        // Two requests per second; one at a time, paced far faster than that.
+        // Two requests per 4 s window (long enough that a loaded machine's delays do not outlast a
+        // reset); one at a time, paced far faster than that.
         let harness = try await EngineHarness(
-            openAI: .init(rateLimits: FakeOpenAIServer.QuotaPolicy(requestsPerWindow: 2, window: .seconds(1))),
+            openAI: .init(rateLimits: FakeOpenAIServer.QuotaPolicy(requestsPerWindow: 2, window: .seconds(4))),
             scheduler: Scheduler.Configuration(concurrency: 1, requestsPerMinute: 1_000_000),
             streaming: streamed ? OpenAIProvider.Streaming() : nil
         )
@@ -370,7 +373,7 @@ struct OpenAIEngineTests {
         let waits = harness.logs.all.filter {
             $0.message == "the API's rate limit has nothing left: submissions wait until it refills"
         }
-        #expect(waits.count == 2, "\(waits.map(\.metadata))")
+        #expect(waits.count == 2, "\(harness.logs.text)")
     }
 
     @Test("a server that refuses max_completion_tokens is asked again with max_tokens, once for the provider's life")
