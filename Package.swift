@@ -178,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "CoursegenTests",
             dependencies: [
-                "coursegen", "FakeGemini", "FakeServerKit", "Generation", "TestSupport", "Watcher",
+                "coursegen", "FakeGemini", "FakeOpenAI", "FakeServerKit", "Generation", "TestSupport", "Watcher",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

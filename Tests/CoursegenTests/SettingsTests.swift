@@ -13,7 +13,8 @@ import Testing
 #endif
 
 /// Three different valid values of each setting, as canonical text (what `value(in:)` gives
-/// back), for the flag, the environment and the config file. `provider` has one valid value.
+/// back), for the flag, the environment and the config file. `provider` stays gemini here: openai
+/// also needs a model, which the provider tests below cover.
 private let samples: [String: (flag: String, environment: String, file: String)] = [
     "inbox": ("in-flag", "in-env", "in-file"),
     "output": ("out-flag", "out-env", "out-file"),
@@ -83,13 +84,16 @@ private let invalid: [(name: String, text: String, message: String)] = [
     ("stream", "maybe", "--stream 'maybe' must be true or false"),
     ("desktop-notifications", "loud", "--desktop-notifications 'loud' must be true or false"),
     ("stall-timeout", "0.5", "--stall-timeout '0.5' must be a number of seconds from 1 to 3600"),
-    ("provider", "openai", "--provider 'openai' must be gemini"),
+    ("provider", "mistral", "--provider 'mistral' must be one of gemini or openai"),
     (
         "base-url", "ftp://x.example",
         "--base-url 'ftp://x.example' must be an http or https URL such as https://example.com"
     ),
     ("base-url", "example.com", "--base-url 'example.com' must be an http or https URL such as https://example.com"),
-    ("model", "../../evil", "--model '../../evil' must be a model name such as gemini-2.5-flash"),
+    (
+        "model", "../../evil",
+        "--model '../../evil' must be a model name such as gemini-2.5-flash, gpt-4o-mini or llama3.1:8b"
+    ),
     ("concurrency", "0", "--concurrency '0' must be a whole number from 1 to 256"),
     ("rpm", "lots", "--rpm 'lots' must be a whole number from 1 to 1000000"),
     ("tpm", "999", "--tpm '999' must be a whole number from 1000 to 1000000000"),
@@ -238,6 +242,55 @@ struct SettingsTests {
         let mode = SettingType<String>.choice(["auto", "inotify", "poll"], valueName: "mode")
         #expect(mode.parse("Poll") == "poll")
         #expect(mode.allowed == "one of auto, inotify or poll")
+    }
+
+    // MARK: - What depends on the provider
+
+    @Test("openai's base URL defaults to OpenAI's API unless one is given; gemini's stays Google's")
+    func providerBaseURL() throws {
+        let openAI = try Settings.resolve(
+            flags: ["provider": "openai", "model": "gpt-4o-mini"],
+            environment: [:],
+            configFile: nil
+        ).settings
+        #expect(openAI.baseURL == "https://api.openai.com/v1")
+        #expect(openAI.generation.provider == "openai" && openAI.generation.model == "gpt-4o-mini")
+        let ollama = try Settings.resolve(
+            flags: ["provider": "openai", "model": "llama3.1:8b"],
+            environment: ["COURSEGEN_BASE_URL": "http://127.0.0.1:11434/v1"],
+            configFile: nil
+        ).settings
+        #expect(ollama.baseURL == "http://127.0.0.1:11434/v1")
+        #expect(
+            try Settings.resolve(flags: [:], environment: [:], configFile: nil).settings.baseURL == Settings().baseURL
+        )
+    }
+
+    @Test("openai has no default model: one must be named, from any source")
+    func openAINeedsAModel() throws {
+        let error = #expect(throws: SettingsError.self) {
+            try Settings.resolve(flags: ["provider": "openai"], environment: [:], configFile: nil)
+        }
+        #expect(error?.message.hasPrefix("provider openai has no default model: name one with --model") == true)
+        let temp = try TemporaryFolder()
+        let file = try Self.configFile("provider: openai\nmodel: qwen2.5:14b-instruct-q4_K_M\n", in: temp)
+        let settings = try Settings.resolve(flags: [:], environment: [:], configFile: file).settings
+        #expect(settings.generation.model == "qwen2.5:14b-instruct-q4_K_M")
+    }
+
+    @Test(
+        "a model name gemini cannot take names where it came from and the setting to change",
+        arguments: [
+            ([Setting.model.name: "llama3.1:8b"], [String: String](), "--model 'llama3.1:8b'"),
+            ([:], ["COURSEGEN_MODEL": "org/model"], "COURSEGEN_MODEL 'org/model'"),
+        ]
+    )
+    func geminiModelNames(flags: [String: String], environment: [String: String], subject: String) {
+        let error = #expect(throws: SettingsError.self) {
+            try Settings.resolve(flags: flags, environment: environment, configFile: nil)
+        }
+        #expect(error?.message.hasPrefix("\(subject) is not a Gemini model name") == true, "\(error?.message ?? "")")
+        #expect(error?.message.hasSuffix("set provider to openai") == true)
     }
 
     // MARK: - The config file

@@ -4,7 +4,7 @@ public import FakeServerKit
 /// llama.cpp's server, vLLM, LM Studio) on 127.0.0.1 over HTTP/1.1, so tests exercise a real
 /// HTTP client.
 ///
-/// It serves `POST /v1/chat/completions`, checks `Authorization: Bearer KEY`, the model and the
+/// It serves `POST /v1/chat/completions` and `GET /v1/models/{model}`, checks `Authorization: Bearer KEY`, the model and the
 /// body as OpenAI does (errors in its `{"error": {"message", "type", "param", "code"}}` shape),
 /// and answers each valid request as ``Configuration/reply`` decides: a completion (or a stream
 /// of `chat.completion.chunk` events ending with `data: [DONE]`), `finish_reason: "length"`, an
@@ -81,6 +81,9 @@ public final class FakeOpenAIServer: FakeServer {
         public var lineEnding: LineEnding
         public var split: SplitPolicy
         public var unresponsive: Bool
+        /// Whether `GET /v1/models/{model}` is served (OpenAI, Ollama); false answers it 404
+        /// "Invalid URL", as a server without the route does (llama.cpp's).
+        public var servesModelRoute: Bool
 
         public init(
             host: String = "127.0.0.1",
@@ -95,6 +98,7 @@ public final class FakeOpenAIServer: FakeServer {
             lineEnding: LineEnding = .lf,
             split: SplitPolicy = .halves,
             unresponsive: Bool = false,
+            servesModelRoute: Bool = true,
             reply: @escaping @Sendable (Request) -> Reply = { _ in .success() }
         ) {
             self.host = host
@@ -110,6 +114,7 @@ public final class FakeOpenAIServer: FakeServer {
             self.lineEnding = lineEnding
             self.split = split
             self.unresponsive = unresponsive
+            self.servesModelRoute = servesModelRoute
         }
     }
 

@@ -171,6 +171,42 @@ struct OpenAIAPI: FakeAPI {
         return headers
     }
 
+    /// `GET /v1/models/{model}` (models.retrieve): the key checked as for chat completions, then
+    /// the model's description, or 404 `model_not_found`. Nil (a 404 "Invalid URL" from `check`)
+    /// when the configuration does not serve the route.
+    func modelCheck(_ incoming: IncomingRequest) -> WirePlan? {
+        let prefix = "/v1/models/"
+        guard configuration.servesModelRoute, incoming.head.method == .GET, incoming.path.hasPrefix(prefix),
+            incoming.path.count > prefix.count
+        else { return nil }
+        let model = String(incoming.path.dropFirst(prefix.count))
+        switch configuration.key {
+        case .notRequired:
+            break
+        case .anyNonEmpty, .exactly:
+            guard let key = Self.bearerKey(incoming.head.headers), !key.isEmpty else {
+                return ReplyRenderer.plan(for: .missingKey)
+            }
+            if case .exactly(let expected) = configuration.key, key != expected {
+                return ReplyRenderer.plan(for: .incorrectKey(key))
+            }
+        }
+        if let models = configuration.models, !models.contains(model) {
+            return ReplyRenderer.plan(for: .modelNotFound(model))
+        }
+        let description: JSONValue = .object([
+            ("id", .string(model)),
+            ("object", "model"),
+            ("created", .integer(ReplyRenderer.createdBase)),
+            ("owned_by", "fake-openai"),
+        ])
+        return .whole(
+            status: 200,
+            contentType: ReplyRenderer.jsonType,
+            Array(description.serialized(pretty: true).utf8)
+        )
+    }
+
     func notFound(_ request: IncomingRequest) -> WirePlan {
         ReplyRenderer.plan(
             for: OpenAIError(

@@ -338,6 +338,45 @@ struct FakeOpenAIServerTests {
         }
     }
 
+    @Test("GET /v1/models/{model} describes a served model, 404 model_not_found for others, 401 without a key")
+    func modelRoute() async throws {
+        func get(_ server: Server, _ model: String, bearer: String? = key) async throws -> RawResponse {
+            try await exchange(
+                server,
+                method: "GET",
+                path: "/v1/models/\(model)",
+                body: nil,
+                key: nil,
+                extraHeaders: bearer.map { [("Authorization", "Bearer \($0)")] } ?? []
+            )
+        }
+        try await withOpenAI { server in
+            let known = try await get(server, "gpt-4o-mini")
+            #expect(known.status == 200)
+            #expect(dig(try known.json(), "id") as? String == "gpt-4o-mini")
+            #expect(dig(try known.json(), "object") as? String == "model")
+            let unknown = try await get(server, "gpt-9")
+            #expect(unknown.status == 404)
+            #expect(try openAIError(unknown)["code"] as? String == "model_not_found")
+            #expect(try await get(server, "gpt-4o-mini", bearer: nil).status == 401)
+            #expect(try await get(server, "gpt-4o-mini", bearer: "sk-wrong-key-1234").status == 401)
+            #expect(server.statistics.modelCheckCount == 4)
+            #expect(server.statistics.chapterRequestCount == 0, "model checks are not chapter requests")
+        }
+        // A local server with any model and no key (llama.cpp), then one without the route at all.
+        try await withOpenAI(.init(key: .notRequired, models: nil)) { server in
+            let response = try await get(server, "llama3.1:8b", bearer: nil)
+            #expect(response.status == 200)
+        }
+        try await withOpenAI(.init(servesModelRoute: false)) { server in
+            let response = try await get(server, "gpt-4o-mini")
+            #expect(response.status == 404)
+            let error = try openAIError(response)
+            #expect(error["code"] is NSNull, "a 404 for the route, not for the model")
+            #expect((error["message"] as? String)?.hasPrefix("Invalid URL (GET /v1/models/gpt-4o-mini)") == true)
+        }
+    }
+
     struct BadRequest: Sendable, CustomTestStringConvertible {
         var name: String
         var body: String

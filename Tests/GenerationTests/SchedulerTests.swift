@@ -16,13 +16,14 @@ struct SchedulerHarness {
     init(
         _ configuration: Scheduler.Configuration,
         latency: Duration = .zero,
+        reports: @escaping ScriptedProvider.Reports = { _, _ in [] },
         script: ScriptedProvider.Script? = nil
     ) {
         let clock = ManualClock()
         self.clock = clock
         provider =
-            script.map { ScriptedProvider(clock: clock, latency: latency, script: $0) }
-            ?? ScriptedProvider(clock: clock, latency: latency)
+            script.map { ScriptedProvider(clock: clock, latency: latency, reports: reports, script: $0) }
+            ?? ScriptedProvider(clock: clock, latency: latency, reports: reports)
         scheduler = Scheduler(
             provider: provider,
             configuration: configuration,
@@ -156,6 +157,35 @@ struct SchedulerTests {
         #expect(!after.isEmpty)
         #expect(zip(after.dropFirst(), after).allSatisfy { $0 - $1 >= .milliseconds(100) })
         #expect(submissions.filter { $0.prompt == "chapter 2" }.count == 2)
+    }
+
+    @Test("an answer whose rate-limit headers say nothing is left holds back every submission until it refills")
+    func rateLimitReported() async throws {
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 4, requestsPerMinute: 600, inputTokensPerMinute: 1_000_000_000),
+            latency: .seconds(1),
+            reports: { prompt, _ in
+                // The answer to chapter 3 says the limit refills 30 s after it arrived; the answer
+                // to chapter 5, which arrives later, says 5 s: it must not shorten the first.
+                switch prompt {
+                case "chapter 3": [.rateLimitReached(resetsIn: .seconds(30))]
+                case "chapter 5": [.rateLimitReached(resetsIn: .seconds(5))]
+                default: []
+                }
+            }
+        )
+        let results = await harness.run((1...12).map { .named("chapter \($0)") })
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+        let submissions = harness.provider.submissions
+        #expect(submissions.count == 12, "nothing was turned away or retried")
+        let reported = try #require(submissions.first { $0.prompt == "chapter 3" })
+        let pauseStart = reported.at + .seconds(1)
+        let pauseEnd = pauseStart + .seconds(30)
+        let during = submissions.filter { $0.at > pauseStart && $0.at < pauseEnd }
+        #expect(during.isEmpty, "submitted while the limit was used up: \(during.map(\.prompt))")
+        let after = submissions.filter { $0.at >= pauseEnd }.map(\.at).sorted()
+        #expect(!after.isEmpty)
+        #expect(zip(after.dropFirst(), after).allSatisfy { $0 - $1 >= .milliseconds(100) }, "resumed paced")
     }
 
     @Test("a request that fails for good fails fast, without retries, and others continue")

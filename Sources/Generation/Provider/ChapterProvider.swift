@@ -1,6 +1,7 @@
 import Foundation
 
-/// Something that writes a chapter's text: Gemini today.
+/// Something that writes a chapter's text: Gemini (`GeminiProvider`) or an OpenAI-compatible
+/// server (`OpenAIProvider`).
 public protocol ChapterProvider: Sendable {
     /// Sends one request and classifies its outcome.
     /// - Parameter timeout: how long the whole request may take, answer included.
@@ -30,8 +31,14 @@ extension ChapterProvider {
 public enum ChapterProgress: Sendable, Hashable {
     /// Chapter text arrived; the chapter holds this many words so far.
     case writing(words: Int)
-    /// The model is thinking (a thought summary arrived).
+    /// The model is thinking (a thought summary, or reasoning text, arrived).
     case thinking
+    /// The answer's rate-limit headers say the API's quota has nothing left (no request, or no
+    /// token, remains in its window) and refills in `resetsIn`, counted from now: no request
+    /// should be submitted before then. Reported as soon as the headers arrive, before the
+    /// answer, so the scheduler holds back submissions while a long answer streams, and before
+    /// a 429 happens.
+    case rateLimitReached(resetsIn: Duration)
 }
 
 /// One chapter's request, independent of any provider's wire format.
@@ -148,7 +155,8 @@ public struct ProviderError: Error, Sendable, Hashable, Codable, CustomStringCon
     public var message: String
     /// The HTTP status, when there was a response.
     public var httpStatus: Int?
-    /// How long the API asked us to wait (Gemini's `RetryInfo.retryDelay`).
+    /// How long the API asked us to wait (Gemini's `RetryInfo.retryDelay`; an HTTP `Retry-After`
+    /// or `retry-after-ms`).
     public var retryDelay: Duration?
     /// Tokens used by a failed answer that still reported usage (they are billed).
     public var usage: Usage?

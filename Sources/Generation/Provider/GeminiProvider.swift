@@ -3,7 +3,6 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
-import Synchronization
 
 /// Google's Gemini API, over AsyncHTTPClient: `streamGenerateContent?alt=sse` by default, with a
 /// stall detector, or `generateContent` when streaming is off.
@@ -16,26 +15,13 @@ import Synchronization
 ///
 /// The key travels only in the `x-goog-api-key` header: never in the URL, never in an error.
 public struct GeminiProvider: ChapterProvider {
-    /// How answers are streamed.
-    public struct Streaming: Sendable, Hashable {
-        /// Silence after which a stream is cancelled and retried like a timeout.
-        public var stallTimeout: Duration
-
-        public init(stallTimeout: Duration = .seconds(60)) {
-            self.stallTimeout = stallTimeout
-        }
-    }
+    /// How answers are streamed: the stall watch shared with the other providers.
+    public typealias Streaming = StreamingSettings
 
     private let endpointBase: String
     private let apiKey: APIKey
     private let httpClient: HTTPClient
     private let streaming: Streaming?
-
-    /// Largest non-streamed answer read, in bytes (a chapter is a few tens of kilobytes; the text
-    /// itself is bounded to 1 MiB).
-    static let maximumResponseSize = 2 * 1024 * 1024
-    /// Largest chapter text accepted, in UTF-8 bytes.
-    static let maximumTextSize = 1 << 20
 
     /// - Parameters:
     ///   - baseURL: e.g. "https://generativelanguage.googleapis.com"; `/v1beta/models/...` is
@@ -44,7 +30,10 @@ public struct GeminiProvider: ChapterProvider {
     ///   - streaming: nil calls `generateContent` and waits for the whole answer.
     /// - Throws: `ProviderError` (.fatal) for a base URL that is not usable.
     public init(baseURL: String, apiKey: APIKey, httpClient: HTTPClient, streaming: Streaming? = Streaming()) throws {
-        self.endpointBase = try Self.validatedBase(baseURL)
+        self.endpointBase = try ProviderTransport.validatedBase(
+            baseURL,
+            example: "https://generativelanguage.googleapis.com"
+        ).base
         self.apiKey = apiKey
         self.httpClient = httpClient
         self.streaming = streaming
@@ -71,11 +60,16 @@ public struct GeminiProvider: ChapterProvider {
         http.body = .bytes(ByteBuffer(data: body))
         do {
             if let streaming {
-                return try await stream(http, timeout: timeout, stallTimeout: streaming.stallTimeout, onProgress: onProgress)
+                return try await stream(
+                    http,
+                    timeout: timeout,
+                    stallTimeout: streaming.stallTimeout,
+                    onProgress: onProgress
+                )
             }
             let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
             let response = try await httpClient.execute(http, deadline: deadline)
-            var buffer = try await response.body.collect(upTo: Self.maximumResponseSize)
+            var buffer = try await response.body.collect(upTo: ProviderTransport.maximumResponseSize)
             let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
             return try GeminiWire.classify(status: Int(response.status.code), body: bytes).get()
         } catch let error as ProviderError {
@@ -84,7 +78,7 @@ public struct GeminiProvider: ChapterProvider {
             throw CancellationError()
         } catch {
             try Task.checkCancellation()
-            throw Self.transportError(error, timeout: timeout)
+            throw ProviderTransport.transportError(error, timeout: timeout)
         }
     }
 
@@ -106,12 +100,12 @@ public struct GeminiProvider: ChapterProvider {
                 let contentType = response.headers.first(name: "content-type") ?? ""
                 guard status == 200, contentType.lowercased().hasPrefix("text/event-stream") else {
                     // An error, or a 200 that is no event stream (an HTML page from a proxy).
-                    var buffer = try await response.body.collect(upTo: Self.maximumResponseSize)
+                    var buffer = try await response.body.collect(upTo: ProviderTransport.maximumResponseSize)
                     let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
                     return try GeminiWire.classify(status: status, body: bytes).get()
                 }
                 var events = ServerSentEventParser()
-                var answer = GeminiStream(maximumTextSize: Self.maximumTextSize)
+                var answer = GeminiStream(maximumTextSize: ProviderTransport.maximumTextSize)
                 for try await buffer in response.body {
                     activity.touch()
                     for event in events.feed(buffer.readableBytesView) {
@@ -121,8 +115,11 @@ public struct GeminiProvider: ChapterProvider {
                         case .nothing: break
                         }
                     }
-                    guard events.byteCount <= Self.maximumResponseSize * 4 else {
-                        throw ProviderError(.retry, "the stream grew past \(Self.maximumResponseSize * 4) bytes; it was stopped")
+                    guard events.byteCount <= ProviderTransport.maximumResponseSize * 4 else {
+                        throw ProviderError(
+                            .retry,
+                            "the stream grew past \(ProviderTransport.maximumResponseSize * 4) bytes; it was stopped"
+                        )
                     }
                 }
                 return try answer.finish(cut: events.isInsideEvent).get()
@@ -158,31 +155,9 @@ public struct GeminiProvider: ChapterProvider {
             throw CancellationError()
         } catch {
             try Task.checkCancellation()
-            throw Self.transportError(error, timeout: timeout)
+            throw ProviderTransport.transportError(error, timeout: timeout)
         }
         if let error = GeminiWire.classifyModelCheck(status: status, body: bytes) { throw error }
-    }
-
-    /// A failure before a full answer arrived: always worth a retry.
-    static func transportError(_ error: any Error, timeout: Duration) -> ProviderError {
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .deadlineExceeded, .readTimeout, .connectTimeout:
-                return ProviderError(
-                    .retry,
-                    "no complete answer within the request timeout (\(timeout))",
-                    overloaded: true
-                )
-            case .remoteConnectionClosed:
-                return ProviderError(.retry, "the server closed the connection before answering")
-            default:
-                return ProviderError(.retry, "HTTP client error: \(error)")
-            }
-        }
-        if error is NIOTooManyBytesError {
-            return ProviderError(.retry, "the answer is larger than \(maximumResponseSize) bytes")
-        }
-        return ProviderError(.retry, "connection failed: \(error)")
     }
 
     /// Model names go into the URL path: letters, digits, '.', '-' and '_' only.
@@ -193,27 +168,6 @@ public struct GeminiProvider: ChapterProvider {
                     && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-_".unicodeScalars.contains($0))
             }
     }
-
-    static func validatedBase(_ baseURL: String) throws -> String {
-        var base = baseURL.trimmingCharacters(in: .whitespaces)
-        while base.hasSuffix("/") { base.removeLast() }
-        guard let url = URL(string: base), let scheme = url.scheme?.lowercased(), let host = url.host,
-            scheme == "https" || scheme == "http", url.query == nil, url.user == nil
-        else {
-            throw ProviderError(
-                .fatal,
-                "base URL '\(baseURL)' is not an http(s) URL such as https://generativelanguage.googleapis.com"
-            )
-        }
-        let loopback = ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased())
-        guard scheme == "https" || loopback else {
-            throw ProviderError(
-                .fatal,
-                "base URL '\(baseURL)' uses plain http to a non-local host, which would send the API key in clear; use https"
-            )
-        }
-        return base
-    }
 }
 
 extension Duration {
@@ -222,47 +176,5 @@ extension Duration {
         let (seconds, attoseconds) = components
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         return overflow ? .max : scaled.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
-    }
-}
-
-/// When a stream last showed a sign of life, and the watch that cancels it after too long a
-/// silence.
-final class StreamActivity: Sendable {
-    private let origin = ContinuousClock.now
-    private let started: ContinuousClock.Instant
-    /// Nanoseconds from `origin` to the last sign of life.
-    private let last = Atomic<Int64>(0)
-
-    init() {
-        started = origin
-    }
-
-    /// Records a sign of life: bytes arrived.
-    func touch() {
-        last.store((ContinuousClock.now - origin).nanoseconds, ordering: .relaxed)
-    }
-
-    /// Returns never: throws when nothing arrived for `stallTimeout`, or when the whole request
-    /// took `timeout`; ends with `CancellationError` once the stream is done.
-    func watch(stallTimeout: Duration, timeout: Duration) async throws -> ChapterResponse {
-        while true {
-            let lastSign = origin + .nanoseconds(last.load(ordering: .relaxed))
-            let now = ContinuousClock.now
-            if now - started >= timeout {
-                throw ProviderError(
-                    .retry,
-                    "no complete answer within the request timeout (\(timeout))",
-                    overloaded: true
-                )
-            }
-            if now - lastSign >= stallTimeout {
-                throw ProviderError(
-                    .retry,
-                    "the stream sent nothing for \(stallTimeout) (stalled); cancelled to try again",
-                    overloaded: true
-                )
-            }
-            try await Task.sleep(until: min(lastSign + stallTimeout, started + timeout), clock: .continuous)
-        }
     }
 }

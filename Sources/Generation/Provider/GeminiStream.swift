@@ -25,8 +25,7 @@ struct GeminiStream {
 
     private var text = ""
     private var textSize = 0
-    private var words = 0
-    private var endsInsideWord = false
+    private var words = RunningWordCount()
     private var finishReason: String?
     private var usage: GeminiWire.Response.UsageMetadata?
     private var promptFeedback: GeminiWire.Response.PromptFeedback?
@@ -71,8 +70,7 @@ struct GeminiStream {
                     )
                 }
                 text += piece
-                countWords(piece)
-                update = .writing(words: words)
+                update = .writing(words: words.add(piece))
             }
         }
         return update
@@ -99,17 +97,5 @@ struct GeminiStream {
                 modelVersion: modelVersion
             )
         )
-    }
-
-    /// Words so far: runs of non-whitespace, counted across pieces that split a word.
-    private mutating func countWords(_ piece: String) {
-        for character in piece {
-            if character.isWhitespace {
-                endsInsideWord = false
-            } else if !endsInsideWord {
-                endsInsideWord = true
-                words += 1
-            }
-        }
     }
 }

@@ -202,7 +202,7 @@ extension GeminiWire {
 
     static func classifyError(status: Int, body: [UInt8]) -> ProviderError {
         let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: Data(body))
-        let apiMessage = envelope?.error.message.map { oneLine($0) }
+        let apiMessage = envelope?.error.message.map(ProviderTransport.oneLine)
         let apiStatus = envelope?.error.status
         let details = envelope?.error.details ?? []
         var message = [apiStatus, apiMessage].compactMap { $0 }.joined(separator: ": ")
@@ -264,10 +264,5 @@ extension GeminiWire {
         let number = rest.prefix { $0.isNumber || $0 == "." }
         guard rest.dropFirst(number.count).hasPrefix("s") else { return nil }
         return parseDuration(number + "s")
-    }
-
-    private static func oneLine(_ text: String) -> String {
-        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
-        return flat.count > 500 ? String(flat.prefix(500)) + "…" : flat
     }
 }

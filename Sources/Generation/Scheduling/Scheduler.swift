@@ -66,6 +66,8 @@ public actor Scheduler {
     /// The wall clock, for the daily quota's reset; injectable for tests.
     private let wallClock: @Sendable () -> Date
     private var pacer: Pacer
+    /// Rate limits the providers saw used up, applied to `pacer` before each submission.
+    private let rateLimitReports = RateLimitReports()
     private var limit: AdaptiveLimit
     private var limitObservers: [@Sendable (_ current: Int, _ maximum: Int) -> Void] = []
     private var inFlight = 0
@@ -206,19 +208,23 @@ public actor Scheduler {
             do {
                 defer { releaseSlot() }
                 do {
-                    try await waitForTurn(tokens: request.estimatedInputTokens)
+                    try await waitForTurn(tokens: request.estimatedInputTokens, logger: logger)
                 } catch let stopped as GenerationFailure {
                     throw GenerationFailure(attempts: attempt - 1, error: stopped.error, usage: spent)
                 }
                 onEvent(.submitted(attempt: attempt))
                 started = time.now()
                 generation = limit.generation
+                let time = self.time
+                let rateLimitReports = self.rateLimitReports
                 do {
                     outcome = .success(
                         try await provider.generate(request, timeout: configuration.requestTimeout) { progress in
                             switch progress {
                             case .thinking: onEvent(.thinking)
                             case .writing(let words): onEvent(.writing(words: words))
+                            case .rateLimitReached(let resetsIn):
+                                rateLimitReports.report(until: time.now() + resetsIn)
                             }
                         }
                     )
@@ -287,12 +293,15 @@ public actor Scheduler {
                         unit: Double.random(in: 0..<1, using: &random)
                     )
                     if error.isRateLimit {
-                        // Gemini sends no Retry-After: RetryInfo in the body is the only hint, and
-                        // it applies to the whole project, so every submission waits.
+                        // The quota is the whole project's (or account's), so every submission
+                        // waits: for Retry-After, or Gemini's RetryInfo (it sends no Retry-After).
                         let pause = error.retryDelay ?? configuration.backoff.ceiling(afterAttempt: attempt)
                         pacer.pause(until: time.now() + pause)
                         delay = pause
                         metadata["paused_ms"] = "\(pause.milliseconds)"
+                    } else if let asked = error.retryDelay {
+                        // A Retry-After on another answer (a 503): this request waits at least that.
+                        delay = max(delay, asked)
                     }
                     if error.disposition == .retryWithLargerBudget {
                         request.maxOutputTokens = min(request.maxOutputTokens * 2, GenerationSettings.outputTokenLimit)
@@ -483,9 +492,17 @@ public actor Scheduler {
     // MARK: - Pacing
 
     /// Waits until a request of `tokens` input tokens may be submitted.
-    private func waitForTurn(tokens: Int) async throws {
+    private func waitForTurn(tokens: Int, logger: Logger) async throws {
         while true {
             try checkStop()
+            if let until = rateLimitReports.take(), until > max(pacer.pausedUntil, time.now()) {
+                // Reported by an answer's headers before a 429 happened: whoever wakes next applies it.
+                pacer.pause(until: until)
+                logger.info(
+                    "the API's rate limit has nothing left: submissions wait until it refills",
+                    metadata: ["paused_ms": "\((until - time.now()).milliseconds)"]
+                )
+            }
             let now = time.now()
             let at = pacer.earliestSubmission(now: now)
             if at > now {

@@ -34,39 +34,74 @@ func absolutePath(_ path: String) -> String {
     return "/" + parts.joined(separator: "/")
 }
 
-/// Finds the Gemini API key: `--api-key-file` (or `api-key-file` in the config), else the
-/// systemd credential `gemini-api-key` in `$CREDENTIALS_DIRECTORY`, else `GOOGLE_API_KEY` or
-/// `GEMINI_API_KEY` (GOOGLE_API_KEY wins when both are set, as in Google's SDKs).
+/// Finds the API key for `settings`' provider: `--api-key-file` (or `api-key-file` in the
+/// config), else the systemd credential in `$CREDENTIALS_DIRECTORY` (`gemini-api-key`, or
+/// `openai-api-key`), else the environment: `GOOGLE_API_KEY` or `GEMINI_API_KEY` (GOOGLE_API_KEY
+/// wins when both are set, as in Google's SDKs), or `OPENAI_API_KEY`. A flag wins over the
+/// environment here as for every setting, and the credential is how systemd hands a key over.
+/// - Returns: nil only for openai with a base URL on a loopback address (a local Ollama or
+///   llama.cpp server needs no key; one found is still sent, for servers started with a key).
 /// - Throws: `SettingsError` saying every way to provide one when there is none.
-func loadAPIKey(file: String?, environment: [String: String], warn: (String) -> Void) throws -> APIKey {
-    if let file {
+func loadAPIKey(for settings: Settings, environment: [String: String], warn: (String) -> Void) throws -> APIKey? {
+    let source = KeySource(provider: settings.generation.provider, baseURL: settings.baseURL)
+    if let file = settings.apiKeyFile {
         return try readKeyFile(file, warn: warn)
     }
     var credential: String? = nil
     if let credentials = environment["CREDENTIALS_DIRECTORY"], !credentials.isEmpty {
-        let path = "\(credentials)/gemini-api-key"
+        let path = "\(credentials)/\(source.credential)"
         credential = path
         if FileManager.default.fileExists(atPath: path) { return try readKeyFile(path, warn: warn) }
     }
-    let google = environment["GOOGLE_API_KEY"].flatMap(APIKey.init)
-    let gemini = environment["GEMINI_API_KEY"].flatMap(APIKey.init)
-    if let google {
-        if gemini != nil { warn("both GOOGLE_API_KEY and GEMINI_API_KEY are set; using GOOGLE_API_KEY") }
-        return google
+    let found = source.variables.compactMap { name in environment[name].flatMap(APIKey.init).map { (name, $0) } }
+    if let (name, key) = found.first {
+        if found.count > 1 { warn("both \(found.map(\.0).joined(separator: " and ")) are set; using \(name)") }
+        return key
     }
-    if let gemini { return gemini }
+    if source.isOptional { return nil }
+    let unit = "LoadCredential=\(source.credential):/etc/coursegen/\(source.credential)"
     if let credential {
         // Under systemd: the unit hands the key over as a credential, and this one is missing.
         throw SettingsError(
-            "no Gemini API key: $CREDENTIALS_DIRECTORY holds no readable credential gemini-api-key (\(credential)); "
-                + "check that the unit has LoadCredential=gemini-api-key:/etc/coursegen/gemini-api-key and that "
-                + "this file exists and holds the key"
+            "no \(source.name) API key: $CREDENTIALS_DIRECTORY holds no readable credential \(source.credential) "
+                + "(\(credential)); check that the unit has \(unit) and that this file exists and holds the key"
         )
     }
     throw SettingsError(
-        "no Gemini API key: set GEMINI_API_KEY, or pass --api-key-file FILE, or (under systemd) "
-            + "LoadCredential=gemini-api-key:/etc/coursegen/gemini-api-key. Get a key at https://aistudio.google.com/apikey"
+        "no \(source.name) API key: set \(source.variables.last!), or pass --api-key-file FILE, or (under systemd) "
+            + "\(unit). \(source.advice)"
     )
+}
+
+/// Where a provider's key comes from, and what to say when there is none.
+private struct KeySource {
+    var name: String
+    /// The systemd credential's name.
+    var credential: String
+    /// The environment variables, the one that wins first.
+    var variables: [String]
+    var advice: String
+    /// Whether the server may be used without a key: only openai, on a loopback address.
+    var isOptional: Bool
+
+    init(provider: String, baseURL: String) {
+        switch provider {
+        case "openai":
+            name = "OpenAI"
+            credential = "openai-api-key"
+            variables = ["OPENAI_API_KEY"]
+            advice =
+                "Get a key at https://platform.openai.com/api-keys; a server on this machine (--base-url "
+                + "http://127.0.0.1:11434/v1 for Ollama) needs none"
+            isOptional = !OpenAIProvider.needsKey(baseURL: baseURL)
+        default:
+            name = "Gemini"
+            credential = "gemini-api-key"
+            variables = ["GOOGLE_API_KEY", "GEMINI_API_KEY"]
+            advice = "Get a key at https://aistudio.google.com/apikey"
+            isOptional = false
+        }
+    }
 }
 
 private func readKeyFile(_ path: String, warn: (String) -> Void) throws -> APIKey {

@@ -17,7 +17,7 @@ struct Runtime: Sendable {
     static func start(settings: Settings, state: String, environment: [String: String], logger: Logger) throws
         -> Runtime
     {
-        let apiKey = try loadAPIKey(file: settings.apiKeyFile, environment: environment) { logger.warning("\($0)") }
+        let apiKey = try loadAPIKey(for: settings, environment: environment) { logger.warning("\($0)") }
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(15)
         configuration.httpVersion = .automatic
@@ -42,8 +42,8 @@ struct Runtime: Sendable {
     /// environment variable), and any stop lifted, so the next submission checks the key anew.
     /// - Throws: `SettingsError` when the key cannot be read; nothing is changed then.
     func reload(settings: Settings, environment: [String: String], logger: Logger) async throws {
-        let apiKey = try loadAPIKey(file: settings.apiKeyFile, environment: environment) { logger.warning("\($0)") }
-        let provider: GeminiProvider
+        let apiKey = try loadAPIKey(for: settings, environment: environment) { logger.warning("\($0)") }
+        let provider: any ChapterProvider
         do {
             provider = try Self.makeProvider(settings: settings, apiKey: apiKey, httpClient: httpClient)
         } catch {
@@ -55,13 +55,30 @@ struct Runtime: Sendable {
         await engine.forgetStop()
     }
 
-    static func makeProvider(settings: Settings, apiKey: APIKey, httpClient: HTTPClient) throws -> GeminiProvider {
-        try GeminiProvider(
-            baseURL: settings.baseURL,
-            apiKey: apiKey,
-            httpClient: httpClient,
-            streaming: settings.stream ? GeminiProvider.Streaming(stallTimeout: settings.stallTimeout) : nil
-        )
+    /// The provider `settings` name, sending through `httpClient`.
+    /// - Parameter apiKey: nil only where `loadAPIKey` allows it (openai on a loopback address).
+    /// - Throws: `ProviderError` (.fatal) for an unusable base URL or a missing key.
+    static func makeProvider(settings: Settings, apiKey: APIKey?, httpClient: HTTPClient) throws
+        -> any ChapterProvider
+    {
+        let streaming = settings.stream ? StreamingSettings(stallTimeout: settings.stallTimeout) : nil
+        switch settings.generation.provider {
+        case "openai":
+            return try OpenAIProvider(
+                baseURL: settings.baseURL,
+                apiKey: apiKey,
+                httpClient: httpClient,
+                streaming: streaming
+            )
+        default:
+            guard let apiKey else { throw ProviderError(.fatal, "no Gemini API key") }
+            return try GeminiProvider(
+                baseURL: settings.baseURL,
+                apiKey: apiKey,
+                httpClient: httpClient,
+                streaming: streaming
+            )
+        }
     }
 
     func shutdown() async {

@@ -10,7 +10,7 @@ struct Settings: Sendable, Equatable {
     var generation = GenerationSettings()
     /// Pacing and retries, shared by every outline.
     var scheduler = Scheduler.Configuration()
-    /// The API's base URL.
+    /// The API's base URL; when no source sets it, the provider's own (see `applyProviderDefaults`).
     var baseURL = "https://generativelanguage.googleapis.com"
     /// A file holding the API key; nil: the credential or the environment (see `loadAPIKey`).
     var apiKeyFile: String?
@@ -160,11 +160,16 @@ extension Setting {
 
     static let provider = Setting(
         "provider",
-        .choice(["gemini"]),
+        .choice(["gemini", "openai"]),
         at: \.generation.provider,
         for: .generating,
         onReload: .needsRestart,
-        help: "The provider that writes chapters; gemini is the only one."
+        help: "The API that writes chapters: gemini (Google's Gemini API), or openai (any OpenAI-compatible chat "
+            + "completions API: OpenAI, or a local Ollama, llama.cpp server, vLLM or LM Studio).",
+        details: [
+            "The provider and the model are part of every chapter's cache key: switching regenerates",
+            "every chapter, switching back costs nothing (the earlier answers are still stored).",
+        ]
     )
 
     static let baseURL = Setting(
@@ -173,16 +178,24 @@ extension Setting {
         at: \.baseURL,
         for: .generating,
         onReload: .needsRestart,
-        help: "The API's base URL; plain http only to a loopback address (tests point it at a local fake)."
+        help: "The API's base URL. For openai the default is https://api.openai.com/v1 instead; a local Ollama is "
+            + "http://127.0.0.1:11434/v1. Plain http only to a loopback address.",
+        details: [
+            "Tests point it at a local fake. A server on another machine needs https (a key must never",
+            "cross a network in clear): put a TLS proxy in front of it, or an SSH tunnel to 127.0.0.1.",
+        ]
     )
 
     static let model = Setting(
         "model",
-        .text("a model name such as gemini-2.5-flash", valueName: "name") { GeminiProvider.isValidModelName($0) },
+        .text("a model name such as gemini-2.5-flash, gpt-4o-mini or llama3.1:8b", valueName: "name") {
+            GeminiProvider.isValidModelName($0) || OpenAIProvider.isValidModelName($0)
+        },
         at: \.generation.model,
         for: .generating,
         onReload: .appliesAtOnce,
-        help: "The model. Part of every chapter's cache key."
+        help: "The model. Part of every chapter's cache key. openai has no default: name one (gpt-4o-mini for OpenAI, "
+            + "llama3.1:8b for an Ollama that has pulled it)."
     )
 
     static let concurrency = Setting(
@@ -254,7 +267,8 @@ extension Setting {
         at: \.generation.thinkingBudget,
         for: .generating,
         onReload: .appliesAtOnce,
-        help: "Thinking tokens per chapter: 0 off, -1 lets the model decide. Part of the cache key."
+        help: "Thinking tokens per chapter: 0 off, -1 lets the model decide (gemini only: openai does not send it). "
+            + "Part of the cache key."
     )
 
     static let stream = Setting(
@@ -286,11 +300,12 @@ extension Setting {
         at: \.apiKeyFile,
         for: .generating,
         onReload: .appliesAtOnce,
-        help: "A file holding the Gemini API key; else the systemd credential gemini-api-key, else GOOGLE_API_KEY "
-            + "or GEMINI_API_KEY.",
+        help: "A file holding the API key; else the systemd credential gemini-api-key, else GOOGLE_API_KEY or "
+            + "GEMINI_API_KEY (for openai: the credential openai-api-key, else OPENAI_API_KEY; none needed for a server "
+            + "on a loopback address).",
         details: [
             "The system service does not need it: systemd hands it /etc/coursegen/gemini-api-key (root",
-            "only, mode 0600) as the credential `gemini-api-key`.",
+            "only, mode 0600) as the credential `gemini-api-key` (for openai, see systemd/README.md).",
         ]
     )
 
@@ -340,16 +355,54 @@ extension Settings {
     ) throws(SettingsError) -> Resolution {
         let file = try configFile.map { path throws(SettingsError) in try ConfigFile.read(path: path) }
         var settings = Settings()
+        var origins: [String: SettingOrigin] = [:]
         for setting in Setting.all {
-            if let text = flags[setting.name] {
-                try setting.assign(text, from: .flag, to: &settings)
-            } else if let text = environment[setting.environmentVariable], !text.isEmpty {
-                try setting.assign(text, from: .environment, to: &settings)
+            let origin: SettingOrigin
+            let text: String
+            if let flag = flags[setting.name] {
+                (origin, text) = (.flag, flag)
+            } else if let variable = environment[setting.environmentVariable], !variable.isEmpty {
+                (origin, text) = (.environment, variable)
             } else if let file, let entry = file.entries[setting.configKey] {
-                try setting.assign(entry.text, from: .configFile(path: file.path, line: entry.line), to: &settings)
+                (origin, text) = (.configFile(path: file.path, line: entry.line), entry.text)
+            } else {
+                continue
+            }
+            try setting.assign(text, from: origin, to: &settings)
+            origins[setting.name] = origin
+        }
+        try settings.applyProviderDefaults(origins: origins)
+        return Resolution(settings: settings, warnings: misspeltVariables(in: environment))
+    }
+
+    /// What depends on the provider, once every setting is read (`origins`: where each setting
+    /// that was given came from):
+    /// - the base URL, when none was given, is the provider's own;
+    /// - openai has no default model (none fits OpenAI and every local server alike), so one must
+    ///   be given;
+    /// - a Gemini model name holds only letters, digits, '.', '-' and '_' (an Ollama name such as
+    ///   llama3.1:8b is a sign the provider was meant to be openai).
+    /// - Throws: `SettingsError` naming where the model came from, and what to do.
+    mutating func applyProviderDefaults(origins: [String: SettingOrigin]) throws(SettingsError) {
+        let model = generation.model
+        switch generation.provider {
+        case "openai":
+            if origins[Setting.baseURL.name] == nil { baseURL = OpenAIProvider.defaultBaseURL }
+            guard origins[Setting.model.name] != nil else {
+                throw SettingsError(
+                    "provider openai has no default model: name one with --model (or COURSEGEN_MODEL, or model: in the "
+                        + "config file), such as gpt-4o-mini for OpenAI or llama3.1:8b for Ollama"
+                )
+            }
+        default:
+            if let origin = origins[Setting.model.name], !GeminiProvider.isValidModelName(model) {
+                throw SettingsError(
+                    "\(SettingsError.subject(Setting.model, from: origin)) '\(model)' is not a Gemini model name (letters, "
+                        + "digits, '.', '-' and '_' only); for an OpenAI-compatible server such as Ollama, set provider "
+                        + "to openai"
+                )
             }
         }
-        return Resolution(settings: settings, warnings: misspeltVariables(in: environment))
     }
 
     /// The environment variables coursegen reads besides the settings' own.

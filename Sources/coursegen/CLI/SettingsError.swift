@@ -56,13 +56,22 @@ struct SettingsError: Error, Sendable, CustomStringConvertible {
         fileID: String = #fileID,
         line: Int = #line
     ) -> Self {
-        let subject =
-            switch origin {
-            case .flag: setting.flag
-            case .environment: setting.environmentVariable
-            case .configFile(let path, let fileLine): "\(path):\(fileLine): \(setting.configKey)"
-            }
-        return Self(.invalidValue, "\(subject) '\(text)' must be \(setting.allowed)", fileID: fileID, line: line)
+        Self(
+            .invalidValue,
+            "\(subject(setting, from: origin)) '\(text)' must be \(setting.allowed)",
+            fileID: fileID,
+            line: line
+        )
+    }
+
+    /// How a message names a setting given through `origin`: `--rpm`, `COURSEGEN_RPM`, or
+    /// `FILE:LINE: rpm`.
+    static func subject(_ setting: Setting, from origin: SettingOrigin) -> String {
+        switch origin {
+        case .flag: setting.flag
+        case .environment: setting.environmentVariable
+        case .configFile(let path, let fileLine): "\(path):\(fileLine): \(setting.configKey)"
+        }
     }
 
     static func unknownKey(

@@ -1,15 +1,18 @@
 import AsyncHTTPClient
 import FakeGemini
+import FakeOpenAI
+import FakeServerKit
 import Foundation
 import Logging
 import TestSupport
 
 @testable import Generation
 
-/// A real engine, with the real Gemini client and HTTP stack, against a fake Gemini server on
-/// 127.0.0.1, with state and output in a temporary folder.
+/// A real engine, with a real provider and HTTP stack, against a fake server on 127.0.0.1 (the
+/// fake Gemini, or with `openAI:` the fake OpenAI-compatible server), with state and output in a
+/// temporary folder.
 final class EngineHarness: Sendable {
-    let server: FakeGeminiServer
+    let server: any FakeServer
     let temp: TemporaryFolder
     let httpClient: HTTPClient
     let logs: LogRecorder
@@ -21,38 +24,81 @@ final class EngineHarness: Sendable {
     var output: String { "\(temp.path)/out" }
     var inbox: String { "\(temp.path)/inbox" }
 
-    /// A harness on `other`'s folders, with a new server.
+    /// A harness on `other`'s folders, with a new Gemini server.
     convenience init(reusing other: EngineHarness) async throws {
         try await self.init(settings: other.settings, temp: other.temp)
     }
 
+    /// Against the fake Gemini.
     /// - Parameters:
     ///   - server: how the fake answers; `reply` replaces its `reply`.
     ///   - streaming: how the provider streams (nil: `generateContent`).
-    init(
+    convenience init(
         settings: GenerationSettings = GenerationSettings(),
         temp: TemporaryFolder? = nil,
-        scheduler configuration: Scheduler.Configuration = Scheduler.Configuration(
-            backoff: Backoff(initial: .milliseconds(20), maximum: .milliseconds(200))
-        ),
+        scheduler configuration: Scheduler.Configuration = EngineHarness.fastRetries,
         server serverConfiguration: FakeGeminiServer.Configuration = FakeGeminiServer.Configuration(),
         streaming: GeminiProvider.Streaming? = GeminiProvider.Streaming(),
         reply: @escaping @Sendable (FakeGeminiServer.Request) -> FakeGeminiServer.Reply = { _ in .success() }
     ) async throws {
         var serverConfiguration = serverConfiguration
         serverConfiguration.reply = reply
-        server = try await FakeGeminiServer.start(serverConfiguration)
+        let server = try await FakeGeminiServer.start(serverConfiguration)
+        try self.init(server: server, settings: settings, temp: temp, scheduler: configuration) { httpClient in
+            try GeminiProvider(
+                baseURL: server.baseURL,
+                apiKey: APIKey(FakeGeminiServer.defaultAPIKey)!,
+                httpClient: httpClient,
+                streaming: streaming
+            )
+        }
+    }
+
+    /// Against the fake OpenAI-compatible server, with `--provider openai` settings.
+    /// - Parameters:
+    ///   - openAI: how the fake answers; `reply` replaces its `reply`.
+    ///   - apiKey: the key sent; nil sends none (a server on this machine that needs none).
+    ///   - streaming: how the provider streams (nil: one whole answer).
+    convenience init(
+        openAI serverConfiguration: FakeOpenAIServer.Configuration,
+        settings: GenerationSettings = GenerationSettings(provider: "openai", model: "gpt-4o-mini"),
+        temp: TemporaryFolder? = nil,
+        scheduler configuration: Scheduler.Configuration = EngineHarness.fastRetries,
+        apiKey: String? = FakeOpenAIServer.defaultAPIKey,
+        streaming: OpenAIProvider.Streaming? = OpenAIProvider.Streaming(),
+        reply: @escaping @Sendable (FakeOpenAIServer.Request) -> FakeOpenAIServer.Reply = { _ in .success() }
+    ) async throws {
+        var serverConfiguration = serverConfiguration
+        serverConfiguration.reply = reply
+        let server = try await FakeOpenAIServer.start(serverConfiguration)
+        try self.init(server: server, settings: settings, temp: temp, scheduler: configuration) { httpClient in
+            try OpenAIProvider(
+                baseURL: server.baseURL,
+                apiKey: apiKey.flatMap(APIKey.init),
+                httpClient: httpClient,
+                streaming: streaming
+            )
+        }
+    }
+
+    /// Retries a few milliseconds apart, so tests of faults do not wait for real backoff.
+    static let fastRetries = Scheduler.Configuration(
+        backoff: Backoff(initial: .milliseconds(20), maximum: .milliseconds(200))
+    )
+
+    private init(
+        server: any FakeServer,
+        settings: GenerationSettings,
+        temp: TemporaryFolder?,
+        scheduler configuration: Scheduler.Configuration,
+        provider: (HTTPClient) throws -> any ChapterProvider
+    ) throws {
+        self.server = server
         self.temp = try temp ?? TemporaryFolder()
         httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         logs = LogRecorder()
         self.settings = settings
-        let provider = try GeminiProvider(
-            baseURL: server.baseURL,
-            apiKey: APIKey(FakeGeminiServer.defaultAPIKey)!,
-            httpClient: httpClient,
-            streaming: streaming
-        )
-        scheduler = Scheduler(provider: provider, configuration: configuration)
+        scheduler = Scheduler(provider: try provider(httpClient), configuration: configuration)
         engine = Engine(stateDirectory: "\(self.temp.path)/state", scheduler: scheduler, logger: logs.logger)
     }
 

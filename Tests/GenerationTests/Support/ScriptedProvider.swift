@@ -14,6 +14,8 @@ final class ScriptedProvider: ChapterProvider, Sendable {
     }
 
     typealias Script = @Sendable (_ prompt: String, _ attempt: Int) -> Result<ChapterResponse, ProviderError>
+    /// What an attempt reports while its answer arrives (`onProgress`), once its latency has passed.
+    typealias Reports = @Sendable (_ prompt: String, _ attempt: Int) -> [ChapterProgress]
 
     private struct State {
         var submissions: [Submission] = []
@@ -27,6 +29,7 @@ final class ScriptedProvider: ChapterProvider, Sendable {
     private let clock: ManualClock
     private let latency: Duration
     private let script: Script
+    private let reports: Reports
     /// What the key and model check answers: nil accepts.
     private let verdict: ProviderError?
     private let state = Mutex(State())
@@ -35,11 +38,13 @@ final class ScriptedProvider: ChapterProvider, Sendable {
         clock: ManualClock,
         latency: Duration = .zero,
         verdict: ProviderError? = nil,
+        reports: @escaping Reports = { _, _ in [] },
         script: @escaping Script = { prompt, _ in
             .success(.init(text: "Text for \(prompt)", usage: Usage(promptTokens: 10, outputTokens: 100)))
         }
     ) {
         self.clock = clock
+        self.reports = reports
         self.latency = latency
         self.verdict = verdict
         self.script = script
@@ -79,6 +84,7 @@ final class ScriptedProvider: ChapterProvider, Sendable {
         }
         defer { state.withLock { $0.inFlight -= 1 } }
         if latency > .zero { try await clock.sleep(for: latency) }
+        for report in reports(request.prompt, attempt) { onProgress(report) }
         return try script(request.prompt, attempt).get()
     }
 }
