@@ -51,6 +51,20 @@ public struct StateDirectory: Sendable {
             /// Only the author can fix it (a blocked prompt, a refusal): it is not tried again.
             public var needsAuthor: Bool
         }
+        /// One chapter, as its manifest entry has it.
+        public struct Chapter: Sendable, Codable, Hashable {
+            public var chapter: Int
+            public var title: String
+            /// `up-to-date`, `failed`, `hand-edited`, `pending` or `skipped-for-budget`.
+            public var state: String
+            /// The published file, if any.
+            public var file: String?
+            /// Tokens the text it holds took, retries included; nil when not known (hand-edited,
+            /// not generated yet, or generated before costs were kept).
+            public var usage: Usage?
+            /// Their estimated cost at the price its model had then.
+            public var cost: CostEstimate?
+        }
         public var outline: String
         public var title: String
         public var source: String
@@ -59,8 +73,17 @@ public struct StateDirectory: Sendable {
         public var upToDate: Int
         public var handEdited: Int
         public var failed: [Failure]
+        /// Chapters the last run did not request because its budget would not cover them.
+        public var skippedForBudget: Int
+        /// The last run's budget in US dollars, nil when it had none.
+        public var budget: Double?
+        /// Every chapter, in outline order, with what its text cost.
+        public var chapterList: [Chapter]
         /// Tokens spent on this outline over all runs, retries included.
         public var usage: Usage
+        /// Their estimated cost, each run's at the prices it had (tokens from before costs were
+        /// estimated, or of a model with no price, are counted apart as unpriced).
+        public var cost: CostEstimate
         /// Requests sent for this outline over all runs, retries included.
         public var requests: Int
         public var lastRun: Date
@@ -91,7 +114,20 @@ public struct StateDirectory: Sendable {
                         needsAuthor: chapter.retryable == false
                     )
                 },
+                skippedForBudget: manifest.chapters.filter { $0.state == .skippedForBudget }.count,
+                budget: manifest.budget,
+                chapterList: manifest.chapters.enumerated().map { index, chapter in
+                    .init(
+                        chapter: index + 1,
+                        title: chapter.title,
+                        state: chapter.state.rawValue,
+                        file: chapter.file,
+                        usage: chapter.usage,
+                        cost: chapter.cost
+                    )
+                },
                 usage: manifest.usage,
+                cost: manifest.cost ?? CostEstimate(unpriced: manifest.usage),
                 requests: manifest.requests,
                 lastRun: manifest.lastRun,
                 lastGenerated: manifest.lastGenerated,

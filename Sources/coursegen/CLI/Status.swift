@@ -5,7 +5,7 @@ import Generation
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Show each outline's chapters (total, up to date, failed with the last error), tokens used and last generation."
+            "Show each outline's chapters (total, up to date, failed with the last error, skipped for budget), tokens used, their estimated cost and last generation."
     )
 
     @OptionGroup
@@ -38,19 +38,31 @@ struct Status: AsyncParsableCommand {
         var parts = ["\(outline.chapters) chapters", "\(outline.upToDate) up to date"]
         if outline.handEdited > 0 { parts.append("\(outline.handEdited) hand-edited") }
         if !outline.failed.isEmpty { parts.append("\(outline.failed.count) failed") }
+        if outline.skippedForBudget > 0 { parts.append("\(outline.skippedForBudget) skipped for budget") }
         var lines = ["\(outline.outline): \(outline.title)"]
         lines.append("  \(parts.joined(separator: ", "))")
         lines.append("  published in \(outline.folder) from \(outline.source)")
         lines.append(
             "  tokens: \(outline.usage.promptTokens) in, \(outline.usage.outputTokens) out, "
-                + "\(outline.usage.thinkingTokens) thinking, over \(outline.requests) requests"
+                + "\(outline.usage.thinkingTokens) thinking, over \(outline.requests) requests; "
+                + "estimated cost \(outline.cost.summary)"
         )
+        if outline.skippedForBudget > 0, let budget = outline.budget {
+            lines.append(
+                "  budget \(CostEstimate.format(budget)) per run: \(outline.skippedForBudget) "
+                    + (outline.skippedForBudget == 1 ? "chapter" : "chapters") + " not requested; "
+                    + "save the outline or raise the budget to generate them"
+            )
+        }
         let format = ISO8601DateFormatter()
         lines.append(
             "  last run \(format.string(from: outline.lastRun))"
                 + (outline.lastGenerated.map { ", last generated \(format.string(from: $0))" }
                     ?? ", nothing generated yet")
         )
+        for chapter in outline.chapterList {
+            lines.append("    \(chapter.chapter). \(chapter.title): \(describe(chapter))")
+        }
         for failure in outline.failed {
             let what = failure.needsAuthor ? "needs its author" : "failed"
             lines.append("  chapter \(failure.chapter) \"\(failure.title)\" \(what): \(failure.error)")
@@ -59,6 +71,24 @@ struct Status: AsyncParsableCommand {
             lines.append("  failed chapters are tried again at \(format.string(from: nextTry))")
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension Status {
+    /// One chapter's line: what its text cost, or its state when that is not known.
+    static func describe(_ chapter: StateDirectory.OutlineStatus.Chapter) -> String {
+        let state: String? =
+            switch chapter.state {
+            case "up-to-date": nil
+            case "skipped-for-budget": "skipped for budget"
+            default: chapter.state.replacing("-", with: " ")
+            }
+        guard let usage = chapter.usage, let cost = chapter.cost else {
+            return state ?? "up to date, cost not known (generated before costs were kept)"
+        }
+        let spent =
+            "\(cost.summary) (\(usage.promptTokens) in, \(usage.outputTokens) out, \(usage.thinkingTokens) thinking)"
+        return state.map { "\($0), \(spent)" } ?? spent
     }
 }
 
