@@ -562,6 +562,8 @@ struct SettingsTests {
         expected.output = "/srv/coursegen/output"
         expected.state = "/var/lib/coursegen"
         expected.apiKeyFile = "/etc/coursegen/gemini-api-key"
+        expected.cost.budget = 5
+        expected.metricsListen = "127.0.0.1:9464"
         #expect(settings == expected)
     }
 
