@@ -38,7 +38,14 @@ private let samples: [String: (flag: String, environment: String, file: String)]
     "temperature": ("0", "1.25", "2"),
     "max-output-tokens": ("256", "20000", "65536"),
     "thinking-budget": ("-1", "0", "24576"),
+    "prices": (
+        "{gemini-2.5-flash: {input: 0.3, output: 2.5, thinking: 2.5}, m1: {input: 1, output: 2, thinking: 3}}",
+        "{gemini-2.5-flash: {input: 0.15, output: 1.25, thinking: 1.25}}",
+        #"{gemini-2.5-flash: {input: 0.3, output: 2.5, thinking: 2.5}, "llama3.1:8b": {input: 0, output: 0, thinking: 0}}"#
+    ),
+    "budget": ("0", "2.5", "1000000"),
     "api-key-file": ("key-flag", "key-env", "key-file"),
+    "metrics-listen": ("127.0.0.1:9464", "[::1]:9090", "localhost:0"),
     "log-level": ("trace", "warning", "critical"),
 ]
 
@@ -66,7 +73,13 @@ private let fieldChecks: [(name: String, text: String, isSet: @Sendable (Setting
     ("temperature", "1.25", { $0.generation.temperature == 1.25 }),
     ("max-output-tokens", "20000", { $0.generation.maxOutputTokens == 20_000 }),
     ("thinking-budget", "-1", { $0.generation.thinkingBudget == -1 }),
+    (
+        "prices", "{m: {input: 1, output: 2}}",
+        { $0.cost.prices.price(for: "m") == Price(inputPerMillion: 1, outputPerMillion: 2, thinkingPerMillion: 2) }
+    ),
+    ("budget", "2.5", { $0.cost.budget == 2.5 }),
     ("api-key-file", "key", { $0.apiKeyFile == "key" }),
+    ("metrics-listen", "127.0.0.1:9464", { $0.metricsListen == "127.0.0.1:9464" }),
     ("log-level", "Warning", { $0.logLevel == .warning }),
 ]
 
@@ -103,6 +116,18 @@ private let invalid: [(name: String, text: String, message: String)] = [
     ("temperature", "9", "--temperature '9' must be a number from 0 to 2"),
     ("max-output-tokens", "100", "--max-output-tokens '100' must be a whole number from 256 to 65536"),
     ("thinking-budget", "-2", "--thinking-budget '-2' must be a whole number from -1 to 24576"),
+    (
+        "prices", "{m: {input: -1, output: 2}}",
+        "--prices '{m: {input: -1, output: 2}}' must be a mapping of model names to prices in US dollars per "
+            + "million tokens, such as {my-model: {input: 0.3, output: 2.5, thinking: 2.5}}"
+    ),
+    (
+        "prices", "{m: {output: 2}}",
+        "--prices '{m: {output: 2}}' must be a mapping of model names to prices in US dollars per "
+            + "million tokens, such as {my-model: {input: 0.3, output: 2.5, thinking: 2.5}}"
+    ),
+    ("budget", "-1", "--budget '-1' must be a number from 0 to 1000000"),
+    ("metrics-listen", "9464", "--metrics-listen '9464' must be HOST:PORT, such as 127.0.0.1:9090"),
     (
         "log-level", "loud",
         "--log-level 'loud' must be one of trace, debug, info, notice, warning, error or critical"
@@ -593,6 +618,8 @@ struct SettingsTests {
         expected.output = "/srv/coursegen/output"
         expected.state = "/var/lib/coursegen"
         expected.apiKeyFile = "/etc/coursegen/gemini-api-key"
+        expected.cost.budget = 5
+        expected.metricsListen = "127.0.0.1:9464"
         #expect(settings == expected)
     }
 

@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+import Metrics
 
 /// Brings outlines' published folders up to date, paying only for chapters whose key is not yet
 /// in the store. One engine per process, shared by every outline: it owns the one table of
@@ -30,6 +31,14 @@ public final class Engine: Sendable {
         /// only once the outline has been quiet this long. Requests already in flight for an
         /// earlier version are joined at once.
         public var settle: Duration
+        /// The prices costs are estimated with, and the run's budget (lowered by the outline's
+        /// own `budget:`).
+        public var cost: CostPolicy
+        /// Whether chapters the last run skipped for its budget are requested again: true for a
+        /// save or a command-line run. The daemon's own retries and restarts pass false, so they
+        /// never spend a fresh budget on them again and again; a higher budget, or other prices,
+        /// tries them in any case.
+        public var retriesBudgetSkips: Bool
 
         public init(
             outlinePath: String,
@@ -38,7 +47,9 @@ public final class Engine: Sendable {
             outputFolder: String,
             settings: GenerationSettings,
             force: Bool = false,
-            settle: Duration = .zero
+            settle: Duration = .zero,
+            cost: CostPolicy = CostPolicy(),
+            retriesBudgetSkips: Bool = true
         ) {
             self.outlinePath = outlinePath
             self.outline = outline
@@ -47,6 +58,8 @@ public final class Engine: Sendable {
             self.settings = settings
             self.force = force
             self.settle = settle
+            self.cost = cost
+            self.retriesBudgetSkips = retriesBudgetSkips
         }
     }
 
@@ -173,7 +186,7 @@ public final class Engine: Sendable {
                 manifest.outlineDigest == outline.digest, manifest.chapters.map(\.key) == keys
             else { return false }
             return manifest.chapters.allSatisfy { entry in
-                entry.state != .failed && entry.state != .pending
+                entry.state != .failed && entry.state != .pending && entry.state != .skippedForBudget
                     && entry.file.map { state.files.kind(of: "\(folder)/\($0)") == .file } == true
             }
         }) ?? false
@@ -220,6 +233,16 @@ public final class Engine: Sendable {
         var run = RunState(job: job, outline: outline, chapters: chapters)
         try await gather(&run)
         run.baseline = run.folder.previous
+        if let price = run.price {
+            logger.debug("estimating costs", metadata: ["model": "\(job.settings.model)", "price": "\(price)"])
+        } else {
+            logger.notice(
+                "no price for the model: costs are not estimated; add it to the prices setting",
+                metadata: ["model": "\(job.settings.model)"]
+            )
+        }
+        keepBudgetSkips(&run)
+        let spending = Spending(price: run.price, budget: run.budget)
         let plan = Plan.make(run.inputs)
         run.unchangedAtStart = Set(plan.chapters.filter(\.isUnchanged).map(\.key))
         let needed = plan.requests
@@ -240,7 +263,7 @@ public final class Engine: Sendable {
             let onEvent: @Sendable (Scheduler.Event) -> Void = { tracker.record($0, for: chapter.key) }
             return onlyInFlight
                 ? await self.requests.joinIfInFlight(request, logger: chapterLogger, onEvent: onEvent)
-                : await self.requests.join(request, logger: chapterLogger, onEvent: onEvent)
+                : await self.requests.join(request, logger: chapterLogger, spending: spending, onEvent: onEvent)
         }
         // Requests already in flight (for an older version of this outline) are joined at once;
         // new ones only once the outline has settled.
@@ -285,13 +308,17 @@ public final class Engine: Sendable {
                         run.requestsMade += answer.attempts
                         let title = chapters.first { $0.key == key }?.title ?? ""
                         run.folder.rendered[key] = ChapterFile.render(title: title, body: answer.body.text)
-                        tracker.finished(key, failed: false)
+                        run.folder.usage[key] = answer.body.usage
+                        tracker.finished(key, .ready)
+                        Counter(label: MetricName.chapters, dimensions: [("outcome", "generated")]).increment()
                         try await publish(&run, logger: logger)
                     case .failure(let failure):
                         run.failed[key] = failure
                         run.spent += failure.usage
                         run.requestsMade += failure.attempts
-                        tracker.finished(key, failed: true)
+                        tracker.finished(key, failure.skippedForBudget ? .skippedForBudget : .failed)
+                        let outcome = failure.skippedForBudget ? "skipped_for_budget" : "failed"
+                        Counter(label: MetricName.chapters, dimensions: [("outcome", outcome)]).increment()
                     }
                 }
             }
@@ -308,7 +335,7 @@ public final class Engine: Sendable {
     }
 
     /// What a plan is made from, read from disk: the manifest, the folder's managed files and the
-    /// stored text of every chapter.
+    /// stored text of every chapter (with the tokens it took).
     private func gather(_ run: inout RunState) async throws {
         let state = self.state
         let (folder, chapters) = (run.job.outputFolder, run.chapters)
@@ -317,8 +344,31 @@ public final class Engine: Sendable {
             for chapter in chapters {
                 guard let body = try state.store.body(for: chapter.key) else { continue }
                 gathered.rendered[chapter.key] = ChapterFile.render(title: chapter.title, body: body.text)
+                gathered.usage[chapter.key] = body.usage
             }
             return gathered
+        }
+    }
+
+    /// Chapters the last run skipped for its budget stay skipped, without a request, unless the
+    /// job retries them (a save) or the budget or the price changed since (the same budget and
+    /// price would skip them again; the daemon's own retries must not spend a fresh budget on
+    /// them each time).
+    private func keepBudgetSkips(_ run: inout RunState) {
+        guard !run.job.retriesBudgetSkips, let previous = run.folder.previous,
+            previous.budget == run.budget, previous.price == run.price
+        else { return }
+        let wanted = Set(run.chapters.map(\.key))
+        for entry in previous.chapters where entry.state == .skippedForBudget {
+            guard let key = ChapterKey(hex: entry.key), wanted.contains(key), run.folder.rendered[key] == nil else {
+                continue
+            }
+            run.failed[key] = GenerationFailure(
+                attempts: 0,
+                error: ProviderError(.fatal, entry.error ?? "not sent: the run's budget would not cover it"),
+                usage: Usage(),
+                skippedForBudget: true
+            )
         }
     }
 
@@ -372,18 +422,32 @@ public final class Engine: Sendable {
             }
         }
         let baseline = run.baseline
+        // A manifest from before costs were estimated counts its tokens as unpriced.
+        let costBefore = baseline.map { $0.cost ?? CostEstimate(unpriced: $0.usage) } ?? CostEstimate()
+        let price = run.price
         var manifest = Manifest(
             outline: run.job.name,
             source: run.job.outlinePath,
             folder: run.job.outputFolder,
             title: run.outline.title,
             outlineDigest: run.outline.digest,
-            chapters: plan.chapters.map(\.entry),
+            chapters: plan.chapters.map { chapter in
+                var entry = chapter.entry
+                // What the text it holds took: known when it holds the current key's text.
+                if entry.publishedKey == entry.key, let usage = run.folder.usage[chapter.key] {
+                    entry.usage = usage
+                    entry.cost = CostEstimate(usage, at: price)
+                }
+                return entry
+            },
             summarySha256: sha256Hex(plan.summary),
             usage: (baseline?.usage ?? Usage()) + run.spent,
+            cost: costBefore + CostEstimate(run.spent, at: price),
             requests: (baseline?.requests ?? 0) + run.requestsMade,
             lastRun: Date(),
-            lastGenerated: run.generated.isEmpty ? baseline?.lastGenerated : Date()
+            lastGenerated: run.generated.isEmpty ? baseline?.lastGenerated : Date(),
+            budget: run.budget,
+            price: price
         )
         manifest.model = run.job.settings.model
         manifest.transitionalHashes = previous.map { Array($0.allHashes) } ?? []
@@ -433,6 +497,8 @@ public final class Engine: Sendable {
                 }
             case .failed(let message):
                 outcome = .failed(message, keptPrevious: chapter.source != nil)
+            case .skippedForBudget(let message):
+                outcome = .skippedForBudget(message, keptPrevious: chapter.source != nil)
             case .generate:
                 outcome = .failed("not generated", keptPrevious: chapter.source != nil)
             }
@@ -457,19 +523,34 @@ public final class Engine: Sendable {
             folder: folder,
             chapters: outcomes,
             usage: spent,
+            cost: CostEstimate(spent, at: run.price),
+            budget: run.budget,
             backups: run.backups
         )
-        logger.log(
-            level: report.isComplete ? .info : .error,
-            report.isComplete ? "outline published" : "outline published with failed chapters",
-            metadata: [
-                "chapters": "\(plan.chapters.count)",
-                "generated": "\(generated.count)",
-                "failed": "\(report.failedChapters.count)",
-                "tokens_in": "\(spent.promptTokens)",
-                "tokens_out": "\(spent.outputTokens)",
-            ]
-        )
+        var metadata: Logger.Metadata = [
+            "chapters": "\(plan.chapters.count)",
+            "generated": "\(generated.count)",
+            "failed": "\(report.failedChapters.count)",
+            "tokens_in": "\(spent.promptTokens)",
+            "tokens_out": "\(spent.outputTokens)",
+            "tokens_thinking": "\(spent.thinkingTokens)",
+            "cost_usd": "\(report.cost.field)",
+        ]
+        if let budget = run.budget {
+            metadata["budget_usd"] = "\(CostEstimate.fieldText(budget))"
+            metadata["skipped_for_budget"] = "\(report.skippedChapters.count)"
+        }
+        if !report.skippedChapters.isEmpty {
+            logger.warning(
+                "chapters skipped: the run's budget would not cover them; a save or a higher budget tries them again",
+                metadata: metadata
+            )
+        }
+        if report.failedChapters.isEmpty {
+            logger.info("outline published", metadata: metadata)
+        } else {
+            logger.error("outline published with failed chapters", metadata: metadata)
+        }
         return report
     }
 }
@@ -484,6 +565,7 @@ struct RunState: Sendable {
     var baseline: Manifest?
     var generated: Set<ChapterKey> = []
     var failed: [ChapterKey: GenerationFailure] = [:]
+    /// Tokens this run's requests took (the priced estimate is `CostEstimate(spent, at: price)`).
     var spent = Usage()
     var requestsMade = 0
     /// Backups made by any of the run's publishes.
@@ -497,13 +579,21 @@ struct RunState: Sendable {
         self.chapters = chapters
     }
 
+    /// The price of the run's model, nil when the price table has none.
+    var price: Price? { job.cost.prices.price(for: job.settings.model) }
+
+    /// The run's budget: the setting's, lowered by the outline's own.
+    var budget: Double? { job.cost.budget(for: outline) }
+
     var inputs: Plan.Inputs {
         Plan.Inputs(
             chapters: chapters,
             previous: folder.previous,
             live: folder.live.mapValues(\.hash),
             available: folder.rendered.mapValues { sha256Hex($0) },
-            failed: failed.mapValues { Plan.Failure(message: "\($0)", retryable: $0.mayPassWithTime) },
+            failed: failed.mapValues {
+                Plan.Failure(message: "\($0)", retryable: $0.mayPassWithTime, skippedForBudget: $0.skippedForBudget)
+            },
             force: job.force
         )
     }
@@ -523,11 +613,17 @@ struct Gathered: Sendable {
     var live: [String: LiveFile] = [:]
     /// Chapter keys whose text is available -> the file that text renders to.
     var rendered: [ChapterKey: [UInt8]] = [:]
+    /// Chapter keys whose text is available -> the tokens that text took.
+    var usage: [ChapterKey: Usage] = [:]
 
     /// Reads the manifest and the folder's managed files; a file whose identity (inode, size,
     /// times) is the one `earlier` read is not read again. `rendered` is carried from `earlier`.
     static func read(folder: String, state: StateDirectory, reusing earlier: Gathered) throws(FileError) -> Gathered {
-        var gathered = Gathered(previous: try state.manifests.manifest(forFolder: folder), rendered: earlier.rendered)
+        var gathered = Gathered(
+            previous: try state.manifests.manifest(forFolder: folder),
+            rendered: earlier.rendered,
+            usage: earlier.usage
+        )
         for name in try state.files.entries(of: folder) where Publisher.isManaged(name) {
             let path = "\(folder)/\(name)"
             guard let identity = state.files.contentIdentity(of: path) else { continue }

@@ -8,6 +8,8 @@ extension Engine {
         /// Chapters whose text is available (stored or generated in this run).
         public var ready: Int
         public var failed: Int = 0
+        /// Chapters not requested: the run's budget would not cover them.
+        public var skippedForBudget: Int = 0
         /// Chapters waiting to retry after a failed attempt.
         public var retrying: Int = 0
         /// Chapters whose text is arriving now.
@@ -67,11 +69,20 @@ final class ProgressTracker: Sendable {
         onProgress(snapshot)
     }
 
-    func finished(_ key: ChapterKey, failed: Bool) {
+    /// How a chapter's request ended.
+    enum End {
+        case ready, failed, skippedForBudget
+    }
+
+    func finished(_ key: ChapterKey, _ end: End) {
         let snapshot = state.withLock { state in
             state.words[key] = nil
             state.sent.remove(key)
-            if failed { state.progress.failed += 1 } else { state.progress.ready += 1 }
+            switch end {
+            case .ready: state.progress.ready += 1
+            case .failed: state.progress.failed += 1
+            case .skippedForBudget: state.progress.skippedForBudget += 1
+            }
             return state.summed
         }
         onProgress(snapshot)

@@ -21,10 +21,13 @@ actor RequestTable {
 
     typealias Outcome = Result<Generated, GenerationFailure>
 
-    /// Does the work of one request: generate, then store. Nil when cancelled.
+    /// Does the work of one request: generate (within `spending`'s budget), then store. Nil when
+    /// cancelled.
     typealias Perform =
-        @Sendable (_ request: ChapterRequest, _ logger: Logger, _ onEvent: @escaping @Sendable (Scheduler.Event) -> Void)
-            async -> Outcome?
+        @Sendable (
+            _ request: ChapterRequest, _ logger: Logger, _ spending: Spending?,
+            _ onEvent: @escaping @Sendable (Scheduler.Event) -> Void
+        ) async -> Outcome?
 
     private struct Flight {
         let id: UInt64
@@ -55,10 +58,10 @@ actor RequestTable {
     /// The real work of a request: generate through `scheduler`, then store the answer durably
     /// in `store` (on `io`) before anyone sees it.
     static func generating(through scheduler: Scheduler, into store: BodyStore, io: BlockingIO) -> Perform {
-        { request, logger, onEvent in
+        { request, logger, spending, onEvent in
             let response: ChapterResponse
             do {
-                response = try await scheduler.generate(request, logger: logger, onEvent: onEvent)
+                response = try await scheduler.generate(request, logger: logger, spending: spending, onEvent: onEvent)
             } catch let failure as GenerationFailure {
                 return .failure(failure)
             } catch {
@@ -89,12 +92,22 @@ actor RequestTable {
 
     /// Registers interest in `request`'s key, starting the request if it is not in flight.
     /// `onEvent` receives the request's scheduler events until the ticket is done.
+    /// - Parameter spending: the spending of the run that joins: a request it starts is sent
+    ///   within its budget (a request already in flight keeps the budget of the run that started
+    ///   it).
     func join(
         _ request: ChapterRequest,
         logger: Logger,
+        spending: Spending? = nil,
         onEvent: @escaping @Sendable (Scheduler.Event) -> Void
     ) -> Ticket {
-        register(request, startingIt: !isInFlight(request.key), logger: logger, onEvent: onEvent)
+        register(
+            request,
+            startingIt: !isInFlight(request.key),
+            logger: logger,
+            spending: spending,
+            onEvent: onEvent
+        )
     }
 
     /// Registers interest in `request`'s key only if a request for it is in flight already (one
@@ -106,7 +119,7 @@ actor RequestTable {
         onEvent: @escaping @Sendable (Scheduler.Event) -> Void
     ) -> Ticket? {
         guard isInFlight(request.key) else { return nil }
-        return register(request, startingIt: false, logger: logger, onEvent: onEvent)
+        return register(request, startingIt: false, logger: logger, spending: nil, onEvent: onEvent)
     }
 
     private func isInFlight(_ key: ChapterKey) -> Bool {
@@ -117,6 +130,7 @@ actor RequestTable {
         _ request: ChapterRequest,
         startingIt start: Bool,
         logger: Logger,
+        spending: Spending?,
         onEvent: @escaping @Sendable (Scheduler.Event) -> Void
     ) -> Ticket {
         let id = makeID()
@@ -125,7 +139,7 @@ actor RequestTable {
             let key = request.key
             let perform = self.perform
             tasks[flightID] = Task {
-                let outcome = await perform(request, logger) { event in
+                let outcome = await perform(request, logger, spending) { event in
                     Task { await self.broadcast(event, key: key, flight: flightID) }
                 }
                 self.finish(key, flight: flightID, outcome: outcome)

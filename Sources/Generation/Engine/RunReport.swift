@@ -12,6 +12,9 @@ public struct RunReport: Sendable {
             case handEdited
             /// Could not be generated; the previous version stayed published if there was one.
             case failed(String, keptPrevious: Bool)
+            /// Not requested: the run's budget would not cover it (the message says how much);
+            /// the previous version stayed published if there was one.
+            case skippedForBudget(String, keptPrevious: Bool)
         }
         public var position: Int
         public var title: String
@@ -40,15 +43,22 @@ public struct RunReport: Sendable {
     public var chapters: [Chapter]
     /// Tokens spent in this run.
     public var usage: Usage
+    /// Their estimated cost.
+    public var cost: CostEstimate
+    /// The run's budget in US dollars, nil when it had none.
+    public var budget: Double?
     /// Backups made of files coursegen did not write: original name -> backup name.
     public var backups: [String: String]
 
     /// True when every chapter is published with its current text (or kept as hand-edited).
-    public var isComplete: Bool {
-        chapters.allSatisfy { if case .failed = $0.outcome { false } else { true } }
-    }
+    public var isComplete: Bool { failedChapters.isEmpty && skippedChapters.isEmpty }
 
     public var failedChapters: [Chapter] {
         chapters.filter { if case .failed = $0.outcome { true } else { false } }
+    }
+
+    /// Chapters not requested because the run's budget would not cover them.
+    public var skippedChapters: [Chapter] {
+        chapters.filter { if case .skippedForBudget = $0.outcome { true } else { false } }
     }
 }

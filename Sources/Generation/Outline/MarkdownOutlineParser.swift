@@ -1,8 +1,8 @@
 /// Parses the Markdown outline format.
 ///
 /// - Front matter (optional): YAML between a first line `---` and the next `---` or `...` line,
-///   with the keys title, audience, level, language, words and description, read exactly as
-///   in a YAML outline. Any other key is an error.
+///   with the keys title, audience, level, language, words, description and budget, read
+///   exactly as in a YAML outline. Any other key is an error.
 /// - Title: front matter `title:` or the one `#` heading. Both may be given only when they are
 ///   equal; different titles are an error, since neither should silently win. Two `#`
 ///   headings, or a `#` heading after the first chapter, are errors.
@@ -321,6 +321,7 @@ private struct Assembler {
             language: fields.language,
             words: fields.words,
             description: description,
+            budget: fields.budget,
             chapters: finished
         )
     }

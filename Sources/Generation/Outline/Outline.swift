@@ -16,6 +16,9 @@ public struct Outline: Sendable, Hashable {
     public var words: Int?
     /// What the course is about, in the author's words.
     public var description: String?
+    /// The most one run of this outline may spend, in US dollars (`budget: 2.50`). It shapes no
+    /// request, so it is in no chapter's key.
+    public var budget: Double?
     /// The chapters, in the order they are published.
     public var chapters: [Chapter]
 
@@ -26,6 +29,7 @@ public struct Outline: Sendable, Hashable {
         language: String? = nil,
         words: Int? = nil,
         description: String? = nil,
+        budget: Double? = nil,
         chapters: [Chapter]
     ) {
         self.title = title
@@ -34,6 +38,7 @@ public struct Outline: Sendable, Hashable {
         self.language = language
         self.words = words
         self.description = description
+        self.budget = budget
         self.chapters = chapters
     }
 }

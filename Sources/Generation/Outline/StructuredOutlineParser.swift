@@ -1,12 +1,13 @@
 /// Turns a YAML or JSON outline, already read into `StructuredValue`s, into an `Outline`.
 ///
 /// The document is a mapping with the course keys `title` (required), `audience`, `level`,
-/// `language`, `words`, `description` and `chapters`, a list of mappings with `title`
+/// `language`, `words`, `description`, `budget` and `chapters`, a list of mappings with `title`
 /// (required), `points` (a list of text) and `notes` (text). Any other key, at any level, is
 /// an error naming it and its line, with a suggestion when it looks like a typo.
 ///
 /// Types: one-line fields accept any scalar as written (`title: 2024` is "2024"); `words` must
-/// be a whole number between 50 and 20000 (`words: "1500"`, quoted, is refused); an empty value
+/// be a whole number between 50 and 20000 (`words: "1500"`, quoted, is refused), `budget` an
+/// amount of US dollars written as a number (`budget: 2.50`, not `"$2.50"`); an empty value
 /// or `null` is the same as leaving the key out. Text is normalised as `OutlineText` describes;
 /// empty points are dropped, since they hold nothing to lose.
 struct StructuredOutlineParser {
@@ -62,6 +63,7 @@ struct StructuredOutlineParser {
             language: fields.language,
             words: fields.words,
             description: fields.description,
+            budget: fields.budget,
             chapters: chapters
         )
     }
@@ -215,9 +217,11 @@ struct StructuredOutlineParser {
 
 /// The course-level fields, shared by YAML, JSON and Markdown front matter.
 struct CourseFields {
-    static let keys = ["title", "audience", "level", "language", "words", "description"]
+    static let keys = ["title", "audience", "level", "language", "words", "description", "budget"]
     /// Sane bounds for `words`, per chapter.
     static let wordRange = 50...20000
+    /// Sane bounds for `budget`, in US dollars per run.
+    static let budgetRange = 0.0...1_000_000
 
     var title: String?
     var titleLine: Int?
@@ -227,6 +231,7 @@ struct CourseFields {
     var words: Int?
     var description: String?
     var descriptionLine: Int?
+    var budget: Double?
 
     /// Reads `entry` if its key is a course field.
     /// - Returns: false when the key is not a course field (the caller decides what it is).
@@ -264,6 +269,8 @@ struct CourseFields {
             }
         case "words":
             words = try Self.words(entry.value, fileName: fileName)
+        case "budget":
+            budget = try Self.budget(entry.value, fileName: fileName)
         case "description":
             let name = "the description"
             description = try OutlineText.multiLine(
@@ -277,6 +284,30 @@ struct CourseFields {
             return false
         }
         return true
+    }
+
+    private static func budget(_ value: StructuredValue, fileName: String) throws(OutlineError) -> Double? {
+        let range = "from 0 to \(Int(budgetRange.upperBound))"
+        switch value.content {
+        case .scalar(_, .null):
+            return nil
+        case .scalar(let text, .integer), .scalar(let text, .number):
+            guard let dollars = Double(text), dollars.isFinite, budgetRange.contains(dollars) else {
+                throw OutlineError(
+                    file: fileName,
+                    line: value.line,
+                    message: "`budget` is \(text): the most one run may spend must be \(range) US dollars"
+                )
+            }
+            return dollars
+        default:
+            throw OutlineError(
+                file: fileName,
+                line: value.line,
+                message: "`budget` must be an amount of US dollars \(range), like `budget: 2.50`, "
+                    + "without quotes, units or a currency sign; found \(value.kindDescription)"
+            )
+        }
     }
 
     private static func words(_ value: StructuredValue, fileName: String) throws(OutlineError) -> Int? {

@@ -4,8 +4,9 @@ import Yams
 /// `Yams.compose`, which keeps each node's line.
 ///
 /// Plain scalars are classified here, not by Yams' YAML 1.1 resolver: an empty value, `~` and
-/// `null` are null, optionally signed decimal digits are an integer, anything else is text as
-/// written (so `title: yes` is the title "yes"). Quoted and block scalars are always text.
+/// `null` are null, optionally signed decimal digits are an integer, digits with a fraction
+/// (`2.50`) a number, anything else is text as written (so `title: yes` is the title "yes").
+/// Quoted and block scalars are always text.
 ///
 /// Outlines are plain YAML: anchors, aliases, tags, `?` keys and lists or mappings used as keys
 /// are refused (`YAMLShapeCheck` says why and how) before the text is composed.
@@ -56,9 +57,11 @@ enum YAMLReader {
         case "", "~", "null", "Null", "NULL":
             return .null
         default:
-            let digits = plain.first == "+" || plain.first == "-" ? plain.dropFirst() : Substring(plain)
-            let isInteger = !digits.isEmpty && digits.utf8.allSatisfy { (0x30...0x39).contains($0) }
-            return isInteger ? .integer : .text
+            let unsigned = plain.first == "+" || plain.first == "-" ? plain.dropFirst() : Substring(plain)
+            let parts = unsigned.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+            let isDigit = { (byte: UInt8) in (0x30...0x39).contains(byte) }
+            guard parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(isDigit) }) else { return .text }
+            return parts.count == 1 ? .integer : .number
         }
     }
 }

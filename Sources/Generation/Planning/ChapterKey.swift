@@ -46,6 +46,8 @@ extension Outline {
     public var digest: String {
         var encoder = CanonicalEncoder(domain: "coursegen.outline.v1")
         encoder.appendCourse(self)
+        // Only when given, so that outlines without one keep the digest they had before budgets.
+        if let budget { encoder.append("budget", budget) }
         encoder.append("chapters", chapters.count)
         for chapter in chapters { encoder.appendChapter(chapter) }
         return encoder.hexDigest()

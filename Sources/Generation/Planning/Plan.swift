@@ -45,6 +45,8 @@ struct Plan: Sendable, Hashable {
         /// False when only the author can fix it (a blocked prompt, a refusal) or the
         /// configuration (a refused key): waiting will not help.
         var retryable: Bool
+        /// Not sent because the run's budget would not cover it.
+        var skippedForBudget = false
     }
 
     /// What happens to a chapter.
@@ -58,6 +60,8 @@ struct Plan: Sendable, Hashable {
         case generate
         /// Its request failed in this run.
         case failed(String)
+        /// Its request was not sent: the run's budget would not cover it.
+        case skippedForBudget(String)
     }
 
     /// Where a published file's bytes come from.
@@ -159,7 +163,11 @@ struct Plan: Sendable, Hashable {
                 entry.sha256 = hash
                 entry.publishedKey = chapter.key.hex
             } else {
-                if let failure = inputs.failed[chapter.key] {
+                if let failure = inputs.failed[chapter.key], failure.skippedForBudget {
+                    action = .skippedForBudget(failure.message)
+                    entry.state = .skippedForBudget
+                    entry.error = failure.message
+                } else if let failure = inputs.failed[chapter.key] {
                     action = .failed(failure.message)
                     entry.state = .failed
                     entry.error = failure.message

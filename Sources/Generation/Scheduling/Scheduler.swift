@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+import Metrics
 
 /// The one gate every request in the process goes through (the quota is per project, shared by
 /// every outline): at most `concurrency` requests in flight (fewer while the API is overloaded:
@@ -109,6 +110,8 @@ public actor Scheduler {
         )
         self.limit = AdaptiveLimit(maximum: configuration.concurrency)
         if let stop, let until = stop.until, until > wallClock() { self.stop = stop }
+        Gauge(label: MetricName.inFlightLimit).record(limit.current)
+        Gauge(label: MetricName.requestsInFlight).record(0)
     }
 
     /// Applies new limits (a reload) without dropping work in flight. A lower concurrency takes
@@ -131,6 +134,7 @@ public actor Scheduler {
     }
 
     private func notifyLimitObservers() {
+        Gauge(label: MetricName.inFlightLimit).record(limit.current)
         for observer in limitObservers { observer(limit.current, limit.maximum) }
     }
 
@@ -183,12 +187,18 @@ public actor Scheduler {
     /// Sends `request` until it succeeds, fails for good, or runs out of attempts.
     ///
     /// Logs one line per attempt through `logger` (which carries the chapter's metadata): info
-    /// for a success, warning for a retry, error for the final failure.
-    /// - Throws: `GenerationFailure`, or `CancellationError` when the calling task is cancelled
-    ///   (an answer that arrives after that is dropped).
+    /// for a success, warning for a retry, error for the final failure; each with its tokens and
+    /// their estimated cost (`cost_usd`) where the API reported usage.
+    /// - Parameter spending: the run's spending: every attempt reserves what it may cost there
+    ///   before it is submitted (see `Spending`), and its price estimates the cost in the logs and
+    ///   metrics. Nil: no budget, cost unknown.
+    /// - Throws: `GenerationFailure` (with `skippedForBudget` when the run's budget would not
+    ///   cover an attempt), or `CancellationError` when the calling task is cancelled (an answer
+    ///   that arrives after that is dropped).
     public func generate(
         _ request: ChapterRequest,
         logger: Logger,
+        spending: Spending? = nil,
         onEvent: @escaping @Sendable (Event) -> Void = { _ in }
     ) async throws -> ChapterResponse {
         var request = request
@@ -200,6 +210,24 @@ public actor Scheduler {
             let outcome: Result<ChapterResponse, ProviderError>
             let started: Duration
             let generation: Int
+            let reservation: Spending.Reservation?
+            do {
+                reservation = try await spending?.reserve(for: request)
+            } catch let refusal as BudgetRefusal {
+                logger.warning(
+                    "chapter skipped: the run's budget would not cover it",
+                    metadata: ["attempt": "\(attempt)", "error": "\(refusal.message)"]
+                )
+                throw GenerationFailure(
+                    attempts: attempt - 1,
+                    error: ProviderError(.fatal, refusal.message),
+                    usage: spent,
+                    skippedForBudget: true
+                )
+            }
+            // An attempt that ends before its answer (a stop, a cancellation) frees its
+            // reservation; one that got an answer settles it below with the answer's usage first.
+            defer { spending?.settle(reservation, usage: Usage()) }
             do {
                 try await acquireSlot()
             } catch let stopped as GenerationFailure {
@@ -237,6 +265,20 @@ public actor Scheduler {
                 "attempt": "\(attempt)",
                 "duration_ms": "\(elapsed.milliseconds)",
             ]
+            let price = spending?.price
+            let usage: Usage? =
+                switch outcome {
+                case .success(let response): response.usage
+                case .failure(let error): error.usage
+                }
+            spending?.settle(reservation, usage: usage ?? Usage())
+            if let usage {
+                Self.countTokens(usage, price: price)
+                metadata["tokens_in"] = "\(usage.promptTokens)"
+                metadata["tokens_out"] = "\(usage.outputTokens)"
+                metadata["tokens_thinking"] = "\(usage.thinkingTokens)"
+                metadata["cost_usd"] = "\(CostEstimate(usage, at: price).field)"
+            }
 
             switch outcome {
             case .success(let response):
@@ -247,10 +289,9 @@ public actor Scheduler {
                     now: time.now()
                 )
                 metadata["http_status"] = "200"
-                metadata["tokens_in"] = "\(response.usage.promptTokens)"
-                metadata["tokens_out"] = "\(response.usage.outputTokens)"
-                metadata["tokens_thinking"] = "\(response.usage.thinkingTokens)"
                 logger.info("chapter generated", metadata: metadata)
+                Self.countAttempt("success", status: 200)
+                Metrics.Timer(label: MetricName.chapterDuration).record(duration: elapsed)
                 record(limit.succeeded(), reason: "answers", logger: logger)
                 var result = response
                 result.usage = spent
@@ -275,19 +316,25 @@ public actor Scheduler {
                 switch error.disposition {
                 case .fatal:
                     logger.error("chapter failed", metadata: metadata)
+                    Self.countAttempt("failure", status: error.httpStatus)
                     throw GenerationFailure(attempts: attempt, error: error, usage: spent)
                 case .stopEverything:
+                    Self.countAttempt("stop", status: error.httpStatus)
                     stopSubmissions(SubmissionStop(reason: .refused, error: error, until: nil), logger: logger)
                     throw GenerationFailure(attempts: attempt, error: error, usage: spent)
                 case .dailyQuotaExhausted:
+                    Self.countAttempt("stop", status: error.httpStatus)
                     let until = wallClock().addingTimeInterval(Self.untilPacificMidnight(from: wallClock()))
                     stopSubmissions(SubmissionStop(reason: .dailyQuota, error: error, until: until), logger: logger)
                     throw GenerationFailure(attempts: attempt, error: error, usage: spent)
                 case .retry, .retryWithLargerBudget:
                     guard attempt < configuration.maximumAttempts else {
                         logger.error("chapter failed: no attempts left", metadata: metadata)
+                        Self.countAttempt("failure", status: error.httpStatus)
                         throw GenerationFailure(attempts: attempt, error: error, usage: spent)
                     }
+                    Self.countAttempt("retry", status: error.httpStatus)
+                    Counter(label: MetricName.retries).increment()
                     var delay = configuration.backoff.delay(
                         afterAttempt: attempt,
                         unit: Double.random(in: 0..<1, using: &random)
@@ -299,6 +346,8 @@ public actor Scheduler {
                         pacer.pause(until: time.now() + pause)
                         delay = pause
                         metadata["paused_ms"] = "\(pause.milliseconds)"
+                        Counter(label: MetricName.rateLimited).increment()
+                        FloatingPointCounter(label: MetricName.rateLimitPauseSeconds).increment(by: pause.inSeconds)
                     } else if let asked = error.retryDelay {
                         // A Retry-After on another answer (a 503): this request waits at least that.
                         delay = max(delay, asked)
@@ -317,6 +366,24 @@ public actor Scheduler {
                     }
                 }
             }
+        }
+    }
+
+    /// Counts one attempt in the metrics, by outcome and HTTP status.
+    private static func countAttempt(_ outcome: String, status: Int?) {
+        Counter(
+            label: MetricName.requests,
+            dimensions: [("outcome", outcome), ("status", status.map { String($0) } ?? "none")]
+        ).increment()
+    }
+
+    /// Counts the tokens an attempt was billed, and their estimated cost when `price` is known.
+    private static func countTokens(_ usage: Usage, price: Price?) {
+        Counter(label: MetricName.tokens, dimensions: [("kind", "input")]).increment(by: usage.promptTokens)
+        Counter(label: MetricName.tokens, dimensions: [("kind", "output")]).increment(by: usage.outputTokens)
+        Counter(label: MetricName.tokens, dimensions: [("kind", "thinking")]).increment(by: usage.thinkingTokens)
+        if let price {
+            FloatingPointCounter(label: MetricName.estimatedCost).increment(by: price.dollars(for: usage))
         }
     }
 
@@ -455,6 +522,7 @@ public actor Scheduler {
         try checkStop()
         if slotWaiters.isEmpty && inFlight < limit.current {
             inFlight += 1
+            Gauge(label: MetricName.requestsInFlight).record(inFlight)
             return
         }
         let id = makeWaiterID()
@@ -469,12 +537,14 @@ public actor Scheduler {
 
     private func releaseSlot() {
         inFlight -= 1
+        Gauge(label: MetricName.requestsInFlight).record(inFlight)
         grantSlots()
     }
 
     private func grantSlots() {
         while inFlight < limit.current, !slotWaiters.isEmpty {
             inFlight += 1
+            Gauge(label: MetricName.requestsInFlight).record(inFlight)
             slotWaiters.removeFirst().continuation.resume()
         }
     }
@@ -554,13 +624,17 @@ public struct GenerationFailure: Error, Sendable, CustomStringConvertible {
     public var error: ProviderError
     /// Tokens billed for the failed attempts.
     public var usage: Usage
+    /// Not sent (or not sent again) because the run's budget would not cover it: the chapter is
+    /// skipped for the budget, not failed, and only a save or a higher budget tries it again.
+    public var skippedForBudget = false
 
     /// Whether trying again later may succeed: true for server errors, timeouts, stalls,
     /// overload and quotas; false when only the author (`.fatal`) or the configuration
     /// (`.stopEverything`) can fix it.
-    public var mayPassWithTime: Bool { error.mayPassWithTime }
+    public var mayPassWithTime: Bool { !skippedForBudget && error.mayPassWithTime }
 
     public var description: String {
+        if skippedForBudget { return error.message }
         switch error.disposition {
         case .fatal, .dailyQuotaExhausted, .stopEverything:
             return attempts > 1 ? "\(error) (attempt \(attempts))" : "\(error)"
@@ -575,6 +649,12 @@ extension Duration {
     var milliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    /// Seconds, fractions included.
+    var inSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
 

@@ -76,6 +76,21 @@ public struct CourseStatus: Sendable, Codable, Hashable {
         }
     }
 
+    /// One chapter, as its manifest entry has it, with what its text cost.
+    public struct Chapter: Sendable, Codable, Hashable {
+        public var chapter: Int
+        public var title: String
+        /// `up-to-date`, `failed`, `hand-edited`, `pending` or `skipped-for-budget`.
+        public var state: String
+        /// The published file, if any.
+        public var file: String?
+        /// Tokens the text it holds took, retries included; nil when not known (hand-edited,
+        /// not generated yet, or generated before costs were kept).
+        public var usage: Usage?
+        /// Their estimated cost at the price its model had then.
+        public var cost: CostEstimate?
+    }
+
     /// Chapters being written now.
     public struct Progress: Sendable, Codable, Hashable {
         public var ready: Int
@@ -118,6 +133,15 @@ public struct CourseStatus: Sendable, Codable, Hashable {
     public var model: String?
     /// Tokens spent on this outline over all runs, retries included.
     public var usage: Usage
+    /// Their estimated cost, each run's at the prices it had (tokens from before costs were
+    /// estimated, or of a model with no price, are counted apart as unpriced).
+    public var cost: CostEstimate
+    /// Chapters the last run did not request because its budget would not cover them.
+    public var skippedForBudget: Int
+    /// The last run's budget in US dollars, nil when it had none.
+    public var budget: Double?
+    /// Every chapter, in outline order, with what its text cost.
+    public var chapterList: [Chapter]
     /// Requests sent for this outline over all runs, retries included.
     public var requests: Int
     public var lastRun: Date?
@@ -146,6 +170,9 @@ public struct CourseStatus: Sendable, Codable, Hashable {
         failed = []
         refused = []
         usage = Usage()
+        cost = CostEstimate(unpriced: Usage())
+        skippedForBudget = 0
+        chapterList = []
         requests = 0
     }
 
@@ -183,6 +210,19 @@ public struct CourseStatus: Sendable, Codable, Hashable {
         }
         model = manifest.model
         usage = manifest.usage
+        cost = manifest.cost ?? CostEstimate(unpriced: manifest.usage)
+        skippedForBudget = manifest.chapters.filter { $0.state == .skippedForBudget }.count
+        budget = manifest.budget
+        chapterList = manifest.chapters.enumerated().map { index, chapter in
+            Chapter(
+                chapter: index + 1,
+                title: chapter.title,
+                state: chapter.state.rawValue,
+                file: chapter.file,
+                usage: chapter.usage,
+                cost: chapter.cost
+            )
+        }
         requests = manifest.requests
         lastRun = manifest.lastRun
         lastGenerated = manifest.lastGenerated

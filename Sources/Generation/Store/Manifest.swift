@@ -16,6 +16,10 @@ struct Manifest: Codable, Sendable, Hashable {
             case handEdited = "hand-edited"
             /// Its text is being generated; an earlier version may still be published.
             case pending
+            /// Not generated: the run's budget would not cover its request (`error` says how
+            /// much); an earlier version may still be published. A save or a higher budget (or
+            /// other prices) tries it again; the daemon's own retries do not.
+            case skippedForBudget = "skipped-for-budget"
         }
 
         var title: String
@@ -32,6 +36,10 @@ struct Manifest: Codable, Sendable, Hashable {
         /// For a failed chapter: whether trying again later may help (false: only the author, or
         /// the configuration, can fix it). Nil when not known.
         var retryable: Bool?
+        /// Tokens the text it holds took, retries included, when it holds the text of `key`.
+        var usage: Usage?
+        /// Their estimated cost, at the price of its model when the text was generated.
+        var cost: CostEstimate?
     }
 
     var version = Manifest.currentVersion
@@ -49,6 +57,9 @@ struct Manifest: Codable, Sendable, Hashable {
     var summarySha256: String?
     /// Tokens spent on this outline, retries included.
     var usage: Usage
+    /// Their estimated cost, each run's at the prices it had. Nil in manifests written before
+    /// costs were estimated (their tokens are then counted as unpriced).
+    var cost: CostEstimate?
     var requests: Int
     var lastRun: Date
     /// When a chapter of it was last generated (a request answered).
@@ -58,6 +69,10 @@ struct Manifest: Codable, Sendable, Hashable {
     /// The daemon's next try of the chapters that failed for a reason that may pass, and how
     /// many tries of them failed in a row (`watch` only).
     var retry: Retry?
+    /// The last run's budget (nil: none) and the price it estimated with: chapters it skipped
+    /// for the budget are tried again by a run with a higher budget or another price.
+    var budget: Double?
+    var price: Price?
 
     struct Retry: Codable, Sendable, Hashable {
         var at: Date

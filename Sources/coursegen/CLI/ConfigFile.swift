@@ -2,7 +2,8 @@ import Foundation
 import Yams
 
 /// A `--config` file: flat YAML `name: value` lines, each name a setting's config key, read
-/// once and checked whole before any value is used, so a typo cannot pass silently.
+/// once and checked whole before any value is used, so a typo cannot pass silently. A setting
+/// whose type takes a mapping (`prices`) may hold one; its entry is then the mapping's YAML.
 struct ConfigFile: Sendable, Equatable {
     /// One `name: value` line.
     struct Entry: Sendable, Equatable {
@@ -17,10 +18,17 @@ struct ConfigFile: Sendable, Equatable {
     /// The values by key.
     let entries: [String: Entry]
 
+    /// The keys whose value may be a mapping.
+    static let mappingKeys = Set(Setting.all.filter(\.acceptsMapping).map(\.configKey))
+
     /// Reads and checks the file at `path`.
     /// - Throws: `SettingsError` (`unreadableConfigFile`, `malformedConfigFile`, `unknownKey`)
     ///   with `path:line:` where there is a line.
-    static func read(path: String, known: [String] = Setting.all.map(\.configKey)) throws(SettingsError) -> ConfigFile {
+    static func read(
+        path: String,
+        known: [String] = Setting.all.map(\.configKey),
+        mappings: Set<String> = mappingKeys
+    ) throws(SettingsError) -> ConfigFile {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -28,12 +36,18 @@ struct ConfigFile: Sendable, Equatable {
             let reason = (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
             throw .unreadableConfigFile(path: path, reason: reason)
         }
-        return try parse(text, path: path, known: known)
+        return try parse(text, path: path, known: known, mappings: mappings)
     }
 
     /// Parses `text`, the content of the file at `path`: every key must be one of `known`, once
-    /// (Yams refuses duplicates), with a single value. An empty file (or one of comments) sets nothing.
-    static func parse(_ text: String, path: String, known: [String]) throws(SettingsError) -> ConfigFile {
+    /// (Yams refuses duplicates), with a single value, or a mapping for the keys in `mappings`.
+    /// An empty file (or one of comments) sets nothing.
+    static func parse(
+        _ text: String,
+        path: String,
+        known: [String],
+        mappings: Set<String> = []
+    ) throws(SettingsError) -> ConfigFile {
         let node: Node?
         do {
             // The encoding is explicit: Yams' default reads an environment variable and prints.
@@ -56,6 +70,15 @@ struct ConfigFile: Sendable, Equatable {
             let line = keyNode.mark?.line ?? 1
             guard let key = keyNode.scalar?.string, known.contains(key) else {
                 throw .unknownKey(keyNode.scalar?.string ?? "\(keyNode)", path: path, line: line, known: known)
+            }
+            if mappings.contains(key), valueNode.mapping != nil {
+                // Its type reads the mapping as YAML, as it reads a flag's `{...}`.
+                let yaml: String
+                do { yaml = try Yams.serialize(node: valueNode) } catch {
+                    throw .malformedConfigFile(path: path, line: line, "'\(key)' cannot be read: \(error)")
+                }
+                entries[key] = Entry(text: yaml.trimmingCharacters(in: .whitespacesAndNewlines), line: line)
+                continue
             }
             guard let scalar = valueNode.scalar else {
                 throw .malformedConfigFile(

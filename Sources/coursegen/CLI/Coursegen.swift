@@ -6,8 +6,8 @@ struct Coursegen: AsyncParsableCommand {
         commandName: "coursegen",
         abstract: "Turns course outlines into ordered chapter files written by Gemini, regenerating only what changed.",
         discussion: """
-            Exit status: 0 when every chapter is published; 1 when some chapter failed (the others \
-            are published); 65 for an outline that cannot be read or whose folder another outline \
+            Exit status: 0 when every chapter is published; 1 when some chapter failed or was \
+            skipped for the budget (the others are published); 65 for an outline that cannot be read or whose folder another outline \
             owns; 74 for a file-system error; 75 when the daily quota is used up; 78 for a setting \
             or key that cannot be used (or a key or model the API refused); 64 for a command-line mistake.
             """,

@@ -68,7 +68,8 @@ struct Generate: AsyncParsableCommand {
             name: folderName,
             outputFolder: outputFolder,
             settings: settings.generation,
-            force: force
+            force: force,
+            cost: settings.cost
         )
         let outcome: Result<RunReport, any Error>
         do {
@@ -143,13 +144,21 @@ extension RunReport {
         count("unchanged") { $0 == .unchanged }
         count("hand-edited, kept") { $0 == .handEdited }
         count("failed") { if case .failed = $0 { true } else { false } }
+        count("skipped for budget") { if case .skippedForBudget = $0 { true } else { false } }
         var text = "\(outline): \(chapters.count) chapters in \(folder) (\(counts.joined(separator: ", ")))"
-        if usage.promptTokens + usage.outputTokens > 0 {
+        if usage.promptTokens + usage.outputTokens + usage.thinkingTokens > 0 {
             text += "; tokens: \(usage.promptTokens) in, \(usage.outputTokens) out, \(usage.thinkingTokens) thinking"
+            text += "; estimated cost \(cost.summary)"
         }
+        if let budget { text += " of a budget of \(CostEstimate.format(budget))" }
         for chapter in failedChapters {
             guard case .failed(let message, let kept) = chapter.outcome else { continue }
             text += "\n  chapter \(chapter.position) \"\(chapter.title)\" failed: \(message)"
+            text += kept ? " (its previous version stays published)" : " (nothing published for it yet)"
+        }
+        for chapter in skippedChapters {
+            guard case .skippedForBudget(let message, let kept) = chapter.outcome else { continue }
+            text += "\n  chapter \(chapter.position) \"\(chapter.title)\" skipped: \(message)"
             text += kept ? " (its previous version stays published)" : " (nothing published for it yet)"
         }
         for (original, backup) in backups.sorted(by: { $0.key < $1.key }) {

@@ -46,6 +46,8 @@ struct Setting: Sendable {
     let isSwitch: Bool
     /// Whether `allowed` lists words, which `--help` then shows.
     let listsChoices: Bool
+    /// Whether its config file value may be a YAML mapping (handed to its type as YAML text).
+    let acceptsMapping: Bool
     /// The default in words, for settings whose default is found at run time (nil otherwise).
     private let defaultInWords: String?
     private let store: @Sendable (String, inout Settings) -> Bool
@@ -135,6 +137,7 @@ struct Setting: Sendable {
         self.valueName = type.valueName
         self.isSwitch = type.isSwitch
         self.listsChoices = type.listsChoices
+        self.acceptsMapping = type.acceptsMapping
         self.defaultInWords = defaultInWords
         self.store = store
         self.read = read
@@ -201,6 +204,9 @@ struct SettingType<Value: Sendable>: Sendable {
     let isSwitch: Bool
     /// Whether `allowed` lists words, which `--help` then shows.
     var listsChoices = false
+    /// Whether a config file may give the value as a YAML mapping; `parse` then reads its YAML
+    /// text (a flag or variable gives the same YAML, in flow style: `{a: {b: 1}}`).
+    var acceptsMapping = false
     /// The value `text` (without surrounding blanks) stands for, or nil when it is not allowed.
     let parse: @Sendable (String) -> Value?
     /// `value` as text that `parse` reads back.

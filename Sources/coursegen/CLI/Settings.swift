@@ -37,6 +37,10 @@ struct Settings: Sendable, Equatable {
     var stallTimeout: Duration = .seconds(60)
     /// A desktop notification when a course finishes or fails (the user unit on a workstation).
     var desktopNotifications = false
+    /// Prices by model, to estimate what chapters cost, and the budget of each run.
+    var cost = CostPolicy()
+    /// Where `watch` serves its metrics (`HOST:PORT`); nil: not served.
+    var metricsListen: String?
     var logLevel: Logger.Level = .info
 }
 
@@ -45,7 +49,7 @@ struct Settings: Sendable, Equatable {
 // To add a setting:
 // 1. give `Settings` (or the struct it belongs to) a field whose initial value is the default;
 // 2. add a row here, and to `Setting.all`: name, type (`SettingType`: integer, number, seconds,
-//    milliseconds, boolean, choice, path, url, hostAndPort, text), field, the commands whose flag
+//    milliseconds, boolean, choice, path, url, hostAndPort, text, priceTable), field, the commands whose flag
 //    it is, what a reload does with it, and its help;
 // 3. declare its flag in each of those commands (or their option groups), one line, with the
 //    property named as the setting without its hyphens (`maxAttempts` for `max-attempts`):
@@ -309,6 +313,57 @@ extension Setting {
         ]
     )
 
+    static let prices = Setting(
+        "prices",
+        .priceTable,
+        at: \.cost.prices,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "US dollars per million input, output and thinking tokens, by model, to estimate what chapters cost; "
+            + "added to the built-in prices, replacing those of the same model.",
+        details: [
+            "Built in: gemini-2.5-flash at Google's standard paid-tier prices, read on 2026-12-01 from",
+            "https://ai.google.dev/gemini-api/docs/pricing (thinking tokens are billed as output).",
+            "thinking may be left out: it then costs what output costs. A model with no price gets no",
+            "estimate (status says unknown) and cannot run under a budget. Several lines work too:",
+            "  prices:",
+            "    gemini-2.5-flash: {input: 0.3, output: 2.5}",
+            "    \"llama3.1:8b\": {input: 0, output: 0}",
+        ]
+    )
+
+    static let budget = Setting(
+        "budget",
+        .number(0...1_000_000, valueName: "usd"),
+        at: \.cost.budget,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "The most one run may spend, in US dollars as estimated from prices: a request that could take "
+            + "the run over it is not sent, and its chapter is skipped for budget. An outline's own budget: "
+            + "lowers it for that outline.",
+        details: [
+            "Each request counts at the most it may cost (its whole output budget) until its answer says",
+            "what it cost. Skipped chapters are tried again by a save, or by a reload with a higher budget;",
+            "not by the daemon's own retries.",
+        ],
+        default: "none"
+    )
+
+    static let metricsListen = Setting(
+        "metrics-listen",
+        .hostAndPort,
+        at: \.metricsListen,
+        for: .watch,
+        onReload: .needsRestart,
+        help: "Serve metrics in Prometheus text format at http://HOST:PORT/metrics (requests, 429s, retries, "
+            + "chapters, tokens, estimated cost, in-flight limit, latency); off when unset.",
+        details: [
+            "Nothing authenticates a scrape: listen on a loopback address (127.0.0.1:9464) unless a",
+            "firewall guards the port. The system unit allows it as it is (see systemd/README.md).",
+        ],
+        default: "off"
+    )
+
     static let logLevel = Setting(
         "log-level",
         .choice(valueName: "level"),
@@ -326,7 +381,7 @@ extension Setting {
     static let all: [Setting] = [
         inbox, output, state, debounceMs, settle, watchMode, pollInterval, stopTimeout, desktopNotifications, provider, baseURL, model,
         concurrency, rpm, tpm, maxAttempts, requestTimeout, stream, stallTimeout, temperature, maxOutputTokens,
-        thinkingBudget, apiKeyFile, logLevel,
+        thinkingBudget, prices, budget, apiKeyFile, metricsListen, logLevel,
     ]
 
     /// The row named `name`, if any.

@@ -11,6 +11,9 @@ enum SettingsDocumentation {
         Setting.output.name: ("/srv/coursegen/output", true),
         Setting.state.name: ("/var/lib/coursegen", false),
         Setting.apiKeyFile.name: ("/etc/coursegen/gemini-api-key", false),
+        // Off by default: the commented line shows a value to start from.
+        Setting.budget.name: ("5", false),
+        Setting.metricsListen.name: ("127.0.0.1:9464", false),
     ]
 
     /// `systemd/config.example.yaml`: a header, then each setting's comment and line.

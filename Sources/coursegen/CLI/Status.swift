@@ -5,7 +5,7 @@ import Generation
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Show each course's status: its phase, chapters (up to date, hand-edited, failed with the reason and the next try), tokens used and last generation; the same facts as its STATUS.md."
+            "Show each course's status: its phase, chapters (up to date, hand-edited, failed with the reason and the next try, skipped for budget), tokens used, their estimated cost and last generation; the same facts as its STATUS.md."
     )
 
     @OptionGroup
@@ -40,6 +40,7 @@ struct Status: AsyncParsableCommand {
         if course.handEdited > 0 { parts.append("\(course.handEdited) hand-edited") }
         if !course.failed.isEmpty { parts.append("\(course.failed.count) failed") }
         var lines = ["\(course.outline): \(course.title ?? "(no title)")"]
+        if course.skippedForBudget > 0 { parts.append("\(course.skippedForBudget) skipped for budget") }
         lines.append("  \(parts.joined(separator: ", "))")
         lines.append("  published in \(course.folder) from \(course.source)")
         if let problem = course.outlineError {
@@ -47,8 +48,16 @@ struct Status: AsyncParsableCommand {
         }
         lines.append(
             "  tokens: \(course.usage.promptTokens) in, \(course.usage.outputTokens) out, "
-                + "\(course.usage.thinkingTokens) thinking, over \(course.requests) requests"
+                + "\(course.usage.thinkingTokens) thinking, over \(course.requests) requests; "
+                + "estimated cost \(course.cost.summary)"
         )
+        if course.skippedForBudget > 0, let budget = course.budget {
+            lines.append(
+                "  budget \(CostEstimate.format(budget)) per run: \(course.skippedForBudget) "
+                    + (course.skippedForBudget == 1 ? "chapter" : "chapters") + " not requested; "
+                    + "save the outline or raise the budget to generate them"
+            )
+        }
         let format = ISO8601DateFormatter()
         if let lastRun = course.lastRun {
             lines.append(
@@ -56,6 +65,9 @@ struct Status: AsyncParsableCommand {
                     + (course.lastGenerated.map { ", last generated \(format.string(from: $0))" }
                         ?? ", nothing generated yet")
             )
+        }
+        for chapter in course.chapterList {
+            lines.append("    \(chapter.chapter). \(chapter.title): \(describe(chapter))")
         }
         for failure in course.failed {
             let what = failure.needsAuthor ? "needs its author" : "failed"
@@ -68,6 +80,24 @@ struct Status: AsyncParsableCommand {
             lines.append("  refused: \(refusal.file): \(refusal.advice)")
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension Status {
+    /// One chapter's line: what its text cost, or its state when that is not known.
+    static func describe(_ chapter: CourseStatus.Chapter) -> String {
+        let state: String? =
+            switch chapter.state {
+            case "up-to-date": nil
+            case "skipped-for-budget": "skipped for budget"
+            default: chapter.state.replacing("-", with: " ")
+            }
+        guard let usage = chapter.usage, let cost = chapter.cost else {
+            return state ?? "up to date, cost not known (generated before costs were kept)"
+        }
+        let spent =
+            "\(cost.summary) (\(usage.promptTokens) in, \(usage.outputTokens) out, \(usage.thinkingTokens) thinking)"
+        return state.map { "\($0), \(spent)" } ?? spent
     }
 }
 

@@ -26,6 +26,7 @@ struct Watch: AsyncParsableCommand {
     @Option(name: Setting.stopTimeout.flagName, help: Setting.stopTimeout.help) var stopTimeout: String?
     @Flag(name: Setting.desktopNotifications.flagName, inversion: .prefixedNo, help: Setting.desktopNotifications.help)
     var desktopNotifications: Bool?
+    @Option(name: Setting.metricsListen.flagName, help: Setting.metricsListen.help) var metricsListen: String?
 
     @OptionGroup(title: "Generation options")
     var options: GenerationOptions
@@ -51,6 +52,9 @@ struct Watch: AsyncParsableCommand {
         LogOutput.bootstrap(level: settings.logLevel, environment: environment)
         let logger = Logger(label: "coursegen")
         for warning in resolution.warnings { warning.log(to: logger) }
+        // Before anything emits a metric; only with the option, so that without it metrics cost
+        // nothing (swift-metrics' default backend drops them).
+        let metricsRegistry = settings.metricsListen.map { _ in MetricsServer.bootstrapMetrics() }
         guard let inboxSetting = settings.inbox, let outputSetting = settings.output else {
             printError(
                 "coursegen: watch needs --inbox DIR and --output DIR (or inbox: and output: in the config file, or COURSEGEN_INBOX and COURSEGEN_OUTPUT)"
@@ -63,6 +67,20 @@ struct Watch: AsyncParsableCommand {
         let runtime = try await orExit(Exit.badConfiguration) {
             try Runtime.start(settings: settings, state: stateFolder, environment: environment, logger: logger)
         }
+        var metricsServer: MetricsServer?
+        if let address = settings.metricsListen, let metricsRegistry {
+            do {
+                metricsServer = try await MetricsServer.start(
+                    address: address,
+                    registry: metricsRegistry,
+                    logger: logger
+                )
+            } catch {
+                printError("coursegen: \(error)")
+                await runtime.shutdown()
+                throw Exit.badConfiguration
+            }
+        }
         let notifier = SystemdNotifier(environment: environment)
         var notifyDesktop: (@Sendable (CourseStatus) -> Void)? = nil
         if settings.desktopNotifications, let desktop = DesktopNotifier(environment: environment, logger: logger) {
@@ -72,6 +90,7 @@ struct Watch: AsyncParsableCommand {
             engine: runtime.engine,
             scheduler: runtime.scheduler,
             settings: settings.generation,
+            cost: settings.cost,
             settle: settings.settle,
             inbox: inboxFolder,
             output: outputFolder,
@@ -113,16 +132,21 @@ struct Watch: AsyncParsableCommand {
             isHealthy: { await coordinator.isResponsive() },
             logger: logger
         )
+        // Services shut down in reverse order: the metrics endpoint, first, answers until the runs
+        // in progress have drained.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let metricsServer { services.append(.init(service: metricsServer)) }
+        services += [
+            .init(
+                service: daemon,
+                successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup
+            ),
+            .init(service: reloader),
+            .init(service: watchdog),
+        ]
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [
-                .init(
-                    service: daemon,
-                    successTerminationBehavior: .gracefullyShutdownGroup,
-                    failureTerminationBehavior: .gracefullyShutdownGroup
-                ),
-                .init(service: reloader),
-                .init(service: watchdog),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger
@@ -190,7 +214,7 @@ struct ReloadService: Service {
                 if next.generation != active.generation {
                     logger.notice("generation settings changed: bringing every outline up to date under them")
                 }
-                await coordinator.reloaded(settings: next.generation, settle: next.settle)
+                await coordinator.reloaded(settings: next.generation, cost: next.cost, settle: next.settle)
                 active = next
                 logger.info("configuration reloaded")
             } catch {

@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import Logging
+import Metrics
 import Watcher
 
 #if canImport(Glibc)
@@ -30,6 +31,9 @@ actor RunCoordinator {
         case failedChapters(needsAuthor: Bool)
         /// Another outline, `owner`, owns its folder.
         case folderOwned(owner: String, folder: String)
+        /// Its last run skipped chapters because its budget would not cover them (and failed
+        /// none): a save, a higher budget or other prices try them again, not the retry timer.
+        case overBudget
     }
 
     /// Why an outline is looked at.
@@ -49,6 +53,7 @@ actor RunCoordinator {
     private let scheduler: Scheduler
     private let io: BlockingIO
     private var settings: GenerationSettings
+    private var cost: CostPolicy
     private var settle: Duration
     private let inbox: String
     private let output: String
@@ -85,6 +90,7 @@ actor RunCoordinator {
         engine: Engine,
         scheduler: Scheduler,
         settings: GenerationSettings,
+        cost: CostPolicy = CostPolicy(),
         settle: Duration = .zero,
         inbox: String,
         output: String,
@@ -98,6 +104,7 @@ actor RunCoordinator {
         self.engine = engine
         self.scheduler = scheduler
         self.settings = settings
+        self.cost = cost
         self.settle = settle
         self.inbox = inbox
         self.output = output
@@ -211,7 +218,10 @@ actor RunCoordinator {
                 name: name,
                 outputFolder: folder,
                 settings: settings,
-                settle: waits ? settle : .zero
+                settle: waits ? settle : .zero,
+                cost: cost,
+                // Only a save spends a fresh budget on chapters an earlier run skipped for it.
+                retriesBudgetSkips: waits
             ),
             file: file,
             digest: digest,
@@ -314,6 +324,10 @@ actor RunCoordinator {
                 break
             case .completed(let report) where report.isComplete:
                 problems.removeValue(forKey: path)
+                await setRetry(nil, for: path, folder: folder)
+            case .completed(let report) where report.failedChapters.isEmpty:
+                // Only chapters skipped for the budget: no retry would fit them in it either.
+                problems[path] = .overBudget
                 await setRetry(nil, for: path, folder: folder)
             case .completed(let report):
                 let needsAuthor = report.chapters.contains(where: \.needsAuthor)
@@ -546,17 +560,23 @@ actor RunCoordinator {
 
     /// Applies reloaded settings. With new generation settings every known outline is brought up
     /// to date under them; with the same, the outlines a stop left incomplete are (the reload may
-    /// have fixed the key or lifted the quota).
-    func reloaded(settings: GenerationSettings, settle: Duration) async {
+    /// have fixed the key or lifted the quota), and, with a new budget or prices, those over budget
+    /// (the engine tries their skipped chapters if the budget or the price changed for them).
+    func reloaded(settings: GenerationSettings, cost: CostPolicy, settle: Duration) async {
         let changed = settings != self.settings
+        let costChanged = cost != self.cost
         self.settings = settings
+        self.cost = cost
         self.settle = settle
         let wasStopped = stop != nil
         stop = nil
         let files = known.values.filter { file in
             if changed { return true }
-            guard wasStopped, case .failedChapters = problems[file.path] else { return false }
-            return true
+            switch problems[file.path] {
+            case .failedChapters: return wasStopped
+            case .overBudget: return costChanged
+            default: return false
+            }
         }
         for file in files.sorted(by: { $0.path < $1.path }) { await consider(file, reason: .reload) }
         updateStatus()
@@ -626,6 +646,7 @@ actor RunCoordinator {
 
     /// One human line for `systemctl status`.
     private func updateStatus() {
+        Gauge(label: MetricName.outlinesWatched).record(known.count)
         let active = runs.values.sorted { $0.name < $1.name }
         var text: String
         if active.isEmpty {
@@ -640,11 +661,15 @@ actor RunCoordinator {
             let needAuthor = inInbox.values.filter { problem in
                 switch problem {
                 case .unreadable, .folderOwned, .failedChapters(needsAuthor: true): true
-                case .failedChapters(needsAuthor: false): false
+                case .failedChapters(needsAuthor: false), .overBudget: false
                 }
             }.count
             if needAuthor > 0 { text += ", \(needAuthor) need their author (see journalctl)" }
-            let other = inInbox.count - needAuthor - waiting.count
+            let overBudget = inInbox.values.filter { $0 == .overBudget }.count
+            if overBudget > 0 {
+                text += ", \(overBudget) over budget (see coursegen status; save or raise the budget)"
+            }
+            let other = inInbox.count - needAuthor - overBudget - waiting.count
             if other > 0 { text += ", \(other) with problems (see journalctl)" }
         } else {
             text = active.map { run in
@@ -675,6 +700,7 @@ actor RunCoordinator {
         if progress.writing > 0 { line += ", \(progress.writing) writing (\(words(progress.words)) words so far)" }
         if progress.retrying > 0 { line += ", \(progress.retrying) retrying" }
         if progress.failed > 0 { line += ", \(progress.failed) failed" }
+        if progress.skippedForBudget > 0 { line += ", \(progress.skippedForBudget) skipped for budget" }
         return line
     }
 

@@ -104,9 +104,14 @@ final class EngineHarness: Sendable {
 
     /// Writes `text` as `inbox/<file>` and brings it up to date in `out/<stem>`.
     @discardableResult
-    func generate(_ text: String, file: String = "course.md", force: Bool = false, settings: GenerationSettings? = nil)
-        async throws -> RunReport
-    {
+    func generate(
+        _ text: String,
+        file: String = "course.md",
+        force: Bool = false,
+        settings: GenerationSettings? = nil,
+        cost: CostPolicy = CostPolicy(),
+        retriesBudgetSkips: Bool = true
+    ) async throws -> RunReport {
         let path = try temp.write("inbox/\(file)", text)
         let name = Outline.folderName(forFile: file)!
         return try await engine.run(
@@ -115,7 +120,9 @@ final class EngineHarness: Sendable {
                 name: name,
                 outputFolder: "\(output)/\(name)",
                 settings: settings ?? self.settings,
-                force: force
+                force: force,
+                cost: cost,
+                retriesBudgetSkips: retriesBudgetSkips
             )
         )
     }
