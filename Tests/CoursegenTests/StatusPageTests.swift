@@ -74,7 +74,7 @@ struct StatusPageTests {
         #expect(done.contains("**Up to date**: every chapter of the outline is published."))
         #expect(done.contains("with gemini-2.5-flash"))
         #expect(done.contains("- Chapters: 3 in the outline, 3 up to date"))
-        #expect(done.contains("over 3 requests"))
+        #expect(done.contains("over 3 requests; estimated cost $0.0"))
         #expect(!done.contains(key), "the page never carries the API key")
         let summary = try #require(temp.read("out/course/SUMMARY.md"))
         #expect(!summary.contains("STATUS"), "mdBook leaves the page out of the book")

@@ -33,7 +33,15 @@ public enum StatusPage {
             let usage = status.usage
             lines.append(
                 "- Spent so far: \(usage.promptTokens) tokens in, \(usage.outputTokens) out, "
-                    + "\(usage.thinkingTokens) thinking, over \(status.requests) requests"
+                    + "\(usage.thinkingTokens) thinking, over \(status.requests) requests; estimated cost "
+                    + status.cost.summary
+            )
+        }
+        if status.skippedForBudget > 0 {
+            let budget = status.budget.map { " of \(CostEstimate.format($0)) per run" } ?? ""
+            lines.append(
+                "- Not written: \(status.skippedForBudget) chapter\(status.skippedForBudget == 1 ? "" : "s") the budget\(budget) "
+                    + "would not cover; saving the outline, or a higher budget, writes them"
             )
         }
         if let next = status.nextTry, !status.failed.isEmpty {

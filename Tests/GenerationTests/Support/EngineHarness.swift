@@ -4,6 +4,7 @@ import FakeOpenAI
 import FakeServerKit
 import Foundation
 import Logging
+import Synchronization
 import TestSupport
 
 @testable import Generation
@@ -136,7 +137,16 @@ final class EngineHarness: Sendable {
     func chapter(_ file: String, in name: String = "course") -> String? { temp.read("out/\(name)/\(file)") }
 
     func shutdown() async throws {
+        isShutDown.store(true, ordering: .relaxed)
         try await httpClient.shutdown()
         try await server.shutdown()
+    }
+
+    private let isShutDown = Atomic(false)
+
+    /// A test that throws before `shutdown()` must fail alone: an HTTP client left running trips
+    /// AsyncHTTPClient's debug check at deinit and takes the whole test process down with it.
+    deinit {
+        if !isShutDown.load(ordering: .relaxed) { try? httpClient.syncShutdown() }
     }
 }
