@@ -163,14 +163,15 @@ public final class Engine: Sendable {
     }
 
     /// True when `outline`, under `settings`, is exactly what was last brought up to date in
-    /// `folder`, with nothing failed or pending and every file in place: a save that changed no
-    /// parsed field needs no work at all.
+    /// `folder` (HTML published as `settings.allowHTML` says), with nothing failed or pending and
+    /// every file in place: a save that changed no parsed field needs no work at all.
     public func isUpToDate(_ outline: Outline, settings: GenerationSettings, in folder: String) async -> Bool {
         let keys = outline.chapters.map { ChapterKey(settings: settings, outline: outline, chapter: $0).hex }
         let state = self.state
         return (try? await io.run {
             guard let manifest = try state.manifests.manifest(forFolder: folder),
-                manifest.outlineDigest == outline.digest, manifest.chapters.map(\.key) == keys
+                manifest.outlineDigest == outline.digest, manifest.chapters.map(\.key) == keys,
+                manifest.htmlAllowed == settings.allowHTML
             else { return false }
             return manifest.chapters.allSatisfy { entry in
                 entry.state != .failed && entry.state != .pending
@@ -284,7 +285,13 @@ public final class Engine: Sendable {
                         run.spent += answer.body.usage
                         run.requestsMade += answer.attempts
                         let title = chapters.first { $0.key == key }?.title ?? ""
-                        run.folder.rendered[key] = ChapterFile.render(title: title, body: answer.body.text)
+                        let rendered = ChapterFile.render(
+                            title: title,
+                            body: answer.body.text,
+                            allowHTML: job.settings.allowHTML
+                        )
+                        run.folder.rendered[key] = rendered.bytes
+                        run.folder.neutralised[key] = rendered.neutralised
                         tracker.finished(key, failed: false)
                         try await publish(&run, logger: logger)
                     case .failure(let failure):
@@ -311,12 +318,14 @@ public final class Engine: Sendable {
     /// stored text of every chapter.
     private func gather(_ run: inout RunState) async throws {
         let state = self.state
-        let (folder, chapters) = (run.job.outputFolder, run.chapters)
+        let (folder, chapters, allowHTML) = (run.job.outputFolder, run.chapters, run.job.settings.allowHTML)
         run.folder = try await io.run {
             var gathered = try Gathered.read(folder: folder, state: state, reusing: Gathered())
             for chapter in chapters {
                 guard let body = try state.store.body(for: chapter.key) else { continue }
-                gathered.rendered[chapter.key] = ChapterFile.render(title: chapter.title, body: body.text)
+                let rendered = ChapterFile.render(title: chapter.title, body: body.text, allowHTML: allowHTML)
+                gathered.rendered[chapter.key] = rendered.bytes
+                gathered.neutralised[chapter.key] = rendered.neutralised
             }
             return gathered
         }
@@ -351,6 +360,17 @@ public final class Engine: Sendable {
             }
             run.folder = gathered
             run.backups.merge(result.backups) { first, _ in first }
+            for chapter in plan.chapters where !chapter.isUnchanged {
+                guard case .body(let key) = chapter.source, let found = gathered.neutralised[key], !found.isEmpty
+                else { continue }
+                logger.warning(
+                    "neutralised HTML or links the model wrote that could run script; --allow-html keeps them",
+                    metadata: [
+                        "chapter": "\(chapter.position)", "chapter_title": "\(chapter.title)",
+                        "neutralised": "\(found)",
+                    ]
+                )
+            }
             await locks.release(folder)
             return (plan, result.backups)
         } catch {
@@ -386,6 +406,7 @@ public final class Engine: Sendable {
             lastGenerated: run.generated.isEmpty ? baseline?.lastGenerated : Date()
         )
         manifest.model = run.job.settings.model
+        manifest.htmlAllowed = run.job.settings.allowHTML
         manifest.transitionalHashes = previous.map { Array($0.allHashes) } ?? []
         try state.manifests.save(manifest)
         let result = try Publisher(folder: run.job.outputFolder, files: state.files).publish(
@@ -523,11 +544,18 @@ struct Gathered: Sendable {
     var live: [String: LiveFile] = [:]
     /// Chapter keys whose text is available -> the file that text renders to.
     var rendered: [ChapterKey: [UInt8]] = [:]
+    /// What the sanitizer neutralised in each rendered text.
+    var neutralised: [ChapterKey: ChapterSanitizer.Neutralised] = [:]
 
     /// Reads the manifest and the folder's managed files; a file whose identity (inode, size,
-    /// times) is the one `earlier` read is not read again. `rendered` is carried from `earlier`.
+    /// times) is the one `earlier` read is not read again. `rendered` and `neutralised` are
+    /// carried from `earlier`.
     static func read(folder: String, state: StateDirectory, reusing earlier: Gathered) throws(FileError) -> Gathered {
-        var gathered = Gathered(previous: try state.manifests.manifest(forFolder: folder), rendered: earlier.rendered)
+        var gathered = Gathered(
+            previous: try state.manifests.manifest(forFolder: folder),
+            rendered: earlier.rendered,
+            neutralised: earlier.neutralised
+        )
         for name in try state.files.entries(of: folder) where Publisher.isManaged(name) {
             let path = "\(folder)/\(name)"
             guard let identity = state.files.contentIdentity(of: path) else { continue }

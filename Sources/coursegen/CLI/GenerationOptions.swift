@@ -21,6 +21,7 @@ struct GenerationOptions: ParsableArguments {
     @Option(name: Setting.temperature.flagName, help: Setting.temperature.help) var temperature: String?
     @Option(name: Setting.maxOutputTokens.flagName, help: Setting.maxOutputTokens.help) var maxOutputTokens: String?
     @Option(name: Setting.thinkingBudget.flagName, help: Setting.thinkingBudget.help) var thinkingBudget: String?
+    @Flag(name: Setting.allowHTML.flagName, inversion: .prefixedNo, help: Setting.allowHTML.help) var allowHTML: Bool?
     @Option(name: Setting.apiKeyFile.flagName, help: Setting.apiKeyFile.help) var apiKeyFile: String?
     @Option(name: Setting.logLevel.flagName, help: Setting.logLevel.help) var logLevel: String?
 
