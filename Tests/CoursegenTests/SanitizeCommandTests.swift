@@ -39,7 +39,10 @@ struct SanitizeCommandTests {
 
         let example = "```html\n<script>console.log(\"an example\")</script>\n```\n"
         #expect(escaped.status == 0, "\(escaped.standardError)")
-        #expect(escapedText == "# Chapter 1\n\nWelcome.\n\n&lt;script&gt;alert(document.cookie)&lt;/script&gt;\n\n" + example)
+        #expect(
+            escapedText == "# Chapter 1\n\nWelcome.\n\n&lt;script&gt;alert(document.cookie)&lt;/script&gt;\n\n"
+                + example
+        )
         #expect(escaped.standardError.contains("neutralised") && escaped.standardError.contains("a <script> element"))
         #expect(escaped.standardError.contains("Chapter 1"), "\(escaped.standardError)")
 

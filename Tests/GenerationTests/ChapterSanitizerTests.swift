@@ -156,6 +156,27 @@ struct ChapterSanitizerTests {
         #expect(result.neutralised.isEmpty)
     }
 
+    @Test(
+        "a megabyte of hostile text is sanitized in time linear in its size, every tag in it escaped",
+        .timeLimit(.minutes(2))
+    )
+    func flood() {
+        let size = 1 << 20
+        let tags = ChapterSanitizer.sanitize(String(repeating: "<a ", count: size / 3), allowHTML: false)
+        #expect(!tags.text.contains("<a"))
+        #expect(tags.neutralised.uncheckedTags == size / 3)
+        let links = ChapterSanitizer.sanitize(
+            String(repeating: "[x](javascript:y) ", count: size / 18),
+            allowHTML: false
+        )
+        #expect(links.neutralised.urls == ["javascript:": size / 18])
+        let fences = ChapterSanitizer.sanitize(
+            String(repeating: "- a\n  ```\n<b onclick=x>\n", count: size / 24),
+            allowHTML: false
+        )
+        #expect(!fences.text.contains("<b onclick"))
+    }
+
     @Test("what was neutralised is counted per kind in one sentence")
     func description() {
         let result = ChapterSanitizer.sanitize(

@@ -27,7 +27,9 @@ struct UntrustedAnswerTests {
 
         #expect(text.utf8.count > GeminiProvider.maximumTextSize)
         #expect(report.failedChapters.count == 1)
-        #expect(report.failedChapters.first?.failure?.message.contains("\(GeminiProvider.maximumTextSize) bytes") == true)
+        #expect(
+            report.failedChapters.first?.failure?.message.contains("\(GeminiProvider.maximumTextSize) bytes") == true
+        )
         #expect(requests == 2)
         #expect(files == ["SUMMARY.md", "book.toml"])
     }

@@ -43,8 +43,11 @@ enum ChapterSanitizer {
         var eventHandlers = 0
         /// Dangerous URLs, by scheme (`javascript:`).
         var urls: [String: Int] = [:]
+        /// Tags escaped unexamined: longer than `InlineBlock.maximumTagLength`, or past the
+        /// block's examination budget (a flood of `<`).
+        var uncheckedTags = 0
 
-        var isEmpty: Bool { elements.isEmpty && eventHandlers == 0 && urls.isEmpty }
+        var isEmpty: Bool { elements.isEmpty && eventHandlers == 0 && urls.isEmpty && uncheckedTags == 0 }
 
         /// "a <script> element, 2 on...= attributes, a javascript: URL".
         var description: String {
@@ -59,6 +62,9 @@ enum ChapterSanitizer {
             for (scheme, count) in urls.sorted(by: { $0.key < $1.key }) {
                 parts.append(count == 1 ? "a \(scheme) URL" : "\(count) \(scheme) URLs")
             }
+            if uncheckedTags > 0 {
+                parts.append(uncheckedTags == 1 ? "a tag too long to check" : "\(uncheckedTags) tags too long to check")
+            }
             return parts.joined(separator: ", ")
         }
     }
@@ -71,10 +77,15 @@ enum ChapterSanitizer {
     /// `body` made safe to publish (see the type's documentation); `allowHTML` keeps HTML and
     /// URLs as written and only fixes the structure.
     static func sanitize(_ body: String, allowHTML: Bool) -> Result {
-        var lines = body.replacingOccurrences(of: "\r\n", with: "\n").split(
-            separator: "\n",
-            omittingEmptySubsequences: false
-        ).map { Array(String($0).unicodeScalars) }
+        var lines: [[Unicode.Scalar]] = [[]]
+        for scalar in body.unicodeScalars {
+            if scalar == "\n" {
+                if lines[lines.count - 1].last == "\r" { lines[lines.count - 1].removeLast() }
+                lines.append([])
+            } else {
+                lines[lines.count - 1].append(scalar)
+            }
+        }
         dropLeadingStructure(&lines)
         let kinds = LineClassifier.classify(lines)
         var neutralised = Neutralised()
@@ -89,16 +100,16 @@ enum ChapterSanitizer {
                 var end = index
                 while end < lines.count, case .text = kinds[end] { end += 1 }
                 let block = InlineBlock(lines: Array(lines[index..<end]), kinds: Array(kinds[index..<end]))
-                lines.replaceSubrange(index..<end, with: block.sanitized(into: &neutralised))
+                for (offset, line) in block.sanitized(into: &neutralised).enumerated() { lines[index + offset] = line }
                 index = end
             }
         }
-        var text = ""
+        var utf8: [UInt8] = []
         for (number, line) in lines.enumerated() {
-            if number > 0 { text += "\n" }
-            text.unicodeScalars.append(contentsOf: line)
+            if number > 0 { utf8.append(0x0A) }
+            for scalar in line { UTF8.encode(scalar) { utf8.append($0) } }
         }
-        return Result(text: text, neutralised: neutralised)
+        return Result(text: String(decoding: utf8, as: UTF8.self), neutralised: neutralised)
     }
 
     // MARK: - Structure
@@ -369,6 +380,21 @@ struct InlineBlock {
 
     private typealias Scalars = [Unicode.Scalar]
 
+    /// The longest tag examined, in scalars (an inline image's `data:` URL fits); a longer one is
+    /// escaped unexamined.
+    static let maximumTagLength = 1 << 17
+
+    /// What makes a tag dangerous.
+    private struct DangerousTag {
+        /// Its closing `>`, when found.
+        var end: Int?
+        /// A dangerous element's name, on its opening tag.
+        var element: String?
+        var eventHandlers = 0
+        var urls: [String] = []
+        var unchecked = false
+    }
+
     /// The lines with every dangerous construct outside code spans neutralised.
     func sanitized(into neutralised: inout ChapterSanitizer.Neutralised) -> [[Unicode.Scalar]] {
         var text: Scalars = []
@@ -379,9 +405,13 @@ struct InlineBlock {
             text += line
         }
         let protected = codeSpans(in: text, lineStarts: lineStarts)
-        var replacements: [Int: String] = [:]
-        var insertions: [Int: String] = [:]
-        var escapedTags: [Range<Int>] = []
+        // Per scalar: "&lt;" or "&gt;" in its place, "unsafe:" before it.
+        var replacements = [String?](repeating: nil, count: text.count)
+        var insertions = [Bool](repeating: false, count: text.count)
+        // Escaped tags can nest (`<p title="<script>">`): the end of the furthest one so far.
+        var escapedUntil = 0
+        // Scalars tag examination may still read: linear in the block, whatever it holds.
+        var budget = 8 * text.count + Self.maximumTagLength
         var index = 0
         while index < text.count {
             defer { index += 1 }
@@ -389,29 +419,30 @@ struct InlineBlock {
             let scalar = text[index]
             if scalar == "\\", index + 1 < text.count, Self.isASCIIPunctuation(text[index + 1]) {
                 index += 1
-            } else if scalar == "<", let tag = Self.dangerousTag(at: index, in: text) {
+            } else if scalar == "<", let tag = Self.dangerousTag(at: index, in: text, budget: &budget) {
                 replacements[index] = "&lt;"
                 if let end = tag.end, !protected[end] { replacements[end] = "&gt;" }
-                escapedTags.append(index..<(tag.end ?? text.count))
+                escapedUntil = max(escapedUntil, tag.end ?? text.count)
+                if tag.unchecked { neutralised.uncheckedTags += 1 }
                 if let element = tag.element { neutralised.elements[element, default: 0] += 1 }
                 neutralised.eventHandlers += tag.eventHandlers
                 for scheme in tag.urls { neutralised.urls[scheme, default: 0] += 1 }
             } else if scalar == "(" || scalar == ":", index > 0, text[index - 1] == "]",
-                !escapedTags.contains(where: { $0.contains(index) })
+                index >= escapedUntil
             {
                 // A Markdown link destination or a reference definition.
                 var start = index + 1
-                while start < text.count, [" ", "\t", "\n"].contains(text[start]) { start += 1 }
+                while start < text.count, Self.isSpace(text[start]) { start += 1 }
                 if start < text.count, text[start] == "<" { start += 1 }
                 if let url = Self.dangerousURL(at: start, in: text) {
-                    insertions[url.start] = "unsafe:"
+                    insertions[url.start] = true
                     neutralised.urls[url.scheme, default: 0] += 1
                 }
             }
         }
         var result: [Scalars] = [[]]
         for (position, scalar) in text.enumerated() {
-            if let insertion = insertions[position] { result[result.count - 1] += insertion.unicodeScalars }
+            if insertions[position] { result[result.count - 1] += "unsafe:".unicodeScalars }
             if scalar == "\n" {
                 result.append([])
             } else if let replacement = replacements[position] {
@@ -437,10 +468,11 @@ struct InlineBlock {
                 let scalar = text[index]
                 if scalar == "\\", index + 1 < end, Self.isASCIIPunctuation(text[index + 1]) {
                     index += 2
-                } else if scalar == "<", index + 1 < end, text[index + 1].properties.isAlphabetic,
-                    Self.tagEnd(from: index + 1, in: text).map({ text[index..<$0].contains("`") }) ?? true
-                {
-                    return protected
+                } else if scalar == "<", index + 1 < end, text[index + 1].properties.isAlphabetic {
+                    // A tag comes before a code span: one holding a backtick may pair it otherwise.
+                    guard let tagEnd = Self.tagEnd(from: index + 1, in: text), !text[index..<tagEnd].contains("`")
+                    else { return protected }
+                    index = tagEnd + 1
                 } else if scalar == "`" {
                     let count = Self.run(at: index, in: text, end: end)
                     var search = index + count
@@ -475,14 +507,14 @@ struct InlineBlock {
     }
 
     /// What makes the tag starting at `index` (a `<`) dangerous; nil when nothing does.
-    private static func dangerousTag(at index: Int, in text: Scalars)
-        -> (end: Int?, element: String?, eventHandlers: Int, urls: [String])?
-    {
+    /// Reading at most `maximumTagLength` scalars, charged to `budget`; once the budget is
+    /// spent, every tag is dangerous.
+    private static func dangerousTag(at index: Int, in text: Scalars, budget: inout Int) -> DangerousTag? {
         var position = index + 1
         let closing = position < text.count && text[position] == "/"
         if closing { position += 1 }
         let spaceStart = position
-        while position < text.count, [" ", "\t", "\n"].contains(text[position]) { position += 1 }
+        while position < text.count, isSpace(text[position]) { position += 1 }
         let spaced = position > spaceStart
         let nameStart = position
         while position < text.count, text[position].isASCII,
@@ -491,42 +523,56 @@ struct InlineBlock {
             position += 1
         }
         guard position > nameStart, text[nameStart].properties.isAlphabetic else { return nil }
+        // No dangerous element's name is longer than 8 letters: a longer one needs no String.
         var name = ""
-        name.unicodeScalars.append(contentsOf: text[nameStart..<position])
-        name = name.lowercased()
+        if position - nameStart <= 8 {
+            name.unicodeScalars.append(contentsOf: text[nameStart..<position])
+            name = name.lowercased()
+        }
         let isDangerousElement = ChapterSanitizer.dangerousElements.contains(name)
         if spaced {
             // `< script>` is text to a browser, but says what it means to do.
             guard isDangerousElement else { return nil }
-            return (nil, closing ? nil : name, 0, [])
+            return DangerousTag(element: closing ? nil : name)
         }
+        guard budget > 0 else { return DangerousTag(unchecked: true) }
+        let limit = min(text.count, position + maximumTagLength)
         if !closing, position < text.count, "+.:".unicodeScalars.contains(text[position]) {
             // An autolink, `<javascript:...>`.
             guard let url = dangerousURL(at: index + 1, in: text) else { return nil }
-            return (text[index...].firstIndex(of: ">"), nil, 0, [url.scheme])
+            let end = text[index..<limit].firstIndex(of: ">")
+            budget -= (end ?? limit) - index
+            return DangerousTag(end: end, urls: [url.scheme])
         }
-        let end = tagEnd(from: position, in: text)
-        let attributes = text[position..<(end ?? text.count)]
+        let end = tagEnd(from: position, in: text, limit: limit)
+        let attributes = text[position..<(end ?? limit)]
+        budget -= 2 * attributes.count
+        if end == nil, limit < text.count { return DangerousTag(unchecked: true) }
         var handlers = 0
         var urls: [String] = []
         if !closing {
             for offset in attributes.indices where attributes[offset] == "=" {
                 var start = offset + 1
-                while start < text.count, [" ", "\t", "\n"].contains(text[start]) { start += 1 }
+                while start < text.count, Self.isSpace(text[start]) { start += 1 }
                 if start < text.count, text[start] == "\"" || text[start] == "'" { start += 1 }
                 if let url = dangerousURL(at: start, in: text) { urls.append(url.scheme) }
             }
             handlers = eventHandlerCount(in: Array(attributes))
         }
         guard isDangerousElement || handlers > 0 || !urls.isEmpty else { return nil }
-        return (end, isDangerousElement && !closing ? name : nil, handlers, urls)
+        return DangerousTag(
+            end: end,
+            element: isDangerousElement && !closing ? name : nil,
+            eventHandlers: handlers,
+            urls: urls
+        )
     }
 
     /// The `>` ending a tag whose name ends before `start`, skipping quoted text; nil when none
-    /// does (the whole rest is then examined).
-    private static func tagEnd(from start: Int, in text: Scalars) -> Int? {
+    /// does before `limit` (the text's end unless given).
+    private static func tagEnd(from start: Int, in text: Scalars, limit: Int? = nil) -> Int? {
         var quote: Unicode.Scalar?
-        for position in start..<text.count {
+        for position in start..<(limit ?? text.count) {
             let scalar = text[position]
             if let open = quote {
                 if scalar == open { quote = nil }
@@ -553,7 +599,7 @@ struct InlineBlock {
                 position += 1
             }
             guard position > start + 2 else { continue }
-            while position < attributes.count, [" ", "\t", "\n"].contains(attributes[position]) { position += 1 }
+            while position < attributes.count, isSpace(attributes[position]) { position += 1 }
             if position < attributes.count, attributes[position] == "=" { count += 1 }
         }
         return count
@@ -628,6 +674,9 @@ struct InlineBlock {
         guard position < text.count, text[position] == ";", let scalar = names[name.lowercased()] else { return nil }
         return (scalar, position + 1)
     }
+
+    /// A space, tab or line break.
+    static func isSpace(_ scalar: Unicode.Scalar) -> Bool { scalar == " " || scalar == "\t" || scalar == "\n" }
 
     private static func isASCIIPunctuation(_ scalar: Unicode.Scalar) -> Bool {
         scalar.isASCII
