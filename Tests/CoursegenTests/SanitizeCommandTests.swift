@@ -52,7 +52,7 @@ struct SanitizeCommandTests {
 
         #expect(again.status == 0)
         #expect(againText == escapedText)
-        #expect(temp.list("out/course") == ["01-chapter-1.md", "SUMMARY.md", "book.toml"])
+        #expect(temp.list("out/course") == ["01-chapter-1.md", "STATUS.md", "SUMMARY.md", "book.toml"])
         #expect(server.statistics.chapterRequestCount == 1)
     }
 }

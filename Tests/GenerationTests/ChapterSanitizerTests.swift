@@ -4,7 +4,7 @@ import Testing
 
 /// One row: what the model wrote, what is published, and what the warning names ("" when
 /// nothing is neutralised).
-private struct Case: Sendable, CustomTestStringConvertible {
+struct SanitizerCase: Sendable, CustomTestStringConvertible {
     var input: String
     var output: String
     var neutralised: String
@@ -17,140 +17,166 @@ private struct Case: Sendable, CustomTestStringConvertible {
     }
 }
 
-private let hostile: [Case] = [
-    Case("Hi <script>alert(1)</script>", "Hi &lt;script&gt;alert(1)&lt;/script&gt;", "a <script> element"),
-    Case("<ScRiPt>x</sCrIpT>", "&lt;ScRiPt&gt;x&lt;/sCrIpT&gt;", "a <script> element"),
-    Case("a < script>x", "a &lt; script>x", "a <script> element"),
-    Case(
+private let hostileCases: [SanitizerCase] = [
+    SanitizerCase("Hi <script>alert(1)</script>", "Hi &lt;script&gt;alert(1)&lt;/script&gt;", "a <script> element"),
+    SanitizerCase("<ScRiPt>x</sCrIpT>", "&lt;ScRiPt&gt;x&lt;/sCrIpT&gt;", "a <script> element"),
+    SanitizerCase("a < script>x", "a &lt; script>x", "a <script> element"),
+    SanitizerCase(
         "<script\nsrc=//evil.example></script>",
         "&lt;script\nsrc=//evil.example&gt;&lt;/script&gt;",
         "a <script> element"
     ),
-    Case("<iframe src=x></iframe>", "&lt;iframe src=x&gt;&lt;/iframe&gt;", "an <iframe> element"),
-    Case("<object data=x>", "&lt;object data=x&gt;", "an <object> element"),
-    Case("<embed src=x>", "&lt;embed src=x&gt;", "an <embed> element"),
-    Case("<style>body{display:none}</style>", "&lt;style&gt;body{display:none}&lt;/style&gt;", "a <style> element"),
-    Case("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;", "an on...= attribute"),
-    Case("<img src=\"x\"onerror=alert(1)>", "&lt;img src=\"x\"onerror=alert(1)&gt;", "an on...= attribute"),
-    Case("<img/src/onError = alert(1)>", "&lt;img/src/onError = alert(1)&gt;", "an on...= attribute"),
-    Case("<b onclick=a() onmouseover=b()>x</b>", "&lt;b onclick=a() onmouseover=b()&gt;x</b>", "2 on...= attributes"),
-    Case("<p title='>' onclick=x>", "&lt;p title='>' onclick=x&gt;", "an on...= attribute"),
-    Case("<svg><script>x</script></svg>", "<svg>&lt;script&gt;x&lt;/script&gt;</svg>", "a <script> element"),
-    Case("<a href=\"javascript:alert(1)\">x</a>", "&lt;a href=\"javascript:alert(1)\"&gt;x</a>", "a javascript: URL"),
-    Case("<a href=\"&#x6A;avascript:x\">x</a>", "&lt;a href=\"&#x6A;avascript:x\"&gt;x</a>", "a javascript: URL"),
-    Case("<a href=\" JaVaScRiPt:x\">x</a>", "&lt;a href=\" JaVaScRiPt:x\"&gt;x</a>", "a javascript: URL"),
-    Case("<a href='vbscript:x'>x</a>", "&lt;a href='vbscript:x'&gt;x</a>", "a vbscript: URL"),
-    Case("<a href=\"data:text/html,<b>\">x</a>", "&lt;a href=\"data:text/html,<b>\"&gt;x</a>", "a data: URL"),
-    Case("<javascript:alert(1)>", "&lt;javascript:alert(1)&gt;", "a javascript: URL"),
-    Case("[x](javascript:alert(1))", "[x](unsafe:javascript:alert(1))", "a javascript: URL"),
-    Case("![x](JAVASCRIPT:alert(1))", "![x](unsafe:JAVASCRIPT:alert(1))", "a javascript: URL"),
-    Case("[x](java&#115;cript:alert(1))", "[x](unsafe:java&#115;cript:alert(1))", "a javascript: URL"),
-    Case("[x](<jav\tascript:alert(1)>)", "[x](<unsafe:jav\tascript:alert(1)>)", "a javascript: URL"),
-    Case("[x](javascript&colon;alert(1))", "[x](unsafe:javascript&colon;alert(1))", "a javascript: URL"),
-    Case("[x](javascript\\:alert(1))", "[x](unsafe:javascript\\:alert(1))", "a javascript: URL"),
-    Case("[x](\n  javascript:alert(1))", "[x](\n  unsafe:javascript:alert(1))", "a javascript: URL"),
-    Case("[x]: javascript:alert(1)", "[x]: unsafe:javascript:alert(1)", "a javascript: URL"),
+    SanitizerCase("<iframe src=x></iframe>", "&lt;iframe src=x&gt;&lt;/iframe&gt;", "an <iframe> element"),
+    SanitizerCase("<object data=x>", "&lt;object data=x&gt;", "an <object> element"),
+    SanitizerCase("<embed src=x>", "&lt;embed src=x&gt;", "an <embed> element"),
+    SanitizerCase(
+        "<style>body{display:none}</style>",
+        "&lt;style&gt;body{display:none}&lt;/style&gt;",
+        "a <style> element"
+    ),
+    SanitizerCase("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;", "an on...= attribute"),
+    SanitizerCase("<img src=\"x\"onerror=alert(1)>", "&lt;img src=\"x\"onerror=alert(1)&gt;", "an on...= attribute"),
+    SanitizerCase("<img/src/onError = alert(1)>", "&lt;img/src/onError = alert(1)&gt;", "an on...= attribute"),
+    SanitizerCase(
+        "<b onclick=a() onmouseover=b()>x</b>",
+        "&lt;b onclick=a() onmouseover=b()&gt;x</b>",
+        "2 on...= attributes"
+    ),
+    SanitizerCase("<p title='>' onclick=x>", "&lt;p title='>' onclick=x&gt;", "an on...= attribute"),
+    SanitizerCase("<svg><script>x</script></svg>", "<svg>&lt;script&gt;x&lt;/script&gt;</svg>", "a <script> element"),
+    SanitizerCase(
+        "<a href=\"javascript:alert(1)\">x</a>",
+        "&lt;a href=\"javascript:alert(1)\"&gt;x</a>",
+        "a javascript: URL"
+    ),
+    SanitizerCase(
+        "<a href=\"&#x6A;avascript:x\">x</a>",
+        "&lt;a href=\"&#x6A;avascript:x\"&gt;x</a>",
+        "a javascript: URL"
+    ),
+    SanitizerCase("<a href=\" JaVaScRiPt:x\">x</a>", "&lt;a href=\" JaVaScRiPt:x\"&gt;x</a>", "a javascript: URL"),
+    SanitizerCase("<a href='vbscript:x'>x</a>", "&lt;a href='vbscript:x'&gt;x</a>", "a vbscript: URL"),
+    SanitizerCase("<a href=\"data:text/html,<b>\">x</a>", "&lt;a href=\"data:text/html,<b>\"&gt;x</a>", "a data: URL"),
+    SanitizerCase("<javascript:alert(1)>", "&lt;javascript:alert(1)&gt;", "a javascript: URL"),
+    SanitizerCase("[x](javascript:alert(1))", "[x](unsafe:javascript:alert(1))", "a javascript: URL"),
+    SanitizerCase("![x](JAVASCRIPT:alert(1))", "![x](unsafe:JAVASCRIPT:alert(1))", "a javascript: URL"),
+    SanitizerCase("[x](java&#115;cript:alert(1))", "[x](unsafe:java&#115;cript:alert(1))", "a javascript: URL"),
+    SanitizerCase("[x](<jav\tascript:alert(1)>)", "[x](<unsafe:jav\tascript:alert(1)>)", "a javascript: URL"),
+    SanitizerCase("[x](javascript&colon;alert(1))", "[x](unsafe:javascript&colon;alert(1))", "a javascript: URL"),
+    SanitizerCase("[x](javascript\\:alert(1))", "[x](unsafe:javascript\\:alert(1))", "a javascript: URL"),
+    SanitizerCase("[x](\n  javascript:alert(1))", "[x](\n  unsafe:javascript:alert(1))", "a javascript: URL"),
+    SanitizerCase("[x]: javascript:alert(1)", "[x]: unsafe:javascript:alert(1)", "a javascript: URL"),
     // A fence inside an HTML block is no fence: its content is HTML.
-    Case(
+    SanitizerCase(
         "<div>\n```\n<script>x</script>\n```\n</div>",
         "<div>\n```\n&lt;script&gt;x&lt;/script&gt;\n```\n</div>",
         "a <script> element"
     ),
     // A fence in a list item ends with the item.
-    Case(
+    SanitizerCase(
         "- a\n  ```\n  x\n<script>y</script>\n```",
         "- a\n  ```\n  x\n&lt;script&gt;y&lt;/script&gt;\n```",
         "a <script> element"
     ),
     // Four spaces in a list item are the item's paragraph (here an HTML block), not code.
-    Case("- a\n\n    <script>x</script>", "- a\n\n    &lt;script&gt;x&lt;/script&gt;", "a <script> element"),
+    SanitizerCase("- a\n\n    <script>x</script>", "- a\n\n    &lt;script&gt;x&lt;/script&gt;", "a <script> element"),
     // A lazy line keeps the item open: the next indented line is not code.
-    Case(
+    SanitizerCase(
         "- a\nlazy\n\n    <script>x</script>",
         "- a\nlazy\n\n    &lt;script&gt;x&lt;/script&gt;",
         "a <script> element"
     ),
     // A code span may cross lines: the pairing of the next line is not trusted.
-    Case("a `b\nc` <script>` d`", "a `b\nc` &lt;script&gt;` d`", "a <script> element"),
+    SanitizerCase("a `b\nc` <script>` d`", "a `b\nc` &lt;script&gt;` d`", "a <script> element"),
     // A tag wins over a backtick inside it.
-    Case("<img title=\"`\" onerror=x>`", "&lt;img title=\"`\" onerror=x&gt;`", "an on...= attribute"),
+    SanitizerCase("<img title=\"`\" onerror=x>`", "&lt;img title=\"`\" onerror=x&gt;`", "an on...= attribute"),
     // In a table, a pipe ends the cell and the would-be span.
-    Case("| `a | <script>` |", "| `a | &lt;script&gt;` |", "a <script> element"),
-    Case("\\`<script>`", "\\`&lt;script&gt;`", "a <script> element"),
-    Case("> ```\n> <script>x</script>\n> ```", "> ```\n> &lt;script&gt;x&lt;/script&gt;\n> ```", "a <script> element"),
+    SanitizerCase("| `a | <script>` |", "| `a | &lt;script&gt;` |", "a <script> element"),
+    SanitizerCase("\\`<script>`", "\\`&lt;script&gt;`", "a <script> element"),
+    SanitizerCase(
+        "> ```\n> <script>x</script>\n> ```",
+        "> ```\n> &lt;script&gt;x&lt;/script&gt;\n> ```",
+        "a <script> element"
+    ),
 ]
 
-private let harmless: [Case] = [
-    Case(
+private let harmlessCases: [SanitizerCase] = [
+    SanitizerCase(
         "Use `<script>` for scripts and `onclick=` for clicks.",
         "Use `<script>` for scripts and `onclick=` for clicks."
     ),
-    Case("``a ` <iframe> b``", "``a ` <iframe> b``"),
-    Case(
+    SanitizerCase("``a ` <iframe> b``", "``a ` <iframe> b``"),
+    SanitizerCase(
         "```html\n<script>alert(1)</script>\n<a href=\"javascript:x\">\n```",
         "```html\n<script>alert(1)</script>\n<a href=\"javascript:x\">\n```"
     ),
-    Case("~~~~\n<script>\n~~~\n</script>\n~~~~", "~~~~\n<script>\n~~~\n</script>\n~~~~"),
-    Case(
+    SanitizerCase("~~~~\n<script>\n~~~\n</script>\n~~~~", "~~~~\n<script>\n~~~\n</script>\n~~~~"),
+    SanitizerCase(
         "Intro:\n\n    <script>alert(1)</script>\n\n    [x](javascript:y)",
         "Intro:\n\n    <script>alert(1)</script>\n\n    [x](javascript:y)"
     ),
-    Case(
+    SanitizerCase(
         "1. Step:\n\n   ```html\n   <iframe src=x></iframe>\n   ```",
         "1. Step:\n\n   ```html\n   <iframe src=x></iframe>\n   ```"
     ),
-    Case(
+    SanitizerCase(
         "<b>bold</b> <img src=\"a.png\" alt=\"A\"> <a href=\"https://x.example\">x</a>",
         "<b>bold</b> <img src=\"a.png\" alt=\"A\"> <a href=\"https://x.example\">x</a>"
     ),
-    Case("<img src=\"data:image/png;base64,AAAA\">", "<img src=\"data:image/png;base64,AAAA\">"),
-    Case(
+    SanitizerCase("<img src=\"data:image/png;base64,AAAA\">", "<img src=\"data:image/png;base64,AAAA\">"),
+    SanitizerCase(
         "[x](https://example.com/javascript:y) and (javascript: is a scheme)",
         "[x](https://example.com/javascript:y) and (javascript: is a scheme)"
     ),
-    Case("2 < 3 and 3 > 2; x<y", "2 < 3 and 3 > 2; x<y"),
-    Case("Reading online is fine; onion = vegetable.", "Reading online is fine; onion = vegetable."),
+    SanitizerCase("2 < 3 and 3 > 2; x<y", "2 < 3 and 3 > 2; x<y"),
+    SanitizerCase("Reading online is fine; onion = vegetable.", "Reading online is fine; onion = vegetable."),
 ]
 
-private let structure: [Case] = [
-    Case("---\ntitle: Ownership\ntags:\n  - rust\n---\n\nBody", "Body"),
-    Case("# Ownership\n\nBody", "Body"),
-    Case("---\ntitle: x\n---\n# Ownership\nBody", "Body"),
-    Case("Ownership\n=========\n\nBody", "Body"),
-    Case("Body\n\n# Part\n\n#\n\n## Kept", "Body\n\n## Part\n\n##\n\n## Kept"),
-    Case("Body\n> # Quoted", "Body\n> ## Quoted"),
-    Case("Body\n\nPart\n====", "Body\n\nPart\n----"),
-    Case("Body\n\n```sh\n# a comment\n```\n\n    # also code", "Body\n\n```sh\n# a comment\n```\n\n    # also code"),
-    Case("Body\n\n#hashtag", "Body\n\n#hashtag"),
+private let structureCases: [SanitizerCase] = [
+    SanitizerCase("---\ntitle: Ownership\ntags:\n  - rust\n---\n\nBody", "Body"),
+    SanitizerCase("# Ownership\n\nBody", "Body"),
+    SanitizerCase("---\ntitle: x\n---\n# Ownership\nBody", "Body"),
+    SanitizerCase("Ownership\n=========\n\nBody", "Body"),
+    SanitizerCase("Body\n\n# Part\n\n#\n\n## Kept", "Body\n\n## Part\n\n##\n\n## Kept"),
+    SanitizerCase("Body\n> # Quoted", "Body\n> ## Quoted"),
+    SanitizerCase("Body\n\nPart\n====", "Body\n\nPart\n----"),
+    SanitizerCase(
+        "Body\n\n```sh\n# a comment\n```\n\n    # also code",
+        "Body\n\n```sh\n# a comment\n```\n\n    # also code"
+    ),
+    SanitizerCase("Body\n\n#hashtag", "Body\n\n#hashtag"),
     // A thematic break, then text: no front matter.
-    Case("---\nJust a sentence.\n---\nMore", "---\nJust a sentence.\n---\nMore"),
+    SanitizerCase("---\nJust a sentence.\n---\nMore", "---\nJust a sentence.\n---\nMore"),
 ]
 
 @Suite("Chapter sanitizer")
 struct ChapterSanitizerTests {
-    @Test("HTML and links that can run script are escaped outside code, and the warning says what", arguments: hostile)
-    fileprivate func neutralises(row: Case) {
+    @Test(
+        "HTML and links that can run script are escaped outside code, and the warning says what",
+        arguments: hostileCases
+    )
+    func neutralises(row: SanitizerCase) {
         let result = ChapterSanitizer.sanitize(row.input, allowHTML: false)
         #expect(result.text == row.output)
         #expect(result.neutralised.description == row.neutralised)
     }
 
-    @Test("code and harmless HTML stay exactly as written", arguments: harmless)
-    fileprivate func keeps(row: Case) {
+    @Test("code and harmless HTML stay exactly as written", arguments: harmlessCases)
+    func keeps(row: SanitizerCase) {
         let result = ChapterSanitizer.sanitize(row.input, allowHTML: false)
         #expect(result.text == row.output)
         #expect(result.neutralised.isEmpty)
     }
 
-    @Test("front matter and a leading title are dropped, other top-level headings demoted", arguments: structure)
-    fileprivate func structure(row: Case) {
+    @Test("front matter and a leading title are dropped, other top-level headings demoted", arguments: structureCases)
+    func structure(row: SanitizerCase) {
         for allowHTML in [false, true] {
             #expect(ChapterSanitizer.sanitize(row.input, allowHTML: allowHTML).text == row.output)
         }
     }
 
-    @Test("with HTML allowed the model's HTML and links are kept as written", arguments: hostile)
-    fileprivate func allowed(row: Case) {
+    @Test("with HTML allowed the model's HTML and links are kept as written", arguments: hostileCases)
+    func allowed(row: SanitizerCase) {
         let result = ChapterSanitizer.sanitize(row.input, allowHTML: true)
         #expect(result.text == row.input)
         #expect(result.neutralised.isEmpty)
