@@ -273,8 +273,8 @@ extension Setting {
         at: \.generation.allowHTML,
         for: .generating,
         onReload: .appliesAtOnce,
-        help: "Publish raw HTML and javascript: links the model wrote as they are; off escapes <script>, <iframe>, "
-            + "on...= attributes and such links (code blocks and spans stay as written).",
+        help: "Publish raw HTML and `javascript:` links the model wrote as they are; off escapes `<script>`, "
+            + "`<iframe>`, `on...=` attributes and such links (code blocks and spans stay as written).",
         details: [
             "The model's answer is untrusted: an outline can carry a prompt injection. Not part of the",
             "cache key: switching it republishes every chapter from its stored answer, with no request.",
@@ -323,7 +323,8 @@ extension Setting {
 
     /// Every setting, in the order the documentation lists them.
     static let all: [Setting] = [
-        inbox, output, state, debounceMs, settle, watchMode, pollInterval, stopTimeout, desktopNotifications, provider, baseURL, model,
+        inbox, output, state, debounceMs, settle, watchMode, pollInterval, stopTimeout, desktopNotifications, provider,
+        baseURL, model,
         concurrency, rpm, tpm, maxAttempts, requestTimeout, stream, stallTimeout, temperature, maxOutputTokens,
         thinkingBudget, allowHTML, apiKeyFile, logLevel,
     ]
