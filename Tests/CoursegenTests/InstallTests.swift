@@ -43,13 +43,19 @@ struct InstallTests {
         func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: path(relative)) }
     }
 
-    struct Run {
+    struct Run: Sendable {
         var status: Int32
         var output: String
     }
 
     /// Runs `command` (a path and its arguments) and collects its combined output.
-    static func run(_ command: [String], environment: [String: String] = [:]) throws -> Run {
+    /// The command runs on a thread of its own: an install takes seconds, and waiting for it on
+    /// the shared pool (as many threads as cores) would stall every other test meanwhile.
+    static func run(_ command: [String], environment: [String: String] = [:]) async throws -> Run {
+        try await onOwnThread { try runBlocking(command, environment: environment) }
+    }
+
+    private static func runBlocking(_ command: [String], environment: [String: String]) throws -> Run {
         let process = Process()
         process.executableURL = URL(filePath: command[0])
         process.arguments = Array(command.dropFirst())
@@ -64,14 +70,14 @@ struct InstallTests {
         return Run(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self))
     }
 
-    static func installer(_ arguments: [String]) throws -> Run {
-        try run(["/bin/bash", repository.appendingPathComponent("scripts/install.sh").path] + arguments)
+    static func installer(_ arguments: [String]) async throws -> Run {
+        try await run(["/bin/bash", repository.appendingPathComponent("scripts/install.sh").path] + arguments)
     }
 
     @Test("install stages the binary, both units, sysusers and tmpfiles entries and the config")
-    func stagesEverything() throws {
+    func stagesEverything() async throws {
         let staging = try Staging()
-        let result = try Self.installer(["--destdir", staging.root.path, "--binary", staging.binary.path])
+        let result = try await Self.installer(["--destdir", staging.root.path, "--binary", staging.binary.path])
         #expect(result.status == 0, "\(result.output)")
 
         #expect(try staging.contents("/usr/local/bin/coursegen") == "#!/bin/sh\necho stand-in\n")
@@ -108,26 +114,26 @@ struct InstallTests {
     }
 
     @Test("a second install never overwrites an edited /etc/coursegen/config.yaml")
-    func keepsConfig() throws {
+    func keepsConfig() async throws {
         let staging = try Staging()
         let arguments = ["--destdir", staging.root.path, "--binary", staging.binary.path]
-        #expect(try Self.installer(arguments).status == 0)
+        #expect(try await Self.installer(arguments).status == 0)
         try "inbox: /data/inbox\noutput: /data/output\n".write(
             toFile: staging.path("/etc/coursegen/config.yaml"),
             atomically: true,
             encoding: .utf8
         )
 
-        let second = try Self.installer(arguments)
+        let second = try await Self.installer(arguments)
         #expect(second.status == 0, "\(second.output)")
         #expect(second.output.contains("kept the existing"))
         #expect(try staging.contents("/etc/coursegen/config.yaml") == "inbox: /data/inbox\noutput: /data/output\n")
     }
 
     @Test("a prefix systemd does not search gets its units and entries under /etc, ExecStart under the prefix")
-    func otherPrefix() throws {
+    func otherPrefix() async throws {
         let staging = try Staging()
-        let result = try Self.installer(
+        let result = try await Self.installer(
             ["--prefix", "/opt/coursegen", "--destdir", staging.root.path, "--binary", staging.binary.path])
         #expect(result.status == 0, "\(result.output)")
         #expect(staging.exists("/opt/coursegen/bin/coursegen"))
@@ -147,12 +153,12 @@ struct InstallTests {
     }
 
     @Test("uninstall removes what install put in place and keeps config, API key and data")
-    func uninstall() throws {
+    func uninstall() async throws {
         let staging = try Staging()
-        #expect(try Self.installer(["--destdir", staging.root.path, "--binary", staging.binary.path]).status == 0)
+        #expect(try await Self.installer(["--destdir", staging.root.path, "--binary", staging.binary.path]).status == 0)
         try "test-key\n".write(toFile: staging.path("/etc/coursegen/gemini-api-key"), atomically: true, encoding: .utf8)
 
-        let result = try Self.installer(["uninstall", "--destdir", staging.root.path])
+        let result = try await Self.installer(["uninstall", "--destdir", staging.root.path])
         #expect(result.status == 0, "\(result.output)")
         for removed in [
             "/usr/local/bin/coursegen", "/usr/local/lib/systemd/system/coursegen.service",
@@ -166,7 +172,7 @@ struct InstallTests {
     }
 
     @Test("mistakes are refused with a message naming them, before anything is installed")
-    func mistakes() throws {
+    func mistakes() async throws {
         let staging = try Staging()
         let cases: [([String], String)] = [
             (
@@ -181,7 +187,7 @@ struct InstallTests {
             (["--destdir", staging.root.path, "--prefix"], "--prefix needs a value"),
         ]
         for (arguments, message) in cases {
-            let result = try Self.installer(arguments)
+            let result = try await Self.installer(arguments)
             #expect(result.status != 0, "\(arguments)")
             #expect(result.output.contains(message), "\(arguments): \(result.output)")
         }
@@ -189,9 +195,9 @@ struct InstallTests {
     }
 
     @Test("the installed units pass systemd-analyze verify", .enabled(if: systemdAnalyzeAvailable))
-    func unitsVerify() throws {
+    func unitsVerify() async throws {
         let staging = try Staging()
-        #expect(try Self.installer(["--destdir", staging.root.path, "--binary", staging.binary.path]).status == 0)
+        #expect(try await Self.installer(["--destdir", staging.root.path, "--binary", staging.binary.path]).status == 0)
         // The units name /usr/local/bin/coursegen, which exists only under the destdir here:
         // verify copies that point at the staged binary instead.
         let runtime = staging.folder.appendingPathComponent("runtime")
@@ -203,7 +209,7 @@ struct InstallTests {
             try staging.contents("/usr/local/lib/systemd/\(unit)/coursegen.service")
                 .replacingOccurrences(of: "/usr/local/bin/coursegen", with: staging.path("/usr/local/bin/coursegen"))
                 .write(to: copy, atomically: true, encoding: .utf8)
-            let result = try Self.run(
+            let result = try await Self.run(
                 ["/usr/bin/systemd-analyze", scope, "verify", copy.path],
                 environment: ["XDG_RUNTIME_DIR": runtime.path]
             )

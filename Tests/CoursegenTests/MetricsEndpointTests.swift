@@ -75,17 +75,26 @@ struct MetricsEndpointTests {
             listening.split(separator: " ").first { $0.hasPrefix("address=") }.flatMap { $0.split(separator: ":").last }
         )
 
+        // The client is shut down whatever happens: one left running at deinit stops the
+        // whole test process in a debug build.
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let response = try await client.execute(
-            HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"),
-            timeout: .seconds(10)
-        )
-        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
-        let missing = try await client.execute(
-            HTTPClientRequest(url: "http://127.0.0.1:\(port)/other"),
-            timeout: .seconds(10)
-        )
+        let scraped: Result<(HTTPClientResponse, String, HTTPClientResponse), any Error>
+        do {
+            let response = try await client.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"),
+                timeout: .seconds(30)
+            )
+            let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            let missing = try await client.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/other"),
+                timeout: .seconds(30)
+            )
+            scraped = .success((response, body, missing))
+        } catch {
+            scraped = .failure(error)
+        }
         try await client.shutdown()
+        let (response, body, missing) = try scraped.get()
         let statistics = server.statistics
         daemon.signal(SIGTERM)
         let result = await daemon.wait()

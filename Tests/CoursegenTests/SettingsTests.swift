@@ -34,6 +34,7 @@ private let samples: [String: (flag: String, environment: String, file: String)]
     "request-timeout": ("1", "12.5", "3600"),
     "stream": ("false", "true", "false"),
     "desktop-notifications": ("true", "false", "true"),
+    "allow-html": ("true", "false", "true"),
     "stall-timeout": ("1", "30", "3600"),
     "temperature": ("0", "1.25", "2"),
     "max-output-tokens": ("256", "20000", "65536"),
@@ -61,6 +62,7 @@ private let fieldChecks: [(name: String, text: String, isSet: @Sendable (Setting
     ("poll-interval", "0.25", { $0.pollInterval == .milliseconds(250) }),
     ("stream", "no", { $0.stream == false }),
     ("desktop-notifications", "yes", { $0.desktopNotifications }),
+    ("allow-html", "yes", { $0.generation.allowHTML }),
     ("stall-timeout", "90", { $0.stallTimeout == .seconds(90) }),
     ("provider", "GEMINI", { $0.generation.provider == "gemini" }),
     ("base-url", "https://a.example", { $0.baseURL == "https://a.example" }),
@@ -96,6 +98,7 @@ private let invalid: [(name: String, text: String, message: String)] = [
     ("poll-interval", "0", "--poll-interval '0' must be a number of seconds from 0.05 to 86400"),
     ("stream", "maybe", "--stream 'maybe' must be true or false"),
     ("desktop-notifications", "loud", "--desktop-notifications 'loud' must be true or false"),
+    ("allow-html", "maybe", "--allow-html 'maybe' must be true or false"),
     ("stall-timeout", "0.5", "--stall-timeout '0.5' must be a number of seconds from 1 to 3600"),
     ("provider", "mistral", "--provider 'mistral' must be one of gemini or openai"),
     (

@@ -130,7 +130,10 @@ struct EngineTests {
         let report = try await harness.generate(markdownOutline(chapters: [("Only", ["one"])]))
         try await harness.shutdown()
         #expect(report.isComplete)
-        #expect(harness.server.statistics.requestsByPrompt.values.first == 2)
+        // The hang is ended by a deliberately short timeout, which a loaded machine's healthy
+        // retry can also outlast: then it takes one more attempt.
+        let sent = harness.server.statistics.requestsByPrompt.values.first ?? 0
+        #expect(fault == "hang" ? sent >= 2 : sent == 2)
         if fault == "MAX_TOKENS without parts" {
             let budgets = harness.server.statistics.requests.compactMap { request -> Int? in
                 guard let body = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any],

@@ -154,7 +154,9 @@ struct StreamingTests {
         let report = try await harness.generate(outline)
         try await harness.shutdown()
         #expect(report.isComplete, "\(report.failedChapters)")
-        #expect(harness.requests == 2)
+        // The stall is caught by a deliberately short timeout, which a loaded machine's healthy
+        // retry can also trip: then it takes one more attempt.
+        #expect(fault == "stall" ? harness.requests >= 2 : harness.requests == 2)
         let chapter = try #require(harness.chapter("01-only.md"))
         #expect(chapter.contains("End of the fake chapter."), "the whole second answer, not a piece of the first")
         #expect(harness.logs.all.contains { $0.level == .warning && $0.message == "chapter attempt failed, retrying" })

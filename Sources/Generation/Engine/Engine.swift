@@ -176,14 +176,15 @@ public final class Engine: Sendable {
     }
 
     /// True when `outline`, under `settings`, is exactly what was last brought up to date in
-    /// `folder`, with nothing failed or pending and every file in place: a save that changed no
-    /// parsed field needs no work at all.
+    /// `folder` (HTML published as `settings.allowHTML` says), with nothing failed or pending and
+    /// every file in place: a save that changed no parsed field needs no work at all.
     public func isUpToDate(_ outline: Outline, settings: GenerationSettings, in folder: String) async -> Bool {
         let keys = outline.chapters.map { ChapterKey(settings: settings, outline: outline, chapter: $0).hex }
         let state = self.state
         return (try? await io.run {
             guard let manifest = try state.manifests.manifest(forFolder: folder),
-                manifest.outlineDigest == outline.digest, manifest.chapters.map(\.key) == keys
+                manifest.outlineDigest == outline.digest, manifest.chapters.map(\.key) == keys,
+                manifest.htmlAllowed == settings.allowHTML
             else { return false }
             return manifest.chapters.allSatisfy { entry in
                 entry.state != .failed && entry.state != .pending && entry.state != .skippedForBudget
@@ -307,7 +308,13 @@ public final class Engine: Sendable {
                         run.spent += answer.body.usage
                         run.requestsMade += answer.attempts
                         let title = chapters.first { $0.key == key }?.title ?? ""
-                        run.folder.rendered[key] = ChapterFile.render(title: title, body: answer.body.text)
+                        let rendered = ChapterFile.render(
+                            title: title,
+                            body: answer.body.text,
+                            allowHTML: job.settings.allowHTML
+                        )
+                        run.folder.setRendered(rendered.bytes, for: key)
+                        run.folder.neutralised[key] = rendered.neutralised
                         run.folder.usage[key] = answer.body.usage
                         tracker.finished(key, .ready)
                         Counter(label: MetricName.chapters, dimensions: [("outcome", "generated")]).increment()
@@ -338,12 +345,14 @@ public final class Engine: Sendable {
     /// stored text of every chapter (with the tokens it took).
     private func gather(_ run: inout RunState) async throws {
         let state = self.state
-        let (folder, chapters) = (run.job.outputFolder, run.chapters)
+        let (folder, chapters, allowHTML) = (run.job.outputFolder, run.chapters, run.job.settings.allowHTML)
         run.folder = try await io.run {
             var gathered = try Gathered.read(folder: folder, state: state, reusing: Gathered())
             for chapter in chapters {
                 guard let body = try state.store.body(for: chapter.key) else { continue }
-                gathered.rendered[chapter.key] = ChapterFile.render(title: chapter.title, body: body.text)
+                let rendered = ChapterFile.render(title: chapter.title, body: body.text, allowHTML: allowHTML)
+                gathered.setRendered(rendered.bytes, for: chapter.key)
+                gathered.neutralised[chapter.key] = rendered.neutralised
                 gathered.usage[chapter.key] = body.usage
             }
             return gathered
@@ -401,6 +410,17 @@ public final class Engine: Sendable {
             }
             run.folder = gathered
             run.backups.merge(result.backups) { first, _ in first }
+            for chapter in plan.chapters where !chapter.isUnchanged {
+                guard case .body(let key) = chapter.source, let found = gathered.neutralised[key], !found.isEmpty
+                else { continue }
+                logger.warning(
+                    "neutralised HTML or links the model wrote that could run script; --allow-html keeps them",
+                    metadata: [
+                        "chapter": "\(chapter.position)", "chapter_title": "\(chapter.title)",
+                        "neutralised": "\(found)",
+                    ]
+                )
+            }
             await locks.release(folder)
             return (plan, result.backups)
         } catch {
@@ -450,6 +470,7 @@ public final class Engine: Sendable {
             price: price
         )
         manifest.model = run.job.settings.model
+        manifest.htmlAllowed = run.job.settings.allowHTML
         manifest.transitionalHashes = previous.map { Array($0.allHashes) } ?? []
         try state.manifests.save(manifest)
         let result = try Publisher(folder: run.job.outputFolder, files: state.files).publish(
@@ -590,7 +611,7 @@ struct RunState: Sendable {
             chapters: chapters,
             previous: folder.previous,
             live: folder.live.mapValues(\.hash),
-            available: folder.rendered.mapValues { sha256Hex($0) },
+            available: folder.renderedHashes,
             failed: failed.mapValues {
                 Plan.Failure(message: "\($0)", retryable: $0.mayPassWithTime, skippedForBudget: $0.skippedForBudget)
             },
@@ -615,14 +636,22 @@ struct Gathered: Sendable {
     var rendered: [ChapterKey: [UInt8]] = [:]
     /// Chapter keys whose text is available -> the tokens that text took.
     var usage: [ChapterKey: Usage] = [:]
+    /// What the sanitizer neutralised in each rendered text.
+    var neutralised: [ChapterKey: ChapterSanitizer.Neutralised] = [:]
+    /// The SHA-256 of each rendered text, computed once when it is set: a plan is made at every
+    /// chapter's arrival, and hashing every chapter each time made a long course quadratic.
+    var renderedHashes: [ChapterKey: String] = [:]
 
     /// Reads the manifest and the folder's managed files; a file whose identity (inode, size,
-    /// times) is the one `earlier` read is not read again. `rendered` is carried from `earlier`.
+    /// times) is the one `earlier` read is not read again. `rendered` and `neutralised` are
+    /// carried from `earlier`.
     static func read(folder: String, state: StateDirectory, reusing earlier: Gathered) throws(FileError) -> Gathered {
         var gathered = Gathered(
             previous: try state.manifests.manifest(forFolder: folder),
             rendered: earlier.rendered,
-            usage: earlier.usage
+            usage: earlier.usage,
+            neutralised: earlier.neutralised,
+            renderedHashes: earlier.renderedHashes
         )
         for name in try state.files.entries(of: folder) where Publisher.isManaged(name) {
             let path = "\(folder)/\(name)"
@@ -634,6 +663,12 @@ struct Gathered: Sendable {
             }
         }
         return gathered
+    }
+
+    /// Records the text `key` renders to, and its hash.
+    mutating func setRendered(_ bytes: [UInt8], for key: ChapterKey) {
+        rendered[key] = bytes
+        renderedHashes[key] = sha256Hex(bytes)
     }
 }
 

@@ -1,7 +1,8 @@
-/// What shapes a chapter's request besides the outline itself: the provider, the model and the
-/// sampling settings. Every field is part of each chapter's cache key, so changing any of them
-/// regenerates every chapter. Pacing and retry settings are not here: they change when a request
-/// is sent, not what it asks for.
+/// What shapes a chapter besides the outline itself: the provider, the model and the sampling
+/// settings, which are part of each chapter's cache key (changing any of them regenerates every
+/// chapter), and how the stored answer is published (`allowHTML`, not in the key: switching it
+/// republishes from the store without a request). Pacing and retry settings are not here: they
+/// change when a request is sent, not what it asks for.
 public struct GenerationSettings: Sendable, Hashable {
     /// The provider's name ("gemini").
     public var provider: String
@@ -14,6 +15,9 @@ public struct GenerationSettings: Sendable, Hashable {
     public var maxOutputTokens: Int
     /// Thinking budget in tokens: 0 turns thinking off, -1 lets the model decide, at most 24576.
     public var thinkingBudget: Int
+    /// Publish raw HTML and script links the model wrote as they are (`--allow-html`); off, the
+    /// publisher neutralises them (`ChapterSanitizer`). Not part of the cache key.
+    public var allowHTML: Bool
 
     /// Words per chapter when the outline does not say.
     public static let defaultWords = 1200
@@ -23,13 +27,15 @@ public struct GenerationSettings: Sendable, Hashable {
         model: String = "gemini-2.5-flash",
         temperature: Double = 0.7,
         maxOutputTokens: Int = 8192,
-        thinkingBudget: Int = 1024
+        thinkingBudget: Int = 1024,
+        allowHTML: Bool = false
     ) {
         self.provider = provider
         self.model = model
         self.temperature = temperature
         self.maxOutputTokens = maxOutputTokens
         self.thinkingBudget = thinkingBudget
+        self.allowHTML = allowHTML
     }
 
     /// The output budget for a chapter of `words` words: the configured budget, or more when the

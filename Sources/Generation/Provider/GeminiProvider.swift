@@ -71,7 +71,16 @@ public struct GeminiProvider: ChapterProvider {
             let response = try await httpClient.execute(http, deadline: deadline)
             var buffer = try await response.body.collect(upTo: ProviderTransport.maximumResponseSize)
             let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-            return try GeminiWire.classify(status: Int(response.status.code), body: bytes).get()
+            let answer = try GeminiWire.classify(status: Int(response.status.code), body: bytes).get()
+            // The same bound as a streamed answer's: a body under maximumResponseSize can still
+            // hold more text than a chapter ever should.
+            guard answer.text.utf8.count <= ProviderTransport.maximumTextSize else {
+                throw ProviderError(
+                    .retry,
+                    "the answer holds more than \(ProviderTransport.maximumTextSize) bytes of text, far beyond a chapter; it was dropped"
+                )
+            }
+            return answer
         } catch let error as ProviderError {
             throw error
         } catch is CancellationError {

@@ -19,8 +19,18 @@ enum ChapterFile {
         return name[..<hyphen].allSatisfy { $0.isASCII && $0.isNumber }
     }
 
-    /// The file's text: `# title`, a blank line, the body. A leading `#` heading the model wrote
-    /// anyway is dropped (the title is already there); the body keeps everything else.
+    /// The file's text: `# title`, a blank line, the body as `ChapterSanitizer` leaves it (no
+    /// front matter, no heading of its own at the top level, and unless `allowHTML` no HTML or
+    /// link that can run script), with what the sanitizer neutralised.
+    static func render(title: String, body: String, allowHTML: Bool) -> (
+        bytes: [UInt8], neutralised: ChapterSanitizer.Neutralised
+    ) {
+        let sanitized = ChapterSanitizer.sanitize(body, allowHTML: allowHTML)
+        return (render(title: title, body: sanitized.text), sanitized.neutralised)
+    }
+
+    /// The file's text for a body that is already sanitized: `# title`, a blank line, the body.
+    /// A leading `#` heading is dropped (the title is already there).
     static func render(title: String, body: String) -> [UInt8] {
         var lines = body.replacingOccurrences(of: "\r\n", with: "\n").split(
             separator: "\n",

@@ -66,6 +66,9 @@ struct Manifest: Codable, Sendable, Hashable {
     var lastGenerated: Date?
     /// The model the outline was last generated with.
     var model: String?
+    /// Whether the chapters were published with the model's HTML kept as written
+    /// (`--allow-html`); nil in a manifest from before chapters were sanitized.
+    var htmlAllowed: Bool?
     /// The daemon's next try of the chapters that failed for a reason that may pass, and how
     /// many tries of them failed in a row (`watch` only).
     var retry: Retry?

@@ -23,6 +23,7 @@ struct GenerationOptions: ParsableArguments {
     @Option(name: Setting.thinkingBudget.flagName, help: Setting.thinkingBudget.help) var thinkingBudget: String?
     @Option(name: Setting.prices.flagName, help: Setting.prices.help) var prices: String?
     @Option(name: Setting.budget.flagName, help: Setting.budget.help) var budget: String?
+    @Flag(name: Setting.allowHTML.flagName, inversion: .prefixedNo, help: Setting.allowHTML.help) var allowHTML: Bool?
     @Option(name: Setting.apiKeyFile.flagName, help: Setting.apiKeyFile.help) var apiKeyFile: String?
     @Option(name: Setting.logLevel.flagName, help: Setting.logLevel.help) var logLevel: String?
 

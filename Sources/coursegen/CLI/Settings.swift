@@ -285,6 +285,20 @@ extension Setting {
             + "request that stalls is retried after stall-timeout instead of request-timeout."
     )
 
+    static let allowHTML = Setting(
+        "allow-html",
+        .boolean,
+        at: \.generation.allowHTML,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "Publish raw HTML and `javascript:` links the model wrote as they are; off escapes `<script>`, "
+            + "`<iframe>`, `on...=` attributes and such links (code blocks and spans stay as written).",
+        details: [
+            "The model's answer is untrusted: an outline can carry a prompt injection. Not part of the",
+            "cache key: switching it republishes every chapter from its stored answer, with no request.",
+        ]
+    )
+
     static let stallTimeout = Setting(
         "stall-timeout",
         .seconds(1...3600),
@@ -379,9 +393,10 @@ extension Setting {
 
     /// Every setting, in the order the documentation lists them.
     static let all: [Setting] = [
-        inbox, output, state, debounceMs, settle, watchMode, pollInterval, stopTimeout, desktopNotifications, provider, baseURL, model,
+        inbox, output, state, debounceMs, settle, watchMode, pollInterval, stopTimeout, desktopNotifications, provider,
+        baseURL, model,
         concurrency, rpm, tpm, maxAttempts, requestTimeout, stream, stallTimeout, temperature, maxOutputTokens,
-        thinkingBudget, prices, budget, apiKeyFile, metricsListen, logLevel,
+        thinkingBudget, allowHTML, prices, budget, apiKeyFile, metricsListen, logLevel,
     ]
 
     /// The row named `name`, if any.
