@@ -107,7 +107,7 @@ private struct KeySource {
 private func readKeyFile(_ path: String, warn: (String) -> Void) throws -> APIKey {
     var info = stat()
     guard stat(path, &info) == 0 else {
-        throw SettingsError("cannot read the API key file \(path): \(String(cString: strerror(errno)))")
+        throw SettingsError("cannot read the API key file \(path): \(errnoDescription(errno))")
     }
     guard info.st_mode & S_IFMT == S_IFREG, info.st_size < 4096 else {
         throw SettingsError("the API key file \(path) must be a small regular file holding only the key")
