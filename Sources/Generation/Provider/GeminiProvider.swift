@@ -98,49 +98,18 @@ public struct GeminiProvider: ChapterProvider {
         stallTimeout: Duration,
         onProgress: @escaping @Sendable (ChapterProgress) -> Void
     ) async throws -> ChapterResponse {
-        let activity = StreamActivity()
-        let httpClient = self.httpClient
-        return try await withThrowingTaskGroup(of: ChapterResponse.self) { group in
-            group.addTask {
-                let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
-                let response = try await httpClient.execute(http, deadline: deadline)
-                activity.touch()
-                let status = Int(response.status.code)
-                let contentType = response.headers.first(name: "content-type") ?? ""
-                guard status == 200, contentType.lowercased().hasPrefix("text/event-stream") else {
-                    // An error, or a 200 that is no event stream (an HTML page from a proxy).
-                    var buffer = try await response.body.collect(upTo: ProviderTransport.maximumResponseSize)
-                    let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-                    return try GeminiWire.classify(status: status, body: bytes).get()
-                }
-                var events = ServerSentEventParser()
-                var answer = GeminiStream(maximumTextSize: ProviderTransport.maximumTextSize)
-                for try await buffer in response.body {
-                    activity.touch()
-                    for event in events.feed(buffer.readableBytesView) {
-                        switch try answer.add(event) {
-                        case .writing(let words): onProgress(.writing(words: words))
-                        case .thinking: onProgress(.thinking)
-                        case .nothing: break
-                        }
-                    }
-                    guard events.byteCount <= ProviderTransport.maximumResponseSize * 4 else {
-                        throw ProviderError(
-                            .retry,
-                            "the stream grew past \(ProviderTransport.maximumResponseSize * 4) bytes; it was stopped"
-                        )
-                    }
-                }
-                return try answer.finish(cut: events.isInsideEvent).get()
-            }
-            group.addTask {
-                try await activity.watch(stallTimeout: stallTimeout, timeout: timeout)
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
-        }
+        try await ProviderTransport.stream(
+            http,
+            httpClient: httpClient,
+            timeout: timeout,
+            stallTimeout: stallTimeout,
+            makeAnswer: { GeminiStream(maximumTextSize: ProviderTransport.maximumTextSize) },
+            onProgress: onProgress,
+            inspect: { _ in () },
+            // An error, or a 200 that is no event stream (an HTML page from a proxy).
+            whole: { status, _, body in try GeminiWire.classify(status: status, body: body).get() }
+        )
     }
-
     public func verify(model: String, timeout: Duration) async throws {
         guard Self.isValidModelName(model) else {
             throw ProviderError(

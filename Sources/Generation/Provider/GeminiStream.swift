@@ -99,3 +99,13 @@ struct GeminiStream {
         )
     }
 }
+
+extension GeminiStream: StreamedAnswer {
+    mutating func progress(from event: ServerSentEventParser.Event) throws(ProviderError) -> ChapterProgress? {
+        switch try add(event) {
+        case .writing(let words): .writing(words: words)
+        case .thinking: .thinking
+        case .nothing: nil
+        }
+    }
+}

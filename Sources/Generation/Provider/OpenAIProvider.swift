@@ -130,47 +130,21 @@ public struct OpenAIProvider: ChapterProvider {
         stallTimeout: Duration,
         onProgress: @escaping @Sendable (ChapterProgress) -> Void
     ) async throws -> ChapterResponse {
-        let activity = StreamActivity()
-        let httpClient = self.httpClient
-        return try await withThrowingTaskGroup(of: ChapterResponse.self) { group in
-            group.addTask {
-                let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
-                let response = try await httpClient.execute(http, deadline: deadline)
-                activity.touch()
-                let limits = Self.readLimits(response, onProgress: onProgress)
-                let status = Int(response.status.code)
-                let contentType = response.headers.first(name: "content-type") ?? ""
-                guard status == 200, contentType.lowercased().hasPrefix("text/event-stream") else {
-                    // An error, or a 200 that is no event stream: a whole answer from a server
-                    // that does not stream, or an HTML page from a proxy.
-                    var buffer = try await response.body.collect(upTo: ProviderTransport.maximumResponseSize)
-                    let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-                    return try Self.classify(status: status, limits: limits, body: bytes, budget: budget).get()
-                }
-                var events = ServerSentEventParser()
-                var answer = OpenAIStream()
-                for try await buffer in response.body {
-                    activity.touch()
-                    for event in events.feed(buffer.readableBytesView) {
-                        if let update = try answer.add(event) { onProgress(update) }
-                    }
-                    guard events.byteCount <= ProviderTransport.maximumResponseSize * 4 else {
-                        throw ProviderError(
-                            .retry,
-                            "the stream grew past \(ProviderTransport.maximumResponseSize * 4) bytes; it was stopped"
-                        )
-                    }
-                }
-                return try answer.finish(cut: events.isInsideEvent).get()
+        try await ProviderTransport.stream(
+            http,
+            httpClient: httpClient,
+            timeout: timeout,
+            stallTimeout: stallTimeout,
+            makeAnswer: { OpenAIStream() },
+            onProgress: onProgress,
+            inspect: { response in Self.readLimits(response, onProgress: onProgress) },
+            // An error, or a 200 that is no event stream: a whole answer from a server that does
+            // not stream, or an HTML page from a proxy.
+            whole: { status, limits, body in
+                try Self.classify(status: status, limits: limits, body: body, budget: budget).get()
             }
-            group.addTask {
-                try await activity.watch(stallTimeout: stallTimeout, timeout: timeout)
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
-        }
+        )
     }
-
     /// Checks the key and the model with `GET {base}/models/{model}`, which costs no tokens
     /// (OpenAI and Ollama serve it). A server without that route (llama.cpp's) answers 404
     /// without `model_not_found`, which is no verdict: the first chapter's request tells.

@@ -98,3 +98,9 @@ struct OpenAIStream {
         return OpenAIWire.classify(OpenAIWire.Response(choices: [choice], usage: self.usage, model: model))
     }
 }
+
+extension OpenAIStream: StreamedAnswer {
+    mutating func progress(from event: ServerSentEventParser.Event) throws(ProviderError) -> ChapterProgress? {
+        try add(event)
+    }
+}

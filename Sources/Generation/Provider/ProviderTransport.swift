@@ -78,3 +78,70 @@ enum ProviderTransport {
         return flat.count > 500 ? String(flat.prefix(500)) + "…" : flat
     }
 }
+
+/// Puts a chapter together from the events of a streamed answer (`GeminiStream`, `OpenAIStream`).
+protocol StreamedAnswer {
+    /// Takes one event and says what it shows of the chapter's progress, if anything.
+    /// - Throws: `ProviderError` for an error event or an event that is not what it should be.
+    mutating func progress(from event: ServerSentEventParser.Event) throws(ProviderError) -> ChapterProgress?
+    /// The chapter, or why there is none; `cut` when the stream ended inside an event.
+    func finish(cut: Bool) -> Result<ChapterResponse, ProviderError>
+}
+
+extension ProviderTransport {
+    /// Sends `http` and reads its answer as server-sent events into `makeAnswer()`, while a second
+    /// task cancels it after `stallTimeout` of silence or `timeout` in all (`StreamActivity`).
+    /// An answer that is not an event stream (an error, a proxy's HTML page, a server that does
+    /// not stream) is read whole, at most `maximumResponseSize` bytes, and given to `whole`.
+    /// - Parameters:
+    ///   - inspect: reads what the provider needs from the response's head, for every answer.
+    ///   - whole: the chapter from a status, what `inspect` read and a body that is no stream.
+    /// - Throws: `ProviderError` from the answer or a stream past four times
+    ///   `maximumResponseSize`; the HTTP client's errors, for the caller to classify.
+    static func stream<Answer: StreamedAnswer, Head: Sendable>(
+        _ http: HTTPClientRequest,
+        httpClient: HTTPClient,
+        timeout: Duration,
+        stallTimeout: Duration,
+        makeAnswer: @escaping @Sendable () -> Answer,
+        onProgress: @escaping @Sendable (ChapterProgress) -> Void,
+        inspect: @escaping @Sendable (HTTPClientResponse) -> Head,
+        whole: @escaping @Sendable (_ status: Int, _ head: Head, _ body: [UInt8]) throws -> ChapterResponse
+    ) async throws -> ChapterResponse {
+        let activity = StreamActivity()
+        return try await withThrowingTaskGroup(of: ChapterResponse.self) { group in
+            group.addTask {
+                let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
+                let response = try await httpClient.execute(http, deadline: deadline)
+                activity.touch()
+                let head = inspect(response)
+                let status = Int(response.status.code)
+                let contentType = response.headers.first(name: "content-type") ?? ""
+                guard status == 200, contentType.lowercased().hasPrefix("text/event-stream") else {
+                    var buffer = try await response.body.collect(upTo: maximumResponseSize)
+                    return try whole(status, head, buffer.readBytes(length: buffer.readableBytes) ?? [])
+                }
+                var events = ServerSentEventParser()
+                var answer = makeAnswer()
+                for try await buffer in response.body {
+                    activity.touch()
+                    for event in events.feed(buffer.readableBytesView) {
+                        if let update = try answer.progress(from: event) { onProgress(update) }
+                    }
+                    guard events.byteCount <= maximumResponseSize * 4 else {
+                        throw ProviderError(
+                            .retry,
+                            "the stream grew past \(maximumResponseSize * 4) bytes; it was stopped"
+                        )
+                    }
+                }
+                return try answer.finish(cut: events.isInsideEvent).get()
+            }
+            group.addTask {
+                try await activity.watch(stallTimeout: stallTimeout, timeout: timeout)
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+}
