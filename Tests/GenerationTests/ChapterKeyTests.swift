@@ -20,7 +20,7 @@ struct ChapterKeyTests {
     )
 
     func key(_ outline: Outline = outline, _ index: Int = 0, settings: GenerationSettings = .init()) -> ChapterKey {
-        ChapterKey(settings: settings, outline: outline, chapter: outline.chapters[index])
+        ChapterKey(settings: settings, outline: outline, index: index)
     }
 
     @Test("is 64 hex digits and the same in every process (SHA-256, not Hasher)")
@@ -108,7 +108,7 @@ struct ChapterKeyTests {
 
     @Test("the prompt names neither the chapter's position nor the other chapters")
     func promptIsPositionFree() {
-        let request = ChapterRequest(settings: .init(), outline: Self.outline, chapter: Self.outline.chapters[1])
+        let request = ChapterRequest(settings: .init(), outline: Self.outline, index: 1)
         #expect(request.prompt.contains("Ownership"))
         #expect(!request.prompt.contains("Getting started"))
         #expect(!request.prompt.contains("Testing"))

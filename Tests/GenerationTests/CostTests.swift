@@ -118,7 +118,7 @@ struct CostTests {
             key: ChapterKey(
                 settings: GenerationSettings(),
                 outline: Outline(title: "T", chapters: [.init(title: title)]),
-                chapter: .init(title: title)
+                index: 0
             ),
             model: "gemini-2.5-flash",
             systemInstruction: "",

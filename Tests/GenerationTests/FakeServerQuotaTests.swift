@@ -145,9 +145,15 @@ struct FakeServerQuotaTests {
         let policy = StormPolicy(fraction: 0.5, seed: 21)
         try await withServer { server in
             server.beginStorm(policy)
-            var statuses: [Int] = []
-            for index in 0..<40 {
-                statuses.append(try await exchange(server, body: requestBody(prompt: "c\(index)")).status)
+            // One keep-alive connection for the forty requests: what is under test is the policy.
+            let port = server.port
+            let statuses = try await blocking {
+                let connection = try RawConnection(port: port)
+                defer { connection.close() }
+                return try (0..<40).map { index in
+                    try connection.send(httpRequest(path: "/v1beta/models/gemini-2.5-flash:generateContent", body: requestBody(prompt: "c\(index)")))
+                    return try connection.readResponse().status
+                }
             }
             let expected = (0..<40).map { policy.rejects(prompt: "c\($0)", attempt: 1) ? 503 : 200 }
             #expect(statuses == expected)

@@ -186,7 +186,7 @@ struct GeminiWireTests {
     @Test("the request body is Gemini's camelCase shape")
     func requestShape() throws {
         let outline = Outline(title: "T", language: "de", words: 900, chapters: [.init(title: "Eins", points: ["a"])])
-        let request = ChapterRequest(settings: GenerationSettings(), outline: outline, chapter: outline.chapters[0])
+        let request = ChapterRequest(settings: GenerationSettings(), outline: outline, index: 0)
         let json = String(decoding: try JSONEncoderForTests.encode(GeminiWire.Request(request)), as: UTF8.self)
         #expect(json.contains(#""systemInstruction":{"parts":[{"text":"#))
         #expect(json.contains(#""contents":[{"parts":[{"text":"#))

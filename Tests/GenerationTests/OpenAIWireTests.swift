@@ -334,7 +334,7 @@ struct OpenAIWireTests {
     func requestShape() throws {
         let outline = Outline(title: "T", language: "de", words: 900, chapters: [.init(title: "Eins", points: ["a"])])
         let settings = GenerationSettings(provider: "openai", model: "llama3.1:8b")
-        let request = ChapterRequest(settings: settings, outline: outline, chapter: outline.chapters[0])
+        let request = ChapterRequest(settings: settings, outline: outline, index: 0)
         func json(_ budget: OpenAIWire.OutputBudget, stream: Bool) throws -> [String: Any] {
             let data = try JSONEncoder().encode(OpenAIWire.Request(request, budget: budget, stream: stream))
             return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

@@ -33,7 +33,7 @@ struct PlanTests {
     ])
 
     static func chapters(_ outline: Outline, settings: GenerationSettings = settings) -> [Plan.Inputs.Chapter] {
-        outline.chapters.map { Plan.Inputs.Chapter(title: $0.title, key: ChapterKey(settings: settings, outline: outline, chapter: $0)) }
+        zip(outline.chapters, ChapterKey.all(settings: settings, outline: outline)).map { Plan.Inputs.Chapter(title: $0.title, key: $1) }
     }
 
     /// The hash a stored text renders to, standing in for real bytes: distinct per key.

@@ -44,7 +44,7 @@ enum BenchOutline {
     static func requests(for outline: Outline, settings: GenerationSettings = GenerationSettings())
         -> [ChapterRequest]
     {
-        outline.chapters.map { ChapterRequest(settings: settings, outline: outline, chapter: $0) }
+        outline.chapters.indices.map { ChapterRequest(settings: settings, outline: outline, index: $0) }
     }
 
     /// Parses `text` as the Markdown outline `fileName`.

@@ -112,7 +112,7 @@ public final class Engine: Sendable {
     /// nil unless the manifest describes this very outline under `settings` (a save or a new
     /// setting starts afresh).
     public func retry(for outline: Outline, settings: GenerationSettings, in folder: String) async -> RetryTime? {
-        let keys = outline.chapters.map { ChapterKey(settings: settings, outline: outline, chapter: $0).hex }
+        let keys = ChapterKey.all(settings: settings, outline: outline).map(\.hex)
         let state = self.state
         return (try? await io.run {
             guard let manifest = try state.manifests.manifest(forFolder: folder), let retry = manifest.retry,
@@ -179,7 +179,7 @@ public final class Engine: Sendable {
     /// `folder` (HTML published as `settings.allowHTML` says), with nothing failed or pending and
     /// every file in place: a save that changed no parsed field needs no work at all.
     public func isUpToDate(_ outline: Outline, settings: GenerationSettings, in folder: String) async -> Bool {
-        let keys = outline.chapters.map { ChapterKey(settings: settings, outline: outline, chapter: $0).hex }
+        let keys = ChapterKey.all(settings: settings, outline: outline).map(\.hex)
         let state = self.state
         return (try? await io.run {
             guard let manifest = try state.manifests.manifest(forFolder: folder),
@@ -225,8 +225,8 @@ public final class Engine: Sendable {
             outline = try await io.run { () throws(OutlineError) -> Outline in try OutlineParser.parse(fileAt: path) }
         }
         let logger = self.logger.with(["outline": "\(job.name)"])
-        let chapterRequests = outline.chapters.map {
-            ChapterRequest(settings: job.settings, outline: outline, chapter: $0)
+        let chapterRequests = outline.chapters.indices.map {
+            ChapterRequest(settings: job.settings, outline: outline, index: $0)
         }
         let chapters = zip(outline.chapters, chapterRequests).map { Plan.Inputs.Chapter(title: $0.title, key: $1.key) }
 

@@ -322,6 +322,9 @@ private struct Assembler {
             words: fields.words,
             description: description,
             budget: fields.budget,
+            prompt: fields.prompt,
+            systemPrompt: fields.systemPrompt,
+            context: fields.context,
             chapters: finished
         )
     }

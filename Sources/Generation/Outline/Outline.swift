@@ -19,6 +19,14 @@ public struct Outline: Sendable, Hashable {
     /// The most one run of this outline may spend, in US dollars (`budget: 2.50`). It shapes no
     /// request, so it is in no chapter's key.
     public var budget: Double?
+    /// The course's own chapter prompt template (`prompt: style.mustache`), a file beside the
+    /// outline; nil for the installation's.
+    public var prompt: TemplateReference?
+    /// The course's own system instruction template (`system-prompt: voice.mustache`).
+    public var systemPrompt: TemplateReference?
+    /// How much of the rest of the course each chapter's prompt shows (`context: toc`); nil for
+    /// the installation's setting.
+    public var context: CourseContext?
     /// The chapters, in the order they are published.
     public var chapters: [Chapter]
 
@@ -30,6 +38,9 @@ public struct Outline: Sendable, Hashable {
         words: Int? = nil,
         description: String? = nil,
         budget: Double? = nil,
+        prompt: TemplateReference? = nil,
+        systemPrompt: TemplateReference? = nil,
+        context: CourseContext? = nil,
         chapters: [Chapter]
     ) {
         self.title = title
@@ -39,11 +50,30 @@ public struct Outline: Sendable, Hashable {
         self.words = words
         self.description = description
         self.budget = budget
+        self.prompt = prompt
+        self.systemPrompt = systemPrompt
+        self.context = context
         self.chapters = chapters
     }
 }
 
 extension Outline {
+    /// A template file an outline names, relative to the outline's folder, and the line naming it.
+    public struct TemplateReference: Sendable, Hashable, CustomStringConvertible {
+        public var path: String
+        public var line: Int?
+
+        public init(path: String, line: Int? = nil) {
+            self.path = path
+            self.line = line
+        }
+
+        public var description: String { path }
+
+        public static func == (lhs: Self, rhs: Self) -> Bool { lhs.path == rhs.path }
+        public func hash(into hasher: inout Hasher) { hasher.combine(path) }
+    }
+
     /// One chapter's entry in the outline: what the author asked for, not the generated text.
     public struct Chapter: Sendable, Hashable {
         /// The chapter title (the `##` heading), never empty, single-spaced. `identity` says

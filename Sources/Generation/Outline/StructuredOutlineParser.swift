@@ -64,6 +64,9 @@ struct StructuredOutlineParser {
             words: fields.words,
             description: fields.description,
             budget: fields.budget,
+            prompt: fields.prompt,
+            systemPrompt: fields.systemPrompt,
+            context: fields.context,
             chapters: chapters
         )
     }
@@ -217,7 +220,10 @@ struct StructuredOutlineParser {
 
 /// The course-level fields, shared by YAML, JSON and Markdown front matter.
 struct CourseFields {
-    static let keys = ["title", "audience", "level", "language", "words", "description", "budget"]
+    static let keys = [
+        "title", "audience", "level", "language", "words", "description", "budget", "prompt", "system-prompt",
+        "context",
+    ]
     /// Sane bounds for `words`, per chapter.
     static let wordRange = 50...20000
     /// Sane bounds for `budget`, in US dollars per run.
@@ -232,6 +238,9 @@ struct CourseFields {
     var description: String?
     var descriptionLine: Int?
     var budget: Double?
+    var prompt: Outline.TemplateReference?
+    var systemPrompt: Outline.TemplateReference?
+    var context: CourseContext?
 
     /// Reads `entry` if its key is a course field.
     /// - Returns: false when the key is not a course field (the caller decides what it is).
@@ -271,6 +280,40 @@ struct CourseFields {
             words = try Self.words(entry.value, fileName: fileName)
         case "budget":
             budget = try Self.budget(entry.value, fileName: fileName)
+        case "prompt", "system-prompt":
+            let name = "`\(entry.key)`"
+            let text = try OutlineText.singleLine(
+                try reader.scalarText(entry, name: name),
+                name: name,
+                isTitle: false,
+                line: line,
+                file: fileName
+            )
+            let reference = try text.map { (text) throws(OutlineError) in
+                try Self.templateReference(text, key: entry.key, line: line, fileName: fileName)
+            }
+            if entry.key == "prompt" { prompt = reference } else { systemPrompt = reference }
+        case "context":
+            let name = "`context`"
+            let text = try OutlineText.singleLine(
+                try reader.scalarText(entry, name: name),
+                name: name,
+                isTitle: false,
+                line: line,
+                file: fileName
+            )
+            if let text {
+                guard let value = CourseContext(word: text) else {
+                    throw OutlineError(
+                        file: fileName,
+                        line: line,
+                        message: "`context` is \(text): write `none` (each chapter alone), `toc` (every "
+                            + "chapter's title: any title change regenerates every chapter) or `neighbours` "
+                            + "(the chapters before and after: a change regenerates at most three)"
+                    )
+                }
+                context = value
+            }
         case "description":
             let name = "the description"
             description = try OutlineText.multiLine(
@@ -284,6 +327,36 @@ struct CourseFields {
             return false
         }
         return true
+    }
+
+    /// A template file named by `prompt:` or `system-prompt:`: a `.mustache` file in the outline's
+    /// folder or below it, so the watcher sees it and it cannot reach outside the inbox.
+    private static func templateReference(
+        _ text: String,
+        key: String,
+        line: Int?,
+        fileName: String
+    ) throws(OutlineError) -> Outline.TemplateReference {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard !text.hasPrefix("/"), !parts.contains(".."), !parts.contains(""), !parts.contains("."),
+            !text.contains("\\"), !text.unicodeScalars.contains(where: { $0.value < 0x20 })
+        else {
+            throw OutlineError(
+                file: fileName,
+                line: line,
+                message: "`\(key)` is \(text): name a template file beside the outline (or in a folder "
+                    + "below it), like `\(key): style.mustache`; absolute paths and `..` are refused"
+            )
+        }
+        guard text.lowercased().hasSuffix(".mustache"), text.count > ".mustache".count else {
+            throw OutlineError(
+                file: fileName,
+                line: line,
+                message: "`\(key)` is \(text): a template file's name ends in `.mustache` (the daemon "
+                    + "watches those), like `\(key): style.mustache`"
+            )
+        }
+        return Outline.TemplateReference(path: text, line: line)
     }
 
     private static func budget(_ value: StructuredValue, fileName: String) throws(OutlineError) -> Double? {

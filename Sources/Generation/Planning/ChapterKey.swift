@@ -3,26 +3,39 @@ import Crypto
 /// The identity of a chapter's generated text: a SHA-256 over a canonical encoding of everything
 /// that shapes its request, and nothing else.
 ///
-/// In the key: provider, model, prompt template version, generation settings, the course-level
-/// fields (title, audience, level, language, words, description) and the chapter's own entry
-/// (title, points, notes). Not in the key: the chapter's position, the other chapters, the outline's
-/// file name, pacing and retry settings. So reordering, inserting or deleting chapters, or renaming
-/// the outline file, costs no request for the chapters that stay.
+/// In the key: provider, model, the prompt templates (the built-in version, or the text of the
+/// author's own), generation settings, the course-level fields (title, audience, level, language,
+/// words, description), the chapter's own entry (title, points, notes) and what its course context
+/// shows of the other chapters (nothing by default). Not in the key: the chapter's position
+/// (unless `context: toc` shows it), the outline's file name, pacing and retry settings. So by
+/// default reordering, inserting or deleting chapters, or renaming the outline file, costs no
+/// request for the chapters that stay.
 public struct ChapterKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// 64 lowercase hex digits.
     public let hex: String
 
-    public init(settings: GenerationSettings, outline: Outline, chapter: Outline.Chapter) {
+    /// The key of chapter `index` (0-based) of `outline`.
+    public init(settings: GenerationSettings, outline: Outline, index: Int) {
+        self.init(settings: settings, outline: outline, index: index, values: PromptValues(outline: outline, index: index, context: settings.context))
+    }
+
+    init(settings: GenerationSettings, outline: Outline, index: Int, values: PromptValues) {
         var encoder = CanonicalEncoder(domain: "coursegen.chapter-key.v1")
         encoder.append("provider", settings.provider)
         encoder.append("model", settings.model)
-        encoder.append("template", PromptTemplate.version)
+        settings.templates.append(to: &encoder)
         encoder.append("temperature", settings.temperature)
         encoder.append("max-output-tokens", settings.maxOutputTokens)
         encoder.append("thinking-budget", settings.thinkingBudget)
         encoder.appendCourse(outline)
-        encoder.appendChapter(chapter)
+        encoder.appendChapter(outline.chapters[index])
+        values.appendContext(to: &encoder)
         self.hex = encoder.hexDigest()
+    }
+
+    /// The key of every chapter of `outline`, in order.
+    public static func all(settings: GenerationSettings, outline: Outline) -> [ChapterKey] {
+        outline.chapters.indices.map { ChapterKey(settings: settings, outline: outline, index: $0) }
     }
 
     /// A key read back from state; nil unless `hex` is 64 lowercase hex digits.
@@ -48,6 +61,9 @@ extension Outline {
         encoder.appendCourse(self)
         // Only when given, so that outlines without one keep the digest they had before budgets.
         if let budget { encoder.append("budget", budget) }
+        if let prompt { encoder.append("prompt", prompt.path) }
+        if let systemPrompt { encoder.append("system-prompt", systemPrompt.path) }
+        if let context { encoder.append("context", context.rawValue) }
         encoder.append("chapters", chapters.count)
         for chapter in chapters { encoder.appendChapter(chapter) }
         return encoder.hexDigest()

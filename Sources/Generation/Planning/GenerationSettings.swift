@@ -1,5 +1,5 @@
-/// What shapes a chapter besides the outline itself: the provider, the model and the sampling
-/// settings, which are part of each chapter's cache key (changing any of them regenerates every
+/// What shapes a chapter besides the outline itself: the provider, the model, the sampling
+/// settings, the prompt templates and the course context, which are part of each chapter's cache key (changing any of them regenerates every
 /// chapter), and how the stored answer is published (`allowHTML`, not in the key: switching it
 /// republishes from the store without a request). Pacing and retry settings are not here: they
 /// change when a request is sent, not what it asks for.
@@ -18,6 +18,12 @@ public struct GenerationSettings: Sendable, Hashable {
     /// Publish raw HTML and script links the model wrote as they are (`--allow-html`); off, the
     /// publisher neutralises them (`ChapterSanitizer`). Not part of the cache key.
     public var allowHTML: Bool
+    /// The templates requests are written with: the built-in ones, the installation's
+    /// (`system-template`, `chapter-template`), or a course's own (`prompt:`, `system-prompt:`,
+    /// resolved per course by `CoursePrompts`). Their text is part of the key when not built in.
+    public var templates: PromptTemplates
+    /// How much of the rest of the course a chapter's prompt shows; part of the key.
+    public var context: CourseContext
 
     /// Words per chapter when the outline does not say.
     public static let defaultWords = 1200
@@ -28,7 +34,9 @@ public struct GenerationSettings: Sendable, Hashable {
         temperature: Double = 0.7,
         maxOutputTokens: Int = 8192,
         thinkingBudget: Int = 1024,
-        allowHTML: Bool = false
+        allowHTML: Bool = false,
+        templates: PromptTemplates = .builtIn,
+        context: CourseContext = .none
     ) {
         self.provider = provider
         self.model = model
@@ -36,6 +44,8 @@ public struct GenerationSettings: Sendable, Hashable {
         self.maxOutputTokens = maxOutputTokens
         self.thinkingBudget = thinkingBudget
         self.allowHTML = allowHTML
+        self.templates = templates
+        self.context = context
     }
 
     /// The output budget for a chapter of `words` words: the configured budget, or more when the

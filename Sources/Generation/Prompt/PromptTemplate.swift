@@ -1,46 +1,151 @@
-/// The words coursegen sends to the model for one chapter.
-///
-/// The prompt names the course and this chapter only: not its position, not the other chapters.
-/// That is what lets a reorder, an insertion or a deletion reuse every other chapter's text
-/// (numbering and the `# title` heading are rendered by the publisher). Any change to the wording
-/// must bump `version`, which is part of every chapter key, so old text is not mistaken for new.
-public enum PromptTemplate {
-    /// Part of every chapter key.
-    public static let version = "1"
+import Mustache
 
-    /// The system instruction: the writer's role and the output rules.
-    static func systemInstruction(for outline: Outline) -> String {
-        let words = outline.words ?? GenerationSettings.defaultWords
-        var lines = [
-            "You are an experienced technical writer and teacher writing one chapter of a course.",
-            "Write the body of the chapter in Markdown, about \(words) words.",
-            "Do not write the chapter title or a top-level `#` heading: the title is added separately.",
-            "Use `##` and `###` headings for sections, short paragraphs, lists where they help, and "
-                + "fenced code blocks with a language tag for code.",
-            "Cover every point the author lists, in a sensible order, and follow the author's notes.",
-            "Do not refer to chapter numbers or to other chapters by number.",
-            "Reply with the chapter text only: no preamble, no closing remarks.",
-        ]
-        if let language = outline.language {
-            lines.append("Write in this language: \(language).")
-        }
-        return lines.joined(separator: "\n")
+/// One Mustache template of the words coursegen sends to the model: the system instruction or a
+/// chapter's prompt.
+///
+/// Its variables are the course's fields and the chapter's entry (see `PromptValues`); what it
+/// may name is checked when it is read, so a misspelt `{{chapter.titel}}` is an error naming the
+/// line, not a silently empty prompt. Values are inserted as written: prompts are text, not HTML.
+///
+/// The built-in templates are `Templates/system.mustache` and `Templates/chapter.mustache`,
+/// compiled into the binary. Any change to their wording must bump `version`, part of every chapter
+/// key made with them, so old text is not mistaken for new. A template of the author's own puts
+/// its whole text into the keys of the chapters it shapes instead.
+public struct PromptTemplate: Sendable, Hashable, CustomStringConvertible {
+    /// Which turn of the request a template writes.
+    public enum Role: String, Sendable, Hashable {
+        case system
+        case chapter
     }
 
-    /// The user turn: the course's fields and this chapter's entry.
-    static func prompt(for outline: Outline, chapter: Outline.Chapter) -> String {
-        var text = "Course: \(outline.title)\n"
-        if let audience = outline.audience { text += "Audience: \(audience)\n" }
-        if let level = outline.level { text += "Level: \(level)\n" }
-        if let description = outline.description { text += "\nAbout the course:\n\(description)\n" }
-        text += "\nChapter to write: \(chapter.title)\n"
-        if !chapter.points.isEmpty {
-            text += "\nPoints to cover:\n"
-            for point in chapter.points { text += "- \(point)\n" }
+    /// The version of the built-in templates: part of every chapter key made with them.
+    public static let version = "1"
+
+    /// The largest template read, in bytes: a prompt is words, not a book.
+    public static let maximumBytes = 64 * 1024
+
+    public let role: Role
+    /// The template text as written.
+    public let text: String
+    /// Where it comes from, for messages: a path, or "the built-in chapter template".
+    public let origin: String
+    public let isBuiltIn: Bool
+    private let template: MustacheTemplate
+
+    /// Parses and checks `text`.
+    /// - Throws: `PromptTemplateError` naming `origin` and the line: a Mustache syntax error, a
+    ///   variable that does not exist where it is used, or a feature prompts cannot use.
+    public init(_ text: String, role: Role, origin: String) throws(PromptTemplateError) {
+        try self.init(text, role: role, origin: origin, isBuiltIn: false)
+    }
+
+    private init(_ text: String, role: Role, origin: String, isBuiltIn: Bool) throws(PromptTemplateError) {
+        try PromptTemplateCheck.check(text, origin: origin)
+        do {
+            // Prompts are plain text: no HTML escaping of `&` or `<`.
+            template = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + text)
+        } catch let error as MustacheTemplate.ParserError {
+            throw PromptTemplateError(
+                origin: origin,
+                line: error.context.lineNumber,
+                message: "\(Self.explain(error.error)): fix the template"
+            )
+        } catch {
+            throw PromptTemplateError(origin: origin, line: nil, message: "\(error): fix the template")
         }
-        if let notes = chapter.notes {
-            text += "\nAuthor's notes for this chapter:\n\(notes)\n"
+        self.role = role
+        self.text = text
+        self.origin = origin
+        self.isBuiltIn = isBuiltIn
+    }
+
+    /// The words for one chapter.
+    func render(_ values: PromptValues) -> String {
+        template.render(values)
+    }
+
+    public var description: String { origin }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.role == rhs.role && lhs.text == rhs.text && lhs.isBuiltIn == rhs.isBuiltIn
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(role)
+        hasher.combine(text)
+        hasher.combine(isBuiltIn)
+    }
+
+    /// `Templates/system.mustache`, as compiled in.
+    public static let builtInSystem = builtIn(.system, PackageResources.system_mustache)
+    /// `Templates/chapter.mustache`, as compiled in.
+    public static let builtInChapter = builtIn(.chapter, PackageResources.chapter_mustache)
+
+    private static func builtIn(_ role: Role, _ bytes: [UInt8]) -> PromptTemplate {
+        do {
+            return try PromptTemplate(
+                String(decoding: bytes, as: UTF8.self),
+                role: role,
+                origin: "the built-in \(role.rawValue) template",
+                isBuiltIn: true
+            )
+        } catch {
+            // The tests read both; a broken one never ships.
+            fatalError("the built-in \(role.rawValue) template does not parse: \(error)")
         }
-        return text
+    }
+
+    private static func explain(_ error: any Error) -> String {
+        switch error as? MustacheTemplate.Error {
+        case .sectionCloseNameIncorrect: "a section is closed with another name than it was opened with"
+        case .unfinishedName: "a tag is not finished (a `{{` without its `}}`)"
+        case .expectedSectionEnd: "a section is never closed: add its `{{/name}}`"
+        case .invalidSetDelimiter: "a delimiter change is badly written"
+        case .invalidConfigVariableSyntax, .unrecognisedConfigVariable: "a `{{% ...}}` pragma is not understood"
+        default: "\(error)"
+        }
+    }
+}
+
+/// The templates one course's requests are written with.
+public struct PromptTemplates: Sendable, Hashable {
+    public var system: PromptTemplate
+    public var chapter: PromptTemplate
+
+    public init(system: PromptTemplate = .builtInSystem, chapter: PromptTemplate = .builtInChapter) {
+        self.system = system
+        self.chapter = chapter
+    }
+
+    public static let builtIn = PromptTemplates()
+
+    /// Both templates' part of a chapter key: the built-in version, or the text of every template
+    /// when one is the author's own.
+    func append(to encoder: inout CanonicalEncoder) {
+        if system.isBuiltIn && chapter.isBuiltIn {
+            encoder.append("template", PromptTemplate.version)
+        } else {
+            encoder.append("template", "own")
+            encoder.append("template.system", system.text)
+            encoder.append("template.chapter", chapter.text)
+        }
+    }
+}
+
+/// A template that cannot be used, with where and what to do.
+public struct PromptTemplateError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The template's path (or "the built-in ... template").
+    public var origin: String
+    public var line: Int?
+    public var message: String
+
+    public init(origin: String, line: Int?, message: String) {
+        self.origin = origin
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        if let line { "\(origin):\(line): \(message)" } else { "\(origin): \(message)" }
     }
 }

@@ -72,13 +72,14 @@ public struct ChapterRequest: Sendable, Hashable {
         self.thinkingBudget = thinkingBudget
     }
 
-    /// Builds the request for `chapter` of `outline` under `settings`.
-    public init(settings: GenerationSettings, outline: Outline, chapter: Outline.Chapter) {
+    /// Builds the request for chapter `index` (0-based) of `outline` under `settings`.
+    public init(settings: GenerationSettings, outline: Outline, index: Int) {
+        let values = PromptValues(outline: outline, index: index, context: settings.context)
         self.init(
-            key: ChapterKey(settings: settings, outline: outline, chapter: chapter),
+            key: ChapterKey(settings: settings, outline: outline, index: index, values: values),
             model: settings.model,
-            systemInstruction: PromptTemplate.systemInstruction(for: outline),
-            prompt: PromptTemplate.prompt(for: outline, chapter: chapter),
+            systemInstruction: settings.templates.system.render(values),
+            prompt: settings.templates.chapter.render(values),
             temperature: settings.temperature,
             maxOutputTokens: settings.outputTokenBudget(words: outline.words ?? GenerationSettings.defaultWords),
             thinkingBudget: settings.thinkingBudget

@@ -93,7 +93,7 @@ extension ChapterRequest {
     /// A request whose prompt is `name`, for tests that only care about scheduling.
     static func named(_ name: String, tokens: Int = 100) -> ChapterRequest {
         let outline = Outline(title: "Test", chapters: [Outline.Chapter(title: name)])
-        var request = ChapterRequest(settings: GenerationSettings(), outline: outline, chapter: outline.chapters[0])
+        var request = ChapterRequest(settings: GenerationSettings(), outline: outline, index: 0)
         request.prompt = name
         request.systemInstruction = String(repeating: "x", count: max(max(tokens - 8, 0) * 4 - name.utf8.count, 0))
         return request
