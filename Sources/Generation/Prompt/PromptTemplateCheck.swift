@@ -7,17 +7,22 @@
 enum PromptTemplateCheck {
     static func check(_ text: String, origin: String) throws(PromptTemplateError) {
         var scopes = ["root"]
+        // The sections open, with the line each opened on.
+        var open: [(name: String, line: Int)] = []
         var rest = Substring(text)
         var line = 1
-        while let open = rest.range(of: "{{") {
-            line += rest[..<open.lowerBound].count { $0 == "\n" }
+        while let tagStart = rest.range(of: "{{") {
+            line += rest[..<tagStart.lowerBound].count { $0 == "\n" }
             let tagLine = line
-            let isTriple = rest[open.upperBound...].hasPrefix("{")
+            let isTriple = rest[tagStart.upperBound...].hasPrefix("{")
             let closing = isTriple ? "}}}" : "}}"
-            let bodyStart = isTriple ? rest.index(after: open.upperBound) : open.upperBound
+            let bodyStart = isTriple ? rest.index(after: tagStart.upperBound) : tagStart.upperBound
             guard let close = rest[bodyStart...].range(of: closing) else {
-                // Mustache's own parser names this one.
-                return
+                throw PromptTemplateError(
+                    origin: origin,
+                    line: tagLine,
+                    message: "a tag is not finished: close the `{{` with `\(closing)`"
+                )
             }
             let body = rest[bodyStart..<close.lowerBound]
             line += body.count { $0 == "\n" }
@@ -42,9 +47,17 @@ enum PromptTemplateCheck {
                 let name = String(trimmed.dropFirst()).trimmingWhitespace()
                 let kind = try resolve(name, in: scopes, fail: fail)
                 scopes.append(sigil == "^" || kind == "flag" ? scopes.last! : kind)
+                open.append((name, tagLine))
             case "/":
-                guard scopes.count > 1 else {
+                let name = String(trimmed.dropFirst()).trimmingWhitespace()
+                guard let innermost = open.popLast() else {
                     throw fail("`{{\(trimmed)}}` closes a section that was never opened: remove it")
+                }
+                guard innermost.name == name else {
+                    throw fail(
+                        "`{{\(trimmed)}}` closes `{{#\(innermost.name)}}` (line \(innermost.line)): "
+                            + "close that one first, with `{{/\(innermost.name)}}`"
+                    )
                 }
                 scopes.removeLast()
             case "&":
@@ -52,6 +65,13 @@ enum PromptTemplateCheck {
             default:
                 _ = try resolve(trimmed, in: scopes, fail: fail)
             }
+        }
+        if let unclosed = open.last {
+            throw PromptTemplateError(
+                origin: origin,
+                line: unclosed.line,
+                message: "the section `{{#\(unclosed.name)}}` is never closed: add `{{/\(unclosed.name)}}` where it ends"
+            )
         }
     }
 
