@@ -98,7 +98,8 @@ parse_arguments() {
 # The files install puts in place and uninstall removes, as final paths (without DESTDIR).
 installed_files() {
     printf '%s\n' "$BIN_DIR/coursegen" "$UNIT_DIR/coursegen.service" "$USER_UNIT_DIR/coursegen.service" \
-        "$SYSUSERS_FILE" "$TMPFILES_FILE" "$DOC_DIR/config.example.yaml"
+        "$SYSUSERS_FILE" "$TMPFILES_FILE" "$DOC_DIR/config.example.yaml" \
+        "$DOC_DIR/templates/system.mustache" "$DOC_DIR/templates/chapter.mustache"
 }
 
 systemd_is_running() { [[ -z $DESTDIR && -d /run/systemd/system ]]; }
@@ -122,6 +123,12 @@ install_all() {
     install -D -m 0644 "$REPO/systemd/coursegen.sysusers" "$DESTDIR$SYSUSERS_FILE"
     install -D -m 0644 "$REPO/systemd/coursegen.tmpfiles" "$DESTDIR$TMPFILES_FILE"
     install -D -m 0644 "$REPO/systemd/config.example.yaml" "$DESTDIR$DOC_DIR/config.example.yaml"
+    # The built-in prompt templates, to copy and edit (settings system-template, chapter-template).
+    local template
+    for template in system chapter; do
+        install -D -m 0644 "$REPO/Sources/Generation/Prompt/Templates/$template.mustache" \
+            "$DESTDIR$DOC_DIR/templates/$template.mustache"
+    done
     local file
     while read -r file; do say "installed $DESTDIR$file"; done < <(installed_files)
 
@@ -195,6 +202,7 @@ uninstall_all() {
             say "removed $DESTDIR$file"
         fi
     done < <(installed_files)
+    rmdir "$DESTDIR$DOC_DIR/templates" 2>/dev/null || true
     rmdir "$DESTDIR$DOC_DIR" 2>/dev/null || true
     if systemd_is_running; then
         systemctl daemon-reload

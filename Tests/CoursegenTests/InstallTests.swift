@@ -110,6 +110,13 @@ struct InstallTests {
         #expect(try staging.permissions("/etc/coursegen/config.yaml") == 0o640)
         #expect(try staging.permissions("/etc/coursegen") == 0o750)
         #expect(try staging.contents("/usr/local/share/doc/coursegen/config.example.yaml") == example)
+        for template in ["system", "chapter"] {
+            let builtIn = try String(
+                contentsOf: Self.repository.appendingPathComponent("Sources/Generation/Prompt/Templates/\(template).mustache"),
+                encoding: .utf8
+            )
+            #expect(try staging.contents("/usr/local/share/doc/coursegen/templates/\(template).mustache") == builtIn)
+        }
         #expect(result.output.contains("systemctl daemon-reload"), "says what to run on the target")
     }
 

@@ -35,6 +35,9 @@ private let samples: [String: (flag: String, environment: String, file: String)]
     "stream": ("false", "true", "false"),
     "desktop-notifications": ("true", "false", "true"),
     "allow-html": ("true", "false", "true"),
+    "context": ("toc", "neighbours", "none"),
+    "system-template": ("system-flag.mustache", "system-env.mustache", "system-file.mustache"),
+    "chapter-template": ("chapter-flag.mustache", "chapter-env.mustache", "chapter-file.mustache"),
     "stall-timeout": ("1", "30", "3600"),
     "temperature": ("0", "1.25", "2"),
     "max-output-tokens": ("256", "20000", "65536"),
@@ -63,6 +66,9 @@ private let fieldChecks: [(name: String, text: String, isSet: @Sendable (Setting
     ("stream", "no", { $0.stream == false }),
     ("desktop-notifications", "yes", { $0.desktopNotifications }),
     ("allow-html", "yes", { $0.generation.allowHTML }),
+    ("context", "TOC", { $0.generation.context == .toc }),
+    ("system-template", "s.mustache", { $0.systemTemplate == "s.mustache" }),
+    ("chapter-template", "c.mustache", { $0.chapterTemplate == "c.mustache" }),
     ("stall-timeout", "90", { $0.stallTimeout == .seconds(90) }),
     ("provider", "GEMINI", { $0.generation.provider == "gemini" }),
     ("base-url", "https://a.example", { $0.baseURL == "https://a.example" }),
@@ -99,6 +105,9 @@ private let invalid: [(name: String, text: String, message: String)] = [
     ("stream", "maybe", "--stream 'maybe' must be true or false"),
     ("desktop-notifications", "loud", "--desktop-notifications 'loud' must be true or false"),
     ("allow-html", "maybe", "--allow-html 'maybe' must be true or false"),
+    ("context", "all", "--context 'all' must be one of none, toc or neighbours"),
+    ("system-template", "", "--system-template '' must be a path"),
+    ("chapter-template", "", "--chapter-template '' must be a path"),
     ("stall-timeout", "0.5", "--stall-timeout '0.5' must be a number of seconds from 1 to 3600"),
     ("provider", "mistral", "--provider 'mistral' must be one of gemini or openai"),
     (
@@ -577,7 +586,9 @@ struct SettingsTests {
     func badFlagIsAUsageError() throws {
         for (command, taker, _) in Self.commands {
             for setting in Setting.all where setting.commands.contains(taker) && !setting.isSwitch {
-                let text = ["inbox", "output", "state", "api-key-file"].contains(setting.name) ? "" : "x y"
+                let text =
+                    ["inbox", "output", "state", "api-key-file", "system-template", "chapter-template"]
+                    .contains(setting.name) ? "" : "x y"
                 do {
                     _ = try command.parseAsRoot(Self.required(for: taker) + [setting.flag, text])
                     Issue.record("\(command) accepted \(setting.flag) '\(text)'")
@@ -623,6 +634,8 @@ struct SettingsTests {
         expected.apiKeyFile = "/etc/coursegen/gemini-api-key"
         expected.cost.budget = 5
         expected.metricsListen = "127.0.0.1:9464"
+        expected.systemTemplate = "/etc/coursegen/system.mustache"
+        expected.chapterTemplate = "/etc/coursegen/chapter.mustache"
         #expect(settings == expected)
     }
 

@@ -11,23 +11,64 @@ struct Check: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("Outlines to check (.md, .yaml, .yml or .json).", valueName: "file"))
     var files: [String]
 
+    @Flag(
+        help: ArgumentHelp(
+            "Also print what the model is asked for the first chapter: the system instruction and the prompt, "
+                + "written with the templates and context the course would use (its own, else the installation's)."
+        )
+    )
+    var showPrompt = false
+
+    @Option(
+        help: ArgumentHelp(
+            "With --show-prompt: the settings file whose templates and context apply (default: as generate finds it).",
+            valueName: "file"
+        )
+    )
+    var config: String?
+
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("name at least one outline file") }
     }
 
     func run() async throws {
+        let installation: GenerationSettings? =
+            showPrompt
+            ? try await orExit(Exit.badConfiguration) {
+                try SettingSources(command: self, config: config)
+                    .resolve(environment: ProcessInfo.processInfo.environment, readingTemplates: true).settings.generation
+            } : nil
         var failed = false
         for (index, file) in files.enumerated() {
             if index > 0 { print("") }
             do {
                 let outline = try OutlineParser.parse(fileAt: file)
                 print(Self.plan(outline, file: file))
+                if let installation {
+                    let path = absolutePath(file)
+                    let settings = try CoursePrompts.settings(for: outline, at: path, displayName: file, base: installation)
+                    print(Self.prompt(outline, settings: settings))
+                }
             } catch {
                 printError("\(error)")
                 failed = true
             }
         }
         if failed { throw Exit.badOutline }
+    }
+
+    /// What the model is asked for the first chapter, and with what.
+    static func prompt(_ outline: Outline, settings: GenerationSettings) -> String {
+        let request = ChapterRequest(settings: settings, outline: outline, index: 0)
+        return [
+            "",
+            "What the model is asked for chapter 1 (\(settings.provider) \(settings.model), context: \(settings.context)):",
+            "--- system instruction (\(settings.templates.system.origin)) ---",
+            request.systemInstruction.trimmingCharacters(in: .newlines),
+            "--- prompt (\(settings.templates.chapter.origin)) ---",
+            request.prompt.trimmingCharacters(in: .newlines),
+            "---",
+        ].joined(separator: "\n")
     }
 
     static func plan(_ outline: Outline, file: String) -> String {

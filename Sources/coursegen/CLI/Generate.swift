@@ -30,7 +30,7 @@ struct Generate: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let (resolution, stateFolder) = try await orExit(Exit.badConfiguration) {
             let resolution = try SettingSources(command: self, config: options.common.config)
-                .resolve(environment: environment)
+                .resolve(environment: environment, readingTemplates: true)
             return (resolution, try stateDirectory(resolution.settings.state, environment: environment))
         }
         let settings = resolution.settings
@@ -55,6 +55,10 @@ struct Generate: AsyncParsableCommand {
         let parsed = try await orExit(Exit.badOutline) {
             try OutlineParser.parse(fileAt: outlinePath, displayName: outline)
         }
+        // The course's own templates and context, beside the outline.
+        let generation = try await orExit(Exit.badOutline) {
+            try CoursePrompts.settings(for: parsed, at: outlinePath, displayName: outline, base: settings.generation)
+        }
         let outputFolder = absolutePath(outputRoot) + "/" + folderName
         try await orExit(Exit.badOutline) {
             try claimFolder(outputFolder, for: outlinePath, state: stateFolder)
@@ -67,7 +71,7 @@ struct Generate: AsyncParsableCommand {
             outline: parsed,
             name: folderName,
             outputFolder: outputFolder,
-            settings: settings.generation,
+            settings: generation,
             force: force,
             cost: settings.cost
         )

@@ -23,6 +23,9 @@ struct GenerationOptions: ParsableArguments {
     @Option(name: Setting.thinkingBudget.flagName, help: Setting.thinkingBudget.help) var thinkingBudget: String?
     @Option(name: Setting.prices.flagName, help: Setting.prices.help) var prices: String?
     @Option(name: Setting.budget.flagName, help: Setting.budget.help) var budget: String?
+    @Option(name: Setting.context.flagName, help: Setting.context.help) var context: String?
+    @Option(name: Setting.systemTemplate.flagName, help: Setting.systemTemplate.help) var systemTemplate: String?
+    @Option(name: Setting.chapterTemplate.flagName, help: Setting.chapterTemplate.help) var chapterTemplate: String?
     @Flag(name: Setting.allowHTML.flagName, inversion: .prefixedNo, help: Setting.allowHTML.help) var allowHTML: Bool?
     @Option(name: Setting.apiKeyFile.flagName, help: Setting.apiKeyFile.help) var apiKeyFile: String?
     @Option(name: Setting.logLevel.flagName, help: Setting.logLevel.help) var logLevel: String?

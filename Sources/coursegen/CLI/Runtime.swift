@@ -93,7 +93,7 @@ func orExit<T>(_ status: ExitCode, _ body: () async throws -> T) async throws ->
     do {
         return try await body()
     } catch {
-        printError(error is OutlineError ? "\(error)" : "coursegen: \(error)")
+        printError(error is OutlineError || error is PromptTemplateError ? "\(error)" : "coursegen: \(error)")
         throw status
     }
 }

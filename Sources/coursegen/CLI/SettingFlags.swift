@@ -103,8 +103,18 @@ struct SettingSources: Sendable {
 
     /// Resolves the settings from these flags, `environment` and the config file it names.
     /// - Throws: `SettingsError` (see `Settings.resolve`).
-    func resolve(environment: [String: String]) throws(SettingsError) -> Settings.Resolution {
-        try Settings.resolve(flags: flags, environment: environment, configFile: configFile(environment: environment))
+    /// - Parameter readingTemplates: also read the installation's prompt templates (commands that
+    ///   write prompts); a template that cannot be used is then a `SettingsError` too.
+    func resolve(environment: [String: String], readingTemplates: Bool = false) throws(SettingsError)
+        -> Settings.Resolution
+    {
+        var resolution = try Settings.resolve(
+            flags: flags,
+            environment: environment,
+            configFile: configFile(environment: environment)
+        )
+        if readingTemplates { try resolution.settings.loadTemplates(origins: resolution.origins) }
+        return resolution
     }
 
     /// `--config`, else `$COURSEGEN_CONFIG`, else the user's `$XDG_CONFIG_HOME/coursegen/config.yaml`

@@ -39,6 +39,11 @@ struct Settings: Sendable, Equatable {
     var desktopNotifications = false
     /// Prices by model, to estimate what chapters cost, and the budget of each run.
     var cost = CostPolicy()
+    /// The installation's system instruction template; nil: the built-in one. Read into
+    /// `generation.templates` by `resolve`.
+    var systemTemplate: String?
+    /// The installation's chapter prompt template; nil: the built-in one.
+    var chapterTemplate: String?
     /// Where `watch` serves its metrics (`HOST:PORT`); nil: not served.
     var metricsListen: String?
     var logLevel: Logger.Level = .info
@@ -299,6 +304,52 @@ extension Setting {
         ]
     )
 
+    static let context = Setting(
+        "context",
+        .choice(valueName: "context"),
+        at: \.generation.context,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "How much of the rest of the course each chapter's prompt shows: none (the chapter alone), toc (every "
+            + "chapter's title, so chapters stop repeating each other), neighbours (the titles and points of the "
+            + "chapters before and after). An outline's own `context:` wins. Part of the cache key.",
+        details: [
+            "What an edit then costs: none regenerates the chapters edited; toc regenerates every",
+            "chapter when any title changes, or a chapter is added, removed or moved; neighbours",
+            "regenerates at most the chapter and the two beside it (notes stay private to their chapter).",
+        ]
+    )
+
+    static let systemTemplate = Setting(
+        "system-template",
+        .path(valueName: "file"),
+        at: \.systemTemplate,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "A Mustache template for the system instruction, in place of the built-in one (see README: Writing a "
+            + "prompt template). Its text is part of the cache key of every chapter it writes.",
+        details: [
+            "An outline's own `system-prompt: FILE.mustache`, beside it in the inbox, wins. To start from",
+            "the built-in one: cp /usr/local/share/doc/coursegen/templates/system.mustache /etc/coursegen/",
+        ],
+        default: "built-in"
+    )
+
+    static let chapterTemplate = Setting(
+        "chapter-template",
+        .path(valueName: "file"),
+        at: \.chapterTemplate,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "A Mustache template for each chapter's prompt, in place of the built-in one. Its text is part of the "
+            + "cache key of every chapter it writes.",
+        details: [
+            "An outline's own `prompt: FILE.mustache`, beside it in the inbox, wins. To start from the",
+            "built-in one: cp /usr/local/share/doc/coursegen/templates/chapter.mustache /etc/coursegen/",
+        ],
+        default: "built-in"
+    )
+
     static let stallTimeout = Setting(
         "stall-timeout",
         .seconds(1...3600),
@@ -396,7 +447,8 @@ extension Setting {
         inbox, output, state, debounceMs, settle, watchMode, pollInterval, stopTimeout, desktopNotifications, provider,
         baseURL, model,
         concurrency, rpm, tpm, maxAttempts, requestTimeout, stream, stallTimeout, temperature, maxOutputTokens,
-        thinkingBudget, allowHTML, prices, budget, apiKeyFile, metricsListen, logLevel,
+        thinkingBudget, context, systemTemplate, chapterTemplate, allowHTML, prices, budget, apiKeyFile, metricsListen,
+        logLevel,
     ]
 
     /// The row named `name`, if any.
@@ -408,6 +460,8 @@ extension Settings {
     struct Resolution: Sendable {
         var settings: Settings
         var warnings: [SettingsWarning]
+        /// Where each setting that was given came from, by name.
+        var origins: [String: SettingOrigin] = [:]
     }
 
     /// Resolves every setting: its flag (from `flags`, by setting name), else its
@@ -442,7 +496,7 @@ extension Settings {
             origins[setting.name] = origin
         }
         try settings.applyProviderDefaults(origins: origins)
-        return Resolution(settings: settings, warnings: misspeltVariables(in: environment))
+        return Resolution(settings: settings, warnings: misspeltVariables(in: environment), origins: origins)
     }
 
     /// What depends on the provider, once every setting is read (`origins`: where each setting
@@ -471,6 +525,29 @@ extension Settings {
                         + "digits, '.', '-' and '_' only); for an OpenAI-compatible server such as Ollama, set provider "
                         + "to openai"
                 )
+            }
+        }
+    }
+
+    /// Reads the installation's templates into `generation.templates` (the built-in ones when not
+    /// set), so a template that cannot be used stops the command, or the reload, before any request.
+    /// - Throws: `SettingsError` naming the setting, where it came from, and the template's problem.
+    mutating func loadTemplates(origins: [String: SettingOrigin]) throws(SettingsError) {
+        for (setting, path, role) in [
+            (Setting.systemTemplate, systemTemplate, PromptTemplate.Role.system),
+            (Setting.chapterTemplate, chapterTemplate, .chapter),
+        ] {
+            guard let path else { continue }
+            let template: PromptTemplate
+            do {
+                template = try CoursePrompts.load(path, role: role)
+            } catch {
+                let subject = origins[setting.name].map { SettingsError.subject(setting, from: $0) } ?? setting.name
+                throw SettingsError("\(subject): \(error)")
+            }
+            switch role {
+            case .system: generation.templates.system = template
+            case .chapter: generation.templates.chapter = template
             }
         }
     }

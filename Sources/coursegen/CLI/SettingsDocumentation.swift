@@ -14,6 +14,8 @@ enum SettingsDocumentation {
         // Off by default: the commented line shows a value to start from.
         Setting.budget.name: ("5", false),
         Setting.metricsListen.name: ("127.0.0.1:9464", false),
+        Setting.systemTemplate.name: ("/etc/coursegen/system.mustache", false),
+        Setting.chapterTemplate.name: ("/etc/coursegen/chapter.mustache", false),
     ]
 
     /// `systemd/config.example.yaml`: a header, then each setting's comment and line.

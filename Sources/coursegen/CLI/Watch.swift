@@ -37,12 +37,14 @@ struct Watch: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let sources = SettingSources(command: self, config: options.common.config)
         let (resolution, stateFolder) = try await orExit(Exit.badConfiguration) {
-            let resolution = try sources.resolve(environment: environment)
+            let resolution = try sources.resolve(environment: environment, readingTemplates: true)
             return (resolution, try stateDirectory(resolution.settings.state, environment: environment))
         }
         let settings = resolution.settings
         let watcherConfiguration = WatcherConfiguration(
             debounce: settings.debounce,
+            // Outlines, and the prompt templates they name (`prompt: style.mustache`).
+            extensions: ["md", "yaml", "yml", "json", "mustache"],
             mode: settings.watchMode,
             pollInterval: settings.pollInterval
         )
@@ -200,7 +202,7 @@ struct ReloadService: Service {
             try? notifier.reloading()
             do {
                 let environment = ProcessInfo.processInfo.environment
-                let resolved = try sources.resolve(environment: environment).settings
+                let resolved = try sources.resolve(environment: environment, readingTemplates: true).settings
                 let restartOnly = Settings.changesNeedingRestart(from: active, to: resolved)
                 let next = active.reloaded(from: resolved)
                 // Limits, the key (its file, credential or variable, read again) and any stop.

@@ -117,9 +117,30 @@ actor RunCoordinator {
     /// Answers at once when the loop is responsive (the watchdog's health check).
     func isResponsive() -> Bool { true }
 
-    /// An outline was saved (or found by a scan).
+    /// An outline was saved (or found by a scan); or a prompt template.
     func outlineChanged(_ file: InboxFile) async {
+        guard !Self.isTemplate(file) else {
+            await templateChanged(file)
+            return
+        }
         await consider(file, reason: scanned ? .save : .catchUp)
+    }
+
+    /// Whether `file` is a prompt template (`prompt: style.mustache`), watched beside outlines.
+    static func isTemplate(_ file: InboxFile) -> Bool {
+        file.relativePath.lowercased().hasSuffix(".mustache")
+    }
+
+    /// A template was saved, added or removed: every outline in its folder or above it is looked
+    /// at again, as after a save. Those that do not use it find their chapters up to date, which
+    /// costs no request; those that do regenerate exactly the chapters it writes.
+    private func templateChanged(_ file: InboxFile) async {
+        guard scanned, !draining else { return }
+        let folder = (file.path as NSString).deletingLastPathComponent
+        let outlines = known.values.filter { folder.hasPrefix(($0.path as NSString).deletingLastPathComponent) }
+        for outline in outlines.sorted(by: { $0.path < $1.path }) where known[outline.path] != nil {
+            await consider(outline, reason: .save)
+        }
     }
 
     private func consider(_ file: InboxFile, reason: Reason) async {
@@ -142,16 +163,26 @@ actor RunCoordinator {
         }
         let folder = self.folder(of: file, named: folderName)
         let claims = self.claims
-        let parsed: Result<(Outline, FolderClaims.Decision), any Error>
+        let base = settings
+        let inbox = self.inbox
+        let parsed: Result<(Outline, GenerationSettings, FolderClaims.Decision), any Error>
         do {
             let path = file.path
+            let displayName = file.relativePath
             parsed = .success(
                 try await io.run {
                     let outline = try OutlineParser.parse(fileAt: path)
+                    let settings = try CoursePrompts.settings(
+                        for: outline,
+                        at: path,
+                        displayName: displayName,
+                        within: inbox,
+                        base: base
+                    )
                     let directory = (path as NSString).deletingLastPathComponent
                     let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
                     let rivals = Outline.rivals(of: fileName, among: names).map { "\(directory)/\($0)" }
-                    return (outline, try claims.claim(folder, for: path, rivals: rivals))
+                    return (outline, settings, try claims.claim(folder, for: path, rivals: rivals))
                 }
             )
         } catch {
@@ -160,14 +191,15 @@ actor RunCoordinator {
         // Saves are handled one at a time, but a reload, a retry or a removal may have run meanwhile.
         guard !draining, known[file.path] != nil else { return }
         let outline: Outline
+        let settings: GenerationSettings
         switch parsed {
         case .failure(let error):
             logger.error("\(error)", metadata: ["path": "\(file.path)"])
-            problems[file.path] = .unreadable(await Self.problem(error, in: file, io: io))
+            problems[file.path] = .unreadable(await problem(error, in: file))
             updateStatus()
             if await publishPage(of: file.path), let notify, let page = pages[file.path]?.status { notify(page) }
             return
-        case .success((_, .refused(let owner))):
+        case .success((_, _, .refused(let owner))):
             logger.error(
                 "\(file.path): not published: \(owner) already publishes into \(folder); rename one of the two files (the folder is named after the file name without its extension)"
             )
@@ -176,8 +208,9 @@ actor RunCoordinator {
             updateStatus()
             await publishPage(of: owner)
             return
-        case .success((let value, .granted)):
+        case .success((let value, let courseSettings, .granted)):
             outline = value
+            settings = courseSettings
         }
         let digest = outline.digest
 
@@ -503,25 +536,40 @@ actor RunCoordinator {
     }
 
     /// A parse error as the page shows it: the file, the line, the message and the line's text.
-    private static func problem(_ error: any Error, in file: InboxFile, io: BlockingIO) async -> CourseStatus.OutlineProblem {
+    private func problem(_ error: any Error, in file: InboxFile) async -> CourseStatus.OutlineProblem {
+        if let error = error as? PromptTemplateError {
+            // The template's own line, read from the template beside the outline.
+            let text = await Self.line(error.line, of: "\(inbox)/\(error.origin)", io: io)
+            return .init(file: error.origin, line: error.line, message: error.message, text: text)
+        }
         guard let error = error as? OutlineError else {
             return .init(file: file.relativePath, line: nil, message: "\(error)", text: nil)
         }
-        let path = file.path
-        let text: String? = await {
-            guard let line = error.line else { return nil }
-            return (try? await io.run { () -> String? in
-                guard let data = FileManager.default.contents(atPath: path) else { return nil }
-                let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-                return line >= 1 && line <= lines.count ? String(lines[line - 1].prefix(500)) : nil
-            }) ?? nil
-        }()
-        return .init(file: file.relativePath, line: error.line, message: error.message, text: text)
+        return .init(
+            file: file.relativePath,
+            line: error.line,
+            message: error.message,
+            text: await Self.line(error.line, of: file.path, io: io)
+        )
+    }
+
+    /// Line `line` (from 1) of the file at `path`, at most 500 characters; nil when there is none.
+    private static func line(_ line: Int?, of path: String, io: BlockingIO) async -> String? {
+        guard let line else { return nil }
+        return (try? await io.run { () -> String? in
+            guard let data = FileManager.default.contents(atPath: path) else { return nil }
+            let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            return line >= 1 && line <= lines.count ? String(lines[line - 1].prefix(500)) : nil
+        }) ?? nil
     }
 
     // MARK: - Removals, scans, reloads
 
     func outlineRemoved(_ file: InboxFile) async {
+        guard !Self.isTemplate(file) else {
+            await templateChanged(file)
+            return
+        }
         removed[file.path] = file
         known.removeValue(forKey: file.path)
         problems.removeValue(forKey: file.path)
