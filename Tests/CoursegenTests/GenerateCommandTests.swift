@@ -259,6 +259,39 @@ struct GenerateCommandTests {
         #expect(seen.violations.isEmpty, "\(seen.violations)")
     }
 
+    @Test("answers that arrive while a publish is under way go out together in the next one, not one publish each")
+    func arrivalsCoalesce() async throws {
+        let temp = try TemporaryFolder()
+        let chapters = 24
+        let server = try await FakeGeminiServer.start { _ in .success() }
+        let monitor = OutputMonitor(root: "\(temp.path)/out")
+        try temp.write("course.md", outlineText(chapters: chapters))
+        let hold = "\(temp.path)/release-publish"
+        let running = try Binary.start(
+            [
+                "generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL,
+                "--concurrency", "\(chapters)", "--log-level", "debug",
+            ],
+            environment: ["GEMINI_API_KEY": key, "COURSEGEN_TEST_HOLD_FIRST_PUBLISH": hold],
+            directory: temp.path
+        )
+        // The first chapter's publish is held while every other answer arrives and is stored.
+        try await waitForFile("\(hold).held")
+        try await running.waitForLines(containing: "chapter generated", count: chapters)
+        FileManager.default.createFile(atPath: hold, contents: nil)
+        let result = await running.wait()
+        let seen = await monitor.finishWatching()
+        try await server.shutdown()
+
+        #expect(result.status == 0, "\(result.standardError.suffix(1500))")
+        #expect(temp.list("out/course").filter { ChapterFile.isChapterFileName($0) }.count == chapters)
+        // One held publish, the rest together, and the last that records the run: far fewer
+        // than one per chapter (timing may split the rest once or twice more, never 23 times).
+        let publishes = result.standardError.split(separator: "\n").filter { $0.contains("folder published") }.count
+        #expect(publishes >= 2 && publishes <= 6, "\(publishes) publishes for \(chapters) chapters")
+        #expect(seen.violations.isEmpty, "\(seen.violations)")
+    }
+
     static func storedBodies(in state: String) -> Int {
         let store = "\(state)/store"
         return ((try? FileManager.default.contentsOfDirectory(atPath: store)) ?? []).reduce(0) { count, prefix in

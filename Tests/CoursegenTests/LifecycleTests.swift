@@ -167,15 +167,6 @@ struct LifecycleTests {
         try waited.get()
         #expect(temp.list("out/course").contains("SUMMARY.md"))
     }
-
-    /// Waits for a file to appear (polling: the file is written by another process).
-    func waitForFile(_ path: String, timeout: Duration = .seconds(60)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while !FileManager.default.fileExists(atPath: path) {
-            guard ContinuousClock.now < deadline else { throw BinaryError("timed out waiting for \(path)") }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-    }
 }
 
 /// An fsync stand-in that holds every caller until released, and counts them.

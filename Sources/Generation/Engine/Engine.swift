@@ -295,38 +295,54 @@ public final class Engine: Sendable {
         }
 
         // Generate: every missing chapter at once; the scheduler paces them. Each is published
-        // as it arrives, whatever order the answers come in.
+        // as it arrives, whatever order the answers come in; answers that arrive while a publish
+        // is under way go out together in the next one.
         do {
-            try await withThrowingTaskGroup(of: (ChapterKey, RequestTable.Outcome).self) { group in
+            let arrivals = Arrivals<(ChapterKey, Result<RequestTable.Outcome, any Error>)>()
+            try await withThrowingTaskGroup(of: Void.self) { group in
                 for ticket in tickets {
-                    group.addTask { (ticket.key, try await self.requests.outcome(of: ticket)) }
-                }
-                for try await (key, outcome) in group {
-                    switch outcome {
-                    case .success(let answer):
-                        run.generated.insert(key)
-                        run.spent += answer.body.usage
-                        run.requestsMade += answer.attempts
-                        let title = chapters.first { $0.key == key }?.title ?? ""
-                        let rendered = ChapterFile.render(
-                            title: title,
-                            body: answer.body.text,
-                            allowHTML: job.settings.allowHTML
-                        )
-                        run.folder.setRendered(rendered.bytes, for: key)
-                        run.folder.neutralised[key] = rendered.neutralised
-                        run.folder.usage[key] = answer.body.usage
-                        tracker.finished(key, .ready)
-                        Counter(label: MetricName.chapters, dimensions: [("outcome", "generated")]).increment()
-                        try await publish(&run, logger: logger)
-                    case .failure(let failure):
-                        run.failed[key] = failure
-                        run.spent += failure.usage
-                        run.requestsMade += failure.attempts
-                        tracker.finished(key, failure.skippedForBudget ? .skippedForBudget : .failed)
-                        let outcome = failure.skippedForBudget ? "skipped_for_budget" : "failed"
-                        Counter(label: MetricName.chapters, dimensions: [("outcome", outcome)]).increment()
+                    group.addTask {
+                        do {
+                            arrivals.add((ticket.key, .success(try await self.requests.outcome(of: ticket))))
+                        } catch {
+                            arrivals.add((ticket.key, .failure(error)))
+                        }
                     }
+                }
+                var signals = arrivals.makeSignals()
+                var remaining = tickets.count
+                while remaining > 0 {
+                    let batch = try await arrivals.next(&signals)
+                    remaining -= batch.count
+                    var stored = false
+                    for (key, result) in batch {
+                        switch try result.get() {
+                        case .success(let answer):
+                            run.generated.insert(key)
+                            run.spent += answer.body.usage
+                            run.requestsMade += answer.attempts
+                            let title = chapters.first { $0.key == key }?.title ?? ""
+                            let rendered = ChapterFile.render(
+                                title: title,
+                                body: answer.body.text,
+                                allowHTML: job.settings.allowHTML
+                            )
+                            run.folder.setRendered(rendered.bytes, for: key)
+                            run.folder.neutralised[key] = rendered.neutralised
+                            run.folder.usage[key] = answer.body.usage
+                            tracker.finished(key, .ready)
+                            Counter(label: MetricName.chapters, dimensions: [("outcome", "generated")]).increment()
+                            stored = true
+                        case .failure(let failure):
+                            run.failed[key] = failure
+                            run.spent += failure.usage
+                            run.requestsMade += failure.attempts
+                            tracker.finished(key, failure.skippedForBudget ? .skippedForBudget : .failed)
+                            let outcome = failure.skippedForBudget ? "skipped_for_budget" : "failed"
+                            Counter(label: MetricName.chapters, dimensions: [("outcome", outcome)]).increment()
+                        }
+                    }
+                    if stored { try await publish(&run, logger: logger) }
                 }
             }
         } catch {
@@ -410,6 +426,13 @@ public final class Engine: Sendable {
             }
             run.folder = gathered
             run.backups.merge(result.backups) { first, _ in first }
+            logger.debug(
+                "folder published",
+                metadata: [
+                    "chapters": "\(plan.chapters.count)",
+                    "changed": "\(plan.chapters.count { !$0.isUnchanged })",
+                ]
+            )
             for chapter in plan.chapters where !chapter.isUnchanged {
                 guard case .body(let key) = chapter.source, let found = gathered.neutralised[key], !found.isEmpty
                 else { continue }

@@ -185,3 +185,12 @@ struct BinaryError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+/// Waits for a file to appear (polling: the file is written by another process).
+func waitForFile(_ path: String, timeout: Duration = .seconds(60)) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !FileManager.default.fileExists(atPath: path) {
+        guard ContinuousClock.now < deadline else { throw BinaryError("timed out waiting for \(path)") }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// The reliability campaign of RELIABILITY.md: its cases run short in every test run, and long
+/// with `COURSEGEN_RELIABILITY=long` (`scripts/reliability.sh --long`). Each case prints one line
+/// of figures, `RELIABILITY | case | name=value ...`, which `scripts/reliability.sh` collects.
+enum Campaign {
+    static let isLong = ProcessInfo.processInfo.environment["COURSEGEN_RELIABILITY"] == "long"
+
+    /// `short` in every test run, `long` on demand.
+    static func size(short: Int, long: Int) -> Int { isLong ? long : short }
+
+    static func report(_ name: String, _ figures: [(String, Any)]) {
+        let text = figures.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+        print("RELIABILITY | \(name) | \(text)")
+    }
+
+    /// A reproducible draw in 0..<bound for step `index` of case `seed`.
+    static func draw(_ seed: UInt64, _ index: Int, below bound: Int) -> Int {
+        var value = seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
+        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        value ^= value >> 31
+        return Int(value % UInt64(max(bound, 1)))
+    }
+
+    /// The prompts whose answers are in `state`'s store: the fake writes each prompt into its
+    /// answer, between "It answers this prompt:" and "End of the fake chapter.".
+    static func storedPrompts(in state: String) -> Set<String> {
+        let store = "\(state)/store"
+        var prompts: Set<String> = []
+        let prefixes = (try? FileManager.default.contentsOfDirectory(atPath: store)) ?? []
+        for prefix in prefixes {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(store)/\(prefix)")) ?? []
+            for name in names where name.hasSuffix(".json") {
+                guard let data = FileManager.default.contents(atPath: "\(store)/\(prefix)/\(name)"),
+                    let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                    let text = object["text"] as? String,
+                    let start = text.range(of: "It answers this prompt:\n\n"),
+                    let end = text.range(of: "\n\nEnd of the fake chapter.", options: .backwards)
+                else { continue }
+                prompts.insert(String(text[start.upperBound..<end.lowerBound]))
+            }
+        }
+        return prompts
+    }
+
+    /// Open file descriptors and resident memory (KiB) of process `pid`.
+    static func footprint(of pid: Int32) -> (descriptors: Int, residentKiB: Int) {
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd"))?.count ?? -1
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+            .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? -1
+        return (descriptors, rss)
+    }
+}
