@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOPosix
+import SystemPackage
 
 /// How a provider streams answers. Every provider streams through the same stall watch
 /// (`StreamActivity`), so one setting (`--stall-timeout`) means the same thing for all of them.
@@ -69,7 +71,32 @@ enum ProviderTransport {
         if error is NIOTooManyBytesError {
             return ProviderError(.retry, "the answer is larger than \(maximumResponseSize) bytes")
         }
+        if let error = error as? NIOConnectionError {
+            return ProviderError(.retry, connectionFailure(error))
+        }
+        if let error = error as? IOError {
+            // NIO's description nests the errno in a "connection reset" that may not be one.
+            let reason = Errno(rawValue: error.errnoCode)
+            guard [.connectionRefused, .noRouteToHost, .networkUnreachable, .timedOut].contains(reason) else {
+                return ProviderError(.retry, "connection failed: \(reason)")
+            }
+            return ProviderError(.retry, "cannot connect: \(reason): is the server running, and is the base URL right?")
+        }
         return ProviderError(.retry, "connection failed: \(error)")
+    }
+
+    /// Why no connection could be made, in words: the host unresolvable, or each address's
+    /// refusal (NIO's own description nests its errors).
+    static func connectionFailure(_ error: NIOConnectionError) -> String {
+        if error.connectionErrors.isEmpty {
+            return "cannot resolve \(error.host): check the base URL and the machine's DNS"
+        }
+        let reasons = error.connectionErrors.map { failure in
+            let reason = (failure.error as? IOError).map { "\(Errno(rawValue: $0.errnoCode))" } ?? "\(failure.error)"
+            return "\(failure.target.ipAddress ?? "\(failure.target)"): \(reason)"
+        }
+        return "cannot connect to \(error.host):\(error.port) (\(reasons.joined(separator: "; "))): is the server "
+            + "running, and is the base URL right?"
     }
 
     /// An API's error message fit for one log field: its lines joined, at most 500 characters.

@@ -20,6 +20,10 @@ struct Runtime: Sendable {
         let apiKey = try loadAPIKey(for: settings, environment: environment) { logger.warning("\($0)") }
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(15)
+        // One retry policy, the scheduler's: a refused or unresolvable connection is a failed
+        // attempt at once, retried with its backoff, not 15 s of the client's own retries per
+        // attempt.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.httpVersion = .automatic
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
