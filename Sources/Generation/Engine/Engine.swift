@@ -311,6 +311,10 @@ public final class Engine: Sendable {
                 }
                 var signals = arrivals.makeSignals()
                 var remaining = tickets.count
+                // A publish that fails (a full or read-only output folder) does not stop the run:
+                // the answers still to come are stored, so none is paid for twice, and publishing
+                // is tried again as they arrive; the last publish says whether it failed for good.
+                var publishFailed = false
                 while remaining > 0 {
                     let batch = try await arrivals.next(&signals)
                     remaining -= batch.count
@@ -342,7 +346,19 @@ public final class Engine: Sendable {
                             Counter(label: MetricName.chapters, dimensions: [("outcome", outcome)]).increment()
                         }
                     }
-                    if stored { try await publish(&run, logger: logger) }
+                    guard stored else { continue }
+                    do {
+                        try await publish(&run, logger: logger)
+                        publishFailed = false
+                    } catch let error as FileError {
+                        if !publishFailed {
+                            logger.error(
+                                "cannot publish; the chapters still to come are generated and stored, and publishing is tried again as they arrive",
+                                metadata: ["error": "\(error)"]
+                            )
+                        }
+                        publishFailed = true
+                    }
                 }
             }
         } catch {
