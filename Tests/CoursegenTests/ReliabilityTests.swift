@@ -348,3 +348,106 @@ struct ReliabilityTests {
         )
     }
 }
+
+@Suite("Reliability campaign: the machine misbehaving", .serialized)
+struct MachineTests {
+    let key = FakeGeminiServer.defaultAPIKey
+
+    @Test("the state folder deleted under a running watch: it is made again, and the next save publishes in full")
+    func stateDeleted() async throws {
+        let temp = try TemporaryFolder()
+        let server = try await FakeGeminiServer.start { _ in .success() }
+        let monitor = OutputMonitor(root: "\(temp.path)/out")
+        let course = try temp.write("inbox/course.md", watchedOutline())
+        let daemon = try Binary.start(
+            [
+                "watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--base-url", server.baseURL,
+                "--debounce-ms", "50", "--settle", "0",
+            ],
+            environment: ["GEMINI_API_KEY": key],
+            directory: temp.path
+        )
+        try await daemon.waitForLines(containing: "outline published  outline=course")
+        // As an admin would, with rm -rf (Foundation's removeItem refuses read-only entries).
+        let remove = Process()
+        remove.executableURL = URL(fileURLWithPath: "/bin/rm")
+        remove.arguments = ["-rf", "\(temp.path)/state"]
+        try remove.run()
+        remove.waitUntilExit()
+        #expect(remove.terminationStatus == 0)
+        try Save.inPlace(course, watchedOutline(["a2", "b", "c"]))
+        try await daemon.waitForLines(containing: "outline published  outline=course", count: 2)
+        try temp.write("inbox/sentinel.md", "# Sentinel\n\n## Only\n- one\n")
+        try await daemon.waitForLines(containing: "outline published  outline=sentinel")
+        daemon.signal(SIGTERM)
+        let result = await daemon.wait()
+        let seen = await monitor.finishWatching()
+        try await server.shutdown()
+
+        #expect(result.status == 0, "\(result.standardError.suffix(1500))")
+        let published = temp.list("out/course").filter { ChapterFile.isChapterFileName($0) }
+        #expect(published == ["01-chapter-1.md", "02-chapter-2.md", "03-chapter-3.md"], "\(temp.list("out/course"))")
+        #expect(temp.read("out/course/01-chapter-1.md")?.contains("- Point a2") == true)
+        #expect(FileManager.default.fileExists(atPath: "\(temp.path)/state/manifests"))
+        #expect(seen.violations.isEmpty, "\(seen.violations)")
+        // The answers went with the folder: what the save needs is asked again, once.
+        let requests = server.statistics.chapterRequestCount
+        #expect(requests <= 3 + 3 + 1)
+        Campaign.report(
+            "State folder deleted under watch",
+            [("requests", requests), ("published", published.count), ("exit", result.status),
+             ("violations", seen.violations.count)]
+        )
+    }
+
+    @Test("soak: outlines saved in turn under watch cost one request a save, and descriptors and memory stay level")
+    func soak() async throws {
+        let outlines = Campaign.size(short: 10, long: 50)
+        let saves = Campaign.size(short: 60, long: 3_000)
+        let temp = try TemporaryFolder()
+        let server = try await FakeGeminiServer.start { _ in .success() }
+        var marks = Array(repeating: ["a", "b", "c"], count: outlines)
+        for index in 0..<outlines {
+            try temp.write("inbox/o\(index).md", watchedOutline(marks[index]))
+        }
+        let daemon = try Binary.start(
+            [
+                "watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--base-url", server.baseURL,
+                "--debounce-ms", "20", "--settle", "0",
+            ],
+            environment: ["GEMINI_API_KEY": key],
+            directory: temp.path
+        )
+        try await daemon.waitForLines(containing: "outline published", count: outlines, timeout: .seconds(300))
+        // Warm up: every outline saved once, so every lazily made thing exists.
+        var published = Array(repeating: 1, count: outlines)
+        func save(_ index: Int, _ step: Int) async throws {
+            marks[index][step % 3] = "s\(step)"
+            try Save.inPlace("\(temp.path)/inbox/o\(index).md", watchedOutline(marks[index]))
+            published[index] += 1
+            try await daemon.waitForLines(containing: "outline published  outline=o\(index) ", count: published[index])
+        }
+        for index in 0..<outlines { try await save(index, index) }
+        let before = Campaign.footprint(of: daemon.pid)
+        let requestsBefore = server.statistics.chapterRequestCount
+        let start = ContinuousClock.now
+        for step in 0..<saves { try await save(step % outlines, outlines + step) }
+        let elapsed = ContinuousClock.now - start
+        let after = Campaign.footprint(of: daemon.pid)
+        let requests = server.statistics.chapterRequestCount - requestsBefore
+        daemon.signal(SIGTERM)
+        let result = await daemon.wait()
+        try await server.shutdown()
+
+        #expect(result.status == 0, "\(result.standardError.suffix(1500))")
+        #expect(requests == saves, "each save edits one chapter: one request")
+        #expect(after.descriptors == before.descriptors, "open descriptors \(before.descriptors) -> \(after.descriptors)")
+        Campaign.report(
+            "Soak under watch",
+            [("outlines", outlines), ("saves", saves), ("requests", requests),
+             ("fds_before", before.descriptors), ("fds_after", after.descriptors),
+             ("rss_kib_before", before.residentKiB), ("rss_kib_after", after.residentKiB),
+             ("seconds", String(format: "%.1f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))]
+        )
+    }
+}
