@@ -17,7 +17,8 @@ struct SchedulerHarness {
         _ configuration: Scheduler.Configuration,
         latency: Duration = .zero,
         reports: @escaping ScriptedProvider.Reports = { _, _ in [] },
-        script: ScriptedProvider.Script? = nil
+        script: ScriptedProvider.Script? = nil,
+        wallClock: @escaping @Sendable () -> Date = { Date() }
     ) {
         let clock = ManualClock()
         self.clock = clock
@@ -28,7 +29,8 @@ struct SchedulerHarness {
             provider: provider,
             configuration: configuration,
             clock: clock,
-            random: SeededRandom(seed: 42)
+            random: SeededRandom(seed: 42),
+            wallClock: wallClock
         )
     }
 
@@ -113,6 +115,59 @@ struct SchedulerTests {
         for (index, start) in times.enumerated() {
             #expect(times[index...].prefix { $0 < start + .seconds(60) }.count <= 60)
         }
+    }
+
+    @Test("the wall clock jumping an hour back and forth changes no spacing and no backoff (they follow the monotonic clock)")
+    func wallClockJumps() async throws {
+        let reads = Locked(0)
+        // Every read of the wall clock is an hour off the last, one way then the other.
+        let jumping: @Sendable () -> Date = {
+            let count = reads.withLock { $0 += 1; return $0 }
+            return Date(timeIntervalSince1970: 1_800_000_000 + (count % 2 == 0 ? 3600 : -3600))
+        }
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 50, requestsPerMinute: 60, inputTokensPerMinute: 1_000_000_000),
+            script: { _, attempt in
+                attempt == 1
+                    ? .failure(ProviderError(.retry, "INTERNAL", httpStatus: 500)) : .success(ChapterResponse(text: "ok", usage: Usage()))
+            },
+            wallClock: jumping
+        )
+        let results = await harness.run((1...10).map { .named("chapter \($0)") })
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+        let times = harness.provider.submissions.map(\.at).sorted()
+        #expect(times.count == 20, "each chapter: a failure, then its retry")
+        let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
+        #expect(gaps.allSatisfy { $0 >= .seconds(1) }, "never closer than the quota allows: \(gaps)")
+        #expect(times.last! - times.first! < .seconds(120), "no wait stretched by an hour: \(times.last! - times.first!)")
+    }
+
+    @Test("a daily stop follows the wall clock: set back an hour it holds an hour longer, set forward past its reset it lifts")
+    func dailyStopFollowsWallClock() async throws {
+        let clock = ManualClock()
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let wall = Locked(start)
+        let provider = ScriptedProvider(clock: clock)
+        let stop = SubmissionStop(
+            reason: .dailyQuota,
+            error: ProviderError(.dailyQuotaExhausted, "per-day quota", httpStatus: 429),
+            until: start.addingTimeInterval(1800)
+        )
+        let scheduler = Scheduler(
+            provider: provider,
+            configuration: .init(requestsPerMinute: 1_000_000),
+            clock: clock,
+            stop: stop,
+            wallClock: { wall.value }
+        )
+        wall.withLock { $0 = start.addingTimeInterval(-3600) }
+        await #expect(throws: GenerationFailure.self) { try await scheduler.generate(.named("set back"), logger: .quiet) }
+        clock.advance(by: .seconds(3600))
+        await #expect(throws: GenerationFailure.self) { try await scheduler.generate(.named("an hour on"), logger: .quiet) }
+        #expect(provider.submissions.isEmpty)
+        wall.withLock { $0 = start.addingTimeInterval(3600) }
+        _ = try await scheduler.generate(.named("set forward"), logger: .quiet)
+        #expect(provider.submissions.map(\.prompt) == ["set forward"])
     }
 
     @Test("input tokens per minute pace large requests")
