@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs coursegen as a systemd service, or removes it again.
 #
-#   scripts/install.sh [install] [--prefix DIR] [--destdir DIR] [--no-build] [--binary FILE]
+#   scripts/install.sh [install] [--prefix DIR] [--destdir DIR] [--no-build] [--binary FILE] [--no-strip]
 #   scripts/install.sh uninstall [--prefix DIR] [--destdir DIR]
 #
 #   --prefix DIR   where the binary and the systemd files go (default /usr/local): DIR/bin/coursegen,
@@ -12,6 +12,8 @@
 #                  still name the final paths.
 #   --no-build     install the binary already built at .build/release/coursegen
 #   --binary FILE  install FILE as the binary (implies --no-build)
+#   --no-strip     install the binary with its symbols and debug information (164 MB instead of
+#                  83 MB): crash backtraces in the journal then name functions, not only addresses
 #
 # install builds `swift build -c release --product coursegen --static-swift-stdlib`, installs the binary, the system
 # and user units (ExecStart= pointing at the installed binary), the sysusers.d and tmpfiles.d
@@ -40,6 +42,7 @@ ACTION=install
 PREFIX=/usr/local
 DESTDIR=
 BUILD=1
+STRIP=1
 BINARY=
 
 parse_arguments() {
@@ -63,6 +66,10 @@ parse_arguments() {
             ;;
         --no-build)
             BUILD=0
+            shift
+            ;;
+        --no-strip)
+            STRIP=0
             shift
             ;;
         -h | --help)
@@ -118,6 +125,16 @@ install_all() {
     [[ -f $binary && -x $binary ]] || die "no executable at $binary (build it, or pass --binary FILE)"
 
     install -D -m 0755 "$binary" "$DESTDIR$BIN_DIR/coursegen"
+    # Stripped, the binary is half the size (symbols and debug information are most of it). Only
+    # an ELF file is stripped (tests install a stand-in script).
+    if ((STRIP)) && [[ $(head -c 4 "$binary" | od -An -c | tr -d ' ') == 177ELF ]]; then
+        if command -v strip >/dev/null; then
+            strip --strip-all "$DESTDIR$BIN_DIR/coursegen"
+            say "stripped $DESTDIR$BIN_DIR/coursegen ($(du -m "$DESTDIR$BIN_DIR/coursegen" | cut -f1) MB; --no-strip keeps the symbols)"
+        else
+            say "strip (binutils) not found: installed the binary unstripped"
+        fi
+    fi
     install_unit "$REPO/systemd/coursegen.service" "$DESTDIR$UNIT_DIR/coursegen.service"
     install_unit "$REPO/systemd/user/coursegen.service" "$DESTDIR$USER_UNIT_DIR/coursegen.service"
     install -D -m 0644 "$REPO/systemd/coursegen.sysusers" "$DESTDIR$SYSUSERS_FILE"

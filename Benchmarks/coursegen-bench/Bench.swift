@@ -76,10 +76,11 @@ struct Bench: AsyncParsableCommand {
         let folder = String(cString: made)
         defer { try? FileManager.default.removeItem(atPath: folder) }
 
-        var httpConfiguration = HTTPClient.Configuration()
-        httpConfiguration.timeout.connect = .seconds(15)
-        httpConfiguration.httpVersion = .automatic
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        // As the daemon's: the same pool and timeouts.
+        let httpClient = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: HTTPClient.Configuration.forProviders
+        )
         let report = Report()
         let context = BenchContext(
             coursegen: coursegen,

@@ -292,6 +292,28 @@ struct GenerateCommandTests {
         #expect(seen.violations.isEmpty, "\(seen.violations)")
     }
 
+    @Test("--concurrency above 8 reaches a plain-HTTP server: the client's pool does not cap it")
+    func concurrencyAboveEight() async throws {
+        let temp = try TemporaryFolder()
+        let gate = FakeGeminiServer.Gate()
+        let server = try await FakeGeminiServer.start { _ in .success().held(by: gate) }
+        try temp.write("course.md", outlineText(chapters: 20))
+        let running = try Binary.start(
+            [
+                "generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL,
+                "--concurrency", "16",
+            ],
+            environment: ["GEMINI_API_KEY": key],
+            directory: temp.path
+        )
+        try await server.waitUntil { $0.inFlight == 16 }
+        gate.open()
+        let result = await running.wait()
+        try await server.shutdown()
+        #expect(result.status == 0, "\(result.standardError.suffix(1500))")
+        #expect(server.statistics.maxInFlight == 16)
+    }
+
     static func storedBodies(in state: String) -> Int {
         let store = "\(state)/store"
         return ((try? FileManager.default.contentsOfDirectory(atPath: store)) ?? []).reduce(0) { count, prefix in

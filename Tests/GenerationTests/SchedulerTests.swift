@@ -498,6 +498,25 @@ struct PolicyTests {
         #expect(previous! >= .seconds(59.94) && previous! <= .seconds(66))
     }
 
+    @Test("a 429 doubles the spacing once per pause, up to 16 times; answers ease it back to the quota")
+    func pacerSlowsAfterRateLimits() {
+        var pacer = Pacer(requestsPerMinute: 60, inputTokensPerMinute: 1_000_000)
+        #expect(pacer.requestSpacing == .seconds(1))
+        pacer.rateLimited(now: .seconds(10))
+        pacer.pause(until: .seconds(20))
+        #expect(pacer.requestSpacing == .seconds(2))
+        // The answers to requests already in flight during the pause are the same news.
+        pacer.rateLimited(now: .seconds(15))
+        #expect(pacer.requestSpacing == .seconds(2))
+        for second in [20, 40, 60, 80, 100] {
+            pacer.rateLimited(now: .seconds(second))
+            pacer.pause(until: .seconds(second + 10))
+        }
+        #expect(pacer.slowdown == Pacer.maximumSlowdown)
+        for _ in 0..<1_000 { pacer.answered() }
+        #expect(pacer.requestSpacing == .seconds(1), "back to the configured quota, never faster")
+    }
+
     @Test("a pause holds back submissions, which then resume one spacing at a time")
     func pacerPause() {
         var pacer = Pacer(requestsPerMinute: 600, inputTokensPerMinute: 1_000_000_000)

@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+public import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
@@ -170,5 +170,23 @@ extension ProviderTransport {
             defer { group.cancelAll() }
             return try await group.next()!
         }
+    }
+}
+
+extension HTTPClient.Configuration {
+    /// How every provider's HTTP client is set up (the daemon's and the benchmark's).
+    public static var forProviders: Self {
+        var configuration = Self()
+        configuration.timeout.connect = .seconds(15)
+        configuration.httpVersion = .automatic
+        // One retry policy, the scheduler's: a refused or unresolvable connection is a failed
+        // attempt at once, retried with its backoff, not 15 s of the client's own retries per
+        // attempt.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        // The scheduler decides how many requests are in flight (`--concurrency`, up to 256, and
+        // a reload may raise it): the client's own default of 8 HTTP/1 connections per host
+        // would cap it silently against a plain-HTTP server (Ollama, vLLM, the fake).
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
+        return configuration
     }
 }

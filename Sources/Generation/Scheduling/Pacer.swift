@@ -8,11 +8,20 @@
 /// - input tokens: each submission moves the earliest next one `tokens / (tpm / 60 s)` later, using
 ///   an estimate before sending that `correct` fixes once the answer reports real usage.
 /// And one pause: after a 429 nobody is submitted until the time the API asked for.
+///
+/// A 429 also means the quota the API enforces is lower than the one configured (a `--rpm` set
+/// for a paid tier on a free key, another program on the same key): the request spacing doubles
+/// (`slowdown`, at most 16 times) at the first 429 of each pause, and eases back by 2 % with every
+/// chapter answered, so a quota set too high costs a few 429s, not one in every few requests.
 struct Pacer: Sendable {
     var requestsPerMinute: Int
     var inputTokensPerMinute: Int
     /// Largest stretch of the request spacing, as a fraction of it.
     static let jitter = 0.1
+    /// The most the spacing is stretched after 429s.
+    static let maximumSlowdown = 16.0
+    /// How much slower than `requestsPerMinute` submissions go now: 1 until a 429.
+    private(set) var slowdown = 1.0
 
     private(set) var nextRequest: Duration = .zero
     private(set) var nextTokens: Duration = .zero
@@ -23,7 +32,7 @@ struct Pacer: Sendable {
         self.inputTokensPerMinute = max(inputTokensPerMinute, 1)
     }
 
-    var requestSpacing: Duration { .seconds(60) / requestsPerMinute }
+    var requestSpacing: Duration { .seconds(60) * (slowdown / Double(requestsPerMinute)) }
 
     func tokenSpacing(_ tokens: Int) -> Duration {
         .seconds(60) * (Double(max(tokens, 0)) / Double(inputTokensPerMinute))
@@ -50,6 +59,18 @@ struct Pacer: Sendable {
         } else if difference < 0 {
             nextTokens = max(nextTokens - tokenSpacing(-difference), now)
         }
+    }
+
+    /// A 429 for a request-rate quota at `now`: slows the spacing, once per pause (the answers
+    /// to requests already in flight when the first came are the same news).
+    mutating func rateLimited(now: Duration) {
+        guard now >= pausedUntil else { return }
+        slowdown = min(slowdown * 2, Self.maximumSlowdown)
+    }
+
+    /// A chapter answered: the spacing eases back towards the configured quota.
+    mutating func answered() {
+        slowdown = max(1, slowdown * 0.98)
     }
 
     /// Stops every submission until `until`; submissions then resume one spacing apart.

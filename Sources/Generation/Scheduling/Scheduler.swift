@@ -283,6 +283,7 @@ public actor Scheduler {
             switch outcome {
             case .success(let response):
                 spent += response.usage
+                pacer.answered()
                 pacer.correct(
                     estimatedTokens: request.estimatedInputTokens,
                     actualTokens: response.usage.promptTokens,
@@ -343,6 +344,7 @@ public actor Scheduler {
                         // The quota is the whole project's (or account's), so every submission
                         // waits: for Retry-After, or Gemini's RetryInfo (it sends no Retry-After).
                         let pause = error.retryDelay ?? configuration.backoff.ceiling(afterAttempt: attempt)
+                        pacer.rateLimited(now: time.now())
                         pacer.pause(until: time.now() + pause)
                         delay = pause
                         metadata["paused_ms"] = "\(pause.milliseconds)"

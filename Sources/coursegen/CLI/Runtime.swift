@@ -18,13 +18,7 @@ struct Runtime: Sendable {
         -> Runtime
     {
         let apiKey = try loadAPIKey(for: settings, environment: environment) { logger.warning("\($0)") }
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout.connect = .seconds(15)
-        // One retry policy, the scheduler's: a refused or unresolvable connection is a failed
-        // attempt at once, retried with its backoff, not 15 s of the client's own retries per
-        // attempt.
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.httpVersion = .automatic
+        let configuration = HTTPClient.Configuration.forProviders
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             let provider = try makeProvider(settings: settings, apiKey: apiKey, httpClient: httpClient)
