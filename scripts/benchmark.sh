@@ -2,9 +2,9 @@
 # coursegen's benchmark, one command: builds the release binaries as scripts/install.sh does
 # (static Swift runtime), stages an install of coursegen with scripts/install.sh --destdir, and
 # runs every scenario of BENCHMARKS.md with coursegen-bench, which prints one table: figure,
-# value, target, holds. Not yet timed in release: the debug build took 7 minutes on 2 loaded
-# cores with --max-chapters 60 --scale-outlines 100 (BENCHMARKS.md); the full sizes take longer
-# there. Builds excluded (the first release build takes 6 to 45 minutes, by the cores' load).
+# value, target, holds. Every scenario at its full size took 10 minutes on 2 quiet cores
+# (BENCHMARKS.md), builds excluded (the first release build takes 10 to 45 minutes, by the
+# cores' load).
 #
 #   scripts/benchmark.sh                      every scenario
 #   scripts/benchmark.sh --only 1,9           some of them
