@@ -43,7 +43,12 @@ struct ReliabilityTests {
             let storedBefore = Campaign.storedPrompts(in: "\(temp.path)/state")
             let requestsBefore = server.statistics.requests.count
             let running = try Binary.start(arguments, environment: ["GEMINI_API_KEY": key], directory: temp.path)
-            try await Task.sleep(for: .milliseconds(20 + Campaign.draw(7, kill, below: 500)))
+            // From the run's first request (however long the process takes to start on a loaded
+            // machine), a random moment: before, during or after answers and publishes.
+            if kill % 3 != 0 {
+                try? await server.waitUntil(timeout: .seconds(5)) { $0.requests.count > requestsBefore }
+            }
+            try await Task.sleep(for: .milliseconds(Campaign.draw(7, kill, below: 400)))
             running.signal(SIGKILL)
             _ = await running.wait()
             let asked = server.statistics.requests.dropFirst(requestsBefore).compactMap(\.prompt)
@@ -99,7 +104,10 @@ struct ReliabilityTests {
                 marks[Campaign.draw(13, kill, below: marks.count)] += "x"
                 try Save.inPlace(course, outline())
             }
-            try await Task.sleep(for: .milliseconds(20 + Campaign.draw(17, kill, below: 500)))
+            if kill % 3 != 0 {
+                try? await server.waitUntil(timeout: .seconds(5)) { $0.requests.count > requestsBefore }
+            }
+            try await Task.sleep(for: .milliseconds(Campaign.draw(17, kill, below: 400)))
             daemon.signal(SIGKILL)
             _ = await daemon.wait()
             let asked = server.statistics.requests.dropFirst(requestsBefore).compactMap(\.prompt)
