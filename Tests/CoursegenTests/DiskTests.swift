@@ -14,7 +14,10 @@ import Testing
 @Suite(
     "Reliability campaign: full and read-only disks",
     .serialized,
-    .enabled(if: MountNamespace.isAvailable, "needs root to mount tmpfs in a private mount namespace (unshare, nsenter)")
+    .enabled(
+        if: MountNamespace.isAvailable,
+        "needs root to mount tmpfs in a private mount namespace (unshare, nsenter)"
+    )
 )
 struct DiskTests {
     let key = FakeGeminiServer.defaultAPIKey
@@ -23,7 +26,9 @@ struct DiskTests {
     static func start() async throws -> FakeGeminiServer {
         try await FakeGeminiServer.start { request in
             guard request.prompt.hasPrefix("Course: Big") else { return .success() }
-            let text = "It answers this prompt:\n\n\(request.prompt)\n\n" + String(repeating: "Words to fill the disk. ", count: 6_000)
+            let text =
+                "It answers this prompt:\n\n\(request.prompt)\n\n"
+                + String(repeating: "Words to fill the disk. ", count: 6_000)
             return .success(text: text + "\n\nEnd of the fake chapter.")
         }
     }
@@ -47,17 +52,25 @@ struct DiskTests {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter {
             ChapterFile.isChapterFileName($0)
         }
-        return Dictionary(uniqueKeysWithValues: names.map { ($0, (try? String(contentsOfFile: "\(path)/\($0)", encoding: .utf8)) ?? "") })
+        return Dictionary(
+            uniqueKeysWithValues: names.map {
+                ($0, (try? String(contentsOfFile: "\(path)/\($0)", encoding: .utf8)) ?? "")
+            }
+        )
     }
 
-    @Test("output on a full file system, then a read-only one: a clear error, nothing published lost, nothing paid twice")
+    @Test(
+        "output on a full file system, then a read-only one: a clear error, nothing published lost, nothing paid twice"
+    )
     func fullThenReadOnlyOutput() async throws {
         let temp = try TemporaryFolder()
         let server = try await Self.start()
         let namespace = try MountNamespace()
         try temp.write("small.md", outlineText(chapters: 3, title: "Small"))
         try temp.write("big.md", outlineText(chapters: 12, title: "Big"))
-        try await onOwnThread { try namespace.run("mkdir -p '\(temp.path)/out' && mount -t tmpfs -o size=1m tmpfs '\(temp.path)/out'") }
+        try await onOwnThread {
+            try namespace.run("mkdir -p '\(temp.path)/out' && mount -t tmpfs -o size=1m tmpfs '\(temp.path)/out'")
+        }
         let out = "\(temp.path)/out"
 
         let small = try await generate("small.md", in: namespace, folder: temp.path, server: server)
@@ -87,7 +100,10 @@ struct DiskTests {
 
         // Read-only: an edited chapter is generated and stored, not published; the rest stays.
         try await onOwnThread { try namespace.run("mount -o remount,ro '\(out)'") }
-        try temp.write("small.md", outlineText(chapters: 3, title: "Small").replacingOccurrences(of: "Point 2", with: "Point two"))
+        try temp.write(
+            "small.md",
+            outlineText(chapters: 3, title: "Small").replacingOccurrences(of: "Point 2", with: "Point two")
+        )
         let readOnly = try await generate("small.md", in: namespace, folder: temp.path, server: server)
         #expect(readOnly.status == 74, "\(readOnly.output.suffix(1500))")
         #expect(readOnly.output.contains("read-only file system"), "\(readOnly.output.suffix(1500))")
@@ -102,19 +118,25 @@ struct DiskTests {
         try await server.shutdown()
         Campaign.report(
             "Disk: output full (1 MB tmpfs), then read-only",
-            [("requests", server.statistics.chapterRequestCount), ("chapters", 3 + 12), ("edits", 1),
-             ("paid_twice", server.statistics.chapterRequestCount - 16), ("published_lost", 0)]
+            [
+                ("requests", server.statistics.chapterRequestCount), ("chapters", 3 + 12), ("edits", 1),
+                ("paid_twice", server.statistics.chapterRequestCount - 16), ("published_lost", 0),
+            ]
         )
     }
 
-    @Test("a full state folder: a clear error naming it, the published course untouched, answers kept once space is freed")
+    @Test(
+        "a full state folder: a clear error naming it, the published course untouched, answers kept once space is freed"
+    )
     func fullState() async throws {
         let temp = try TemporaryFolder()
         let server = try await Self.start()
         let namespace = try MountNamespace()
         try temp.write("big.md", outlineText(chapters: 12, title: "Big"))
         let state = "\(temp.path)/state"
-        try await onOwnThread { try namespace.run("mkdir -p '\(state)' && mount -t tmpfs -o size=512k tmpfs '\(state)'") }
+        try await onOwnThread {
+            try namespace.run("mkdir -p '\(state)' && mount -t tmpfs -o size=512k tmpfs '\(state)'")
+        }
 
         let full = try await generate("big.md", in: namespace, folder: temp.path, server: server)
         #expect(full.status != 0)
@@ -134,8 +156,10 @@ struct DiskTests {
         try await server.shutdown()
         Campaign.report(
             "Disk: state folder full (512 KB tmpfs)",
-            [("requests", server.statistics.chapterRequestCount), ("chapters", 12), ("stored_before_full", stored),
-             ("requests_after_freeing", 12 - stored), ("published_lost", 0)]
+            [
+                ("requests", server.statistics.chapterRequestCount), ("chapters", 12), ("stored_before_full", stored),
+                ("requests_after_freeing", 12 - stored), ("published_lost", 0),
+            ]
         )
     }
 }

@@ -87,7 +87,10 @@ struct PromptCommandTests {
             directory: temp.path
         )
         #expect(broken.status == 65)
-        #expect(broken.standardError.contains("style.mustache:2: `{{chapter.name}}` names nothing"), "\(broken.standardError)")
+        #expect(
+            broken.standardError.contains("style.mustache:2: `{{chapter.name}}` names nothing"),
+            "\(broken.standardError)"
+        )
         #expect(temp.list("out/own").filter { $0.hasSuffix(".md") && $0.first!.isNumber }.count == 4)
         try await server.shutdown()
     }
@@ -103,7 +106,9 @@ struct PromptCommandTests {
         let neighbours = "context: neighbours\n"
         try save(neighbours, points)
         #expect(try await generate(["course.md"], in: temp, server: server) == ["course.md": 5])
-        let middle = try #require(server.statistics.requests.compactMap(\.prompt).first { $0.contains("Chapter to write: Chapter 3") })
+        let middle = try #require(
+            server.statistics.requests.compactMap(\.prompt).first { $0.contains("Chapter to write: Chapter 3") }
+        )
         #expect(middle.contains("The chapter before this one: Chapter 2\nIt covers:\n- b\n"))
         #expect(middle.contains("The chapter after this one: Chapter 4\nIt covers:\n- d\n"))
 
@@ -123,19 +128,34 @@ struct PromptCommandTests {
         )
         #expect(listed.contains("- Chapter 1\n- Chapter 2\n- Chapter 3\n- Chapter 4\n- Chapter 5  <- this chapter\n"))
         try save(toc, ["a3", "b", "c2", "d", "e"], notes: [4: "Keep it short."])
-        #expect(try await generate(["course.md"], in: temp, server: server) == ["course.md": 1], "points are not in a toc")
-        var retitled = outline("Context", points: ["a3", "b", "c2", "d", "e"], header: toc, notes: [4: "Keep it short."])
+        #expect(
+            try await generate(["course.md"], in: temp, server: server) == ["course.md": 1],
+            "points are not in a toc"
+        )
+        var retitled = outline(
+            "Context",
+            points: ["a3", "b", "c2", "d", "e"],
+            header: toc,
+            notes: [4: "Keep it short."]
+        )
         retitled = retitled.replacingOccurrences(of: "## Chapter 2\n", with: "## Chapter Two\n")
         try temp.write("course.md", retitled)
-        #expect(try await generate(["course.md"], in: temp, server: server) == ["course.md": 5], "a title: every chapter")
+        #expect(
+            try await generate(["course.md"], in: temp, server: server) == ["course.md": 5],
+            "a title: every chapter"
+        )
 
         // The setting applies to outlines that do not say; theirs wins.
         let fresh = ["p", "q", "r", "s", "t"]
         try save("", fresh)
-        #expect(try await generate(["course.md"], in: temp, server: server, extra: ["--context", "toc"]) == ["course.md": 5])
+        #expect(
+            try await generate(["course.md"], in: temp, server: server, extra: ["--context", "toc"]) == ["course.md": 5]
+        )
         #expect(try await generate(["course.md"], in: temp, server: server) == ["course.md": 5], "the default is none")
         try save("context: none\n", fresh)
-        #expect(try await generate(["course.md"], in: temp, server: server, extra: ["--context", "toc"]) == ["course.md": 0])
+        #expect(
+            try await generate(["course.md"], in: temp, server: server, extra: ["--context", "toc"]) == ["course.md": 0]
+        )
         try await server.shutdown()
     }
 
@@ -170,7 +190,9 @@ struct PromptCommandTests {
 
         // A template that breaks is the course's problem, shown on its page; the chapters stay.
         try temp.write("inbox/team/style.mustache", "{{#chapter.points}}\n")
-        try await daemon.waitForStandardError { $0.contains("style.mustache:1: the section `{{#chapter.points}}` is never closed") }
+        try await daemon.waitForStandardError {
+            $0.contains("style.mustache:1: the section `{{#chapter.points}}` is never closed")
+        }
         daemon.signal(SIGTERM)
         let result = await daemon.wait()
         try await server.shutdown()
@@ -178,5 +200,35 @@ struct PromptCommandTests {
         #expect(server.statistics.chapterRequestCount == 8)
         #expect(temp.list("out/team/own").contains("02-chapter-2.md"))
         #expect(temp.read("out/team/own/STATUS.md")?.contains("style.mustache") == true)
+    }
+
+    @Test("watch: a template saved while its course is generating supersedes the run, as a save of the outline does")
+    func templateSavedDuringRun() async throws {
+        let temp = try TemporaryFolder()
+        let held = FakeGeminiServer.Gate()
+        let server = try await FakeGeminiServer.start { request in
+            request.prompt.hasPrefix("One:") ? .success().held(by: held) : .success()
+        }
+        try temp.write("inbox/style.mustache", "One: {{chapter.title}}\n")
+        try temp.write("inbox/own.md", outline("Own", points: ["a", "b"], header: "prompt: style.mustache\n"))
+        let daemon = try Binary.start(
+            [
+                "watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--base-url", server.baseURL,
+                "--debounce-ms", "50", "--settle", "0",
+            ],
+            environment: ["GEMINI_API_KEY": key],
+            directory: temp.path
+        )
+        try await server.waitUntil { $0.inFlight == 2 }
+        try temp.write("inbox/style.mustache", "Two: {{chapter.title}}\n")
+        try await daemon.waitForLines(containing: "a newer save supersedes the run in progress")
+        try await daemon.waitForLines(containing: "outline published  outline=own")
+        held.open()
+        daemon.signal(SIGTERM)
+        let result = await daemon.wait()
+        try await server.shutdown()
+        #expect(result.status == 0, "\(result.standardError.suffix(1500))")
+        #expect(temp.read("out/own/01-chapter-1.md")?.contains("Two: Chapter 1") == true)
+        #expect(temp.read("out/own/02-chapter-2.md")?.contains("Two: Chapter 2") == true)
     }
 }

@@ -1,9 +1,10 @@
 import FakeGemini
 import FakeServerKit
 import Foundation
-@testable import Generation
 import TestSupport
 import Testing
+
+@testable import Generation
 
 #if canImport(Glibc)
     import Glibc
@@ -25,7 +26,9 @@ struct ReliabilityTests {
 
     // MARK: - SIGKILL, again and again
 
-    @Test("SIGKILL at random moments of generate, again and again: nothing partial is ever visible, nothing stored is asked for again")
+    @Test(
+        "SIGKILL at random moments of generate, again and again: nothing partial is ever visible, nothing stored is asked for again"
+    )
     func killLoopGenerate() async throws {
         let kills = Campaign.size(short: 6, long: 20)
         let chapters = 16
@@ -73,13 +76,17 @@ struct ReliabilityTests {
         #expect(seen.violations.isEmpty, "\(seen.violations)")
         Campaign.report(
             "SIGKILL during generate",
-            [("kills", kills), ("chapters", chapters), ("requests", total), ("lost_in_flight", lost),
-             ("published", published.count), ("asked_twice", repeated.count), ("reader_scans", seen.scans),
-             ("violations", seen.violations.count)]
+            [
+                ("kills", kills), ("chapters", chapters), ("requests", total), ("lost_in_flight", lost),
+                ("published", published.count), ("asked_twice", repeated.count), ("reader_scans", seen.scans),
+                ("violations", seen.violations.count),
+            ]
         )
     }
 
-    @Test("SIGKILL at random moments of watch, with saves between: the final tree is the last outline's, nothing paid twice")
+    @Test(
+        "SIGKILL at random moments of watch, with saves between: the final tree is the last outline's, nothing paid twice"
+    )
     func killLoopWatch() async throws {
         let kills = Campaign.size(short: 6, long: 20)
         let temp = try TemporaryFolder()
@@ -140,9 +147,11 @@ struct ReliabilityTests {
         #expect(seen.violations.isEmpty, "\(seen.violations)")
         Campaign.report(
             "SIGKILL during watch",
-            [("kills", kills), ("saves", kills / 2), ("requests", server.statistics.chapterRequestCount - 1),
-             ("lost_in_flight", lost), ("published", published.count), ("asked_twice", repeated.count),
-             ("reader_scans", seen.scans), ("violations", seen.violations.count)]
+            [
+                ("kills", kills), ("saves", kills / 2), ("requests", server.statistics.chapterRequestCount - 1),
+                ("lost_in_flight", lost), ("published", published.count), ("asked_twice", repeated.count),
+                ("reader_scans", seen.scans), ("violations", seen.violations.count),
+            ]
         )
     }
 
@@ -269,14 +278,18 @@ struct ReliabilityTests {
         ),
     ]
 
-    @Test("the API misbehaving: what can be generated is, nothing malformed is published, requests stay bounded", arguments: misbehaviours)
+    @Test(
+        "the API misbehaving: what can be generated is, nothing malformed is published, requests stay bounded",
+        arguments: misbehaviours
+    )
     func misbehavingAPI(_ case: Misbehaviour) async throws {
         let temp = try TemporaryFolder()
         let server = try await FakeGeminiServer.start(`case`.configuration())
         let monitor = OutputMonitor(root: "\(temp.path)/out")
         try temp.write("course.md", outlineText(chapters: `case`.chapters))
         let result = try await Binary.run(
-            ["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL] + `case`.flags,
+            ["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL]
+                + `case`.flags,
             environment: ["GEMINI_API_KEY": key],
             directory: temp.path
         )
@@ -288,7 +301,10 @@ struct ReliabilityTests {
         #expect(result.status == `case`.status, "\(result.standardError.suffix(2000))")
         #expect(published.count == `case`.published, "\(published)")
         #expect(requests <= `case`.maximumRequests, "\(requests) requests")
-        #expect((result.standardOutput + result.standardError).contains(`case`.says), "\(result.standardError.suffix(2000))")
+        #expect(
+            (result.standardOutput + result.standardError).contains(`case`.says),
+            "\(result.standardError.suffix(2000))"
+        )
         for name in published {
             let text = temp.read("out/course/\(name)") ?? ""
             #expect(text.contains("This is a fake chapter") && text.hasSuffix(OutputMonitor.chapterEnding), "\(name)")
@@ -296,8 +312,10 @@ struct ReliabilityTests {
         #expect(seen.violations.isEmpty, "\(seen.violations)")
         Campaign.report(
             "API: \(`case`.name)",
-            [("chapters", `case`.chapters), ("requests", requests), ("failed_attempts", requests - published.count),
-             ("published", published.count), ("exit", result.status), ("violations", seen.violations.count)]
+            [
+                ("chapters", `case`.chapters), ("requests", requests), ("failed_attempts", requests - published.count),
+                ("published", published.count), ("exit", result.status), ("violations", seen.violations.count),
+            ]
         )
     }
 
@@ -310,7 +328,10 @@ struct ReliabilityTests {
             ("https://coursegen-test.invalid", "cannot resolve coursegen-test.invalid"),
         ] {
             let result = try await Binary.run(
-                ["generate", "course.md", "--output", "out", "--state", "state", "--base-url", url, "--max-attempts", "2"],
+                [
+                    "generate", "course.md", "--output", "out", "--state", "state", "--base-url", url, "--max-attempts",
+                    "2",
+                ],
                 environment: ["GEMINI_API_KEY": key],
                 directory: temp.path
             )
@@ -376,13 +397,19 @@ struct MachineTests {
             directory: temp.path
         )
         try await daemon.waitForLines(containing: "outline published  outline=course")
-        // As an admin would, with rm -rf (Foundation's removeItem refuses read-only entries).
-        let remove = Process()
-        remove.executableURL = URL(fileURLWithPath: "/bin/rm")
-        remove.arguments = ["-rf", "\(temp.path)/state"]
-        try remove.run()
-        remove.waitUntilExit()
-        #expect(remove.terminationStatus == 0)
+        // As an admin would, with rm -rf, again until it succeeds: the daemon may be writing its
+        // status into the folder at that moment ("Directory not empty").
+        var removed = false
+        for _ in 0..<20 where !removed {
+            let remove = Process()
+            remove.executableURL = URL(fileURLWithPath: "/bin/rm")
+            remove.arguments = ["-rf", "\(temp.path)/state"]
+            remove.standardError = FileHandle.nullDevice
+            try remove.run()
+            remove.waitUntilExit()
+            removed = remove.terminationStatus == 0
+        }
+        #expect(removed)
         try Save.inPlace(course, watchedOutline(["a2", "b", "c"]))
         try await daemon.waitForLines(containing: "outline published  outline=course", count: 2)
         try temp.write("inbox/sentinel.md", "# Sentinel\n\n## Only\n- one\n")
@@ -403,8 +430,10 @@ struct MachineTests {
         #expect(requests <= 3 + 3 + 1)
         Campaign.report(
             "State folder deleted under watch",
-            [("requests", requests), ("published", published.count), ("exit", result.status),
-             ("violations", seen.violations.count)]
+            [
+                ("requests", requests), ("published", published.count), ("exit", result.status),
+                ("violations", seen.violations.count),
+            ]
         )
     }
 
@@ -449,13 +478,26 @@ struct MachineTests {
 
         #expect(result.status == 0, "\(result.standardError.suffix(1500))")
         #expect(requests == saves, "each save edits one chapter: one request")
-        #expect(after.descriptors == before.descriptors, "open descriptors \(before.descriptors) -> \(after.descriptors)")
+        // A leak grows with the saves (60, or 3,000); a connection or a file open at either
+        // moment is one or two.
+        #expect(
+            after.descriptors <= before.descriptors + 2,
+            "open descriptors \(before.descriptors) -> \(after.descriptors)"
+        )
         Campaign.report(
             "Soak under watch",
-            [("outlines", outlines), ("saves", saves), ("requests", requests),
-             ("fds_before", before.descriptors), ("fds_after", after.descriptors),
-             ("rss_kib_before", before.residentKiB), ("rss_kib_after", after.residentKiB),
-             ("seconds", String(format: "%.1f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))]
+            [
+                ("outlines", outlines), ("saves", saves), ("requests", requests),
+                ("fds_before", before.descriptors), ("fds_after", after.descriptors),
+                ("rss_kib_before", before.residentKiB), ("rss_kib_after", after.residentKiB),
+                (
+                    "seconds",
+                    String(
+                        format: "%.1f",
+                        Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    )
+                ),
+            ]
         )
     }
 }

@@ -64,7 +64,10 @@ struct PromptTemplateTests {
                 """
         )
         // No escaping: prompts are text, not HTML.
-        #expect(request(2).prompt == "Course: Practical Rust\nAudience: Python developers\nLevel: intermediate\n\nAbout the course:\nA hands-on course.\n\nBring a laptop.\n\nChapter to write: Traits & generics\n")
+        #expect(
+            request(2).prompt
+                == "Course: Practical Rust\nAudience: Python developers\nLevel: intermediate\n\nAbout the course:\nA hands-on course.\n\nBring a laptop.\n\nChapter to write: Traits & generics\n"
+        )
         let bare = Outline(title: "T", chapters: [.init(title: "Only")])
         #expect(request(0, outline: bare).prompt == "Course: T\n\nChapter to write: Only\n")
         #expect(!request(0, outline: bare).systemInstruction.contains("Write in this language"))
@@ -138,14 +141,26 @@ struct PromptTemplateTests {
     func ownTemplateKeys() throws {
         let plain = ChapterKey.all(settings: .init(), outline: Self.outline)
         var own = GenerationSettings()
-        own.templates.chapter = try PromptTemplate("Write about {{chapter.title}}.\n", role: .chapter, origin: "a.mustache")
+        own.templates.chapter = try PromptTemplate(
+            "Write about {{chapter.title}}.\n",
+            role: .chapter,
+            origin: "a.mustache"
+        )
         let ownKeys = ChapterKey.all(settings: own, outline: Self.outline)
         #expect(Set(ownKeys).isDisjoint(with: plain))
         var same = GenerationSettings()
-        same.templates.chapter = try PromptTemplate("Write about {{chapter.title}}.\n", role: .chapter, origin: "b.mustache")
+        same.templates.chapter = try PromptTemplate(
+            "Write about {{chapter.title}}.\n",
+            role: .chapter,
+            origin: "b.mustache"
+        )
         #expect(ChapterKey.all(settings: same, outline: Self.outline) == ownKeys, "the text counts, not where it is")
         var edited = GenerationSettings()
-        edited.templates.chapter = try PromptTemplate("Write about {{chapter.title}}!\n", role: .chapter, origin: "a.mustache")
+        edited.templates.chapter = try PromptTemplate(
+            "Write about {{chapter.title}}!\n",
+            role: .chapter,
+            origin: "a.mustache"
+        )
         #expect(Set(ChapterKey.all(settings: edited, outline: Self.outline)).isDisjoint(with: ownKeys))
         #expect(request(0, own).prompt == "Write about Getting started.\n")
         #expect(request(0, own).systemInstruction == request(0).systemInstruction)
@@ -242,7 +257,9 @@ struct PromptTemplateTests {
                 return "\(error)"
             }
         }
-        #expect(refusal("missing.mustache").hasPrefix("team/rust.md:7: `prompt` names missing.mustache, which is not there"))
+        #expect(
+            refusal("missing.mustache").hasPrefix("team/rust.md:7: `prompt` names missing.mustache, which is not there")
+        )
         try FileManager.default.createSymbolicLink(atPath: "\(team)/escape.mustache", withDestinationPath: outside)
         #expect(refusal("escape.mustache").contains("leads outside the inbox"))
         try folder.write("inbox/team/bad.mustache", "{{chapter.titel}}")
@@ -256,13 +273,37 @@ struct PromptTemplateTests {
     @Test(
         "an outline names its templates and context in every format, and bad values say what to write",
         arguments: [
-            ("course.md", "---\nprompt: style.mustache\nsystem-prompt: voice.mustache\ncontext: neighbors\n---\n# T\n\n## A\n", nil),
-            ("course.yaml", "title: T\nprompt: style.mustache\nsystem-prompt: voice.mustache\ncontext: neighbours\nchapters:\n  - title: A\n", nil),
-            ("course.json", #"{"title": "T", "prompt": "style.mustache", "system-prompt": "voice.mustache", "context": "neighbours", "chapters": [{"title": "A"}]}"#, nil),
-            ("course.yaml", "title: T\ncontext: all\nchapters:\n  - title: A\n", "course.yaml:2: `context` is all: write `none`"),
-            ("course.yaml", "title: T\nprompt: ../style.mustache\nchapters:\n  - title: A\n", "course.yaml:2: `prompt` is ../style.mustache: name a template file beside the outline"),
-            ("course.yaml", "title: T\nprompt: /etc/style.mustache\nchapters:\n  - title: A\n", "absolute paths and `..` are refused"),
-            ("course.yaml", "title: T\nsystem-prompt: style.txt\nchapters:\n  - title: A\n", "course.yaml:2: `system-prompt` is style.txt: a template file's name ends in `.mustache`"),
+            (
+                "course.md",
+                "---\nprompt: style.mustache\nsystem-prompt: voice.mustache\ncontext: neighbors\n---\n# T\n\n## A\n",
+                nil
+            ),
+            (
+                "course.yaml",
+                "title: T\nprompt: style.mustache\nsystem-prompt: voice.mustache\ncontext: neighbours\nchapters:\n  - title: A\n",
+                nil
+            ),
+            (
+                "course.json",
+                #"{"title": "T", "prompt": "style.mustache", "system-prompt": "voice.mustache", "context": "neighbours", "chapters": [{"title": "A"}]}"#,
+                nil
+            ),
+            (
+                "course.yaml", "title: T\ncontext: all\nchapters:\n  - title: A\n",
+                "course.yaml:2: `context` is all: write `none`"
+            ),
+            (
+                "course.yaml", "title: T\nprompt: ../style.mustache\nchapters:\n  - title: A\n",
+                "course.yaml:2: `prompt` is ../style.mustache: name a template file beside the outline"
+            ),
+            (
+                "course.yaml", "title: T\nprompt: /etc/style.mustache\nchapters:\n  - title: A\n",
+                "absolute paths and `..` are refused"
+            ),
+            (
+                "course.yaml", "title: T\nsystem-prompt: style.txt\nchapters:\n  - title: A\n",
+                "course.yaml:2: `system-prompt` is style.txt: a template file's name ends in `.mustache`"
+            ),
         ] as [(String, String, String?)]
     )
     func outlineKeys(fileName: String, text: String, error: String?) throws {
@@ -278,7 +319,10 @@ struct PromptTemplateTests {
             #expect(outline.context == .neighbours)
             var plain = outline
             plain.context = nil
-            #expect(plain.digest != outline.digest, "a new context is a new outline: a run in progress does not cover it")
+            #expect(
+                plain.digest != outline.digest,
+                "a new context is a new outline: a run in progress does not cover it"
+            )
         case .failure(let thrown):
             let expected = try #require(error, "\(thrown)")
             #expect("\(thrown)".contains(expected), "\(thrown)")

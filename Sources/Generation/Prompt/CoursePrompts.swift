@@ -35,10 +35,16 @@ public enum CoursePrompts {
             let path = "\(folder)/\(reference.path)"
             let shown = displayFolder.isEmpty ? reference.path : "\(displayFolder)/\(reference.path)"
             func refuse(_ why: String) -> OutlineError {
-                OutlineError(file: displayName, line: reference.line, message: "`\(key)` names \(reference.path), \(why)")
+                OutlineError(
+                    file: displayName,
+                    line: reference.line,
+                    message: "`\(key)` names \(reference.path), \(why)"
+                )
             }
             guard FileManager.default.fileExists(atPath: path) else {
-                throw refuse("which is not there: create it beside the outline, or remove the key to use the installation's template")
+                throw refuse(
+                    "which is not there: create it beside the outline, or remove the key to use the installation's template"
+                )
             }
             let target = resolved(path)
             guard target.hasPrefix(boundary == "/" ? "/" : boundary + "/") else {
@@ -56,7 +62,8 @@ public enum CoursePrompts {
     /// Reads and checks the template at `path`.
     /// - Throws: `PromptTemplateError` naming `displayName` (the path when nil): not a regular
     ///   file, unreadable, over `PromptTemplate.maximumBytes`, not UTF-8, or not a usable template.
-    public static func load(_ path: String, role: PromptTemplate.Role, displayName: String? = nil) throws(PromptTemplateError)
+    public static func load(_ path: String, role: PromptTemplate.Role, displayName: String? = nil)
+        throws(PromptTemplateError)
         -> PromptTemplate
     {
         let shown = displayName ?? path
@@ -80,7 +87,9 @@ public enum CoursePrompts {
             throw failure("cannot read the template: check its permissions")
         }
         guard data.count <= PromptTemplate.maximumBytes, let text = String(data: data, encoding: .utf8) else {
-            throw failure("the template is not UTF-8 text (or grew past \(PromptTemplate.maximumBytes) bytes): save it as UTF-8")
+            throw failure(
+                "the template is not UTF-8 text (or grew past \(PromptTemplate.maximumBytes) bytes): save it as UTF-8"
+            )
         }
         return try PromptTemplate(text, role: role, origin: shown)
     }

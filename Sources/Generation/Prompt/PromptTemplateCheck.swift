@@ -70,7 +70,8 @@ enum PromptTemplateCheck {
             throw PromptTemplateError(
                 origin: origin,
                 line: unclosed.line,
-                message: "the section `{{#\(unclosed.name)}}` is never closed: add `{{/\(unclosed.name)}}` where it ends"
+                message:
+                    "the section `{{#\(unclosed.name)}}` is never closed: add `{{/\(unclosed.name)}}` where it ends"
             )
         }
     }

@@ -130,11 +130,15 @@ struct PromptValues: MustacheParent {
         case .none:
             break
         case .toc:
-            toc = outline.chapters.enumerated().map { Entry(number: $0.offset + 1, title: $0.element.title, isThis: $0.offset == index) }
+            toc = outline.chapters.enumerated().map {
+                Entry(number: $0.offset + 1, title: $0.element.title, isThis: $0.offset == index)
+            }
         case .neighbours:
             let chapters = outline.chapters
             if index > 0 { previous = Neighbour(title: chapters[index - 1].title, points: chapters[index - 1].points) }
-            if index + 1 < chapters.count { next = Neighbour(title: chapters[index + 1].title, points: chapters[index + 1].points) }
+            if index + 1 < chapters.count {
+                next = Neighbour(title: chapters[index + 1].title, points: chapters[index + 1].points)
+            }
         }
     }
 

@@ -17,6 +17,7 @@ actor RunCoordinator {
         let id: UInt64
         /// The outline's name in the status.
         let name: String
+        /// What the run asks for: the outline's digest, its context and its templates.
         let digest: String
         let task: Task<Void, Never>
         var progress: Engine.Progress?
@@ -137,7 +138,10 @@ actor RunCoordinator {
     private func templateChanged(_ file: InboxFile) async {
         guard scanned, !draining else { return }
         let folder = (file.path as NSString).deletingLastPathComponent
-        let outlines = known.values.filter { folder.hasPrefix(($0.path as NSString).deletingLastPathComponent) }
+        let outlines = known.values.filter { outline in
+            let outlineFolder = (outline.path as NSString).deletingLastPathComponent
+            return folder == outlineFolder || folder.hasPrefix(outlineFolder + "/")
+        }
         for outline in outlines.sorted(by: { $0.path < $1.path }) where known[outline.path] != nil {
             await consider(outline, reason: .save)
         }
@@ -212,7 +216,11 @@ actor RunCoordinator {
             outline = value
             settings = courseSettings
         }
-        let digest = outline.digest
+        // What the run would ask: the outline, and the templates and context it is written with
+        // (a template saved while a run is in progress is a new run, like a save of the outline).
+        let digest = [
+            outline.digest, settings.context.rawValue, settings.templates.system.text, settings.templates.chapter.text,
+        ].joined(separator: "\u{0}")
 
         if let current = runs[file.path], current.digest == digest {
             logger.debug("outline saved again unchanged while generating; the run in progress covers it")
