@@ -21,34 +21,16 @@ private final class FakeProcess: Sendable {
         return URL(fileURLWithPath: ".build/debug/fake-gemini")
     }()
 
-    let process: Process
+    private let process: SpawnedProcess
     let port: Int
-    private let errors: Pipe
 
     /// Starts `fake-gemini ARGUMENTS` and waits for the port it prints.
     init(_ arguments: [String]) async throws {
-        let process = Process()
-        process.executableURL = Self.url
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
+        let process = try SpawnedProcess(Self.url.path, arguments)
         self.process = process
-        self.errors = errors
-        let reader = output.fileHandleForReading
-        let line = try await blocking { () -> String in
-            var bytes: [UInt8] = []
-            while !bytes.contains(0x0A) {
-                let data = reader.availableData
-                guard !data.isEmpty else { break }
-                bytes += data
-            }
-            return String(decoding: bytes, as: UTF8.self)
-        }
+        let line = try await blocking { process.readLine() }
         guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            process.terminate()
+            process.signal(SIGKILL)
             throw RawHTTPError.malformedResponse("fake-gemini printed no port: \(line)")
         }
         self.port = port
@@ -56,12 +38,9 @@ private final class FakeProcess: Sendable {
 
     /// Sends SIGTERM and returns the exit status.
     func stop() async throws -> Int32 {
-        process.terminate()
         let process = self.process
-        return try await blocking {
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
+        process.signal(SIGTERM)
+        return try await blocking { process.wait() }
     }
 
     /// One request on a new connection.
@@ -79,16 +58,9 @@ private final class FakeProcess: Sendable {
 /// Runs `fake-gemini ARGUMENTS` to completion (for arguments it refuses).
 private func runToExit(_ arguments: [String]) async throws -> (status: Int32, errors: String) {
     try await blocking {
-        let process = Process()
-        process.executableURL = FakeProcess.url
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = Pipe()
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        let process = try SpawnedProcess(FakeProcess.url.path, arguments)
+        let text = process.readErrors()
+        return (process.wait(), text)
     }
 }
 

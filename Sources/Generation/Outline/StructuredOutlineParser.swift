@@ -263,14 +263,7 @@ struct CourseFields {
             )
             titleLine = line
         case "audience", "level", "language":
-            let name = "`\(entry.key)`"
-            let value = try OutlineText.singleLine(
-                try reader.scalarText(entry, name: name),
-                name: name,
-                isTitle: false,
-                line: line,
-                file: fileName
-            )
+            let value = try Self.oneLine(entry, using: reader)
             switch entry.key {
             case "audience": audience = value
             case "level": level = value
@@ -281,28 +274,13 @@ struct CourseFields {
         case "budget":
             budget = try Self.budget(entry.value, fileName: fileName)
         case "prompt", "system-prompt":
-            let name = "`\(entry.key)`"
-            let text = try OutlineText.singleLine(
-                try reader.scalarText(entry, name: name),
-                name: name,
-                isTitle: false,
-                line: line,
-                file: fileName
-            )
+            let text = try Self.oneLine(entry, using: reader)
             let reference = try text.map { (text) throws(OutlineError) in
                 try Self.templateReference(text, key: entry.key, line: line, fileName: fileName)
             }
             if entry.key == "prompt" { prompt = reference } else { systemPrompt = reference }
         case "context":
-            let name = "`context`"
-            let text = try OutlineText.singleLine(
-                try reader.scalarText(entry, name: name),
-                name: name,
-                isTitle: false,
-                line: line,
-                file: fileName
-            )
-            if let text {
+            if let text = try Self.oneLine(entry, using: reader) {
                 guard let value = CourseContext(word: text) else {
                     throw OutlineError(
                         file: fileName,
@@ -327,6 +305,21 @@ struct CourseFields {
             return false
         }
         return true
+    }
+
+    /// The one-line text of the field `entry` (nil when empty), named in messages by its key.
+    private static func oneLine(
+        _ entry: StructuredValue.Entry,
+        using reader: StructuredOutlineParser
+    ) throws(OutlineError) -> String? {
+        let name = "`\(entry.key)`"
+        return try OutlineText.singleLine(
+            try reader.scalarText(entry, name: name),
+            name: name,
+            isTitle: false,
+            line: entry.value.line,
+            file: reader.fileName
+        )
     }
 
     /// A template file named by `prompt:` or `system-prompt:`: a `.mustache` file in the outline's
