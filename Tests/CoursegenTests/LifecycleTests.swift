@@ -24,8 +24,11 @@ struct LifecycleTests {
     func sigtermDuringSupersededPublish() async throws {
         let temp = try TemporaryFolder()
         let gate = FakeGeminiServer.Gate()
+        // Only chapter 1 answers: the first run's first publish then holds exactly it (answers
+        // that arrive together are published together). The rest, and the newer save's
+        // chapter 2, wait at the server.
         let server = try await FakeGeminiServer.start { request in
-            request.prompt.contains("Point b2") ? .success().held(by: gate) : .success()
+            request.prompt.contains("- Point a\n") ? .success() : .success().held(by: gate)
         }
         let course = try temp.write("inbox/course.md", watchedOutline())
         let hold = "\(temp.path)/release-publish"
@@ -38,12 +41,12 @@ struct LifecycleTests {
             environment: ["GEMINI_API_KEY": key, "COURSEGEN_TEST_HOLD_FIRST_PUBLISH": hold],
             directory: temp.path
         )
-        // The first run's publish is held still, mid-way (its answers are all stored).
+        // The first run's publish is held still, mid-way (its one answer is stored).
         try await waitForFile("\(hold).held")
         // A newer save supersedes it; its own new request is held at the server.
         try Save.inPlace(course, watchedOutline(["a", "b2", "c"]))
         try await daemon.waitForLines(containing: "a newer save supersedes the run in progress")
-        try await server.waitUntil { $0.inFlight == 1 }
+        try await server.waitUntil { $0.requests.contains { $0.prompt?.contains("Point b2") == true } }
         daemon.signal(SIGTERM)
         // The newer run is cancelled at the stop timeout; the superseded one is still publishing.
         try await daemon.waitForLines(containing: "runs still in progress at the stop timeout are cancelled")
