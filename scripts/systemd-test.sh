@@ -867,6 +867,9 @@ main() {
     cp "$FAKE" "$WORK/share/fake-gemini"
     mkdir -p "$WORK/share/repo"
     cp -R "$REPO/scripts" "$REPO/systemd" "$WORK/share/repo/"
+    # install.sh also installs the built-in prompt templates from the sources.
+    mkdir -p "$WORK/share/repo/Sources/Generation/Prompt"
+    cp -R "$REPO/Sources/Generation/Prompt/Templates" "$WORK/share/repo/Sources/Generation/Prompt/"
     check_install
     start_fake_gemini
     check_service_start
