@@ -39,10 +39,11 @@ struct DiskTests {
         in namespace: MountNamespace,
         folder: String,
         server: FakeGeminiServer,
-        state: String = "state"
+        state: String = "state",
+        extra: String = ""
     ) async throws -> (status: Int32, output: String) {
         let command =
-            "cd '\(folder)' && '\(Binary.url.path)' generate \(outline) --output out --state \(state) --base-url \(server.baseURL)"
+            "cd '\(folder)' && '\(Binary.url.path)' generate \(outline) --output out --state \(state) --base-url \(server.baseURL) \(extra)"
         let key = self.key
         return try await onOwnThread { try namespace.run(command, environment: ["GEMINI_API_KEY": key]) }
     }
@@ -138,15 +139,23 @@ struct DiskTests {
             try namespace.run("mkdir -p '\(state)' && mount -t tmpfs -o size=512k tmpfs '\(state)'")
         }
 
-        let full = try await generate("big.md", in: namespace, folder: temp.path, server: server)
+        // Two in flight: once the folder is full, what is paid and then lost with the process is
+        // at most the answer that could not be stored and the two sent while it was being
+        // stored; nothing more is sent.
+        let full = try await generate("big.md", in: namespace, folder: temp.path, server: server, extra: "--concurrency 2")
         #expect(full.status != 0)
         #expect(full.output.contains("no space left on device"), "\(full.output.suffix(1500))")
         #expect(full.output.contains(state), "names the state folder: \(full.output.suffix(1500))")
+        #expect(full.output.contains("not sent: the state folder cannot keep answers"), "\(full.output.suffix(1500))")
         for (name, text) in chapters(namespace, "\(temp.path)/out/big") {
             #expect(text.hasSuffix(OutputMonitor.chapterEnding), "\(name) is whole")
         }
         let stored = Campaign.storedPrompts(in: namespace.path(state)).count
         let paid = server.statistics.chapterRequestCount
+        #expect(
+            paid <= stored + 1 + 2,
+            "nothing sent once an answer could not be stored: \(paid) requests, \(stored) stored"
+        )
 
         try await onOwnThread { try namespace.run("mount -o remount,size=16m '\(state)'") }
         let freed = try await generate("big.md", in: namespace, folder: temp.path, server: server)
@@ -155,10 +164,62 @@ struct DiskTests {
         #expect(server.statistics.chapterRequestCount - paid == 12 - stored, "only what was not stored")
         try await server.shutdown()
         Campaign.report(
-            "Disk: state folder full (512 KB tmpfs)",
+            "Disk: state folder full (512 KB tmpfs), generate",
             [
                 ("requests", server.statistics.chapterRequestCount), ("chapters", 12), ("stored_before_full", stored),
-                ("requests_after_freeing", 12 - stored), ("published_lost", 0),
+                ("requests_while_full", paid), ("paid_twice", paid - stored), ("published_lost", 0),
+            ]
+        )
+    }
+
+    @Test(
+        "a full state folder under watch: answers kept in memory, nothing sent meanwhile, nothing paid twice once space is freed"
+    )
+    func fullStateUnderWatch() async throws {
+        let temp = try TemporaryFolder()
+        let server = try await Self.start()
+        let namespace = try MountNamespace()
+        let course = try temp.write("inbox/big.md", outlineText(chapters: 12, title: "Big"))
+        let state = "\(temp.path)/state"
+        try await onOwnThread {
+            try namespace.run("mkdir -p '\(state)' && mount -t tmpfs -o size=512k tmpfs '\(state)'")
+        }
+        let daemon = try Binary.start(
+            [
+                "watch", "--inbox", "\(temp.path)/inbox", "--output", "\(temp.path)/out", "--state", state,
+                "--base-url", server.baseURL, "--debounce-ms", "100", "--settle", "0", "--concurrency", "2",
+            ],
+            environment: ["GEMINI_API_KEY": key],
+            launcher: namespace.launcher
+        )
+        try await daemon.waitForLines(containing: "failed chapters will be tried again")
+        let whileFull = server.statistics.chapterRequestCount
+        let stored = Campaign.storedPrompts(in: namespace.path(state)).count
+        #expect(daemon.standardError.contains("no space left on device"), "\(daemon.standardError.suffix(1500))")
+        #expect(whileFull <= stored + 1 + 2, "nothing sent once an answer could not be stored")
+        #expect(whileFull < 12, "\(daemon.standardError.suffix(1500))")
+
+        // Space is back; the author edits one chapter. The answers kept in memory are stored and
+        // published: only the chapters never sent, and the edited one, are asked for.
+        try await onOwnThread { try namespace.run("mount -o remount,size=16m '\(state)'") }
+        try Save.inPlace(course, outlineText(chapters: 12, title: "Big").replacingOccurrences(of: "Point 2", with: "Point two"))
+        try await daemon.waitForLines(containing: "outline published  outline=big")
+        daemon.signal(SIGTERM)
+        let result = await daemon.wait()
+        #expect(result.status == 0, "\(result.standardError.suffix(1500))")
+        let published = chapters(namespace, "\(temp.path)/out/big")
+        #expect(published.count == 12)
+        for (name, text) in published {
+            #expect(text.hasSuffix(OutputMonitor.chapterEnding), "\(name) is whole")
+        }
+        #expect(server.statistics.chapterRequestCount == 12 + 1, "each chapter once, and the edited one")
+        try await server.shutdown()
+        Campaign.report(
+            "Disk: state folder full (512 KB tmpfs), under watch",
+            [
+                ("requests", server.statistics.chapterRequestCount), ("chapters", 12), ("edits", 1),
+                ("stored_before_full", stored), ("requests_while_full", whileFull),
+                ("paid_twice", server.statistics.chapterRequestCount - 13), ("published_lost", 0),
             ]
         )
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import TestSupport
 import Testing
@@ -16,7 +17,7 @@ struct RequestTableTests {
         provider = ScriptedProvider(clock: clock, latency: .seconds(10))
         let scheduler = Scheduler(provider: provider, configuration: .init(requestsPerMinute: 1_000_000), clock: clock)
         let store = BodyStore(directory: "\(temp.path)/store")
-        generations = RequestTable(perform: RequestTable.generating(through: scheduler, into: store, io: .shared))
+        generations = RequestTable(perform: RequestTable.generating(through: scheduler, into: store, keeping: UnstoredAnswers(), io: .shared))
     }
 
     func wait(_ ticket: RequestTable.Ticket) -> Task<RequestTable.Outcome, any Error> {
@@ -87,5 +88,48 @@ struct RequestTableTests {
         clock.advance(by: .seconds(11))
         _ = try await later.value.get()
         #expect(provider.submissions.count == 2)
+    }
+
+    @Test("an answer the state folder cannot take is kept in memory, and nothing more is sent until it is stored")
+    func unstorable() async throws {
+        // The store's folder lies under a regular file: every save fails (ENOTDIR), as on a
+        // full or read-only state folder, until the file is replaced by a folder.
+        try temp.write("blocked", "a file where the state folder should be")
+        let store = BodyStore(directory: "\(temp.path)/blocked/store")
+        let unstored = UnstoredAnswers()
+        let scheduler = Scheduler(provider: provider, configuration: .init(requestsPerMinute: 1_000_000), clock: clock)
+        let table = RequestTable(
+            perform: RequestTable.generating(through: scheduler, into: store, keeping: unstored, io: .shared)
+        )
+        let first = ChapterRequest.named("first")
+        let waiting = Task { try await table.outcome(of: await table.join(first, logger: .quiet) { _ in }) }
+        #expect(await submitted(1, inFlight: 1))
+        clock.advance(by: .seconds(11))
+        let answer = try await waiting.value.get()
+        #expect(unstored.body(for: first.key) == answer.body, "the answer is kept")
+        #expect(unstored.refusal?.message.contains("not sent: the state folder cannot keep answers") == true)
+
+        // A new request fails at once, unsent, with a reason that lets the daemon try later.
+        let second = ChapterRequest.named("second")
+        let refused = try await table.outcome(of: await table.join(second, logger: .quiet) { _ in })
+        guard case .failure(let failure) = refused else {
+            Issue.record("sent while the state folder could not keep its answer")
+            return
+        }
+        #expect(failure.attempts == 0)
+        #expect(failure.mayPassWithTime)
+        #expect("\(failure)".hasPrefix("not sent: the state folder cannot keep answers"), "\(failure)")
+        #expect(provider.submissions.count == 1)
+
+        // Space is back: the kept answer is stored, and requests are sent again.
+        try FileManager.default.removeItem(atPath: "\(temp.path)/blocked")
+        try unstored.store(into: store)
+        #expect(try store.body(for: first.key)?.text == answer.body.text)
+        #expect(unstored.count == 0 && unstored.refusal == nil)
+        let third = Task { try await table.outcome(of: await table.join(second, logger: .quiet) { _ in }) }
+        #expect(await submitted(2, inFlight: 1))
+        clock.advance(by: .seconds(11))
+        _ = try await third.value.get()
+        #expect(try store.body(for: second.key) != nil)
     }
 }

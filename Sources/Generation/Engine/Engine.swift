@@ -67,6 +67,8 @@ public final class Engine: Sendable {
     private let scheduler: Scheduler
     private let requests: RequestTable
     private let locks = FolderLocks()
+    /// Answers the state folder could not take, kept until it can.
+    private let unstored: UnstoredAnswers
     private let io: BlockingIO
     private let logger: Logger
 
@@ -82,7 +84,11 @@ public final class Engine: Sendable {
         self.scheduler = scheduler
         self.io = io
         self.logger = logger
-        requests = RequestTable(perform: RequestTable.generating(through: scheduler, into: state.store, io: io))
+        let unstored = UnstoredAnswers()
+        self.unstored = unstored
+        requests = RequestTable(
+            perform: RequestTable.generating(through: scheduler, into: state.store, keeping: unstored, io: io)
+        )
     }
 
     /// Cancels every request in flight and returns once each has ended (shutdown).
@@ -376,12 +382,28 @@ public final class Engine: Sendable {
     /// What a plan is made from, read from disk: the manifest, the folder's managed files and the
     /// stored text of every chapter (with the tokens it took).
     private func gather(_ run: inout RunState) async throws {
-        let state = self.state
+        let (state, unstored) = (self.state, self.unstored)
         let (folder, chapters, allowHTML) = (run.job.outputFolder, run.chapters, run.job.settings.allowHTML)
+        let logger = self.logger
         run.folder = try await io.run {
+            // Answers the state folder could not take before are stored first (space may be
+            // back), and used from memory while it still cannot take them.
+            if unstored.count > 0 {
+                do {
+                    try unstored.store(into: state.store)
+                    logger.notice("stored the answers that the state folder could not take before")
+                } catch {
+                    logger.warning(
+                        "the state folder still cannot take the answers kept in memory",
+                        metadata: ["error": "\(error)", "kept_in_memory": "\(unstored.count)"]
+                    )
+                }
+            }
             var gathered = try Gathered.read(folder: folder, state: state, reusing: Gathered())
             for chapter in chapters {
-                guard let body = try state.store.body(for: chapter.key) else { continue }
+                guard let body = try state.store.body(for: chapter.key) ?? unstored.body(for: chapter.key) else {
+                    continue
+                }
                 let rendered = ChapterFile.render(title: chapter.title, body: body.text, allowHTML: allowHTML)
                 gathered.setRendered(rendered.bytes, for: chapter.key)
                 gathered.neutralised[chapter.key] = rendered.neutralised

@@ -56,12 +56,25 @@ actor RequestTable {
     }
 
     /// The real work of a request: generate through `scheduler`, then store the answer durably
-    /// in `store` (on `io`) before anyone sees it.
-    static func generating(through scheduler: Scheduler, into store: BodyStore, io: BlockingIO) -> Perform {
+    /// in `store` (on `io`) before anyone sees it. An answer the store cannot take (the state
+    /// folder full or read-only) is kept in `unstored` and still handed to the runs, and no new
+    /// attempt is sent until the store takes answers again: each would be paid and then lost.
+    static func generating(
+        through scheduler: Scheduler,
+        into store: BodyStore,
+        keeping unstored: UnstoredAnswers,
+        io: BlockingIO
+    ) -> Perform {
         { request, logger, spending, onEvent in
             let response: ChapterResponse
             do {
-                response = try await scheduler.generate(request, logger: logger, spending: spending, onEvent: onEvent)
+                response = try await scheduler.generate(
+                    request,
+                    logger: logger,
+                    spending: spending,
+                    refusal: { unstored.refusal },
+                    onEvent: onEvent
+                )
             } catch let failure as GenerationFailure {
                 return .failure(failure)
             } catch {
@@ -75,18 +88,24 @@ actor RequestTable {
                 modelVersion: response.modelVersion
             )
             do {
-                try await io.run { try store.save(body) }
-                return .success(Generated(body: body, attempts: response.attempts))
+                try await io.run {
+                    try store.save(body)
+                    unstored.storeSucceeded(into: store)
+                }
             } catch {
-                logger.error("cannot store a generated chapter", metadata: ["error": "\(error)"])
-                return .failure(
-                    GenerationFailure(
-                        attempts: response.attempts,
-                        error: ProviderError(.fatal, "the answer could not be stored: \(error)"),
-                        usage: response.usage
-                    )
+                let dropped = unstored.keep(body, failure: error)
+                logger.error(
+                    "cannot store a generated chapter: it is kept in memory until the state folder takes it (a process that ends loses it), and no new request is sent until then",
+                    metadata: ["error": "\(error)", "kept_in_memory": "\(unstored.count)"]
                 )
+                if dropped > 0 {
+                    logger.warning(
+                        "dropped the oldest answers kept in memory: they are asked again once the state folder takes answers",
+                        metadata: ["dropped": "\(dropped)"]
+                    )
+                }
             }
+            return .success(Generated(body: body, attempts: response.attempts))
         }
     }
 

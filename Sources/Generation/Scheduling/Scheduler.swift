@@ -192,6 +192,9 @@ public actor Scheduler {
     /// - Parameter spending: the run's spending: every attempt reserves what it may cost there
     ///   before it is submitted (see `Spending`), and its price estimates the cost in the logs and
     ///   metrics. Nil: no budget, cost unknown.
+    /// - Parameter refusal: asked before every attempt is sent (and again once its turn has
+    ///   come): an error means no attempt may be sent now (its answer could not be kept), and
+    ///   the request fails with it.
     /// - Throws: `GenerationFailure` (with `skippedForBudget` when the run's budget would not
     ///   cover an attempt), or `CancellationError` when the calling task is cancelled (an answer
     ///   that arrives after that is dropped).
@@ -199,14 +202,21 @@ public actor Scheduler {
         _ request: ChapterRequest,
         logger: Logger,
         spending: Spending? = nil,
+        refusal: @escaping @Sendable () -> ProviderError? = { nil },
         onEvent: @escaping @Sendable (Event) -> Void = { _ in }
     ) async throws -> ChapterResponse {
         var request = request
         var attempt = 0
         var spent = Usage()
+        let checkRefusal = { (attempt: Int, spent: Usage) throws(GenerationFailure) in
+            guard let error = refusal() else { return }
+            logger.warning("chapter not sent", metadata: ["attempt": "\(attempt)", "error": "\(error.message)"])
+            throw GenerationFailure(attempts: attempt - 1, error: error, usage: spent)
+        }
         try await verifyOnce(model: request.model, logger: logger)
         while true {
             attempt += 1
+            try checkRefusal(attempt, spent)
             let outcome: Result<ChapterResponse, ProviderError>
             let started: Duration
             let generation: Int
@@ -240,6 +250,7 @@ public actor Scheduler {
                 } catch let stopped as GenerationFailure {
                     throw GenerationFailure(attempts: attempt - 1, error: stopped.error, usage: spent)
                 }
+                try checkRefusal(attempt, spent)
                 onEvent(.submitted(attempt: attempt))
                 started = time.now()
                 generation = limit.generation
@@ -641,7 +652,7 @@ public struct GenerationFailure: Error, Sendable, CustomStringConvertible {
         case .fatal, .dailyQuotaExhausted, .stopEverything:
             return attempts > 1 ? "\(error) (attempt \(attempts))" : "\(error)"
         case .retry, .retryWithLargerBudget:
-            return "\(error) (gave up after \(attempts) attempts)"
+            return attempts == 0 ? "\(error)" : "\(error) (gave up after \(attempts) attempts)"
         }
     }
 }

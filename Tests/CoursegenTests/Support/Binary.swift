@@ -43,10 +43,19 @@ struct Binary {
         private let changes: AsyncStream<Void>
         private let signalChange: AsyncStream<Void>.Continuation
 
-        fileprivate init(arguments: [String], environment: [String: String], directory: String?) throws {
+        /// - Parameter launcher: a command that execs `coursegen` in its place (`nsenter ... --`),
+        ///   or none.
+        fileprivate init(arguments: [String], environment: [String: String], directory: String?, launcher: [String])
+            throws
+        {
             process = Process()
-            process.executableURL = Binary.url
-            process.arguments = arguments
+            if let first = launcher.first {
+                process.executableURL = URL(fileURLWithPath: first)
+                process.arguments = launcher.dropFirst() + [Binary.url.path] + arguments
+            } else {
+                process.executableURL = Binary.url
+                process.arguments = arguments
+            }
             process.environment = environment
             if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
             let outPipe = Pipe()
@@ -159,13 +168,17 @@ struct Binary {
         }
     }
 
-    /// Starts `coursegen arguments...` with exactly `environment` (plus PATH and HOME).
-    static func start(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws
-        -> Running
-    {
+    /// Starts `coursegen arguments...` with exactly `environment` (plus PATH and HOME), through
+    /// `launcher` if any (a command that execs it, such as `nsenter ... --`).
+    static func start(
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        directory: String? = nil,
+        launcher: [String] = []
+    ) throws -> Running {
         var base = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "NO_COLOR": "1"]
         base.merge(environment) { $1 }
-        return try Running(arguments: arguments, environment: base, directory: directory)
+        return try Running(arguments: arguments, environment: base, directory: directory, launcher: launcher)
     }
 
     /// Runs `coursegen arguments...` to completion.

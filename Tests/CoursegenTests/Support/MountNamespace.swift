@@ -48,8 +48,8 @@ final class MountNamespace: Sendable {
     @discardableResult
     func run(_ script: String, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        process.arguments = ["--target", "\(holder.processIdentifier)", "--mount", "--", "/bin/bash", "-c", script]
+        process.executableURL = URL(fileURLWithPath: launcher[0])
+        process.arguments = launcher.dropFirst() + ["/bin/bash", "-c", script]
         process.environment = ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": NSTemporaryDirectory()]
             .merging(environment) { $1 }
         let pipe = Pipe()
@@ -60,6 +60,10 @@ final class MountNamespace: Sendable {
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
+
+    /// The command that runs another inside the namespace (nsenter execs it: its process is the
+    /// command's own, so signals reach it).
+    var launcher: [String] { ["/usr/bin/nsenter", "--target", "\(holder.processIdentifier)", "--mount", "--"] }
 
     /// `path` as seen inside the namespace, readable from outside.
     func path(_ path: String) -> String { "/proc/\(holder.processIdentifier)/root\(path)" }
