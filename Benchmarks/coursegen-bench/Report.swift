@@ -1,23 +1,23 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// What the run writes besides the table: sections scenarios add (a breakdown too long for the
 /// table), and the machine's load while it ran.
 final class Report: Sendable {
-    private let sections = Mutex<[(title: String, markdown: String)]>([])
+    private let sections = NIOLockedValueBox<[(title: String, markdown: String)]>([])
 
     /// Adds a Markdown section, printed after the table under `### title`.
     func add(section title: String, _ markdown: String) {
-        sections.withLock { $0.append((title, markdown)) }
+        sections.withLockedValue { $0.append((title, markdown)) }
     }
 
-    var addedSections: [(title: String, markdown: String)] { sections.withLock { $0 } }
+    var addedSections: [(title: String, markdown: String)] { sections.withLockedValue { $0 } }
 }
 
 /// Samples the 1-minute load average while the benchmark runs: other builds on the same cores
 /// distort figures, and the report says how busy the machine was.
 final class LoadMonitor: Sendable {
-    private let samples = Mutex<[Double]>([])
+    private let samples = NIOLockedValueBox<[Double]>([])
 
     /// Samples now and every `interval` until the calling task is cancelled.
     func run(every interval: Duration = .seconds(5)) async {
@@ -25,7 +25,7 @@ final class LoadMonitor: Sendable {
             if let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
                 let load = ProcFS.loadAverage(text)
             {
-                samples.withLock { $0.append(load) }
+                samples.withLockedValue { $0.append(load) }
             }
             try? await Task.sleep(for: interval)
         }
@@ -33,7 +33,7 @@ final class LoadMonitor: Sendable {
 
     /// "1-minute load average 2.31 on average, 3.90 at most (41 samples)".
     var summary: String {
-        let values = samples.withLock { $0 }
+        let values = samples.withLockedValue { $0 }
         guard let highest = values.max() else { return "load average not sampled" }
         let mean = values.reduce(0, +) / Double(values.count)
         return String(

@@ -1,6 +1,6 @@
 import CInotify
 import Glibc
-import Synchronization
+import NIOConcurrencyHelpers
 import SystemPackage
 
 /// The process-wide libinotifytools instance: initialised once, owned by one watcher at a time.
@@ -22,14 +22,14 @@ enum InotifyLibrary {
         case held(stopping: Bool, waiting: [CheckedContinuation<Bool?, Never>])
     }
 
-    private static let initialisation = Mutex(Initialisation.notYet)
-    private static let claim = Mutex(Claim.free)
+    private static let initialisation = NIOLockedValueBox(Initialisation.notYet)
+    private static let claim = NIOLockedValueBox(Claim.free)
 
     /// Initialises libinotifytools unless it already is. Idempotent.
     /// - Throws: `WatcherError` if inotify cannot be initialised (instance limit reached), or if its
     ///   descriptor would be 1024 or more. The failure is remembered and thrown again on later calls.
     static func initialise() throws(WatcherError) {
-        let result: Result<Void, WatcherError> = initialisation.withLock { state in
+        let result: Result<Void, WatcherError> = initialisation.withLockedValue { state in
             switch state {
             case .done: return .success(())
             case .failed(let error): return .failure(error)
@@ -65,7 +65,7 @@ enum InotifyLibrary {
         while true {
             // true: acquired; false: busy; nil: a stopping watcher released it, try again.
             let acquired: Bool? = await withCheckedContinuation { continuation in
-                claim.withLock { state in
+                claim.withLockedValue { state in
                     switch state {
                     case .free:
                         state = .held(stopping: false, waiting: [])
@@ -88,14 +88,14 @@ enum InotifyLibrary {
 
     /// Marks the owner as stopping: a new watcher then waits for `release()` instead of failing.
     static func markStopping() {
-        claim.withLock { state in
+        claim.withLockedValue { state in
             if case .held(_, let waiting) = state { state = .held(stopping: true, waiting: waiting) }
         }
     }
 
     /// Gives the library back (called by the owning thread once it no longer uses it).
     static func release() {
-        let waiting: [CheckedContinuation<Bool?, Never>] = claim.withLock { state in
+        let waiting: [CheckedContinuation<Bool?, Never>] = claim.withLockedValue { state in
             defer { state = .free }
             if case .held(_, let waiting) = state { return waiting }
             return []
@@ -107,7 +107,7 @@ enum InotifyLibrary {
 extension InotifyLibrary {
     /// How many watches libinotifytools has in its tables. Only call it while no watcher runs.
     static var watchCountWhileIdle: Int {
-        guard case .done = initialisation.withLock({ $0 }) else { return 0 }
+        guard case .done = initialisation.withLockedValue({ $0 }) else { return 0 }
         return Int(inotifytools_get_num_watches())
     }
 }

@@ -2,7 +2,7 @@ import CInotify
 import Foundation
 import Glibc
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 import SystemPackage
 
 /// The libinotifytools-backed event source: one dedicated thread owns the library, blocks in
@@ -29,7 +29,7 @@ final class InotifySource: RawEventSource {
     }
 
     fileprivate final class Shared: Sendable {
-        let mailbox = Mutex(Mailbox())
+        let mailbox = NIOLockedValueBox(Mailbox())
     }
 
     private let shared = Shared()
@@ -84,7 +84,7 @@ final class InotifySource: RawEventSource {
 
     /// Queues a request and wakes the thread. Returns false if the thread has ended.
     private func send(_ request: Request) -> Bool {
-        let controlFolder: String?? = shared.mailbox.withLock { mailbox in
+        let controlFolder: String?? = shared.mailbox.withLockedValue { mailbox in
             guard !mailbox.closed else { return .none }
             mailbox.requests.append(request)
             return .some(mailbox.controlFolder)
@@ -180,7 +180,7 @@ private final class InotifyThread {
 
     /// Carries out queued requests. Returns false when asked to stop.
     private func serveRequests() -> Bool {
-        let requests = shared.mailbox.withLock { mailbox in
+        let requests = shared.mailbox.withLockedValue { mailbox in
             defer { mailbox.requests.removeAll() }
             return mailbox.requests
         }
@@ -197,7 +197,7 @@ private final class InotifyThread {
                 for (folder, watched) in folders { remove(watched.descriptor, of: folder) }
             case .stop(let reply):
                 // Put back for finish(), which answers every stop request once everything is released.
-                if let reply { shared.mailbox.withLock { $0.requests.append(.stop(reply)) } }
+                if let reply { shared.mailbox.withLockedValue { $0.requests.append(.stop(reply)) } }
                 keepRunning = false
             }
         }
@@ -282,7 +282,7 @@ private final class InotifyThread {
             throw .controlFolderFailed(path: path, errno: Errno(rawValue: code))
         }
         control = (path, inotifytools_wd_from_filename(path + "/"))
-        shared.mailbox.withLock { $0.controlFolder = path }
+        shared.mailbox.withLockedValue { $0.controlFolder = path }
     }
 
     /// The control folder was deleted or moved (a temporary-files cleaner): make a new one.
@@ -303,7 +303,7 @@ private final class InotifyThread {
             // Without a control folder the thread cannot be woken: stop, and say why.
             logger.error("cannot make a new control folder", metadata: ["error": "\(error)"])
             deliver(.failed(error))
-            shared.mailbox.withLock { $0.requests.append(.stop(nil)) }
+            shared.mailbox.withLockedValue { $0.requests.append(.stop(nil)) }
         }
     }
 
@@ -324,7 +324,7 @@ private final class InotifyThread {
             rmdir(control.path)
         }
         control = nil
-        let requests = shared.mailbox.withLock { mailbox in
+        let requests = shared.mailbox.withLockedValue { mailbox in
             mailbox.closed = true
             mailbox.controlFolder = nil
             defer { mailbox.requests.removeAll() }

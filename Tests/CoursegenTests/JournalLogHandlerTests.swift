@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -128,12 +128,12 @@ struct JournalLogHandlerTests {
     @Test("a line goes to the fallback when journald stops taking entries")
     func fallbackWhenJournalStops() throws {
         let receiver = try DatagramReceiver()
-        let lines = Mutex<[String]>([])
-        let logger = try makeLogger(to: receiver) { line in lines.withLock { $0.append(line) } }
+        let lines = NIOLockedValueBox<[String]>([])
+        let logger = try makeLogger(to: receiver) { line in lines.withLockedValue { $0.append(line) } }
         receiver.unlinkSocketFile()
         logger.error("chapter failed", metadata: ["outline": "practical-rust"])
 
-        let written = lines.withLock { $0 }
+        let written = lines.withLockedValue { $0 }
         #expect(written.count == 1)
         #expect(written.first?.contains("error    chapter failed  outline=practical-rust") == true)
         #expect(written.first?.contains("not in the journal") == true)

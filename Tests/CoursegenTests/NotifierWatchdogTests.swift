@@ -1,6 +1,6 @@
 import Logging
 import ServiceLifecycle
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -13,18 +13,18 @@ struct NotifierWatchdogTests {
     @Test("pings every half interval while healthy, withholds pings while not, and resumes after")
     func pingsOnlyWhileHealthy() async throws {
         let clock = ManualClock()
-        let healthy = Mutex(true)
-        let pings = Mutex(0)
+        let healthy = NIOLockedValueBox(true)
+        let pings = NIOLockedValueBox(0)
         let (checks, checked) = AsyncStream.makeStream(of: Bool.self)
         let service = WatchdogService(
             interval: .seconds(30),
             clock: clock,
             isHealthy: {
-                let answer = healthy.withLock { $0 }
+                let answer = healthy.withLockedValue { $0 }
                 checked.yield(answer)
                 return answer
             },
-            ping: { pings.withLock { $0 += 1 } },
+            ping: { pings.withLockedValue { $0 += 1 } },
             logger: quiet
         )
         let group = ServiceGroup(services: [service], logger: quiet)
@@ -36,34 +36,34 @@ struct NotifierWatchdogTests {
 
             // A cycle: the service sleeps half the interval, asks, maybe pings, sleeps again.
             func cycle(healthy answer: Bool) async {
-                healthy.withLock { $0 = answer }
+                healthy.withLockedValue { $0 = answer }
                 clock.advance(by: .seconds(15))
                 #expect(await answers.next() == answer)
                 #expect(await sleeps.next() == .seconds(15))
             }
 
             #expect(await sleeps.next() == .seconds(15))
-            #expect(pings.withLock { $0 } == 0)
+            #expect(pings.withLockedValue { $0 } == 0)
             await cycle(healthy: true)
-            #expect(pings.withLock { $0 } == 1)
+            #expect(pings.withLockedValue { $0 } == 1)
             await cycle(healthy: true)
-            #expect(pings.withLock { $0 } == 2)
+            #expect(pings.withLockedValue { $0 } == 2)
             await cycle(healthy: false)
             await cycle(healthy: false)
-            #expect(pings.withLock { $0 } == 2)
+            #expect(pings.withLockedValue { $0 } == 2)
             await cycle(healthy: true)
-            #expect(pings.withLock { $0 } == 3)
+            #expect(pings.withLockedValue { $0 } == 3)
 
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
-        #expect(pings.withLock { $0 } == 3)
+        #expect(pings.withLockedValue { $0 } == 3)
     }
 
     @Test("a health check that never answers stops the pings, and shutdown still completes")
     func wedgedLoop() async throws {
         let clock = ManualClock()
-        let pings = Mutex(0)
+        let pings = NIOLockedValueBox(0)
         let (asked, ask) = AsyncStream.makeStream(of: Void.self)
         let service = WatchdogService(
             interval: .seconds(30),
@@ -74,7 +74,7 @@ struct NotifierWatchdogTests {
                 try? await Task.sleep(for: .seconds(86_400))
                 return false
             },
-            ping: { pings.withLock { $0 += 1 } },
+            ping: { pings.withLockedValue { $0 += 1 } },
             logger: quiet
         )
         let group = ServiceGroup(services: [service], logger: quiet)
@@ -91,7 +91,7 @@ struct NotifierWatchdogTests {
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
-        #expect(pings.withLock { $0 } == 0)
+        #expect(pings.withLockedValue { $0 } == 0)
     }
 
     @Test("without a watchdog interval it sets no timer and ends at graceful shutdown")

@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -104,15 +104,15 @@ struct TerminalLogHandlerTests {
 
     @Test("the handler writes one newline-terminated line per event with the logger's and the event's metadata")
     func handlerWritesLines() throws {
-        let lines = Mutex<[String]>([])
+        let lines = NIOLockedValueBox<[String]>([])
         var logger = Logger(label: "test") { _ in
-            TerminalLogHandler(useColor: false) { line in lines.withLock { $0.append(line) } }
+            TerminalLogHandler(useColor: false) { line in lines.withLockedValue { $0.append(line) } }
         }
         logger[metadataKey: "outline"] = "practical-rust"
         logger.info("chapter published", metadata: ["chapter": "1"])
         logger.debug("not shown at the default level")
 
-        let written = lines.withLock { $0 }
+        let written = lines.withLockedValue { $0 }
         try #require(written.count == 1)
         #expect(written[0].hasSuffix(" info     chapter published  outline=practical-rust chapter=1\n"))
         #expect(written[0].wholeMatch(of: /\d\d:\d\d:\d\d .*\n/) != nil)

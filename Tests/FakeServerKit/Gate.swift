@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A one-way latch that holds replies back until a test opens it, so a test decides the order in
 /// which requests finish instead of racing latencies.
@@ -12,18 +12,18 @@ public final class Gate: Sendable {
         var waiters: [UInt64: @Sendable () -> Void] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     public init() {}
 
     /// Whether ``open()`` has been called.
     public var isOpen: Bool {
-        state.withLock { $0.isOpen }
+        state.withLockedValue { $0.isOpen }
     }
 
     /// Releases every reply held by this gate, and lets later ones through at once.
     public func open() {
-        let waiters = state.withLock { state in
+        let waiters = state.withLockedValue { state in
             state.isOpen = true
             defer { state.waiters = [:] }
             return state.waiters
@@ -36,7 +36,7 @@ public final class Gate: Sendable {
     /// - Returns: A token for ``cancel(_:)``, or nil when the gate is already open, in which
     ///   case `action` was not stored and the caller proceeds itself.
     package func whenOpen(_ action: @escaping @Sendable () -> Void) -> UInt64? {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard !state.isOpen else { return nil }
             state.nextToken += 1
             state.waiters[state.nextToken] = action
@@ -46,6 +46,6 @@ public final class Gate: Sendable {
 
     /// Forgets the action registered under `token` (its connection closed).
     package func cancel(_ token: UInt64) {
-        _ = state.withLock { $0.waiters.removeValue(forKey: token) }
+        _ = state.withLockedValue { $0.waiters.removeValue(forKey: token) }
     }
 }

@@ -1,5 +1,5 @@
 package import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A fake server's shared, thread-safe bookkeeping: statistics, attempt numbers, the quota, the
 /// storm switch, open connections and the tasks waiting on a condition over the statistics.
@@ -46,7 +46,7 @@ package final class ServerState: Sendable {
     package let scheduledStorm: StormPolicy?
     /// The quota enforced, if any.
     package let quotaPolicy: QuotaPolicy?
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     package init(quota: QuotaPolicy?, storm: StormPolicy?, unresponsive: Bool, start: ContinuousClock.Instant = .now) {
         self.start = start
@@ -55,13 +55,13 @@ package final class ServerState: Sendable {
         var initial = State()
         initial.quota = quota.map { QuotaLimiter(policy: $0, start: start) }
         initial.isUnresponsive = unresponsive
-        state = Mutex(initial)
+        state = NIOLockedValueBox(initial)
     }
 
     /// Applies `change` to the state and wakes the waiters it satisfies.
     @discardableResult
     private func mutate<T>(_ change: (inout State) -> T) -> T {
-        let (result, satisfied) = state.withLock { state in
+        let (result, satisfied) = state.withLockedValue { state in
             let result = change(&state)
             return (result, state.satisfiedWaiters())
         }
@@ -70,7 +70,7 @@ package final class ServerState: Sendable {
     }
 
     package var statistics: FakeServerStatistics {
-        state.withLock { $0.statistics }
+        state.withLockedValue { $0.statistics }
     }
 
     // MARK: Switches
@@ -83,7 +83,7 @@ package final class ServerState: Sendable {
     /// The storm in force `elapsed` after the start: the switched-on one, else the scheduled one
     /// if its schedule covers that time.
     package func activeStorm(at now: ContinuousClock.Instant = .now) -> StormPolicy? {
-        let switchedOn = state.withLock { $0.switchedOnStorm }
+        let switchedOn = state.withLockedValue { $0.switchedOnStorm }
         if let switchedOn { return switchedOn }
         guard let scheduledStorm, scheduledStorm.isScheduled(at: now - start) else { return nil }
         return scheduledStorm
@@ -91,13 +91,13 @@ package final class ServerState: Sendable {
 
     /// While set, new connections are accepted and never read nor answered.
     package var isUnresponsive: Bool {
-        get { state.withLock { $0.isUnresponsive } }
+        get { state.withLockedValue { $0.isUnresponsive } }
         set { mutate { $0.isUnresponsive = newValue } }
     }
 
     /// The quota's limits as they stand now, nil without a quota.
     package func quotaSnapshot(at now: ContinuousClock.Instant = .now) -> QuotaSnapshot? {
-        state.withLock { state in state.quota?.snapshot(at: now) }
+        state.withLockedValue { state in state.quota?.snapshot(at: now) }
     }
 
     // MARK: Requests
@@ -207,7 +207,7 @@ package final class ServerState: Sendable {
     }
 
     package func nextReplyNumber() -> UInt64 {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.repliesSent += 1
             return state.repliesSent
         }
@@ -242,7 +242,7 @@ package final class ServerState: Sendable {
 
     /// Refuses new connections from now on and fails every waiter; returns the open channels.
     package func beginShutdown() -> [any Channel] {
-        let (channels, waiters) = state.withLock { state in
+        let (channels, waiters) = state.withLockedValue { state in
             state.isShutDown = true
             defer { state.waiters = [:] }
             return (Array(state.channels.values), Array(state.waiters.values))
@@ -258,14 +258,14 @@ package final class ServerState: Sendable {
     /// - Throws: `CancellationError` when the task is cancelled, ``FakeServerError`` `.shutDown`
     ///   when the server shuts down first.
     package func wait(until condition: @escaping @Sendable (FakeServerStatistics) -> Bool) async throws {
-        let id = state.withLock { state in
+        let id = state.withLockedValue { state in
             state.nextWaiter += 1
             state.unregisteredWaiters.insert(state.nextWaiter)
             return state.nextWaiter
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let immediate: Result<Void, any Error>? = state.withLock { state in
+                let immediate: Result<Void, any Error>? = state.withLockedValue { state in
                     state.unregisteredWaiters.remove(id)
                     if state.cancelledWaiters.remove(id) != nil { return .failure(CancellationError()) }
                     if state.isShutDown { return .failure(FakeServerError.shutDown()) }
@@ -276,7 +276,7 @@ package final class ServerState: Sendable {
                 if let immediate { continuation.resume(with: immediate) }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> Waiter? in
+            let waiter = state.withLockedValue { state -> Waiter? in
                 if let waiter = state.waiters.removeValue(forKey: id) { return waiter }
                 if state.unregisteredWaiters.contains(id) { state.cancelledWaiters.insert(id) }
                 return nil

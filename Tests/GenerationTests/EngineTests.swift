@@ -217,7 +217,7 @@ struct EngineTests {
         })
         try await harness.generate(markdownOutline(chapters: [("Intro", ["a"]), ("Ownership", ["moves"])]))
         let before = try #require(harness.chapter("02-ownership.md"))
-        failing.withLock { $0 = true }
+        failing.withLockedValue { $0 = true }
         // Ownership's points change (a new request, which fails) and a chapter is inserted before it.
         let report = try await harness.generate(
             markdownOutline(chapters: [("Intro", ["a"]), ("Setup", ["x"]), ("Ownership", ["moves", "borrows"])])

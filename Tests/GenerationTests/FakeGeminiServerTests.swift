@@ -54,7 +54,7 @@ struct FakeGeminiServerTests {
     func decisionSeesParsedRequest() async throws {
         let seen = Recorder<[Server.Request]>([])
         let configuration = Server.Configuration { request in
-            seen.withLock { $0.append(request) }
+            seen.withLockedValue { $0.append(request) }
             return .success()
         }
         let camel = """
@@ -75,7 +75,7 @@ struct FakeGeminiServerTests {
             let snakeResponse = try await exchange(server, path: "/v1/models/\(model):generateContent", body: snake)
             #expect(snakeResponse.status == 200)
         }
-        let requests = seen.withLock { $0 }
+        let requests = seen.withLockedValue { $0 }
         try #require(requests.count == 2)
         #expect(
             requests[0]
@@ -265,7 +265,7 @@ struct FakeGeminiServerTests {
     func badBody(_ bad: BadBody) async throws {
         let decisions = Recorder(0)
         let configuration = Server.Configuration { _ in
-            decisions.withLock { $0 += 1 }
+            decisions.withLockedValue { $0 += 1 }
             return .success()
         }
         try await withServer(configuration) { server in
@@ -276,7 +276,7 @@ struct FakeGeminiServerTests {
             #expect(error["status"] as? String == "INVALID_ARGUMENT")
             #expect(error["message"] as? String == bad.message)
         }
-        #expect(decisions.withLock { $0 } == 0)
+        #expect(decisions.withLockedValue { $0 } == 0)
     }
 
     @Test("an unknown model is 404 NOT_FOUND, a path that is no method is 404 too")
@@ -655,16 +655,16 @@ struct FakeGeminiServerTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     try await server.waitForRequests(3)
-                    resumedAt.withLock { $0 = server.statistics.requestCount }
+                    resumedAt.withLockedValue { $0 = server.statistics.requestCount }
                 }
                 for index in 1...2 {
                     _ = try await exchange(server, body: requestBody(prompt: "p\(index)"))
                 }
-                #expect(resumedAt.withLock { $0 } == nil)
+                #expect(resumedAt.withLockedValue { $0 } == nil)
                 _ = try await exchange(server, body: requestBody(prompt: "p3"))
                 try await group.waitForAll()
             }
-            #expect(resumedAt.withLock { $0 } == 3)
+            #expect(resumedAt.withLockedValue { $0 } == 3)
         }
     }
 

@@ -146,14 +146,14 @@ struct PublisherTests {
             while !stop.load(ordering: .relaxed) {
                 guard let names = try? files.entries(of: folder) else { continue }
                 if !validNameSets.contains(Set(names)) {
-                    violations.withLock { $0.append("names \(names.sorted())") }
+                    violations.withLockedValue { $0.append("names \(names.sorted())") }
                 }
                 for name in names where name.hasSuffix(".md") {
                     // A file swapped away meanwhile cannot be read: that is fine.
                     guard let bytes = try? files.read("\(folder)/\(name)") else { continue }
                     let text = String(decoding: bytes, as: UTF8.self)
                     if name != "SUMMARY.md" && !(text.hasPrefix("# ") && text.hasSuffix("END\n")) {
-                        violations.withLock { $0.append("\(name): \(text.prefix(40))…\(text.suffix(10))") }
+                        violations.withLockedValue { $0.append("\(name): \(text.prefix(40))…\(text.suffix(10))") }
                     }
                 }
                 observations.add(1, ordering: .relaxed)

@@ -46,21 +46,21 @@ struct SchedulerHarness {
                     } catch {
                         result = .failure(error)
                     }
-                    results.withLock { $0[index] = result }
-                    finished.withLock { $0 += 1 }
+                    results.withLockedValue { $0[index] = result }
+                    finished.withLockedValue { $0 += 1 }
                 }
             }
-            while finished.withLock({ $0 }) < requests.count {
+            while finished.withLockedValue({ $0 }) < requests.count {
                 let quiet = await settle {
-                    let remaining = requests.count - finished.withLock { $0 }
+                    let remaining = requests.count - finished.withLockedValue { $0 }
                     if remaining == 0 { return true }
                     let queued = await scheduler.waitingForSlot
                     return clock.sleeperCount > 0 && clock.sleeperCount + queued == remaining
                 }
-                if finished.withLock({ $0 }) == requests.count { break }
+                if finished.withLockedValue({ $0 }) == requests.count { break }
                 guard quiet, let next = clock.nextDeadline else {
                     Issue.record(
-                        "requests stopped making progress with \(requests.count - finished.withLock { $0 }) unfinished"
+                        "requests stopped making progress with \(requests.count - finished.withLockedValue { $0 }) unfinished"
                     )
                     group.cancelAll()
                     break
@@ -68,7 +68,7 @@ struct SchedulerHarness {
                 clock.advance(to: next)
             }
         }
-        return results.withLock { $0.map { $0! } }
+        return results.withLockedValue { $0.map { $0! } }
     }
 }
 
@@ -122,7 +122,7 @@ struct SchedulerTests {
         let reads = Locked(0)
         // Every read of the wall clock is an hour off the last, one way then the other.
         let jumping: @Sendable () -> Date = {
-            let count = reads.withLock { $0 += 1; return $0 }
+            let count = reads.withLockedValue { $0 += 1; return $0 }
             return Date(timeIntervalSince1970: 1_800_000_000 + (count % 2 == 0 ? 3600 : -3600))
         }
         let harness = SchedulerHarness(
@@ -160,12 +160,12 @@ struct SchedulerTests {
             stop: stop,
             wallClock: { wall.value }
         )
-        wall.withLock { $0 = start.addingTimeInterval(-3600) }
+        wall.withLockedValue { $0 = start.addingTimeInterval(-3600) }
         await #expect(throws: GenerationFailure.self) { try await scheduler.generate(.named("set back"), logger: .quiet) }
         clock.advance(by: .seconds(3600))
         await #expect(throws: GenerationFailure.self) { try await scheduler.generate(.named("an hour on"), logger: .quiet) }
         #expect(provider.submissions.isEmpty)
-        wall.withLock { $0 = start.addingTimeInterval(3600) }
+        wall.withLockedValue { $0 = start.addingTimeInterval(3600) }
         _ = try await scheduler.generate(.named("set forward"), logger: .quiet)
         #expect(provider.submissions.map(\.prompt) == ["set forward"])
     }
@@ -427,7 +427,7 @@ struct SchedulerTests {
         )
         await #expect(throws: GenerationFailure.self) { try await scheduler.generate(.named("early"), logger: .quiet) }
         #expect(provider.submissions.isEmpty && provider.verifications == 0)
-        wall.withLock { $0 = $0.addingTimeInterval(3601) }
+        wall.withLockedValue { $0 = $0.addingTimeInterval(3601) }
         _ = try await scheduler.generate(.named("after the reset"), logger: .quiet)
         #expect(provider.submissions.map(\.prompt) == ["after the reset"])
         #expect(await scheduler.stop == nil)
@@ -618,7 +618,7 @@ struct AdaptiveLimitTests {
             }
         )
         let limits = Locked([Int]())
-        await harness.scheduler.observeLimit { current, _ in limits.withLock { $0.append(current) } }
+        await harness.scheduler.observeLimit { current, _ in limits.withLockedValue { $0.append(current) } }
         let results = await harness.run((1...16).map { ChapterRequest.named("chapter \($0)") })
         #expect(results.allSatisfy { (try? $0.get()) != nil })
         let seen = limits.value

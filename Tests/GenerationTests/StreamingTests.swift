@@ -172,7 +172,7 @@ struct StreamingTests {
         let path = try harness.temp.write("inbox/course.md", outline)
         let report = try await harness.engine.run(
             Engine.Job(outlinePath: path, name: "course", outputFolder: "\(harness.output)/course", settings: harness.settings),
-            onProgress: { progress in if progress.writing > 0 { events.withLock { $0.append(.writing(words: progress.words)) } } }
+            onProgress: { progress in if progress.writing > 0 { events.withLockedValue { $0.append(.writing(words: progress.words)) } } }
         )
         try await harness.shutdown()
         #expect(report.isComplete)

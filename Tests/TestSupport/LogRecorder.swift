@@ -1,5 +1,5 @@
 public import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Collects everything logged through its loggers, for assertions, and lets a test wait for a
 /// message (an event, not a pause).
@@ -16,7 +16,7 @@ public final class LogRecorder: Sendable {
         var waiters: [(message: String, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     /// Every message, as it is logged.
     public let messages: AsyncStream<String>
     private let messagesContinuation: AsyncStream<String>.Continuation
@@ -35,7 +35,7 @@ public final class LogRecorder: Sendable {
     /// `logger()`.
     public var logger: Logger { logger() }
 
-    public var all: [Record] { state.withLock { $0.records } }
+    public var all: [Record] { state.withLockedValue { $0.records } }
 
     /// Everything logged, as one string, for "never contains" checks.
     public var text: String {
@@ -43,7 +43,7 @@ public final class LogRecorder: Sendable {
     }
 
     func append(_ record: Record) {
-        let ready = state.withLock { state in
+        let ready = state.withLockedValue { state in
             state.records.append(record)
             let ready = state.waiters.filter { $0.message == record.message }.map(\.continuation)
             state.waiters.removeAll { $0.message == record.message }
@@ -59,7 +59,7 @@ public final class LogRecorder: Sendable {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await withCheckedContinuation { continuation in
-                    let logged = self.state.withLock { state in
+                    let logged = self.state.withLockedValue { state in
                         if state.records.contains(where: { $0.message == message }) { return true }
                         state.waiters.append((message, continuation))
                         return false
@@ -75,7 +75,7 @@ public final class LogRecorder: Sendable {
             let first = await group.next()!
             if !first {
                 // Timed out: release the waiter so the group can finish.
-                let waiters = state.withLock { state in
+                let waiters = state.withLockedValue { state in
                     defer { state.waiters.removeAll { $0.message == message } }
                     return state.waiters.filter { $0.message == message }.map(\.continuation)
                 }

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A clock that moves only when a test says so. Sleepers wake, in deadline order, as the test
 /// advances it. A test sees what sleeps: `sleeperCount` and `nextDeadline` now, and `sleeps`, the
@@ -25,7 +25,7 @@ public final class ManualClock: Clock, Sendable {
         var sleepsBegun = 0
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     /// The length of every sleep that had to wait, yielded when it begins.
     public let sleeps: AsyncStream<Duration>
     private let sleepsContinuation: AsyncStream<Duration>.Continuation
@@ -34,26 +34,26 @@ public final class ManualClock: Clock, Sendable {
         (sleeps, sleepsContinuation) = AsyncStream.makeStream()
     }
 
-    public var now: Instant { state.withLock { $0.now } }
+    public var now: Instant { state.withLockedValue { $0.now } }
     public var minimumResolution: Duration { .zero }
 
     /// Tasks sleeping on this clock now.
-    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+    public var sleeperCount: Int { state.withLockedValue { $0.sleepers.count } }
 
     /// Sleeps that had to wait, since the clock was made.
-    public var sleepsBegun: Int { state.withLock { $0.sleepsBegun } }
+    public var sleepsBegun: Int { state.withLockedValue { $0.sleepsBegun } }
 
     /// The earliest deadline anyone sleeps until.
-    public var nextDeadline: Instant? { state.withLock { $0.sleepers.map(\.deadline).min() } }
+    public var nextDeadline: Instant? { state.withLockedValue { $0.sleepers.map(\.deadline).min() } }
 
     public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
-        let id = state.withLock { state in
+        let id = state.withLockedValue { state in
             state.nextID += 1
             return state.nextID
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let outcome: Result<Void, any Error>? = state.withLock { state in
+                let outcome: Result<Void, any Error>? = state.withLockedValue { state in
                     if Task.isCancelled { return .failure(CancellationError()) }
                     if deadline <= state.now { return .success(()) }
                     state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
@@ -64,7 +64,7 @@ public final class ManualClock: Clock, Sendable {
                 if let outcome { continuation.resume(with: outcome) }
             }
         } onCancel: {
-            let sleeper = state.withLock { state -> Sleeper? in
+            let sleeper = state.withLockedValue { state -> Sleeper? in
                 guard let index = state.sleepers.firstIndex(where: { $0.id == id }) else { return nil }
                 return state.sleepers.remove(at: index)
             }
@@ -74,7 +74,7 @@ public final class ManualClock: Clock, Sendable {
 
     /// Moves time to `instant` (never backwards), waking every sleeper due by then.
     public func advance(to instant: Instant) {
-        let due = state.withLock { state -> [Sleeper] in
+        let due = state.withLockedValue { state -> [Sleeper] in
             state.now = max(state.now, instant)
             let due = state.sleepers.filter { $0.deadline <= state.now }.sorted { $0.deadline < $1.deadline }
             state.sleepers.removeAll { $0.deadline <= state.now }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A temporary folder removed when the test ends.
 public final class TemporaryFolder: Sendable {
@@ -42,8 +42,8 @@ public final class TemporaryFolder: Sendable {
 
 /// A value shared between test tasks and threads.
 public final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    public init(_ value: Value) { mutex = Mutex(value) }
-    public func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
-    public var value: Value { mutex.withLock { $0 } }
+    private let mutex: NIOLockedValueBox<Value>
+    public init(_ value: Value) { mutex = NIOLockedValueBox(value) }
+    public func withLockedValue<T: Sendable>(_ body: (inout Value) -> T) -> T { mutex.withLockedValue { body(&$0) } }
+    public var value: Value { mutex.withLockedValue { $0 } }
 }

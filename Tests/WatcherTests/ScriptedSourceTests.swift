@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 import SystemPackage
 import TestSupport
 import Testing
@@ -12,7 +12,7 @@ final class ScriptedSource: RawEventSource {
         var watched: [String] = []
         var stopped = false
     }
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let eventsAtStart: [RawEvent]
     private let failures: [String: WatcherError]
 
@@ -21,15 +21,15 @@ final class ScriptedSource: RawEventSource {
         self.failures = failures
     }
 
-    var watched: [String] { state.withLock { $0.watched } }
-    var stopped: Bool { state.withLock { $0.stopped } }
+    var watched: [String] { state.withLockedValue { $0.watched } }
+    var stopped: Bool { state.withLockedValue { $0.stopped } }
 
     func inject(_ event: RawEvent) {
-        state.withLock { $0.deliver }?(.event(event))
+        state.withLockedValue { $0.deliver }?(.event(event))
     }
 
     func start(deliver: @escaping @Sendable (SourceOutput) -> Void) async throws(WatcherError) {
-        state.withLock { $0.deliver = deliver }
+        state.withLockedValue { $0.deliver = deliver }
         for event in eventsAtStart { deliver(.event(event)) }
     }
 
@@ -38,14 +38,14 @@ final class ScriptedSource: RawEventSource {
         guard (try? Stat(FilePath(folder), followTargetSymlink: isInboxRoot))?.type == .directory else {
             return .missing
         }
-        state.withLock { $0.watched.append(folder) }
+        state.withLockedValue { $0.watched.append(folder) }
         return .watched
     }
 
     func unwatch(subtree folder: String) async {}
     func unwatchAll() async {}
-    func stop() async { state.withLock { $0.stopped = true } }
-    func requestStop() { state.withLock { $0.stopped = true } }
+    func stop() async { state.withLockedValue { $0.stopped = true } }
+    func requestStop() { state.withLockedValue { $0.stopped = true } }
 }
 
 /// The watcher's session over real files, with inotify replaced by a scripted source to inject what the

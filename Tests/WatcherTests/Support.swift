@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -119,10 +119,10 @@ final class EventQueue: Sendable {
         var ended = false
         var waiter: CheckedContinuation<Void, Never>?
     }
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     func append(_ event: WatchEvent) {
-        let waiter = state.withLock { state in
+        let waiter = state.withLockedValue { state in
             state.events.append(event)
             defer { state.waiter = nil }
             return state.waiter
@@ -131,7 +131,7 @@ final class EventQueue: Sendable {
     }
 
     func end(failure: (any Error)?) {
-        let waiter = state.withLock { state in
+        let waiter = state.withLockedValue { state in
             state.ended = true
             state.failure = failure
             defer { state.waiter = nil }
@@ -147,7 +147,7 @@ final class EventQueue: Sendable {
         let deadline = ContinuousClock.now + timeout
         while true {
             enum Step { case event(WatchEvent), failure(any Error), ended, wait }
-            let step: Step = state.withLock { state in
+            let step: Step = state.withLockedValue { state in
                 if !state.events.isEmpty { return .event(state.events.removeFirst()) }
                 if let failure = state.failure { return .failure(failure) }
                 return state.ended ? .ended : .wait
@@ -181,7 +181,7 @@ final class EventQueue: Sendable {
             group.addTask {
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { continuation in
-                        let resumeNow = self.state.withLock { state in
+                        let resumeNow = self.state.withLockedValue { state in
                             if !state.events.isEmpty || state.ended || Task.isCancelled { return true }
                             state.waiter?.resume()
                             state.waiter = continuation
@@ -190,7 +190,7 @@ final class EventQueue: Sendable {
                         if resumeNow { continuation.resume() }
                     }
                 } onCancel: {
-                    let waiter = self.state.withLock { state in
+                    let waiter = self.state.withLockedValue { state in
                         defer { state.waiter = nil }
                         return state.waiter
                     }

@@ -31,7 +31,7 @@ struct WatchModeTests {
     static func fileSystems(_ types: [FileSystemType]) -> @Sendable (String) -> Result<FileSystemType, Errno> {
         let remaining = Locked(types)
         return { _ in
-            .success(remaining.withLock { types in types.count > 1 ? types.removeFirst() : types[0] })
+            .success(remaining.withLockedValue { types in types.count > 1 ? types.removeFirst() : types[0] })
         }
     }
 

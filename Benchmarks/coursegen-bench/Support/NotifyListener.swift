@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Foundation
 import Synchronization
 
@@ -38,9 +39,9 @@ final class NotifyListener: Sendable {
     /// The path to put in `NOTIFY_SOCKET`.
     let address: String
     private let descriptor: Int32
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let stopping = Atomic(false)
-    private let finished = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    private let finished = NIOLockedValueBox<CheckedContinuation<Void, Never>?>(nil)
 
     /// Binds a socket at `path` and starts reading.
     init(path: String) throws {
@@ -82,7 +83,7 @@ final class NotifyListener: Sendable {
             guard count > 0 else { continue }
             let received = ContinuousClock.now
             let text = String(decoding: buffer[..<count], as: UTF8.self)
-            let resumed: [(CheckedContinuation<Message?, Never>, Message)] = state.withLock { state in
+            let resumed: [(CheckedContinuation<Message?, Never>, Message)] = state.withLockedValue { state in
                 let message = Message(index: state.messages.count, received: received, text: text)
                 state.messages.append(message)
                 var resumed: [(CheckedContinuation<Message?, Never>, Message)] = []
@@ -94,26 +95,26 @@ final class NotifyListener: Sendable {
             }
             for (continuation, message) in resumed { continuation.resume(returning: message) }
         }
-        finished.withLock { $0?.resume() }
+        finished.withLockedValue { $0?.resume() }
     }
 
     /// Messages received so far.
-    var messages: [Message] { state.withLock { $0.messages } }
+    var messages: [Message] { state.withLockedValue { $0.messages } }
 
     /// The number of messages received so far: pass it as `after` to wait for a later one.
-    var count: Int { state.withLock { $0.messages.count } }
+    var count: Int { state.withLockedValue { $0.messages.count } }
 
     /// The first message at position `after` or later for which `condition` holds, waiting for it
     /// if need be (bound the wait with `within`).
     /// - Throws: `CancellationError` when the waiting task is cancelled.
     func first(after: Int = 0, where condition: @escaping @Sendable (Message) -> Bool) async throws -> Message {
-        let id = state.withLock { state in
+        let id = state.withLockedValue { state in
             state.nextWaiter += 1
             return state.nextWaiter
         }
         let message: Message? = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Message?, Never>) in
-                let found: Message?? = state.withLock { state in
+                let found: Message?? = state.withLockedValue { state in
                     if Task.isCancelled { return .some(nil) }
                     if let message = state.messages.dropFirst(after).first(where: condition) { return message }
                     state.waiters[id] = Waiter(after: after, condition: condition, continuation: continuation)
@@ -122,7 +123,7 @@ final class NotifyListener: Sendable {
                 if let found { continuation.resume(returning: found) }
             }
         } onCancel: {
-            state.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume(returning: nil)
+            state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.continuation.resume(returning: nil)
         }
         guard let message else { throw CancellationError() }
         return message
@@ -141,7 +142,7 @@ final class NotifyListener: Sendable {
     /// Stops reading and closes the socket; waiters still waiting are left to their timeouts.
     func close() async {
         await withCheckedContinuation { continuation in
-            finished.withLock { $0 = continuation }
+            finished.withLockedValue { $0 = continuation }
             stopping.store(true, ordering: .relaxed)
         }
         Glibc.close(descriptor)

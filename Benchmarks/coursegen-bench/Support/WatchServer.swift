@@ -1,6 +1,6 @@
 import FakeGemini
 import FakeServerKit
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The fake Gemini server of the watch scenarios, in the benchmark's process (the daemon is the
 /// other process): it answers at once while a scenario brings its outlines up to date, and after
@@ -10,14 +10,14 @@ final class WatchServer: Sendable {
     private let timing: Timing
 
     private final class Timing: Sendable {
-        let model = Mutex<LatencyModel?>(nil)
+        let model = NIOLockedValueBox<LatencyModel?>(nil)
     }
 
     static func start(apiKey: String, quota: QuotaPolicy? = nil) async throws -> WatchServer {
         let timing = Timing()
         let server = try await FakeGeminiServer.start(
             FakeGeminiServer.Configuration(apiKey: apiKey, quota: quota) { request in
-                guard let model = timing.model.withLock({ $0 }) else { return .success() }
+                guard let model = timing.model.withLockedValue({ $0 }) else { return .success() }
                 return .success().timed(
                     by: model,
                     prompt: request.prompt,
@@ -38,7 +38,7 @@ final class WatchServer: Sendable {
 
     /// From now on replies wait `model`'s latency (nil: answer at once).
     func answer(after model: LatencyModel?) {
-        timing.model.withLock { $0 = model }
+        timing.model.withLockedValue { $0 = model }
     }
 
     /// Chapter requests (POSTs) that arrived at `instant` or later, in arrival order.

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// What one run spends, priced at its model's price, and the budget its requests must stay
 /// within.
@@ -16,7 +16,7 @@ public final class Spending: Sendable {
     public let price: Price?
     /// The most the run may spend, in US dollars; nil: no limit, and `reserve` never waits.
     public let budget: Double?
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     /// A reserved attempt, to `settle` when it has ended.
     struct Reservation: Sendable, Hashable {
@@ -69,10 +69,10 @@ public final class Spending: Sendable {
     }
 
     /// What the run's settled attempts cost so far, in US dollars.
-    public var spent: Double { state.withLock { $0.spent } }
+    public var spent: Double { state.withLockedValue { $0.spent } }
 
     /// Attempts waiting for the budget to fit them.
-    var waiting: Int { state.withLock { $0.queue.count } }
+    var waiting: Int { state.withLockedValue { $0.queue.count } }
 
     /// Reserves the most one attempt of `request` can cost, waiting while it does not fit and
     /// other attempts are in flight. Returns at once without a budget.
@@ -83,13 +83,13 @@ public final class Spending: Sendable {
     func reserve(for request: ChapterRequest) async throws -> Reservation? {
         guard let budget else { return nil }
         guard let most = most(for: request) else { throw BudgetRefusal.noPrice(model: request.model) }
-        let id = state.withLock { state in
+        let id = state.withLockedValue { state in
             state.nextID += 1
             return state.nextID
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Reservation, any Error>) in
-                let resumes = state.withLock { state -> [Resume] in
+                let resumes = state.withLockedValue { state -> [Resume] in
                     // Checked under the lock the cancellation handler takes: either it sees this
                     // waiter queued, or this sees the task cancelled.
                     if Task.isCancelled { return [Resume(continuation, .failure(CancellationError()))] }
@@ -99,7 +99,7 @@ public final class Spending: Sendable {
                 for resume in resumes { resume.run() }
             }
         } onCancel: {
-            let resumes = state.withLock { state -> [Resume] in
+            let resumes = state.withLockedValue { state -> [Resume] in
                 guard let index = state.queue.firstIndex(where: { $0.id == id }) else { return [] }
                 let waiter = state.queue.remove(at: index)
                 return [Resume(waiter.continuation, .failure(CancellationError()))] + Self.serve(&state, budget: budget)
@@ -112,7 +112,7 @@ public final class Spending: Sendable {
     /// attempts that fit now are sent. Settling twice changes nothing.
     func settle(_ reservation: Reservation?, usage: Usage) {
         guard let reservation, let budget else { return }
-        let resumes = state.withLock { state -> [Resume] in
+        let resumes = state.withLockedValue { state -> [Resume] in
             guard state.reserved.removeValue(forKey: reservation.id) != nil else { return [] }
             state.spent += price.map { $0.dollars(for: usage) } ?? 0
             return Self.serve(&state, budget: budget)

@@ -1,11 +1,11 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Answers as they arrive, taken in batches: what arrived while the engine was busy publishing
 /// the previous batch is published together, in one exchange of the folder, instead of one
 /// publish per chapter. A 240-chapter course whose answers come quickly then costs a handful of
 /// publishes, not 240 rewrites of its table of contents and manifest.
 final class Arrivals<Element: Sendable>: Sendable {
-    private let arrived = Mutex<[Element]>([])
+    private let arrived = NIOLockedValueBox<[Element]>([])
     private let signal: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
 
@@ -15,7 +15,7 @@ final class Arrivals<Element: Sendable>: Sendable {
 
     /// Adds one arrival and wakes the reader.
     func add(_ element: Element) {
-        arrived.withLock { $0.append(element) }
+        arrived.withLockedValue { $0.append(element) }
         continuation.yield()
     }
 
@@ -23,7 +23,7 @@ final class Arrivals<Element: Sendable>: Sendable {
     /// - Throws: `CancellationError` when the task is cancelled while waiting.
     func next(_ signals: inout AsyncStream<Void>.Iterator) async throws -> [Element] {
         while true {
-            let batch = arrived.withLock { elements in
+            let batch = arrived.withLockedValue { elements in
                 defer { elements.removeAll() }
                 return elements
             }

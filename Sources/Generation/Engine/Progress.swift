@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 extension Engine {
     /// Progress of one run, for `systemctl status` and the terminal.
@@ -40,17 +40,17 @@ final class ProgressTracker: Sendable {
         }
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     private let onProgress: @Sendable (Engine.Progress) -> Void
 
     init(_ initial: Engine.Progress, onProgress: @escaping @Sendable (Engine.Progress) -> Void) {
-        state = Mutex(State(progress: initial))
+        state = NIOLockedValueBox(State(progress: initial))
         self.onProgress = onProgress
         onProgress(initial)
     }
 
     func record(_ event: Scheduler.Event, for key: ChapterKey) {
-        let snapshot = state.withLock { state in
+        let snapshot = state.withLockedValue { state in
             switch event {
             case .retrying:
                 state.progress.retrying += 1
@@ -75,7 +75,7 @@ final class ProgressTracker: Sendable {
     }
 
     func finished(_ key: ChapterKey, _ end: End) {
-        let snapshot = state.withLock { state in
+        let snapshot = state.withLockedValue { state in
             state.words[key] = nil
             state.sent.remove(key)
             switch end {

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Answers that arrived but could not be written to the state folder (full, read-only, gone),
 /// kept in memory so that none is paid for twice.
@@ -23,13 +23,13 @@ final class UnstoredAnswers: Sendable {
         var failure: String?
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     /// Keeps `body`, which `failure` kept out of the store.
     /// - Returns: how many older answers were dropped to stay within `byteLimit`.
     @discardableResult
     func keep(_ body: BodyStore.Body, failure: any Error) -> Int {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.failure = "\(failure)"
             if let old = state.bodies.updateValue(body, forKey: body.key) {
                 state.bytes -= old.text.utf8.count
@@ -49,15 +49,15 @@ final class UnstoredAnswers: Sendable {
 
     /// The answer kept for `key`, if any.
     func body(for key: ChapterKey) -> BodyStore.Body? {
-        state.withLock { $0.bodies[key.hex] }
+        state.withLockedValue { $0.bodies[key.hex] }
     }
 
-    var count: Int { state.withLock { $0.bodies.count } }
+    var count: Int { state.withLockedValue { $0.bodies.count } }
 
     /// Why a new request must not be sent now: the state folder could not keep the last answer.
     /// Nil when answers are being stored. Its disposition lets the daemon try again later.
     var refusal: ProviderError? {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.failure.map {
                 ProviderError(
                     .retry,
@@ -71,7 +71,7 @@ final class UnstoredAnswers: Sendable {
     /// A store succeeded: answers are being kept again. Tries to store the ones held, oldest
     /// first (blocking file work: run it on `BlockingIO`).
     func storeSucceeded(into store: BodyStore) {
-        state.withLock { $0.failure = nil }
+        state.withLockedValue { $0.failure = nil }
         try? self.store(into: store)
     }
 
@@ -79,21 +79,21 @@ final class UnstoredAnswers: Sendable {
     /// when they all are (blocking file work: run it on `BlockingIO`).
     /// - Throws: the first store's failure; the answers not stored stay held.
     func store(into store: BodyStore) throws(FileError) {
-        let held = state.withLock { state in state.order.compactMap { state.bodies[$0] } }
+        let held = state.withLockedValue { state in state.order.compactMap { state.bodies[$0] } }
         for body in held {
             do {
                 try store.save(body)
             } catch {
-                state.withLock { $0.failure = "\(error)" }
+                state.withLockedValue { $0.failure = "\(error)" }
                 throw error
             }
-            state.withLock { state in
+            state.withLockedValue { state in
                 guard state.bodies[body.key] == body else { return }
                 state.bodies.removeValue(forKey: body.key)
                 state.order.removeAll { $0 == body.key }
                 state.bytes -= body.text.utf8.count
             }
         }
-        state.withLock { if $0.bodies.isEmpty { $0.failure = nil } }
+        state.withLockedValue { if $0.bodies.isEmpty { $0.failure = nil } }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 
 #if canImport(Glibc)
@@ -68,12 +68,12 @@ struct Binary {
             let changed = signalChange
             outPipe.fileHandleForReading.readabilityHandler = { [output] handle in
                 let data = handle.availableData
-                output.mutex.withLock { $0.out += data }
+                output.mutex.withLockedValue { $0.out += data }
                 changed.yield()
             }
             errPipe.fileHandleForReading.readabilityHandler = { [output] handle in
                 let data = handle.availableData
-                output.mutex.withLock { $0.err += data }
+                output.mutex.withLockedValue { $0.err += data }
                 changed.yield()
             }
             let signal = signalExit
@@ -87,7 +87,7 @@ struct Binary {
         var pid: pid_t { process.processIdentifier }
 
         /// What it wrote to standard error so far.
-        var standardError: String { output.mutex.withLock { String(decoding: $0.err, as: UTF8.self) } }
+        var standardError: String { output.mutex.withLockedValue { String(decoding: $0.err, as: UTF8.self) } }
 
         func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
@@ -152,12 +152,12 @@ struct Binary {
                 err.readabilityHandler = nil
                 let restOut = out.readDataToEndOfFile()
                 let restErr = err.readDataToEndOfFile()
-                output.mutex.withLock {
+                output.mutex.withLockedValue {
                     $0.out += restOut
                     $0.err += restErr
                 }
             }
-            return output.mutex.withLock {
+            return output.mutex.withLockedValue {
                 Result(
                     status: process.terminationStatus,
                     standardOutput: String(decoding: $0.out, as: UTF8.self),
@@ -191,7 +191,7 @@ struct Binary {
 
 /// A process's collected output, shared with the pipes' handlers.
 final class OutputBuffer: Sendable {
-    let mutex = Mutex((out: [UInt8](), err: [UInt8]()))
+    let mutex = NIOLockedValueBox((out: [UInt8](), err: [UInt8]()))
 }
 
 struct BinaryError: Error, CustomStringConvertible {

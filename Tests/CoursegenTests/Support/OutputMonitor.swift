@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Foundation
 #if canImport(Glibc)
     import Glibc
@@ -11,9 +12,9 @@ import TestSupport
 final class OutputMonitor: Sendable {
     private let root: String
     private let stop = Atomic(false)
-    private let state = Mutex((violations: [String](), scans: 0))
+    private let state = NIOLockedValueBox((violations: [String](), scans: 0))
     /// How many times a status page was read whole.
-    private let pages = Mutex(0)
+    private let pages = NIOLockedValueBox(0)
     private let done: AsyncStream<Void>
     private let finish: AsyncStream<Void>.Continuation
 
@@ -46,7 +47,7 @@ final class OutputMonitor: Sendable {
                 if !text.hasPrefix("# Status of ") || !text.hasSuffix("._\n") || !lastLine.hasPrefix("_Written by coursegen") {
                     record("partial status page \(folder)/STATUS.md: \(page.count) bytes")
                 }
-                pages.withLock { $0 += 1 }
+                pages.withLockedValue { $0 += 1 }
             }
             guard let names = Self.names(in: directory) else { continue }
             var numbers: [Int: String] = [:]
@@ -73,7 +74,7 @@ final class OutputMonitor: Sendable {
                 }
             }
         }
-        state.withLock { $0.scans += 1 }
+        state.withLockedValue { $0.scans += 1 }
     }
 
     /// The file `name` in the folder open as `directory`, nil if it is not there.
@@ -109,16 +110,16 @@ final class OutputMonitor: Sendable {
     }
 
     private func record(_ violation: String) {
-        state.withLock { if $0.violations.count < 20 { $0.violations.append(violation) } }
+        state.withLockedValue { if $0.violations.count < 20 { $0.violations.append(violation) } }
     }
 
     /// How many times it has read a whole status page so far.
-    var pagesRead: Int { pages.withLock { $0 } }
+    var pagesRead: Int { pages.withLockedValue { $0 } }
 
     /// Stops watching and returns what it saw that it should not have, and how many scans it made.
     func finishWatching() async -> (violations: [String], scans: Int) {
         stop.store(true, ordering: .relaxed)
         for await _ in done {}
-        return state.withLock { ($0.violations, $0.scans) }
+        return state.withLockedValue { ($0.violations, $0.scans) }
     }
 }

@@ -1,7 +1,7 @@
 import FakeGemini
 import FakeServerKit
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 // Helpers shared by the tests of the fake servers.
 
@@ -103,13 +103,13 @@ func detail(_ error: [String: Any], _ typeName: String) -> [String: Any]? {
 
 /// A value shared between a test and the closures it hands out.
 final class Recorder<Value: Sendable>: Sendable {
-    private let value: Mutex<Value>
+    private let value: NIOLockedValueBox<Value>
 
     init(_ value: Value) {
-        self.value = Mutex(value)
+        self.value = NIOLockedValueBox(value)
     }
 
-    func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T {
-        value.withLock { body(&$0) }
+    func withLockedValue<T: Sendable>(_ body: (inout Value) -> T) -> T {
+        value.withLockedValue { body(&$0) }
     }
 }

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 
 @testable import Generation
@@ -32,7 +32,7 @@ final class ScriptedProvider: ChapterProvider, Sendable {
     private let reports: Reports
     /// What the key and model check answers: nil accepts.
     private let verdict: ProviderError?
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     init(
         clock: ManualClock,
@@ -51,23 +51,23 @@ final class ScriptedProvider: ChapterProvider, Sendable {
     }
 
     /// Key and model checks made.
-    var verifications: Int { state.withLock { $0.verifications } }
+    var verifications: Int { state.withLockedValue { $0.verifications } }
 
     func verify(model: String, timeout: Duration) async throws {
-        state.withLock { $0.verifications += 1 }
+        state.withLockedValue { $0.verifications += 1 }
         if let verdict { throw verdict }
     }
 
-    var submissions: [Submission] { state.withLock { $0.submissions } }
-    var maxInFlight: Int { state.withLock { $0.maxInFlight } }
-    var inFlight: Int { state.withLock { $0.inFlight } }
+    var submissions: [Submission] { state.withLockedValue { $0.submissions } }
+    var maxInFlight: Int { state.withLockedValue { $0.maxInFlight } }
+    var inFlight: Int { state.withLockedValue { $0.inFlight } }
 
     func generate(
         _ request: ChapterRequest,
         timeout: Duration,
         onProgress: @escaping @Sendable (ChapterProgress) -> Void
     ) async throws -> ChapterResponse {
-        let attempt = state.withLock { state in
+        let attempt = state.withLockedValue { state in
             state.attempts[request.prompt, default: 0] += 1
             let attempt = state.attempts[request.prompt]!
             state.submissions.append(
@@ -82,7 +82,7 @@ final class ScriptedProvider: ChapterProvider, Sendable {
             state.maxInFlight = max(state.maxInFlight, state.inFlight)
             return attempt
         }
-        defer { state.withLock { $0.inFlight -= 1 } }
+        defer { state.withLockedValue { $0.inFlight -= 1 } }
         if latency > .zero { try await clock.sleep(for: latency) }
         for report in reports(request.prompt, attempt) { onProgress(report) }
         return try script(request.prompt, attempt).get()
