@@ -31,7 +31,7 @@ let package = Package(
             name: "CInotify",
             providers: [.apt(["libinotifytools0-dev"])]
         ),
-        // Linux system calls Glibc's Swift overlay does not import (renameat2, statfs).
+        // Linux calls Glibc's Swift overlay does not import (renameat2, statfs, posix_spawn's chdir).
         .systemLibrary(name: "CLinux"),
         .target(
             name: "Watcher",
@@ -144,6 +144,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
+                "CLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
@@ -180,7 +181,7 @@ let package = Package(
         .testTarget(
             name: "BenchmarkTests",
             dependencies: [
-                "coursegen-bench", "FakeGemini", "FakeServerKit", "Generation",
+                "coursegen-bench", "FakeGemini", "FakeServerKit", "Generation", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings

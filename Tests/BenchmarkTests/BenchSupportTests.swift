@@ -3,6 +3,7 @@ import FakeGemini
 import FakeServerKit
 import Foundation
 import Generation
+import TestSupport
 import Testing
 
 @testable import coursegen_bench
@@ -30,7 +31,7 @@ struct BenchSupportTests {
                 apiKey: APIKey(FakeGeminiServer.defaultAPIKey)!,
                 httpClient: httpClient
             )
-            for request in requests { _ = try await provider.generate(request, timeout: .seconds(30)) { _ in } }
+            for request in requests { _ = try await provider.generate(request, timeout: TestTime.scaled(.seconds(30))) { _ in } }
             let recorded = server.statistics.requests
             #expect(recorded.map(\.prompt) == requests.map(\.prompt))
             #expect(recorded.map(\.attempt) == [1, 1])

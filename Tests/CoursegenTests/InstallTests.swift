@@ -56,18 +56,14 @@ struct InstallTests {
     }
 
     private static func runBlocking(_ command: [String], environment: [String: String]) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(filePath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self))
+        let process = try SpawnedProcess(
+            command[0],
+            Array(command.dropFirst()),
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            combiningOutput: true
+        )
+        let status = process.waitUntilExit()
+        return Run(status: status, output: process.standardOutput)
     }
 
     static func installer(_ arguments: [String]) async throws -> Run {

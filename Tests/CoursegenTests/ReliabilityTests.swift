@@ -401,13 +401,7 @@ struct MachineTests {
         // status into the folder at that moment ("Directory not empty").
         var removed = false
         for _ in 0..<20 where !removed {
-            let remove = Process()
-            remove.executableURL = URL(fileURLWithPath: "/bin/rm")
-            remove.arguments = ["-rf", "\(temp.path)/state"]
-            remove.standardError = FileHandle.nullDevice
-            try remove.run()
-            remove.waitUntilExit()
-            removed = remove.terminationStatus == 0
+            removed = try SpawnedProcess("/bin/rm", ["-rf", "\(temp.path)/state"]).waitUntilExit() == 0
         }
         #expect(removed)
         try Save.inPlace(course, watchedOutline(["a2", "b", "c"]))

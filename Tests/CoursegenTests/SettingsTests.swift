@@ -416,7 +416,7 @@ struct SettingsTests {
         #expect(try Settings.resolve(flags: [:], environment: environment, configFile: nil).warnings.isEmpty)
     }
 
-    @Test("the warning reaches the log once logging is set up, and the command goes on", .timeLimit(.minutes(1)))
+    @Test("the warning reaches the log once logging is set up, and the command goes on", .timeLimit(.minutes(1 * TestTime.factor)))
     func misspeltVariableIsLogged() async throws {
         let temp = try TemporaryFolder()
         try temp.write("course.md", outlineText(chapters: 1))
@@ -472,7 +472,7 @@ struct SettingsTests {
 
     @Test(
         "SIGHUP rereads the config file: a changed inbox waits for a restart, a bad value keeps the old settings",
-        .timeLimit(.minutes(2))
+        .timeLimit(.minutes(2 * TestTime.factor))
     )
     func reloadRereadsTheConfigFile() async throws {
         let temp = try TemporaryFolder()

@@ -99,11 +99,7 @@ struct WatchCommandTests {
         #expect(server.statistics.chapterRequestCount == 5)
 
         let outside = try temp.write("elsewhere/course.md", watchedOutline(["a2", "b2", "c2"]))
-        let copy = Process()
-        copy.executableURL = URL(fileURLWithPath: "/bin/cp")
-        copy.arguments = [outside, course]
-        try copy.run()
-        copy.waitUntilExit()
+        try SpawnedProcess("/bin/cp", [outside, course]).waitUntilExit()
         try await daemon.waitForLines(containing: "outline published  outline=course", count: 4)
         #expect(server.statistics.chapterRequestCount == 6)
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -28,7 +29,7 @@ private final class FakeProcess: Sendable {
     init(_ arguments: [String]) async throws {
         let process = try SpawnedProcess(Self.url.path, arguments)
         self.process = process
-        let line = try await blocking { process.readLine() }
+        let line = try await blocking { process.firstLine() }
         guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             process.signal(SIGKILL)
             throw RawHTTPError.malformedResponse("fake-gemini printed no port: \(line)")
@@ -40,7 +41,7 @@ private final class FakeProcess: Sendable {
     func stop() async throws -> Int32 {
         let process = self.process
         process.signal(SIGTERM)
-        return try await blocking { process.wait() }
+        return try await blocking { process.waitUntilExit() }
     }
 
     /// One request on a new connection.
@@ -59,8 +60,8 @@ private final class FakeProcess: Sendable {
 private func runToExit(_ arguments: [String]) async throws -> (status: Int32, errors: String) {
     try await blocking {
         let process = try SpawnedProcess(FakeProcess.url.path, arguments)
-        let text = process.readErrors()
-        return (process.wait(), text)
+        let status = process.waitUntilExit()
+        return (status, process.standardError)
     }
 }
 

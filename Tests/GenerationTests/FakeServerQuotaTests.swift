@@ -1,6 +1,7 @@
 import FakeGemini
 import FakeServerKit
 import Foundation
+import TestSupport
 import Testing
 
 // The quota and the overload storm of the fake Gemini server, on the wire with the real clock:
@@ -12,7 +13,7 @@ private let model = "gemini-2.5-flash"
 struct FakeServerQuotaTests {
     @Test("beyond its RPM the sliding window answers Google's 429 with QuotaFailure and RetryInfo, and holds")
     func requestQuota() async throws {
-        let quota = QuotaPolicy.requestsPerMinute(3, window: .seconds(30))
+        let quota = QuotaPolicy.requestsPerMinute(3, window: TestTime.scaled(.seconds(30)))
         try await withServer(.init(quota: quota)) { server in
             var statuses: [Int] = []
             for index in 1...5 {
@@ -50,7 +51,7 @@ struct FakeServerQuotaTests {
 
     @Test("a request the quota turned away is admitted once the window has moved past, and the maximum holds")
     func windowMoves() async throws {
-        let quota = QuotaPolicy.requestsPerMinute(2, window: .seconds(3))
+        let quota = QuotaPolicy.requestsPerMinute(2, window: TestTime.scaled(.seconds(3)))
         try await withServer(.init(quota: quota)) { server in
             // Fill the window until the quota answers 429 (however slowly requests go out).
             var turnedAway: String?

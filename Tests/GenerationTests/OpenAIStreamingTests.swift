@@ -364,7 +364,7 @@ struct OpenAIEngineTests {
         // Two requests per 4 s window (long enough that a loaded machine's delays do not outlast a
         // reset); one at a time, paced far faster than that.
         let harness = try await EngineHarness(
-            openAI: .init(rateLimits: FakeOpenAIServer.QuotaPolicy(requestsPerWindow: 2, window: .seconds(4))),
+            openAI: .init(rateLimits: FakeOpenAIServer.QuotaPolicy(requestsPerWindow: 2, window: TestTime.scaled(.seconds(4)))),
             scheduler: Scheduler.Configuration(concurrency: 1, requestsPerMinute: 1_000_000),
             streaming: streamed ? OpenAIProvider.Streaming() : nil
         )

@@ -22,7 +22,7 @@ struct OutlineCorpusTests {
 
     @Test(
         "every corpus input parses or fails with an OutlineError on one of its lines, in every format",
-        .timeLimit(.minutes(2))
+        .timeLimit(.minutes(2 * TestTime.factor))
     )
     func corpus() async throws {
         let inputs = try Self.inputs(in: "outline-corpus")
@@ -37,7 +37,7 @@ struct OutlineCorpusTests {
         #expect(problems.isEmpty, "\(problems.prefix(5))")
     }
 
-    @Test("every crasher libFuzzer found now parses or fails cleanly, in every format", .timeLimit(.minutes(1)))
+    @Test("every crasher libFuzzer found now parses or fails cleanly, in every format", .timeLimit(.minutes(1 * TestTime.factor)))
     func crashers() throws {
         for (name, bytes) in try Self.inputs(in: "outline-crashers") {
             let problems = OutlineInvariants.violations(bytes)

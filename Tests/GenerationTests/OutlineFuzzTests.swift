@@ -118,7 +118,7 @@ struct OutlineFuzzTests {
 
     @Test(
         "pathological 1 MiB inputs finish, each parsing or failing cleanly",
-        .timeLimit(.minutes(2)),
+        .timeLimit(.minutes(2 * TestTime.factor)),
         // One at a time: each case holds a thread of the small shared pool for a second or two.
         .serialized,
         arguments: [
@@ -144,7 +144,7 @@ struct OutlineFuzzTests {
         #expect(problems.isEmpty, "\(problems)")
     }
 
-    @Test("an outline of tens of thousands of chapters parses in full", .timeLimit(.minutes(2)))
+    @Test("an outline of tens of thousands of chapters parses in full", .timeLimit(.minutes(2 * TestTime.factor)))
     func manyChapters() async throws {
         var markdown = "# Big course\n"
         var yaml = "title: Big course\nchapters:\n"

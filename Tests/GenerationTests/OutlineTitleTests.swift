@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Generation
@@ -127,7 +128,7 @@ struct OutlineTitleTests {
         }
     }
 
-    @Test("5,000 chapters are accepted in every format", .timeLimit(.minutes(2)), arguments: OutlineFormat.allCases)
+    @Test("5,000 chapters are accepted in every format", .timeLimit(.minutes(2 * TestTime.factor)), arguments: OutlineFormat.allCases)
     func fiveThousandChapters(format: OutlineFormat) throws {
         let titles = (1...5000).map { "Chapter \($0): part \($0 % 7)" }
         let outline = try parse(Self.text(titles, format), format)

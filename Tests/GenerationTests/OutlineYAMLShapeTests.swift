@@ -62,7 +62,7 @@ struct OutlineYAMLShapeTests {
         #expect(error.message.contains("a key is a list or mapping"), "\(error.message)")
     }
 
-    @Test("a key built from aliases is refused, not expanded", .timeLimit(.minutes(1)))
+    @Test("a key built from aliases is refused, not expanded", .timeLimit(.minutes(1 * TestTime.factor)))
     func aliasKeyBomb() throws {
         // The block `? *l9` key on line 11 makes the probe unreadable there; the anchor just
         // before it is named.
@@ -78,7 +78,7 @@ struct OutlineYAMLShapeTests {
         #expect(flowError.message.contains("YAML anchor"), "\(flowError.message)")
     }
 
-    @Test("flow mappings nested as keys are refused without composing them", .timeLimit(.minutes(1)))
+    @Test("flow mappings nested as keys are refused without composing them", .timeLimit(.minutes(1 * TestTime.factor)))
     func nestedFlowKeys() throws {
         // 256 KiB of keys nested 200 deep took Yams 24 s to compose: the line count stops it.
         for explicit in [false, true] {

@@ -1,5 +1,4 @@
 import Foundation
-import NIOConcurrencyHelpers
 import TestSupport
 
 #if canImport(Glibc)
@@ -36,77 +35,46 @@ struct Binary {
 
     /// A running process: output is collected as it comes; `wait()` returns when it exits.
     final class Running: Sendable {
-        let process: Process
-        private let output = OutputBuffer()
-        private let exited: AsyncStream<Void>
-        private let signalExit: AsyncStream<Void>.Continuation
-        private let changes: AsyncStream<Void>
-        private let signalChange: AsyncStream<Void>.Continuation
+        private let process: SpawnedProcess
 
         /// - Parameter launcher: a command that execs `coursegen` in its place (`nsenter ... --`),
         ///   or none.
         fileprivate init(arguments: [String], environment: [String: String], directory: String?, launcher: [String])
             throws
         {
-            process = Process()
-            if let first = launcher.first {
-                process.executableURL = URL(fileURLWithPath: first)
-                process.arguments = launcher.dropFirst() + [Binary.url.path] + arguments
-            } else {
-                process.executableURL = Binary.url
-                process.arguments = arguments
-            }
-            process.environment = environment
-            if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-            let outPipe = Pipe()
-            let errPipe = Pipe()
-            process.standardOutput = outPipe
-            process.standardError = errPipe
-            process.standardInput = FileHandle.nullDevice
-            (exited, signalExit) = AsyncStream<Void>.makeStream()
-            (changes, signalChange) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-            let changed = signalChange
-            outPipe.fileHandleForReading.readabilityHandler = { [output] handle in
-                let data = handle.availableData
-                output.mutex.withLockedValue { $0.out += data }
-                changed.yield()
-            }
-            errPipe.fileHandleForReading.readabilityHandler = { [output] handle in
-                let data = handle.availableData
-                output.mutex.withLockedValue { $0.err += data }
-                changed.yield()
-            }
-            let signal = signalExit
-            process.terminationHandler = { _ in
-                signal.finish()
-                changed.finish()
-            }
-            try process.run()
+            let command = launcher + [Binary.url.path] + arguments
+            process = try SpawnedProcess(
+                command[0],
+                Array(command.dropFirst()),
+                environment: environment,
+                directory: directory
+            )
         }
 
-        var pid: pid_t { process.processIdentifier }
+        var pid: pid_t { process.pid }
 
         /// What it wrote to standard error so far.
-        var standardError: String { output.mutex.withLockedValue { String(decoding: $0.err, as: UTF8.self) } }
+        var standardError: String { process.standardError }
 
-        func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+        func signal(_ number: Int32) { process.signal(number) }
 
         /// Waits until `condition` holds for what the process wrote to standard error, checking
-        /// whenever it writes (one waiter at a time).
-        /// - Throws: `BinaryError` when the process exits first or after `timeout` (a safety net).
+        /// whenever it writes.
+        /// - Throws: `BinaryError` when the process exits first or after `timeout` (a safety net,
+        ///   widened by `TestTime`).
         func waitForStandardError(timeout: Duration = .seconds(60), _ condition: @escaping @Sendable (String) -> Bool)
             async throws
         {
+            let process = self.process
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    if condition(self.standardError) { return }
-                    for await _ in self.changes where condition(self.standardError) { return }
-                    if condition(self.standardError) { return }
-                    throw BinaryError("coursegen exited before: \(self.standardError.suffix(2000))")
+                    guard await process.waitForOutput({ _, errors in condition(errors) }) else {
+                        throw BinaryError("coursegen exited before: \(process.standardError.suffix(2000))")
+                    }
                 }
                 group.addTask {
-                    try await Task.sleep(for: timeout)
-                    throw BinaryError("timed out waiting; standard error so far: \(self.standardError.suffix(2000))")
+                    try await Task.sleep(for: TestTime.scaled(timeout))
+                    throw BinaryError("timed out waiting; standard error so far: \(process.standardError.suffix(2000))")
                 }
                 defer { group.cancelAll() }
                 try await group.next()
@@ -125,46 +93,34 @@ struct Binary {
             standardError.split(separator: "\n").filter { $0.contains(text) }
         }
 
-        /// Waits for the process to exit (`timeout` is a safety net: it is killed after that).
+        /// Waits for the process to exit (`timeout` is a safety net, widened by `TestTime`: it is
+        /// killed after that).
         func wait(timeout: Duration = .seconds(120)) async -> Result {
-            let finished = await withTaskGroup(of: Bool.self) { group in
+            let process = self.process
+            let status = await withTaskGroup(of: Int32?.self) { group in
+                group.addTask { await process.exit() }
                 group.addTask {
-                    for await _ in self.exited {}; return true
-                }
-                group.addTask {
-                    try? await Task.sleep(for: timeout)
-                    return false
+                    try? await Task.sleep(for: TestTime.scaled(timeout))
+                    return nil
                 }
                 let first = await group.next()!
                 group.cancelAll()
                 return first
             }
-            if !finished {
-                kill(process.processIdentifier, SIGKILL)
-                for await _ in exited {}
+            var wasKilled = false
+            var final = status
+            if final == nil {
+                process.signal(SIGKILL)
+                final = await process.exit()
+                wasKilled = true
             }
-            process.waitUntilExit()
-            // Drain what the pipes still hold.
-            if let out = (process.standardOutput as? Pipe)?.fileHandleForReading,
-                let err = (process.standardError as? Pipe)?.fileHandleForReading
-            {
-                out.readabilityHandler = nil
-                err.readabilityHandler = nil
-                let restOut = out.readDataToEndOfFile()
-                let restErr = err.readDataToEndOfFile()
-                output.mutex.withLockedValue {
-                    $0.out += restOut
-                    $0.err += restErr
-                }
-            }
-            return output.mutex.withLockedValue {
-                Result(
-                    status: process.terminationStatus,
-                    standardOutput: String(decoding: $0.out, as: UTF8.self),
-                    standardError: String(decoding: $0.err, as: UTF8.self),
-                    wasKilled: process.terminationReason == .uncaughtSignal
-                )
-            }
+            let code = final ?? -1
+            return Result(
+                status: code,
+                standardOutput: process.standardOutput,
+                standardError: process.standardError,
+                wasKilled: wasKilled || code > 128
+            )
         }
     }
 
@@ -187,11 +143,6 @@ struct Binary {
     {
         try await start(arguments, environment: environment, directory: directory).wait()
     }
-}
-
-/// A process's collected output, shared with the pipes' handlers.
-final class OutputBuffer: Sendable {
-    let mutex = NIOLockedValueBox((out: [UInt8](), err: [UInt8]()))
 }
 
 struct BinaryError: Error, CustomStringConvertible {
