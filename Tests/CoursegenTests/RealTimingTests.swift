@@ -106,8 +106,9 @@ struct RealTimingTests {
         server.beginStorm(StormPolicy(fraction: 1, seed: 1))
         try temp.write("inbox/course.md", watchedOutline())
         let arguments = ["--max-attempts", "1", "--settle", "0"]
-        // Waits of 3 to 6 s: long enough to still be ahead when the daemon is back.
-        let environment = ["COURSEGEN_TEST_RETRY_SCALE": "0.1"]
+        // Waits of 3 to 6 s (longer under a sanitizer): long enough to still be ahead when the
+        // daemon is back.
+        let environment = ["COURSEGEN_TEST_RETRY_SCALE": "\(0.1 * TestTime.scale)"]
         let first = try watch(temp, server: server, extra: arguments, environment: environment)
         try await first.waitForLines(containing: "failed chapters will be tried again")
         first.signal(SIGTERM)

@@ -375,11 +375,13 @@ struct OpenAIEngineTests {
         #expect(harness.server.statistics.rateLimitedCount == 0, "the headers said when the quota was used up")
         #expect(harness.server.statistics.maxAdmittedPerWindow <= 2)
         // The 2nd answer left nothing: the submission after it waited (so did the one after the
-        // 4th, unless a loaded machine took so long that the window had refilled by then).
+        // 4th, unless a loaded machine took so long that the window had refilled by then). Under
+        // a sanitizer an answer can take longer than the whole window, so none has to wait: the
+        // checks above still say that no request was turned away.
         let waits = harness.logs.all.filter {
             $0.message == "the API's rate limit has nothing left: submissions wait until it refills"
         }
-        #expect((1...2).contains(waits.count), "\(harness.logs.text)")
+        #expect(((TestTime.scale > 1 ? 0 : 1)...2).contains(waits.count), "\(harness.logs.text)")
     }
 
     @Test("a server that refuses max_completion_tokens is asked again with max_tokens, once for the provider's life")

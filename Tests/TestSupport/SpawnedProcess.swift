@@ -89,7 +89,9 @@ public final class SpawnedProcess: Sendable {
 
     /// Starts `executable` with `arguments` and exactly `environment`, in `directory` (this
     /// process's own when nil), with standard input from /dev/null. The environment is PATH and
-    /// HOME only when nil.
+    /// HOME only when nil; this process's sanitizer settings (`TSAN_OPTIONS`, `ASAN_OPTIONS`,
+    /// `SWIFT_BACKTRACE`) are passed on in any case, so that a child built with a sanitizer
+    /// reports where `scripts/sanitize.sh` collects the reports.
     /// - Parameter combiningOutput: standard error goes to the same pipe as standard output (one
     ///   stream, in the order written), and `standardError` stays empty.
     public init(
@@ -122,8 +124,13 @@ public final class SpawnedProcess: Sendable {
         let argv: [UnsafeMutablePointer<CChar>?] =
             ([executable] + arguments).map { (text: String) in strdup(text) } + [nil]
         defer { argv.forEach { free($0) } }
+        var environment = environment ?? ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        let inherited = ProcessInfo.processInfo.environment
+        for name in ["TSAN_OPTIONS", "ASAN_OPTIONS", "SWIFT_BACKTRACE"] where environment[name] == nil {
+            environment[name] = inherited[name]
+        }
         let environ: [UnsafeMutablePointer<CChar>?] =
-            (environment ?? ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]).sorted { $0.key < $1.key }.map { (name, value) in strdup("\(name)=\(value)") } + [nil]
+            environment.sorted { $0.key < $1.key }.map { (name, value) in strdup("\(name)=\(value)") } + [nil]
         defer { environ.forEach { free($0) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
