@@ -142,7 +142,13 @@ struct DiskTests {
         // Two in flight: once the folder is full, what is paid and then lost with the process is
         // at most the answer that could not be stored and the two sent while it was being
         // stored; nothing more is sent.
-        let full = try await generate("big.md", in: namespace, folder: temp.path, server: server, extra: "--concurrency 2")
+        let full = try await generate(
+            "big.md",
+            in: namespace,
+            folder: temp.path,
+            server: server,
+            extra: "--concurrency 2"
+        )
         #expect(full.status != 0)
         #expect(full.output.contains("no space left on device"), "\(full.output.suffix(1500))")
         #expect(full.output.contains(state), "names the state folder: \(full.output.suffix(1500))")
@@ -202,7 +208,10 @@ struct DiskTests {
         // Space is back; the author edits one chapter. The answers kept in memory are stored and
         // published: only the chapters never sent, and the edited one, are asked for.
         try await onOwnThread { try namespace.run("mount -o remount,size=16m '\(state)'") }
-        try Save.inPlace(course, outlineText(chapters: 12, title: "Big").replacingOccurrences(of: "Point 2", with: "Point two"))
+        try Save.inPlace(
+            course,
+            outlineText(chapters: 12, title: "Big").replacingOccurrences(of: "Point 2", with: "Point two")
+        )
         try await daemon.waitForLines(containing: "outline published  outline=big")
         daemon.signal(SIGTERM)
         let result = await daemon.wait()

@@ -235,9 +235,7 @@ struct GenerateCommandTests {
         running.signal(SIGKILL)
         let killed = await running.wait()
         #expect(killed.wasKilled)
-        // Every request the killed process sent is counted once the server has seen each of its
-        // connections close (a slowed server, under a sanitizer, may still be reading them).
-        try await server.waitUntil(timeout: TestTime.scaled(.seconds(60))) { $0.openConnections == 0 }
+        try await ReliabilityTests.killedProcessCounted(by: server)
         let stored = Self.storedBodies(in: "\(temp.path)/state")
         let firstRun = server.statistics.chapterRequestCount
         // Five answered; each is stored before anything else happens to it, but the kill may

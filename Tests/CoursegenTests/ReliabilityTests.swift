@@ -26,6 +26,13 @@ struct ReliabilityTests {
 
     // MARK: - SIGKILL, again and again
 
+    /// Returns once `server` has seen every connection of a killed process close, so that every
+    /// request it sent is counted (a loaded server may still be reading them when the kill
+    /// returns).
+    static func killedProcessCounted(by server: FakeGeminiServer) async throws {
+        try await server.waitUntil(timeout: TestTime.scaled(.seconds(60))) { $0.openConnections == 0 }
+    }
+
     @Test(
         "SIGKILL at random moments of generate, again and again: nothing partial is ever visible, nothing stored is asked for again"
     )
@@ -54,6 +61,7 @@ struct ReliabilityTests {
             try await Task.sleep(for: .milliseconds(Campaign.draw(7, kill, below: 400)))
             running.signal(SIGKILL)
             _ = await running.wait()
+            try await Self.killedProcessCounted(by: server)
             let asked = server.statistics.requests.dropFirst(requestsBefore).compactMap(\.prompt)
             repeated += asked.filter { storedBefore.contains($0) }
             lost += Set(asked).subtracting(Campaign.storedPrompts(in: "\(temp.path)/state")).count
@@ -117,6 +125,7 @@ struct ReliabilityTests {
             try await Task.sleep(for: .milliseconds(Campaign.draw(17, kill, below: 400)))
             daemon.signal(SIGKILL)
             _ = await daemon.wait()
+            try await Self.killedProcessCounted(by: server)
             let asked = server.statistics.requests.dropFirst(requestsBefore).compactMap(\.prompt)
             repeated += asked.filter { storedBefore.contains($0) }
             lost += Set(asked).subtracting(Campaign.storedPrompts(in: "\(temp.path)/state")).count

@@ -17,7 +17,9 @@ struct RequestTableTests {
         provider = ScriptedProvider(clock: clock, latency: .seconds(10))
         let scheduler = Scheduler(provider: provider, configuration: .init(requestsPerMinute: 1_000_000), clock: clock)
         let store = BodyStore(directory: "\(temp.path)/store")
-        generations = RequestTable(perform: RequestTable.generating(through: scheduler, into: store, keeping: UnstoredAnswers(), io: .shared))
+        generations = RequestTable(
+            perform: RequestTable.generating(through: scheduler, into: store, keeping: UnstoredAnswers(), io: .shared)
+        )
     }
 
     func wait(_ ticket: RequestTable.Ticket) -> Task<RequestTable.Outcome, any Error> {

@@ -1,10 +1,11 @@
-import NIOConcurrencyHelpers
 import Foundation
+import NIOConcurrencyHelpers
+import Synchronization
+import TestSupport
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Synchronization
-import TestSupport
 
 /// Watches an output tree from a thread of its own for as long as a test runs, reading every
 /// chapter file it can find as fast as it can, and records anything a reader must never see:
@@ -44,7 +45,9 @@ final class OutputMonitor: Sendable {
             if let page = Self.read("STATUS.md", in: directory) {
                 let text = String(decoding: page, as: UTF8.self)
                 let lastLine = text.dropLast().split(separator: "\n").last ?? ""
-                if !text.hasPrefix("# Status of ") || !text.hasSuffix("._\n") || !lastLine.hasPrefix("_Written by coursegen") {
+                if !text.hasPrefix("# Status of ") || !text.hasSuffix("._\n")
+                    || !lastLine.hasPrefix("_Written by coursegen")
+                {
                     record("partial status page \(folder)/STATUS.md: \(page.count) bytes")
                 }
                 pages.withLockedValue { $0 += 1 }
