@@ -25,4 +25,11 @@ static inline int clinux_spawn_addchdir(posix_spawn_file_actions_t *actions, con
     return posix_spawn_file_actions_addchdir_np(actions, path);
 }
 
+/// Makes a posix_spawn'd child close every descriptor from `from` up (glibc 2.34's
+/// posix_spawn_file_actions_addclosefrom_np, also declared only under _GNU_SOURCE).
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+static inline int clinux_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+
 #endif

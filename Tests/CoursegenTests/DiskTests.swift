@@ -48,6 +48,18 @@ struct DiskTests {
         return try await onOwnThread { try namespace.run(command, environment: ["GEMINI_API_KEY": key]) }
     }
 
+    /// Runs `script` (a mount) inside `namespace`, on a thread of its own.
+    /// - Throws: `BinaryError` when it fails: a case on a file system it did not get proves nothing.
+    func mount(_ script: String, in namespace: MountNamespace) async throws {
+        let (status, output) = try await onOwnThread { try namespace.run(script) }
+        guard status == 0 else { throw BinaryError("\(script): exit \(status): \(output)") }
+    }
+
+    /// Mounts a tmpfs of `size` at `path` inside `namespace`, making the folder first.
+    func mountTmpfs(at path: String, size: String, in namespace: MountNamespace) async throws {
+        try await mount("mkdir -p '\(path)' && mount -t tmpfs -o size=\(size) tmpfs '\(path)'", in: namespace)
+    }
+
     func chapters(_ namespace: MountNamespace, _ folder: String) -> [String: String] {
         let path = namespace.path(folder)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter {
@@ -69,9 +81,7 @@ struct DiskTests {
         let namespace = try MountNamespace()
         try temp.write("small.md", outlineText(chapters: 3, title: "Small"))
         try temp.write("big.md", outlineText(chapters: 12, title: "Big"))
-        try await onOwnThread {
-            try namespace.run("mkdir -p '\(temp.path)/out' && mount -t tmpfs -o size=1m tmpfs '\(temp.path)/out'")
-        }
+        try await mountTmpfs(at: "\(temp.path)/out", size: "1m", in: namespace)
         let out = "\(temp.path)/out"
 
         let small = try await generate("small.md", in: namespace, folder: temp.path, server: server)
@@ -93,14 +103,14 @@ struct DiskTests {
         #expect(paid == 3 + 12)
 
         // Space is freed: the stored answers are published, with no request.
-        try await onOwnThread { try namespace.run("mount -o remount,size=16m '\(out)'") }
+        try await mount("mount -o remount,size=16m '\(out)'", in: namespace)
         let freed = try await generate("big.md", in: namespace, folder: temp.path, server: server)
         #expect(freed.status == 0, "\(freed.output.suffix(1500))")
         #expect(chapters(namespace, "\(out)/big").count == 12)
         #expect(server.statistics.chapterRequestCount == paid, "nothing paid twice")
 
         // Read-only: an edited chapter is generated and stored, not published; the rest stays.
-        try await onOwnThread { try namespace.run("mount -o remount,ro '\(out)'") }
+        try await mount("mount -o remount,ro '\(out)'", in: namespace)
         try temp.write(
             "small.md",
             outlineText(chapters: 3, title: "Small").replacingOccurrences(of: "Point 2", with: "Point two")
@@ -111,7 +121,7 @@ struct DiskTests {
         #expect(chapters(namespace, "\(out)/small") == smallChapters)
         #expect(server.statistics.chapterRequestCount == paid + 1)
 
-        try await onOwnThread { try namespace.run("mount -o remount,rw '\(out)'") }
+        try await mount("mount -o remount,rw '\(out)'", in: namespace)
         let writable = try await generate("small.md", in: namespace, folder: temp.path, server: server)
         #expect(writable.status == 0, "\(writable.output.suffix(1500))")
         #expect(chapters(namespace, "\(out)/small")["02-chapter-2.md"]?.contains("- Point two") == true)
@@ -135,9 +145,7 @@ struct DiskTests {
         let namespace = try MountNamespace()
         try temp.write("big.md", outlineText(chapters: 12, title: "Big"))
         let state = "\(temp.path)/state"
-        try await onOwnThread {
-            try namespace.run("mkdir -p '\(state)' && mount -t tmpfs -o size=512k tmpfs '\(state)'")
-        }
+        try await mountTmpfs(at: state, size: "512k", in: namespace)
 
         // Two in flight: once the folder is full, what is paid and then lost with the process is
         // at most the answer that could not be stored and the two sent while it was being
@@ -163,7 +171,7 @@ struct DiskTests {
             "nothing sent once an answer could not be stored: \(paid) requests, \(stored) stored"
         )
 
-        try await onOwnThread { try namespace.run("mount -o remount,size=16m '\(state)'") }
+        try await mount("mount -o remount,size=16m '\(state)'", in: namespace)
         let freed = try await generate("big.md", in: namespace, folder: temp.path, server: server)
         #expect(freed.status == 0, "\(freed.output.suffix(1500))")
         #expect(chapters(namespace, "\(temp.path)/out/big").count == 12)
@@ -187,9 +195,7 @@ struct DiskTests {
         let namespace = try MountNamespace()
         let course = try temp.write("inbox/big.md", outlineText(chapters: 12, title: "Big"))
         let state = "\(temp.path)/state"
-        try await onOwnThread {
-            try namespace.run("mkdir -p '\(state)' && mount -t tmpfs -o size=512k tmpfs '\(state)'")
-        }
+        try await mountTmpfs(at: state, size: "512k", in: namespace)
         let daemon = try Binary.start(
             [
                 "watch", "--inbox", "\(temp.path)/inbox", "--output", "\(temp.path)/out", "--state", state,
@@ -207,7 +213,7 @@ struct DiskTests {
 
         // Space is back; the author edits one chapter. The answers kept in memory are stored and
         // published: only the chapters never sent, and the edited one, are asked for.
-        try await onOwnThread { try namespace.run("mount -o remount,size=16m '\(state)'") }
+        try await mount("mount -o remount,size=16m '\(state)'", in: namespace)
         try Save.inPlace(
             course,
             outlineText(chapters: 12, title: "Big").replacingOccurrences(of: "Point 2", with: "Point two")

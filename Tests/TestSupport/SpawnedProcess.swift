@@ -121,6 +121,19 @@ public final class SpawnedProcess: Sendable {
         posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, combiningOutput ? outputPipe[1] : errorPipe[1], 2)
         if let directory { _ = clinux_spawn_addchdir(&actions, directory) }
+        // Nothing else of this process's leaks into the child (servers' and clients' sockets,
+        // files: a child holding one open could keep its peer from seeing it close).
+        _ = clinux_spawn_addclosefrom(&actions, 3)
+        // Every signal at its default and none blocked, whatever the spawning thread had.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        posix_spawnattr_setsigmask(&attributes, &signals)
+        sigfillset(&signals)
+        posix_spawnattr_setsigdefault(&attributes, &signals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv: [UnsafeMutablePointer<CChar>?] =
             ([executable] + arguments).map { (text: String) in strdup(text) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -133,7 +146,7 @@ public final class SpawnedProcess: Sendable {
             environment.sorted { $0.key < $1.key }.map { (name, value) in strdup("\(name)=\(value)") } + [nil]
         defer { environ.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         // The child has its copies; the parent keeps only the reading ends.
         close(outputPipe[1])
         if errorPipe[1] >= 0 { close(errorPipe[1]) }
