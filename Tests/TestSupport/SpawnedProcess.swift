@@ -200,9 +200,6 @@ public final class SpawnedProcess: Sendable {
     /// What it wrote to standard error so far.
     public var standardError: String { shared.read { String(decoding: $0.errors, as: UTF8.self) } }
 
-    /// Whether it has exited and everything it wrote has been read.
-    public var hasFinished: Bool { shared.read(\.finished) }
-
     /// Sends `signal`.
     public func signal(_ signal: Int32) { kill(pid, signal) }
 
