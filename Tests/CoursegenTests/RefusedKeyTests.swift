@@ -30,6 +30,24 @@ struct RefusedKeyTests {
         #expect(!result.standardError.contains("not-the-right-key"))
     }
 
+    @Test("a gateway that does not forward the model check (its own 404) does not stop a run that would work")
+    func gatewayWithoutModelCheck() async throws {
+        let temp = try TemporaryFolder()
+        var configuration = FakeGeminiServer.Configuration()
+        configuration.forwardsModelCheck = false
+        let server = try await FakeGeminiServer.start(configuration)
+        try temp.write("course.md", outlineText(chapters: 3))
+        let result = try await Binary.run(
+            ["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL],
+            environment: ["GEMINI_API_KEY": FakeGeminiServer.defaultAPIKey],
+            directory: temp.path
+        )
+        try await server.shutdown()
+        #expect(result.status == 0, "\(result.standardError.suffix(1500))")
+        #expect(server.statistics.chapterRequestCount == 3)
+        #expect(temp.list("out/course").filter { ChapterFile.isChapterFileName($0) }.count == 3)
+    }
+
     @Test("generate with an unknown model exits 78 after one request and publishes nothing")
     func unknownModel() async throws {
         let temp = try TemporaryFolder()

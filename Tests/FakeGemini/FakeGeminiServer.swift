@@ -46,6 +46,9 @@ public final class FakeGeminiServer: FakeServer {
         public var split: SplitPolicy
         /// Start unresponsive (see `isUnresponsive`).
         public var unresponsive: Bool
+        /// False: `GET …/models/{model}` gets a plain-text 404 as from a gateway in front of the
+        /// API that forwards only generation requests.
+        public var forwardsModelCheck = true
 
         /// - Parameters:
         ///   - host: Defaults to "127.0.0.1".

@@ -141,6 +141,9 @@ struct GeminiAPI: FakeAPI {
     /// `generateContent`, and the model's description.
     func modelCheck(_ incoming: IncomingRequest) -> WirePlan? {
         guard incoming.head.method == .GET, let route = ModelRoute(path: incoming.path) else { return nil }
+        guard configuration.forwardsModelCheck else {
+            return .whole(status: 404, contentType: "text/plain; charset=utf-8", Array("404 page not found\n".utf8))
+        }
         let key = incoming.head.headers.first(name: "x-goog-api-key") ?? incoming.queryParameters["key"]
         guard let key, !key.isEmpty else { return ReplyRenderer.plan(for: .missingKey) }
         if let expected = configuration.apiKey, key != expected { return ReplyRenderer.plan(for: .invalidKey) }

@@ -116,6 +116,27 @@ struct GeminiWireTests {
         #expect(GeminiWire.classifyModelCheck(status: 503, body: Array(overloaded.utf8))?.disposition == .retry)
     }
 
+    @Test(
+        "the model check stops only on the API's own refusals; a gateway's 404 or 405, or an unknown route, is no verdict",
+        arguments: [
+            (400, #"{"error": {"code": 400, "message": "API key not valid.", "status": "INVALID_ARGUMENT", "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}]}}"#, true),
+            (400, #"{"error": {"code": 400, "message": "Invalid JSON payload.", "status": "INVALID_ARGUMENT"}}"#, false),
+            (401, #"{"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}}"#, true),
+            (403, #"{"error": {"code": 403, "message": "Method doesn't allow unregistered callers.", "status": "PERMISSION_DENIED"}}"#, true),
+            (404, #"{"error": {"code": 404, "message": "models/gemini-2.5-flash is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.", "status": "NOT_FOUND"}}"#, true),
+            (404, #"{"error": {"code": 404, "message": "Method not found.", "status": "NOT_FOUND"}}"#, false),
+            (404, "404 page not found\n", false),
+            (404, "<html><body><h1>404 Not Found</h1>nginx</body></html>", false),
+            (405, "Method Not Allowed", false),
+            (403, "<html>Forbidden by the proxy</html>", false),
+            (502, "Bad Gateway", false),
+        ] as [(Int, String, Bool)]
+    )
+    func modelCheckVerdicts(status: Int, body: String, stops: Bool) {
+        let error = GeminiWire.classifyModelCheck(status: status, body: Array(body.utf8))
+        #expect(error?.disposition == (stops ? .stopEverything : .retry))
+    }
+
     @Test("a refused key says so")
     func invalidKey() {
         let result = classify(

@@ -196,8 +196,25 @@ extension GeminiWire {
 
     /// Classifies the answer to `GET /v1beta/models/{model}` (the key and model check): nil when
     /// both are accepted, else the error as `classify` would give it for a chapter.
+    /// The verdict of `models.get` on the key and the model: nil when accepted, a
+    /// `.stopEverything` error only when the API itself refused them (Google's JSON error naming
+    /// the key, the permission or the model), and a `.retry` error, "no verdict", for anything
+    /// else: an overloaded API, or a gateway in front of it that does not forward this route
+    /// (its own 404 or 405) although it forwards generation requests.
     static func classifyModelCheck(status: Int, body: [UInt8]) -> ProviderError? {
-        status == 200 ? nil : classifyError(status: status, body: body)
+        guard status != 200 else { return nil }
+        let error = classifyError(status: status, body: body)
+        let apiError = (try? JSONDecoder().decode(ErrorEnvelope.self, from: Data(body)))?.error
+        let refusal: Bool =
+            switch (status, apiError?.status) {
+            case (400, "INVALID_ARGUMENT"): error.disposition == .stopEverything  // API_KEY_INVALID
+            case (401, "UNAUTHENTICATED"), (403, "PERMISSION_DENIED"): true
+            // "models/X is not found for API version v1beta …": the model, not the route.
+            case (404, "NOT_FOUND"): apiError?.message?.contains("models/") == true
+            default: false
+            }
+        guard !refusal else { return error }
+        return ProviderError(.retry, "the model check was not answered: \(error.message)", httpStatus: status)
     }
 
     static func classifyError(status: Int, body: [UInt8]) -> ProviderError {
