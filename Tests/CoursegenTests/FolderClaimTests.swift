@@ -100,4 +100,50 @@ struct FolderClaimTests {
         #expect(temp.list("out/course").contains("03-chapter-3.md"))
         #expect(server.statistics.chapterRequestCount == 4)
     }
+
+    @Test("deleting the outline that owns a folder hands it to the refused one, and says so: log, page, costs, book.toml")
+    func watchHandover() async throws {
+        let temp = try TemporaryFolder()
+        let server = try await FakeGeminiServer.start { _ in .success() }
+        try temp.write("inbox/course.md", watchedOutline())
+        try temp.write("inbox/course.yaml", "title: YAML course\nchapters:\n  - title: From YAML\n")
+        let daemon = try Binary.start(
+            [
+                "watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--base-url", server.baseURL,
+                "--debounce-ms", "100", "--settle", "0",
+            ],
+            environment: ["GEMINI_API_KEY": key],
+            directory: temp.path
+        )
+        try await daemon.waitForLines(containing: "outline published  outline=course")
+        try await daemon.waitForLines(containing: "already publishes into")
+        #expect(temp.read("out/course/book.toml")?.contains("title = \"Watched Course\"") == true)
+
+        unlink("\(temp.path)/inbox/course.md")
+        try await daemon.waitForLines(containing: "outline published  outline=course", count: 2)
+        daemon.signal(SIGTERM)
+        let result = await daemon.wait()
+        let status = try await Binary.run(["status", "--json", "--state", "state"], directory: temp.path)
+        try await server.shutdown()
+        #expect(result.status == 0)
+        let removal = try #require(
+            result.standardError.split(separator: "\n").first { $0.contains("outline removed from the inbox") }
+        )
+        #expect(removal.contains("takes it over") && removal.contains("new_owner=\(temp.path)/inbox/course.yaml"))
+        #expect(!removal.contains("published chapters stay"))
+        #expect(result.standardError.contains("this outline takes over a folder another outline file published"))
+        #expect(temp.list("out/course").filter { ChapterFile.isChapterFileName($0) } == ["01-from-yaml.md"])
+        // book.toml was coursegen's, unedited: its title follows the course.
+        #expect(temp.read("out/course/book.toml")?.contains("title = \"YAML course\"") == true)
+        let page = try #require(temp.read("out/course/STATUS.md"))
+        #expect(page.contains("- Outline: `\(temp.path)/inbox/course.yaml`"), "\(page)")
+        #expect(page.contains("Published from `\(temp.path)/inbox/course.md` until"), "\(page)")
+        // Costs start anew: one request for the YAML course, not four.
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(status.standardOutput.utf8)) as? [[String: Any]]
+        )
+        let course = try #require(json.first { ($0["folder"] as? String)?.hasSuffix("/out/course") == true })
+        #expect(course["requests"] as? Int == 1, "\(course)")
+        #expect(server.statistics.chapterRequestCount == 4)
+    }
 }

@@ -139,6 +139,9 @@ struct GenerateCommandTests {
             ("COURSEGEN_TEMPERATURE", "9", 78, "COURSEGEN_TEMPERATURE '9' must be a number from 0 to 2"),
             ("--base-url", "http://example.com", 78, "plain http to a non-local host"),
             ("--model", "../../evil", 64, "--model '../../evil' must be a model name such as gemini-2.5-flash"),
+            // A negative number is the flag's value, refused for what it is (not a "missing value").
+            ("--rpm", "-1", 64, "--rpm '-1' must be a whole number from 1 to 1000000"),
+            ("--max-attempts", "-3", 64, "--max-attempts '-3' must be"),
         ]
     )
     func badValues(flag: String, value: String, status: Int32, message: String) async throws {

@@ -44,6 +44,25 @@ struct PublisherTests {
         #expect(temp.list("out/.coursegen-staging") == [])
     }
 
+    @Test("book.toml follows the course's title while it holds what coursegen wrote; an edited one is kept", arguments: [false, true])
+    func bookTitleFollows(edited: Bool) throws {
+        let temp = try TemporaryFolder()
+        let folder = "\(temp.path)/course"
+        let publisher = Publisher(folder: folder)
+        _ = try publisher.publish(plan(["Intro"]))
+        if edited { try temp.write("course/book.toml", "[book]\ntitle = \"Mine\"\n") }
+        let before = temp.read("course/book.toml")
+        var next = plan(["Intro"])
+        next.previousBookConfiguration = next.bookConfiguration
+        next.bookConfiguration = ChapterFile.bookConfiguration(title: "Renamed course")
+        _ = try publisher.publish(next)
+        if edited {
+            #expect(temp.read("course/book.toml") == before)
+        } else {
+            #expect(temp.read("course/book.toml") == String(decoding: next.bookConfiguration, as: UTF8.self))
+        }
+    }
+
     @Test("a changed chapter is replaced alone; unchanged files are not rewritten")
     func perFile() throws {
         let temp = try TemporaryFolder()

@@ -1,6 +1,7 @@
 public import Foundation
 public import Logging
 import Metrics
+import NIOConcurrencyHelpers
 
 /// Brings outlines' published folders up to date, paying only for chapters whose key is not yet
 /// in the store. One engine per process, shared by every outline: it owns the one table of
@@ -71,6 +72,8 @@ public final class Engine: Sendable {
     private let unstored: UnstoredAnswers
     private let io: BlockingIO
     private let logger: Logger
+    /// The staging folders this process published through, removed at shutdown when empty.
+    private let stagingFolders = NIOLockedValueBox<Set<String>>([])
 
     /// - Parameters:
     ///   - stateDirectory: where bodies, manifests and locks live.
@@ -94,6 +97,16 @@ public final class Engine: Sendable {
     /// Cancels every request in flight and returns once each has ended (shutdown).
     public func cancelAll() async {
         await requests.cancelAll()
+    }
+
+    /// Removes the staging folders (`.coursegen-staging/` beside the courses) this process
+    /// published through and left empty (shutdown): nothing of coursegen's stays in the output
+    /// tree but the courses. One still holding a replaced version stays until it expires.
+    public func removeEmptyStagingFolders() async {
+        let folders = stagingFolders.withLockedValue { $0 }
+        _ = try? await io.run {
+            for folder in folders { rmdir(folder) }
+        }
     }
 
     /// Keeps the scheduler's daily-quota stop in the state folder, so a restart does not spend a
@@ -147,10 +160,13 @@ public final class Engine: Sendable {
 
     /// The status of the course published in `folder` as its manifest tells it; nil when
     /// nothing was ever published there.
-    public func courseStatus(in folder: String) async -> CourseStatus? {
+    /// - Parameter watched: the daemon follows the course (its advice says coursegen tries
+    ///   again on its own, not that the author runs `generate` again).
+    public func courseStatus(in folder: String, watched: Bool = false) async -> CourseStatus? {
         let state = self.state
-        return (try? await io.run { try state.manifests.manifest(forFolder: folder).map { CourseStatus(manifest: $0) } })
-            ?? nil
+        return (try? await io.run {
+            try state.manifests.manifest(forFolder: folder).map { CourseStatus(manifest: $0, watched: watched) }
+        }) ?? nil
     }
 
     /// Writes `status` where the author and the tools look: `STATUS.md` in the course's folder
@@ -167,6 +183,7 @@ public final class Engine: Sendable {
                 try state.saveCourseStatus(status)
                 let publisher = Publisher(folder: folder, files: state.files)
                 try state.files.makeDirectory(publisher.stagingRoot)
+                self.stagingFolders.withLockedValue { _ = $0.insert(publisher.stagingRoot) }
                 try state.files.makeDirectory(folder)
                 try state.files.replaceDurably(
                     StatusPage.render(status),
@@ -240,6 +257,16 @@ public final class Engine: Sendable {
         var run = RunState(job: job, outline: outline, chapters: chapters)
         try await gather(&run)
         run.baseline = run.folder.previous
+        if let previous = run.folder.previous, previous.source != job.outlinePath {
+            // Another outline file published this folder (`course.md`, now `course.yaml`): it is
+            // this one's from now on, and what this one costs counts from zero.
+            logger.notice(
+                "this outline takes over a folder another outline file published; its costs count from now",
+                metadata: ["previous_outline": "\(previous.source)", "folder": "\(job.outputFolder)"]
+            )
+            run.baseline = nil
+            run.takenOver = (previous.source, Date())
+        }
         if let price = run.price {
             logger.debug("estimating costs", metadata: ["model": "\(job.settings.model)", "price": "\(price)"])
         } else {
@@ -343,6 +370,12 @@ public final class Engine: Sendable {
                             tracker.finished(key, .ready)
                             Counter(label: MetricName.chapters, dimensions: [("outcome", "generated")]).increment()
                             stored = true
+                        case .failure(let failure) where failure.error.disposition == .interrupted:
+                            // Not a failure of the chapter: coursegen is stopping, and the next
+                            // run asks for it (it stays pending).
+                            run.spent += failure.usage
+                            run.requestsMade += failure.attempts
+                            tracker.finished(key, .interrupted)
                         case .failure(let failure):
                             run.failed[key] = failure
                             run.spent += failure.usage
@@ -454,6 +487,8 @@ public final class Engine: Sendable {
             )
             defer { processLock.release() }
             let (state, snapshot) = (self.state, run)
+            let stagingRoot = Publisher(folder: folder, files: state.files).stagingRoot
+            stagingFolders.withLockedValue { _ = $0.insert(stagingRoot) }
             let (plan, result, gathered) = try await io.run {
                 TestHooks.beforePublish()
                 var run = snapshot
@@ -532,6 +567,7 @@ public final class Engine: Sendable {
         )
         manifest.model = run.job.settings.model
         manifest.htmlAllowed = run.job.settings.allowHTML
+        manifest.takenOver = run.takenOver.map { Manifest.TakeOver(from: $0.from, at: $0.at) } ?? previous?.takenOver
         manifest.transitionalHashes = previous.map { Array($0.allHashes) } ?? []
         try state.manifests.save(manifest)
         let result = try Publisher(folder: run.job.outputFolder, files: state.files).publish(
@@ -540,6 +576,7 @@ public final class Engine: Sendable {
                 unchanged: plan.unchanged,
                 summary: plan.summary,
                 bookConfiguration: ChapterFile.bookConfiguration(title: run.outline.title),
+                previousBookConfiguration: previous.map { ChapterFile.bookConfiguration(title: $0.title) },
                 backups: plan.backups,
                 removals: plan.removals
             )
@@ -582,7 +619,8 @@ public final class Engine: Sendable {
             case .skippedForBudget(let message):
                 outcome = .skippedForBudget(message, keptPrevious: chapter.source != nil)
             case .generate:
-                outcome = .failed("not generated", keptPrevious: chapter.source != nil)
+                // Nothing failed: coursegen stopped before its answer.
+                outcome = .interrupted(keptPrevious: chapter.source != nil)
             }
             outcomes.append(
                 RunReport.Chapter(
@@ -654,6 +692,8 @@ struct RunState: Sendable {
     var backups: [String: String] = [:]
     /// Chapters whose file was already exactly right when the run began.
     var unchangedAtStart: Set<ChapterKey> = []
+    /// The outline file that published the folder before this one took it over, and when.
+    var takenOver: (from: String, at: Date)?
 
     init(job: Engine.Job, outline: Outline, chapters: [Plan.Inputs.Chapter]) {
         self.job = job
@@ -674,7 +714,12 @@ struct RunState: Sendable {
             live: folder.live.mapValues(\.hash),
             available: folder.renderedHashes,
             failed: failed.mapValues {
-                Plan.Failure(message: "\($0)", retryable: $0.mayPassWithTime, skippedForBudget: $0.skippedForBudget)
+                Plan.Failure(
+                    message: "\($0)",
+                    retryable: $0.mayPassWithTime,
+                    skippedForBudget: $0.skippedForBudget,
+                    disposition: $0.error.disposition
+                )
             },
             force: job.force
         )

@@ -72,6 +72,8 @@ final class ProgressTracker: Sendable {
     /// How a chapter's request ended.
     enum End {
         case ready, failed, skippedForBudget
+        /// Not sent, or not awaited: coursegen is stopping.
+        case interrupted
     }
 
     func finished(_ key: ChapterKey, _ end: End) {
@@ -82,6 +84,7 @@ final class ProgressTracker: Sendable {
             case .ready: state.progress.ready += 1
             case .failed: state.progress.failed += 1
             case .skippedForBudget: state.progress.skippedForBudget += 1
+            case .interrupted: break
             }
             return state.summed
         }

@@ -15,6 +15,9 @@ public struct RunReport: Sendable {
             /// Not requested: the run's budget would not cover it (the message says how much);
             /// the previous version stayed published if there was one.
             case skippedForBudget(String, keptPrevious: Bool)
+            /// Not written because coursegen stopped before its answer (nothing failed); the next
+            /// run asks for it, and the previous version stayed published if there was one.
+            case interrupted(keptPrevious: Bool)
         }
         public var position: Int
         public var title: String
@@ -51,7 +54,12 @@ public struct RunReport: Sendable {
     public var backups: [String: String]
 
     /// True when every chapter is published with its current text (or kept as hand-edited).
-    public var isComplete: Bool { failedChapters.isEmpty && skippedChapters.isEmpty }
+    public var isComplete: Bool { failedChapters.isEmpty && skippedChapters.isEmpty && interruptedChapters.isEmpty }
+
+    /// Chapters coursegen stopped before writing.
+    public var interruptedChapters: [Chapter] {
+        chapters.filter { if case .interrupted = $0.outcome { true } else { false } }
+    }
 
     public var failedChapters: [Chapter] {
         chapters.filter { if case .failed = $0.outcome { true } else { false } }

@@ -47,6 +47,8 @@ struct Plan: Sendable, Hashable {
         var retryable: Bool
         /// Not sent because the run's budget would not cover it.
         var skippedForBudget = false
+        /// How the failure was classified, kept in the manifest for the status page.
+        var disposition: ProviderError.Disposition? = nil
     }
 
     /// What happens to a chapter.
@@ -172,6 +174,7 @@ struct Plan: Sendable, Hashable {
                     entry.state = .failed
                     entry.error = failure.message
                     entry.retryable = failure.retryable
+                    entry.disposition = failure.disposition
                 } else {
                     action = .generate
                     entry.state = .pending

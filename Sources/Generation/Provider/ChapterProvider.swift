@@ -149,7 +149,16 @@ public struct ProviderError: Error, Sendable, Hashable, Codable, CustomStringCon
         case stopEverything
         /// The project's daily quota is used up: stop every submission until it resets.
         case dailyQuotaExhausted
+        /// Not sent, or sent again, because coursegen is stopping: no failure of the chapter; the
+        /// next run asks for it.
+        case interrupted
     }
+
+    /// A chapter not sent because coursegen is stopping (`Scheduler.stopSending()`).
+    public static let interrupted = ProviderError(
+        .interrupted,
+        "not sent: coursegen was stopping; the next run asks for it"
+    )
 
     public var disposition: Disposition
     /// What went wrong, in the provider's own words where it gave any; never holds the API key.
@@ -184,7 +193,7 @@ public struct ProviderError: Error, Sendable, Hashable, Codable, CustomStringCon
     /// Whether trying again later may succeed (see `GenerationFailure.mayPassWithTime`).
     public var mayPassWithTime: Bool {
         switch disposition {
-        case .retry, .retryWithLargerBudget, .dailyQuotaExhausted: true
+        case .retry, .retryWithLargerBudget, .dailyQuotaExhausted, .interrupted: true
         case .fatal, .stopEverything: false
         }
     }

@@ -33,8 +33,11 @@ struct Publisher {
         /// Names whose live file already holds exactly these bytes: not rewritten.
         var unchanged: Set<String> = []
         var summary: [UInt8]
-        /// Written only when the folder is created.
+        /// Written when the folder is created, and in place of `previousBookConfiguration` when
+        /// the folder holds exactly that (the course's title changed, or another outline took the
+        /// folder over): a `book.toml` someone edited is never touched.
         var bookConfiguration: [UInt8]
+        var previousBookConfiguration: [UInt8]? = nil
         /// Live files to keep as `NAME.orig` before they are replaced or removed (hand edits).
         var backups: [String] = []
         /// Live chapter files this version does not have: the folder is then exchanged whole.
@@ -113,12 +116,23 @@ struct Publisher {
                 temporaryFolder: stagingRoot
             )
         }
+        try followTitle(version)
         if version.removals.isEmpty {
             try replaceChangedFiles(desired, unchanged: version.unchanged)
             return Result(backups: backups, swappedFolder: false)
         }
         try swapFolder(desired, version: version)
         return Result(backups: backups, swappedFolder: true)
+    }
+
+    /// Rewrites `book.toml` with the course's title when it still holds exactly what coursegen
+    /// wrote for the previous one.
+    private func followTitle(_ version: Version) throws(FileError) {
+        let path = "\(folder)/\(Self.bookConfigurationName)"
+        guard let previous = version.previousBookConfiguration, previous != version.bookConfiguration,
+            files.kind(of: path) == .file, try files.read(path, limit: 64 * 1024) == previous
+        else { return }
+        try files.replaceDurably(version.bookConfiguration, at: path, temporaryFolder: stagingRoot)
     }
 
     // MARK: - Steps

@@ -181,6 +181,29 @@ public actor Scheduler {
     /// Requests being sent or waiting for their submission time.
     public var requestsInFlight: Int { inFlight }
 
+    /// Attempts sent and not yet answered.
+    public private(set) var sending = 0
+
+    /// Whether the process is stopping (`stopSending()`): nothing more is sent.
+    public private(set) var isStopping = false
+
+    /// The process is stopping (SIGTERM, Ctrl-C): no request is sent from now on, whatever
+    /// happens next (nothing lifts it). Attempts waiting for a slot, their turn or a retry fail at
+    /// once as `.interrupted`, which the next run asks for again; attempts already sent go on,
+    /// and their answers (paid for) are returned, to be stored.
+    /// - Returns: how many attempts are being answered now.
+    @discardableResult
+    public func stopSending() -> Int {
+        guard !isStopping else { return sending }
+        isStopping = true
+        let failure = GenerationFailure(attempts: 0, error: .interrupted, usage: Usage())
+        for waiter in slotWaiters { waiter.continuation.resume(throwing: failure) }
+        slotWaiters = []
+        for waiter in stopWaiters.values { waiter.resume(throwing: failure) }
+        stopWaiters = [:]
+        return sending
+    }
+
     /// Requests waiting for a slot because `concurrency` are in flight.
     var waitingForSlot: Int { slotWaiters.count }
 
@@ -256,6 +279,8 @@ public actor Scheduler {
                 generation = limit.generation
                 let time = self.time
                 let rateLimitReports = self.rateLimitReports
+                sending += 1
+                defer { sending -= 1 }
                 do {
                     outcome = .success(
                         try await provider.generate(request, timeout: configuration.requestTimeout) { progress in
@@ -326,7 +351,7 @@ public actor Scheduler {
                 }
 
                 switch error.disposition {
-                case .fatal:
+                case .fatal, .interrupted:
                     logger.error("chapter failed", metadata: metadata)
                     Self.countAttempt("failure", status: error.httpStatus)
                     throw GenerationFailure(attempts: attempt, error: error, usage: spent)
@@ -460,6 +485,7 @@ public actor Scheduler {
 
     /// Throws the stop's failure if submissions are stopped; lifts a daily stop whose time is up.
     private func checkStop() throws {
+        if isStopping { throw GenerationFailure(attempts: 0, error: .interrupted, usage: Usage()) }
         guard let stop else { return }
         if let until = stop.until, wallClock() >= until {
             self.stop = nil
@@ -481,7 +507,7 @@ public actor Scheduler {
         case .dailyQuota:
             logger.error(
                 "daily quota exhausted: every submission is stopped until it resets",
-                metadata: ["error": "\(stop.error)", "until": "\(stop.until.map { "\($0)" } ?? "?")"]
+                metadata: ["error": "\(stop.error)", "until": "\(stop.until.map(logTime) ?? "?")"]
             )
         }
         // Everyone waiting fails now with the stop's message, not one request at a time.
@@ -649,6 +675,8 @@ public struct GenerationFailure: Error, Sendable, CustomStringConvertible {
     public var description: String {
         if skippedForBudget { return error.message }
         switch error.disposition {
+        case .interrupted:
+            return error.message
         case .fatal, .dailyQuotaExhausted, .stopEverything:
             return attempts > 1 ? "\(error) (attempt \(attempts))" : "\(error)"
         case .retry, .retryWithLargerBudget:

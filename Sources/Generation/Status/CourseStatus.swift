@@ -26,6 +26,24 @@ public struct CourseStatus: Sendable, Codable, Hashable {
         case unreadable
         /// The outline was removed from the inbox; its chapters stay published.
         case removed
+        /// coursegen stopped (SIGTERM, Ctrl-C, a crash) before every chapter was written; the
+        /// rest are written when it runs again. Nothing failed.
+        case stopped
+        /// Some chapters cannot be written with coursegen's settings (the API refused the request
+        /// as it was sent, the state folder cannot store answers): only the administrator can act.
+        case needsAdministrator = "needs-administrator"
+        /// Chapters were not written because the run's budget would not cover them.
+        case overBudget = "over-budget"
+    }
+
+    /// Who can do something about where a course stands.
+    public enum Actor: String, Sendable, Codable, Hashable {
+        /// The outline's author: a save of a changed outline.
+        case author
+        /// Whoever runs coursegen: a setting, a key, the disk.
+        case administrator
+        /// Nobody: coursegen does it, or time does.
+        case nobody
     }
 
     public struct Failure: Sendable, Codable, Hashable {
@@ -36,6 +54,8 @@ public struct CourseStatus: Sendable, Codable, Hashable {
         public var error: String
         /// Only the author can fix it (a blocked prompt, a refusal): it is not tried again.
         public var needsAuthor: Bool
+        /// Who can fix it; nil in statuses kept by an earlier version.
+        public var actor: Actor?
         /// What happened, in plain words for the author.
         public var explanation: String
         /// What the author can do about it, if anything.
@@ -148,6 +168,14 @@ public struct CourseStatus: Sendable, Codable, Hashable {
     public var lastGenerated: Date?
     /// When the failed chapters are tried again, if they will be.
     public var nextTry: Date?
+    /// Whether the daemon follows this course (it tries failures that may pass again on its
+    /// own); nil or false after `coursegen generate`.
+    public var watched: Bool?
+    /// Chapters not written yet and not failed: a run in progress, or one that stopped.
+    public var notWritten: Int?
+    /// The outline file that published this folder before this one took it over, and when.
+    public var previousOutline: String?
+    public var takenOver: Date?
 
     public init(
         outline: String,
@@ -178,7 +206,7 @@ public struct CourseStatus: Sendable, Codable, Hashable {
 
     /// What the manifest of the course's folder says: its chapters, failures, hand edits, totals
     /// and retry time, and the phase they add up to.
-    init(manifest: Manifest, updated: Date = Date()) {
+    init(manifest: Manifest, watched: Bool = false, updated: Date = Date()) {
         self.init(
             outline: manifest.outline,
             title: manifest.title,
@@ -187,6 +215,7 @@ public struct CourseStatus: Sendable, Codable, Hashable {
             phase: .upToDate,
             updated: updated
         )
+        self.watched = watched
         chapters = manifest.chapters.count
         upToDate = manifest.chapters.filter { $0.state == .upToDate }.count
         handEdited = manifest.chapters.filter { $0.state == .handEdited }.count
@@ -195,14 +224,19 @@ public struct CourseStatus: Sendable, Codable, Hashable {
                 handEditedChapters.append(HandEdit(chapter: index + 1, title: chapter.title, file: file))
             }
             guard let error = chapter.error, chapter.state == .failed || chapter.state == .handEdited else { continue }
-            let needsAuthor = chapter.retryable == false
-            let explained = FailureExplanation(error: error, needsAuthor: needsAuthor)
+            let explained = FailureExplanation(
+                error: error,
+                disposition: chapter.disposition,
+                retryable: chapter.retryable,
+                watched: watched
+            )
             failed.append(
                 Failure(
                     chapter: index + 1,
                     title: chapter.title,
                     error: error,
-                    needsAuthor: needsAuthor,
+                    needsAuthor: explained.actor == .author,
+                    actor: explained.actor,
                     explanation: explained.explanation,
                     advice: explained.advice
                 )
@@ -226,14 +260,28 @@ public struct CourseStatus: Sendable, Codable, Hashable {
         requests = manifest.requests
         lastRun = manifest.lastRun
         lastGenerated = manifest.lastGenerated
+        previousOutline = manifest.takenOver?.from
+        takenOver = manifest.takenOver?.at
         nextTry = manifest.retry?.at
-        phase = Self.phase(failed: failed, nextTry: nextTry, pending: manifest.chapters.contains { $0.state == .pending })
+        let pending = manifest.chapters.count { $0.state == .pending }
+        notWritten = pending
+        phase = Self.phase(failed: failed, nextTry: nextTry, pending: pending > 0, skippedForBudget: skippedForBudget)
+    }
+
+    /// Marks a course that coursegen stopped before every one of its `total` chapters was
+    /// written (`generate` after Ctrl-C): the rest are written at the next run.
+    public mutating func stopped(total: Int) {
+        chapters = max(chapters, total)
+        let unwritten = max(chapters - upToDate - handEdited - failed.count - skippedForBudget, 0)
+        notWritten = unwritten
+        // Failures say more about what to do; they keep their phase.
+        if unwritten > 0, failed.isEmpty { phase = .stopped }
     }
 
     /// Marks a course that is not up to date as paused by `stop`, which holds every course back
     /// (a refused key, a used-up daily quota), with the reason in plain words.
     public mutating func pause(for stop: SubmissionStop) {
-        guard phase != .upToDate, phase != .needsAuthor, phase != .generating else { return }
+        guard phase != .upToDate, phase != .needsAuthor, phase != .generating, phase != .stopped else { return }
         phase = .paused
         switch stop.reason {
         case .refused: paused = "the API refused the service's key or model"
@@ -242,10 +290,16 @@ public struct CourseStatus: Sendable, Codable, Hashable {
         }
     }
 
-    /// The phase failures add up to, when nothing is running.
-    public static func phase(failed: [Failure], nextTry: Date?, pending: Bool) -> Phase {
-        if failed.contains(where: \.needsAuthor) { return .needsAuthor }
-        if !failed.isEmpty || pending { return nextTry == nil ? .failed : .waitingToRetry }
+    /// The phase failures add up to, when nothing is running: what only the author can fix
+    /// first, then what only the administrator can, then what passes with time; chapters left
+    /// unwritten by a stop, then for the budget.
+    public static func phase(failed: [Failure], nextTry: Date?, pending: Bool, skippedForBudget: Int = 0) -> Phase {
+        let actors = failed.map { $0.actor ?? ($0.needsAuthor ? .author : .nobody) }
+        if actors.contains(.author) { return .needsAuthor }
+        if actors.contains(.administrator) { return .needsAdministrator }
+        if !failed.isEmpty { return nextTry == nil ? .failed : .waitingToRetry }
+        if pending { return .stopped }
+        if skippedForBudget > 0 { return .overBudget }
         return .upToDate
     }
 }

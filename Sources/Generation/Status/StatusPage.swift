@@ -18,6 +18,12 @@ public enum StatusPage {
         lines.append(headline(status))
         lines.append("")
         lines.append("- Outline: `\(status.source)`")
+        if let previous = status.previousOutline, let since = status.takenOver {
+            lines.append(
+                "- Published from `\(previous)` until \(time(since)), when that file was removed and this outline "
+                    + "took the folder over; costs count from then"
+            )
+        }
         if let lastGenerated = status.lastGenerated {
             let model = status.model.map { " with \($0)" } ?? ""
             lines.append("- Last generated: \(time(lastGenerated))\(model)")
@@ -27,13 +33,15 @@ public enum StatusPage {
                 "- Chapters: \(status.chapters) in the outline, \(status.upToDate) up to date"
                     + (status.handEdited > 0 ? ", \(status.handEdited) hand-edited" : "")
                     + (status.failed.isEmpty ? "" : ", \(status.failed.count) failed")
+                    + (status.phase == .stopped && (status.notWritten ?? 0) > 0
+                        ? ", \(status.notWritten ?? 0) not written yet" : "")
             )
         }
         if status.requests > 0 {
             let usage = status.usage
             lines.append(
                 "- Spent so far: \(usage.promptTokens) tokens in, \(usage.outputTokens) out, "
-                    + "\(usage.thinkingTokens) thinking, over \(status.requests) requests; estimated cost "
+                    + "\(usage.thinkingTokens) thinking, over \(counted(status.requests, "request")); estimated cost "
                     + status.cost.summary
             )
         }
@@ -102,12 +110,32 @@ public enum StatusPage {
         return Array((lines.joined(separator: "\n") + "\n").utf8)
     }
 
-    /// One sentence saying where the course stands.
+    /// Whether `bytes` are a page `render` wrote: its last line is the footer.
+    public static func isStatusPage(_ bytes: [UInt8]) -> Bool {
+        let text = String(decoding: bytes.suffix(4096), as: UTF8.self)
+        let last = text.split(separator: "\n").last ?? ""
+        return last.hasPrefix(footer) && last.hasSuffix("._")
+    }
+
+    /// Who can act on where the course stands, as the headline tells them.
+    public static func actor(_ status: CourseStatus) -> CourseStatus.Actor {
+        switch status.phase {
+        case .generating, .upToDate, .waitingToRetry, .removed, .stopped: .nobody
+        case .needsAuthor, .unreadable: .author
+        case .needsAdministrator, .paused, .overBudget: .administrator
+        // Under the daemon a save tries them again; after `generate`, whoever runs it.
+        case .failed: .author
+        }
+    }
+
+    /// One sentence saying where the course stands, who can act and what they do: a row of the
+    /// table `StatusPageTests` pins.
     static func headline(_ status: CourseStatus) -> String {
+        let watched = status.watched ?? false
         switch status.phase {
         case .generating:
             guard let progress = status.progress else { return "**Generating**: planning which chapters to write." }
-            var text = "**Generating**: \(progress.ready) of \(status.chapters) chapters ready"
+            var text = "**Generating**: \(progress.ready) of \(counted(status.chapters, "chapter")) ready"
             if progress.writing > 0 {
                 text += ", \(progress.writing) being written (\(progress.words) words so far)"
             }
@@ -123,8 +151,25 @@ public enum StatusPage {
             return "**Waiting to try again**: some chapters failed for a reason that usually passes; coursegen tries them again\(when), on its own."
         case .needsAuthor:
             return "**Needs you**: some chapters cannot be written as the outline asks; see below what to change."
+        case .needsAdministrator:
+            return "**Waiting for the administrator**: some chapters cannot be written with coursegen's settings "
+                + "(see below); the administrator has been told. Nothing to do on your side."
         case .failed:
-            return "**Some chapters failed**: see below; saving the outline again tries them again."
+            return watched
+                ? "**Some chapters failed**: see below; saving the outline again tries them again."
+                : "**Some chapters failed**: see below; running `coursegen generate` again tries them again "
+                    + "(it asks only for those)."
+        case .stopped:
+            let written = status.upToDate + status.handEdited
+            let rest = status.notWritten ?? max(status.chapters - written, 0)
+            return "**Stopped**: coursegen stopped with \(written) of \(counted(status.chapters, "chapter")) written; "
+                + "the other \(rest) \(rest == 1 ? "is" : "are") written when "
+                + (watched ? "it starts again." : "`coursegen generate` runs again.") + " Nothing failed."
+        case .overBudget:
+            let budget = status.budget.map { " of \(CostEstimate.format($0)) per run" } ?? ""
+            return "**Not all written: over budget**: \(counted(status.skippedForBudget, "chapter")) would cost more "
+                + "than the budget\(budget) allows. The administrator can raise the budget (or you the outline's own "
+                + "`budget:`, if it sets one), then save the outline."
         case .paused:
             let why = status.paused.map { " (\($0))" } ?? ""
             return "**Paused**: generation is stopped for every course\(why). The administrator has been told; nothing to do on your side."

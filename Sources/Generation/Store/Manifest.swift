@@ -36,6 +36,9 @@ struct Manifest: Codable, Sendable, Hashable {
         /// For a failed chapter: whether trying again later may help (false: only the author, or
         /// the configuration, can fix it). Nil when not known.
         var retryable: Bool?
+        /// For a failed chapter: how the failure was classified (who can fix it). Nil in
+        /// manifests from before it was kept.
+        var disposition: ProviderError.Disposition?
         /// Tokens the text it holds took, retries included, when it holds the text of `key`.
         var usage: Usage?
         /// Their estimated cost, at the price of its model when the text was generated.
@@ -76,6 +79,15 @@ struct Manifest: Codable, Sendable, Hashable {
     /// for the budget are tried again by a run with a higher budget or another price.
     var budget: Double?
     var price: Price?
+
+    /// The outline file that published this folder before `source` took it over (`course.md`
+    /// removed, `course.yaml` refused for the folder until then), and when; costs count from then.
+    var takenOver: TakeOver?
+
+    struct TakeOver: Codable, Sendable, Hashable {
+        var from: String
+        var at: Date
+    }
 
     struct Retry: Codable, Sendable, Hashable {
         var at: Date

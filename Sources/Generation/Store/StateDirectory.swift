@@ -42,6 +42,20 @@ public struct StateDirectory: Sendable {
 
     private var stopPath: String { "\(path)/submission-stop.json" }
 
+    /// Whether the file at `path` is one coursegen wrote, never an outline: a chapter,
+    /// `SUMMARY.md` or anything else in a folder this state folder publishes into (it has a
+    /// manifest), or a course's status page (`STATUS.md`, which also stands in folders of
+    /// outlines that never published). Reading one as an outline would pay for chapters about
+    /// chapters, and publish them, without end.
+    public func wroteFile(at path: String) -> Bool {
+        let folder = (path as NSString).deletingLastPathComponent
+        if files.kind(of: manifests.path(forFolder: folder)) == .file { return true }
+        guard (path as NSString).lastPathComponent == StatusPage.fileName,
+            let bytes = try? files.read(path, limit: 1 << 20)
+        else { return false }
+        return StatusPage.isStatusPage(bytes)
+    }
+
     /// The status of every course this state folder knows, by outline name: the daemon's latest
     /// for the courses it watches, else what each folder's manifest says (a manifest newer than
     /// the daemon's status wins: `coursegen generate` ran since).

@@ -43,12 +43,16 @@ struct Check: AsyncParsableCommand {
             if index > 0 { print("") }
             do {
                 let outline = try OutlineParser.parse(fileAt: file)
+                // The course's own templates are read and checked whatever is printed: a missing
+                // or broken one would stop every run of the course.
+                let settings = try CoursePrompts.settings(
+                    for: outline,
+                    at: absolutePath(file),
+                    displayName: file,
+                    base: installation ?? GenerationSettings()
+                )
                 print(Self.plan(outline, file: file))
-                if let installation {
-                    let path = absolutePath(file)
-                    let settings = try CoursePrompts.settings(for: outline, at: path, displayName: file, base: installation)
-                    print(Self.prompt(outline, settings: settings))
-                }
+                if installation != nil { print(Self.prompt(outline, settings: settings)) }
             } catch {
                 printError("\(error)")
                 failed = true

@@ -18,6 +18,8 @@ struct Coursegen: AsyncParsableCommand {
 /// Exit statuses, from sysexits.h where one fits.
 enum Exit {
     static let someChaptersFailed = ExitCode(1)
+    /// A command-line mistake (as ArgumentParser's own validation failures).
+    static let usage = ExitCode.validationFailure
     static let badOutline = ExitCode(65)
     static let badConfiguration = ExitCode(78)
     static let ioError = ExitCode(74)

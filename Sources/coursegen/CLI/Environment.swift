@@ -7,7 +7,17 @@ import Generation
 
 /// Where coursegen keeps its state: `--state`, else `$STATE_DIRECTORY` (set by systemd's
 /// StateDirectory=), else `$XDG_STATE_HOME/coursegen`, else `~/.local/state/coursegen`.
+/// - Throws: `SettingsError` when there is none, or when it names something that is no folder.
 func stateDirectory(_ setting: String?, environment: [String: String]) throws -> String {
+    let folder = try stateFolderPath(setting, environment: environment)
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), !isFolder.boolValue {
+        throw SettingsError("the state folder \(folder) is a file, not a folder; give --state a folder")
+    }
+    return folder
+}
+
+private func stateFolderPath(_ setting: String?, environment: [String: String]) throws -> String {
     if let setting, !setting.isEmpty { return absolutePath(setting) }
     if let systemd = environment["STATE_DIRECTORY"]?.split(separator: ":").first, !systemd.isEmpty {
         return absolutePath(String(systemd))

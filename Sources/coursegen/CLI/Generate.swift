@@ -9,7 +9,9 @@ struct Generate: AsyncParsableCommand {
         discussion: """
             Chapters whose cache key is already stored are published without a request; the others \
             are generated concurrently. Exits 0 only when every chapter is published; otherwise \
-            publishes what succeeded, says which chapters failed and why, and exits 1.
+            publishes what succeeded, says which chapters failed and why, and exits 1. A first Ctrl-C \
+            (or SIGTERM) sends no new request, stores and publishes the answers in flight (for up to \
+            --stop-timeout), then exits 130 (143 for SIGTERM); a second one stops at once.
             """
     )
 
@@ -20,6 +22,9 @@ struct Generate: AsyncParsableCommand {
 
     @Flag(help: "Regenerate hand-edited chapters too; each edited file is kept beside its replacement as NAME.orig.")
     var force = false
+
+    @Option(name: Setting.stopTimeout.flagName, parsing: .unconditional, help: Setting.stopTimeout.help)
+    var stopTimeout: String?
 
     @OptionGroup(title: "Generation options")
     var options: GenerationOptions
@@ -42,13 +47,19 @@ struct Generate: AsyncParsableCommand {
             printError(
                 "coursegen: no output folder: pass --output DIR (or set COURSEGEN_OUTPUT, or output: in the config file)"
             )
-            throw Exit.badConfiguration
+            throw Exit.usage
         }
         let outlinePath = absolutePath(outline)
         let fileName = (outlinePath as NSString).lastPathComponent
         guard let folderName = Outline.folderName(forFile: fileName) else {
             printError(
                 "coursegen: \(outline): cannot derive an output folder name from this file name; rename it, e.g. my-course.md"
+            )
+            throw Exit.badOutline
+        }
+        guard !StateDirectory(path: stateFolder).wroteFile(at: outlinePath) else {
+            printError(
+                "coursegen: \(outline): this is a file coursegen wrote (a chapter, SUMMARY.md or a status page), not an outline; give generate the outline the course was made from"
             )
             throw Exit.badOutline
         }
@@ -75,25 +86,41 @@ struct Generate: AsyncParsableCommand {
             force: force,
             cost: settings.cost
         )
-        let outcome: Result<RunReport, any Error>
-        do {
-            outcome = .success(try await runtime.engine.run(job))
-        } catch {
-            outcome = .failure(error)
+        let engine = runtime.engine
+        let (outcome, signal) = await Interruption.run(stopTimeout: settings.stopTimeout, scheduler: runtime.scheduler) {
+            try await engine.run(job)
         }
         let stop = await runtime.scheduler.stop
         // The status page beside the chapters, as the daemon keeps it (generate never retries on
         // its own: failed chapters wait for the next run).
+        let interrupted = signal != nil
         if case .success = outcome, var status = await runtime.engine.courseStatus(in: outputFolder) {
             status.source = outlinePath
             if let stop { status.pause(for: stop) }
+            if interrupted { status.stopped(total: parsed.chapters.count) }
             do {
                 try await runtime.engine.publishStatus(status)
             } catch {
                 logger.warning("cannot write the course's status page", metadata: ["error": "\(error)"])
             }
         }
+        if interrupted, case .failure(is CancellationError) = outcome,
+            var status = await runtime.engine.courseStatus(in: outputFolder)
+        {
+            // The answers in flight did not arrive within the stop timeout: what was published
+            // stays, and the page says the course stopped.
+            status.source = outlinePath
+            status.stopped(total: parsed.chapters.count)
+            try? await runtime.engine.publishStatus(status)
+        }
         await runtime.shutdown()
+        if let signal {
+            if case .success(let report) = outcome { print(report.summary) }
+            printError(
+                "coursegen: stopped; what was written is published, and the next run asks only for the chapters not written yet"
+            )
+            throw ExitCode(Interruption.status(after: signal))
+        }
         let report = try await orExit(Exit.ioError) { try outcome.get() }
         print(report.summary)
         if let stop {
@@ -149,7 +176,8 @@ extension RunReport {
         count("hand-edited, kept") { $0 == .handEdited }
         count("failed") { if case .failed = $0 { true } else { false } }
         count("skipped for budget") { if case .skippedForBudget = $0 { true } else { false } }
-        var text = "\(outline): \(chapters.count) chapters in \(folder) (\(counts.joined(separator: ", ")))"
+        count("not written: stopped") { if case .interrupted = $0 { true } else { false } }
+        var text = "\(outline): \(counted(chapters.count, "chapter")) in \(folder) (\(counts.joined(separator: ", ")))"
         if usage.promptTokens + usage.outputTokens + usage.thinkingTokens > 0 {
             text += "; tokens: \(usage.promptTokens) in, \(usage.outputTokens) out, \(usage.thinkingTokens) thinking"
             text += "; estimated cost \(cost.summary)"

@@ -4,6 +4,10 @@ import Foundation
 /// The setting flags every generating command takes (see `Setting.all`). Each is also
 /// `COURSEGEN_<NAME>` in the environment and `<name>:` in the `--config` YAML file; a flag wins
 /// over the environment, which wins over the file, which wins over the default.
+///
+/// Numbers are read with `parsing: .unconditional`: the word after the flag is its value even when
+/// it starts with a dash, so `--thinking-budget -1` is taken, and `--rpm -1` is refused for its
+/// value rather than reported as a missing one.
 struct GenerationOptions: ParsableArguments {
     @OptionGroup
     var common: CommonOptions
@@ -11,18 +15,18 @@ struct GenerationOptions: ParsableArguments {
     @Option(name: Setting.provider.flagName, help: Setting.provider.help) var provider: String?
     @Option(name: Setting.baseURL.flagName, help: Setting.baseURL.help) var baseURL: String?
     @Option(name: Setting.model.flagName, help: Setting.model.help) var model: String?
-    @Option(name: Setting.concurrency.flagName, help: Setting.concurrency.help) var concurrency: String?
-    @Option(name: Setting.rpm.flagName, help: Setting.rpm.help) var rpm: String?
-    @Option(name: Setting.tpm.flagName, help: Setting.tpm.help) var tpm: String?
-    @Option(name: Setting.maxAttempts.flagName, help: Setting.maxAttempts.help) var maxAttempts: String?
-    @Option(name: Setting.requestTimeout.flagName, help: Setting.requestTimeout.help) var requestTimeout: String?
+    @Option(name: Setting.concurrency.flagName, parsing: .unconditional, help: Setting.concurrency.help) var concurrency: String?
+    @Option(name: Setting.rpm.flagName, parsing: .unconditional, help: Setting.rpm.help) var rpm: String?
+    @Option(name: Setting.tpm.flagName, parsing: .unconditional, help: Setting.tpm.help) var tpm: String?
+    @Option(name: Setting.maxAttempts.flagName, parsing: .unconditional, help: Setting.maxAttempts.help) var maxAttempts: String?
+    @Option(name: Setting.requestTimeout.flagName, parsing: .unconditional, help: Setting.requestTimeout.help) var requestTimeout: String?
     @Flag(name: Setting.stream.flagName, inversion: .prefixedNo, help: Setting.stream.help) var stream: Bool?
-    @Option(name: Setting.stallTimeout.flagName, help: Setting.stallTimeout.help) var stallTimeout: String?
-    @Option(name: Setting.temperature.flagName, help: Setting.temperature.help) var temperature: String?
-    @Option(name: Setting.maxOutputTokens.flagName, help: Setting.maxOutputTokens.help) var maxOutputTokens: String?
-    @Option(name: Setting.thinkingBudget.flagName, help: Setting.thinkingBudget.help) var thinkingBudget: String?
+    @Option(name: Setting.stallTimeout.flagName, parsing: .unconditional, help: Setting.stallTimeout.help) var stallTimeout: String?
+    @Option(name: Setting.temperature.flagName, parsing: .unconditional, help: Setting.temperature.help) var temperature: String?
+    @Option(name: Setting.maxOutputTokens.flagName, parsing: .unconditional, help: Setting.maxOutputTokens.help) var maxOutputTokens: String?
+    @Option(name: Setting.thinkingBudget.flagName, parsing: .unconditional, help: Setting.thinkingBudget.help) var thinkingBudget: String?
     @Option(name: Setting.prices.flagName, help: Setting.prices.help) var prices: String?
-    @Option(name: Setting.budget.flagName, help: Setting.budget.help) var budget: String?
+    @Option(name: Setting.budget.flagName, parsing: .unconditional, help: Setting.budget.help) var budget: String?
     @Option(name: Setting.context.flagName, help: Setting.context.help) var context: String?
     @Option(name: Setting.systemTemplate.flagName, help: Setting.systemTemplate.help) var systemTemplate: String?
     @Option(name: Setting.chapterTemplate.flagName, help: Setting.chapterTemplate.help) var chapterTemplate: String?

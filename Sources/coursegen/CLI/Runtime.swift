@@ -81,6 +81,7 @@ struct Runtime: Sendable {
 
     func shutdown() async {
         await engine.cancelAll()
+        await engine.removeEmptyStagingFolders()
         try? await httpClient.shutdown()
     }
 }

@@ -114,9 +114,10 @@ extension Setting {
         "stop-timeout",
         .seconds(0...3600),
         at: \.stopTimeout,
-        for: .watch,
+        for: .generating,
         onReload: .needsRestart,
-        help: "Seconds runs in progress may take to finish on SIGTERM before they are cancelled.",
+        help:
+            "Seconds the answers in flight may take to arrive, to be stored and published, after SIGTERM or a first Ctrl-C (no new request is sent meanwhile); then they are cancelled.",
         details: ["The system service stops within TimeoutStopSec= (30 s): keep this at 25 or less."]
     )
 

@@ -36,7 +36,7 @@ struct Status: AsyncParsableCommand {
 
     /// A course's status for the terminal; the same facts as its `STATUS.md` and `--json`.
     static func describe(_ course: CourseStatus) -> String {
-        var parts = ["\(course.phase.rawValue)", "\(course.chapters) chapters", "\(course.upToDate) up to date"]
+        var parts = ["\(course.phase.rawValue)", counted(course.chapters, "chapter"), "\(course.upToDate) up to date"]
         if course.handEdited > 0 { parts.append("\(course.handEdited) hand-edited") }
         if !course.failed.isEmpty { parts.append("\(course.failed.count) failed") }
         var lines = ["\(course.outline): \(course.title ?? "(no title)")"]
@@ -48,7 +48,7 @@ struct Status: AsyncParsableCommand {
         }
         lines.append(
             "  tokens: \(course.usage.promptTokens) in, \(course.usage.outputTokens) out, "
-                + "\(course.usage.thinkingTokens) thinking, over \(course.requests) requests; "
+                + "\(course.usage.thinkingTokens) thinking, over \(counted(course.requests, "request")); "
                 + "estimated cost \(course.cost.summary)"
         )
         if course.skippedForBudget > 0, let budget = course.budget {

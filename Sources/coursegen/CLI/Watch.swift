@@ -19,11 +19,11 @@ struct Watch: AsyncParsableCommand {
 
     @Option(name: Setting.inbox.flagName, help: Setting.inbox.help) var inbox: String?
     @Option(name: Setting.output.flagName, help: Setting.output.help) var output: String?
-    @Option(name: Setting.debounceMs.flagName, help: Setting.debounceMs.help) var debounceMs: String?
-    @Option(name: Setting.settle.flagName, help: Setting.settle.help) var settle: String?
+    @Option(name: Setting.debounceMs.flagName, parsing: .unconditional, help: Setting.debounceMs.help) var debounceMs: String?
+    @Option(name: Setting.settle.flagName, parsing: .unconditional, help: Setting.settle.help) var settle: String?
     @Option(name: Setting.watchMode.flagName, help: Setting.watchMode.help) var watchMode: String?
-    @Option(name: Setting.pollInterval.flagName, help: Setting.pollInterval.help) var pollInterval: String?
-    @Option(name: Setting.stopTimeout.flagName, help: Setting.stopTimeout.help) var stopTimeout: String?
+    @Option(name: Setting.pollInterval.flagName, parsing: .unconditional, help: Setting.pollInterval.help) var pollInterval: String?
+    @Option(name: Setting.stopTimeout.flagName, parsing: .unconditional, help: Setting.stopTimeout.help) var stopTimeout: String?
     @Flag(name: Setting.desktopNotifications.flagName, inversion: .prefixedNo, help: Setting.desktopNotifications.help)
     var desktopNotifications: Bool?
     @Option(name: Setting.metricsListen.flagName, help: Setting.metricsListen.help) var metricsListen: String?
@@ -44,7 +44,7 @@ struct Watch: AsyncParsableCommand {
         let watcherConfiguration = WatcherConfiguration(
             debounce: settings.debounce,
             // Outlines, and the prompt templates they name (`prompt: style.mustache`).
-            extensions: ["md", "yaml", "yml", "json", "mustache"],
+            extensions: ["md", "markdown", "yaml", "yml", "json", "mustache"],
             mode: settings.watchMode,
             pollInterval: settings.pollInterval
         )
@@ -61,10 +61,19 @@ struct Watch: AsyncParsableCommand {
             printError(
                 "coursegen: watch needs --inbox DIR and --output DIR (or inbox: and output: in the config file, or COURSEGEN_INBOX and COURSEGEN_OUTPUT)"
             )
-            throw Exit.badConfiguration
+            throw Exit.usage
         }
         let inboxFolder = absolutePath(inboxSetting)
         let outputFolder = absolutePath(outputSetting)
+        let layout = FolderLayout(
+            inbox: FolderLayout.resolved(inboxFolder),
+            output: FolderLayout.resolved(outputFolder),
+            state: FolderLayout.resolved(stateFolder)
+        )
+        if let problem = layout.problem ?? Self.inboxProblem(inboxFolder, environment: environment) {
+            printError("coursegen: \(problem)")
+            throw Exit.badConfiguration
+        }
 
         let runtime = try await orExit(Exit.badConfiguration) {
             try Runtime.start(settings: settings, state: stateFolder, environment: environment, logger: logger)
@@ -180,6 +189,21 @@ struct Watch: AsyncParsableCommand {
         try? notifier.stopping()
         await runtime.shutdown()
         logger.info("stopped")
+    }
+}
+
+extension Watch {
+    /// What is wrong with the inbox at start: a file is never an inbox; a missing one is a typo in
+    /// a terminal, and a share not mounted yet under systemd (`INVOCATION_ID` set), where it is
+    /// waited for, as it is when it goes away later.
+    static func inboxProblem(_ inbox: String, environment: [String: String]) -> String? {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: inbox, isDirectory: &isFolder) {
+            return isFolder.boolValue ? nil : "the inbox \(inbox) is a file, not a folder; give --inbox a folder"
+        }
+        guard environment["INVOCATION_ID"] == nil else { return nil }
+        return "the inbox \(inbox) does not exist; create it (mkdir -p \(inbox)) or correct --inbox "
+            + "(under systemd a missing inbox is waited for, as a share that is not mounted yet)"
     }
 }
 

@@ -17,11 +17,11 @@ struct DesktopNotification: Sendable, Hashable {
         let name = status.title ?? status.outline
         let page = "Details in \(status.folder)/\(StatusPage.fileName)"
         switch status.phase {
-        case .generating, .removed:
+        case .generating, .removed, .stopped:
             return nil
         case .upToDate:
             summary = "\(name) is up to date"
-            body = "\(status.chapters) chapters published in \(status.folder)"
+            body = "\(counted(status.chapters, "chapter")) published in \(status.folder)"
             urgency = .normal
         case .needsAuthor:
             summary = "\(name) needs you"
@@ -36,6 +36,14 @@ struct DesktopNotification: Sendable, Hashable {
                 status.nextTry.map { "coursegen tries again at \(StatusPage.time($0)), on its own." }
                 ?? "Save the outline again to try again."
             body = "\(when)\n\(page)"
+            urgency = .normal
+        case .needsAdministrator:
+            summary = "\(name) waits for the administrator"
+            body = "Some chapters cannot be written with coursegen's settings; the administrator has been told.\n\(page)"
+            urgency = .normal
+        case .overBudget:
+            summary = "\(name): \(counted(status.skippedForBudget, "chapter")) over budget"
+            body = "Not written: the budget would not cover them.\n\(page)"
             urgency = .normal
         case .paused:
             summary = "\(name) is paused"

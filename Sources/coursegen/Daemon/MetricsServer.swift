@@ -42,7 +42,15 @@ struct MetricsServer: Service {
         do {
             channel = try await bootstrap.bind(host: host, port: port).get()
         } catch {
-            throw MetricsServerError(address: address, underlying: "\(error)")
+            // NIO's own description names its internals (`bind(descriptor:ptr:bytes:)`): say
+            // what the system said, in its words.
+            let reason =
+                switch error {
+                case let error as IOError: errnoDescription(error.errnoCode).lowercased()
+                case is SocketAddressError: "not an address of this machine"
+                default: "the system refused it"
+                }
+            throw MetricsServerError(address: address, underlying: reason)
         }
         let server = MetricsServer(channel: channel, logger: logger)
         // The port bound, which differs from the one asked for with `:0`.

@@ -59,6 +59,7 @@ actor RunCoordinator {
     private let inbox: String
     private let output: String
     private let claims: FolderClaims
+    private let state: StateDirectory
     private let logger: Logger
     private let onStatus: @Sendable (String) -> Void
     private var runs: [String: ActiveRun] = [:]
@@ -69,6 +70,10 @@ actor RunCoordinator {
     private var problems: [String: Problem] = [:]
     /// The next try of each outline whose chapters failed for a reason that may pass.
     private var retries: [String: RetryTime] = [:]
+    /// Outlines whose retry time came and that are being tried again, with the tries that failed
+    /// before: out of `retries` while they run (a due time left there would fire the timer again
+    /// at once, for as long as the run lasts), counted on if this try fails too.
+    private var retrying: [String: Int] = [:]
     /// The timer that brings the earliest retry; replaced whenever the schedule changes.
     private var retryTimer: (id: UInt64, task: Task<Void, Never>)?
     /// Why submissions are stopped, as the scheduler last said.
@@ -78,6 +83,11 @@ actor RunCoordinator {
     private var nextID: UInt64 = 0
     private var scanned = false
     private var draining = false
+    /// Outlines whose run the stop ended before every chapter was written, with their chapter
+    /// count: their page says so, whatever the manifest last recorded.
+    private var stoppedRuns: [String: Int] = [:]
+    /// Runs recording their outcome (`finished`): not idle yet.
+    private var finishing = 0
     /// `drain` waiting for every run to end.
     private var idleWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     /// What each course's status page says now, and when it was written.
@@ -110,6 +120,7 @@ actor RunCoordinator {
         self.inbox = inbox
         self.output = output
         self.claims = FolderClaims(stateDirectory: state)
+        self.state = StateDirectory(path: state)
         self.io = io
         self.logger = logger
         self.onStatus = onStatus
@@ -150,7 +161,10 @@ actor RunCoordinator {
     private func consider(_ file: InboxFile, reason: Reason) async {
         guard !draining else { return }
         known[file.path] = file
-        if case .save = reason { retries.removeValue(forKey: file.path) }
+        if case .save = reason {
+            retries.removeValue(forKey: file.path)
+            retrying.removeValue(forKey: file.path)
+        }
         let name = Self.name(of: file)
         let logger = self.logger.with(["outline": "\(name)", "file": "\(file.path)"])
         let fileName = (file.relativePath as NSString).lastPathComponent
@@ -166,7 +180,7 @@ actor RunCoordinator {
             return
         }
         let folder = self.folder(of: file, named: folderName)
-        let claims = self.claims
+        let (claims, state) = (self.claims, self.state)
         let base = settings
         let inbox = self.inbox
         let parsed: Result<(Outline, GenerationSettings, FolderClaims.Decision), any Error>
@@ -175,6 +189,7 @@ actor RunCoordinator {
             let displayName = file.relativePath
             parsed = .success(
                 try await io.run {
+                    guard !state.wroteFile(at: path) else { throw WrittenByCoursegen() }
                     let outline = try OutlineParser.parse(fileAt: path)
                     let settings = try CoursePrompts.settings(
                         for: outline,
@@ -197,6 +212,12 @@ actor RunCoordinator {
         let outline: Outline
         let settings: GenerationSettings
         switch parsed {
+        case .failure(is WrittenByCoursegen):
+            // Never an outline, and no page of its own: that is how an inbox that held the
+            // output once paid for chapters about chapters.
+            known.removeValue(forKey: file.path)
+            logger.notice("ignoring a file coursegen wrote (a chapter, SUMMARY.md or a status page); it is no outline")
+            return
         case .failure(let error):
             logger.error("\(error)", metadata: ["path": "\(file.path)"])
             problems[file.path] = .unreadable(await problem(error, in: file))
@@ -242,7 +263,7 @@ actor RunCoordinator {
             guard runs[file.path] == nil else { return }
             logger.info(
                 "failed chapters are tried again at their time",
-                metadata: ["retry_at": "\(Self.time(retry.at))", "failed_tries": "\(retry.failedTries)"]
+                metadata: ["retry_at": "\(logTime(retry.at))", "failed_tries": "\(retry.failedTries)"]
             )
             problems[file.path] = .failedChapters(needsAuthor: false)
             retries[file.path] = retry
@@ -354,15 +375,34 @@ actor RunCoordinator {
     }
 
     private func finished(_ path: String, folder: String, run id: UInt64, end: RunEnd, stop: SubmissionStop?) async {
+        // Not idle until its outcome is recorded and its page written: a stop waits for that.
+        finishing += 1
+        await record(end, of: path, folder: folder, run: id, stop: stop)
+        finishing -= 1
+        if isIdle {
+            for waiter in idleWaiters.values { waiter.resume() }
+            idleWaiters = [:]
+        }
+    }
+
+    private func record(_ end: RunEnd, of path: String, folder: String, run id: UInt64, stop: SubmissionStop?) async {
         ending.removeValue(forKey: id)
         self.stop = stop
         // The run stays in `runs` until its outcome is recorded (a retry time written to the
         // state folder included): `drain` waits for it until then.
         var again = false
         if runs[path]?.id == id {
+            let total = runs[path]?.progress?.total
             switch end {
             case .cancelled:
-                break
+                // The stop timeout cut the answers in flight short: the page says the course
+                // stopped, with what was written.
+                if draining, let total { stoppedRuns[path] = total }
+            case .completed(let report) where !report.interruptedChapters.isEmpty && report.failedChapters.isEmpty:
+                // Stopped before every chapter was written: the next start writes the rest at
+                // once, with no retry schedule to wait for.
+                stoppedRuns[path] = report.chapters.count
+                problems.removeValue(forKey: path)
             case .completed(let report) where report.isComplete:
                 problems.removeValue(forKey: path)
                 await setRetry(nil, for: path, folder: folder)
@@ -396,15 +436,13 @@ actor RunCoordinator {
         // A save meanwhile may have marked this run as superseded; it has ended all the same.
         ending.removeValue(forKey: id)
         updateStatus()
-        if case .cancelled = end {} else {
-            if await publishPage(of: path), let notify, let page = pages[path]?.status { notify(page) }
+        if case .cancelled = end, stoppedRuns[path] == nil {} else {
+            if await publishPage(of: path, evenWhileStopping: true), let notify, let page = pages[path]?.status {
+                notify(page)
+            }
         }
         if again, let file = known[path] {
             await consider(file, reason: .reload)
-        }
-        if isIdle {
-            for waiter in idleWaiters.values { waiter.resume() }
-            idleWaiters = [:]
         }
     }
 
@@ -420,14 +458,15 @@ actor RunCoordinator {
             await setRetry(nil, for: path, folder: folder)
             return
         }
-        let failedTries = (retries[path]?.failedTries ?? 0) + 1
+        let failedTries = (retries[path]?.failedTries ?? retrying[path] ?? 0) + 1
+        retrying.removeValue(forKey: path)
         var at = Date().addingTimeInterval(
             RetrySchedule.delay(afterFailedTries: failedTries, unit: Double.random(in: 0..<1)).seconds
         )
         if let until = stop?.until, stop?.reason == .dailyQuota { at = max(at, until) }
         logger.notice(
             "failed chapters will be tried again",
-            metadata: ["file": "\(path)", "retry_at": "\(Self.time(at))", "failed_tries": "\(failedTries)"]
+            metadata: ["file": "\(path)", "retry_at": "\(logTime(at))", "failed_tries": "\(failedTries)"]
         )
         await setRetry(RetryTime(at: at, failedTries: failedTries), for: path, folder: folder)
     }
@@ -435,6 +474,7 @@ actor RunCoordinator {
     /// Records (or clears) `path`'s next try, keeps it in the manifest (a restart continues the
     /// schedule) and resets the timer.
     private func setRetry(_ retry: RetryTime?, for path: String, folder: String) async {
+        if retry == nil { retrying.removeValue(forKey: path) }
         guard retries[path] != retry else { return }
         retries[path] = retry
         scheduleRetryTimer()
@@ -463,10 +503,9 @@ actor RunCoordinator {
         let now = Date()
         let due = retries.filter { $0.value.at <= now.addingTimeInterval(0.5) }.keys.sorted()
         for path in due {
-            guard let file = known[path] else {
-                retries.removeValue(forKey: path)
-                continue
-            }
+            // Out of the schedule while it is tried: the try's end schedules the next one.
+            guard let retry = retries.removeValue(forKey: path), let file = known[path] else { continue }
+            retrying[path] = retry.failedTries
             logger.info("trying failed chapters again", metadata: ["file": "\(path)"])
             await consider(file, reason: .retry)
         }
@@ -485,8 +524,9 @@ actor RunCoordinator {
         if case .folderOwned? = problems[path] { return nil }  // Reported on the owner's page.
         let folder = self.folder(of: file, named: folderName)
         var status =
-            await engine.courseStatus(in: folder)
+            await engine.courseStatus(in: folder, watched: true)
             ?? CourseStatus(outline: Self.name(of: file), source: file.path, folder: folder, phase: .upToDate)
+        status.watched = true
         status.outline = Self.name(of: file)
         status.source = file.path
         status.updated = Date()
@@ -505,7 +545,13 @@ actor RunCoordinator {
                 )
             }
         } else {
-            status.phase = CourseStatus.phase(failed: status.failed, nextTry: status.nextTry, pending: false)
+            status.phase = CourseStatus.phase(
+                failed: status.failed,
+                nextTry: status.nextTry,
+                pending: (status.notWritten ?? 0) > 0,
+                skippedForBudget: status.skippedForBudget
+            )
+            if let total = stoppedRuns[path] { status.stopped(total: total) }
             if let stop { status.pause(for: stop) }
         }
         if case .unreadable(let problem)? = problems[path] {
@@ -524,9 +570,11 @@ actor RunCoordinator {
     }
 
     /// Writes `path`'s status page if what it says changed; true when it did.
+    /// - Parameter evenWhileStopping: write it during the stop too (the end of a run); otherwise
+    ///   a stopping daemon writes only the pages of runs still in progress.
     @discardableResult
-    private func publishPage(of path: String) async -> Bool {
-        guard !draining || runs[path] != nil, let status = await course(path) else { return false }
+    private func publishPage(of path: String, evenWhileStopping: Bool = false) async -> Bool {
+        guard !draining || evenWhileStopping || runs[path] != nil, let status = await course(path) else { return false }
         var comparable = status
         comparable.updated = .distantPast
         if let page = pages[path] {
@@ -561,13 +609,18 @@ actor RunCoordinator {
         )
     }
 
-    /// Line `line` (from 1) of the file at `path`, at most 500 characters; nil when there is none.
+    /// Line `line` (from 1) of the file at `path`, at most 500 characters; nil when there is none,
+    /// or when it is not text (a binary file's bytes never reach the author's page).
     private static func line(_ line: Int?, of path: String, io: BlockingIO) async -> String? {
         guard let line else { return nil }
         return (try? await io.run { () -> String? in
             guard let data = FileManager.default.contents(atPath: path) else { return nil }
-            let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-            return line >= 1 && line <= lines.count ? String(lines[line - 1].prefix(500)) : nil
+            let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            guard line >= 1 && line <= lines.count,
+                let text = String(validating: lines[line - 1], as: UTF8.self),
+                !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\t" && $0 != "\r" })
+            else { return nil }
+            return String(text.prefix(500))
         }) ?? nil
     }
 
@@ -581,12 +634,26 @@ actor RunCoordinator {
         removed[file.path] = file
         known.removeValue(forKey: file.path)
         problems.removeValue(forKey: file.path)
+        retrying.removeValue(forKey: file.path)
         if retries.removeValue(forKey: file.path) != nil { scheduleRetryTimer() }
         if let run = runs.removeValue(forKey: file.path) { retire(run) }
-        logger.notice(
-            "outline removed from the inbox; its published chapters stay",
-            metadata: ["outline": "\(Self.name(of: file))", "file": "\(file.path)"]
-        )
+        // Outlines refused for its folder (`course.yaml` beside `course.md`): the first in byte
+        // order takes it over, as a conversion from one format to another wants.
+        let heirs = problems.compactMap { rival, problem -> String? in
+            guard case .folderOwned(let owner, _) = problem, owner == file.path, known[rival] != nil else { return nil }
+            return rival
+        }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        if let heir = heirs.first {
+            logger.notice(
+                "outline removed from the inbox; the outline refused for its folder takes it over and publishes into it",
+                metadata: ["outline": "\(Self.name(of: file))", "file": "\(file.path)", "new_owner": "\(heir)"]
+            )
+        } else {
+            logger.notice(
+                "outline removed from the inbox; its published chapters stay",
+                metadata: ["outline": "\(Self.name(of: file))", "file": "\(file.path)"]
+            )
+        }
         updateStatus()
         // Its folder is free for another outline now.
         guard let folderName = Outline.folderName(forFile: (file.relativePath as NSString).lastPathComponent)
@@ -599,12 +666,12 @@ actor RunCoordinator {
         } catch {
             logger.warning("cannot release the removed outline's folder", metadata: ["error": "\(error)"])
         }
-        await publishPage(of: path)
+        // The folder's page is the new owner's, once it has looked at it.
+        if heirs.isEmpty { await publishPage(of: path) }
         removed.removeValue(forKey: path)
         pages.removeValue(forKey: path)
-        // An outline refused for this folder may have it now.
-        for (rival, problem) in problems {
-            guard case .folderOwned(let owner, _) = problem, owner == path, let file = known[rival] else { continue }
+        for heir in heirs {
+            guard let file = known[heir] else { continue }
             await consider(file, reason: .save)
         }
     }
@@ -645,6 +712,14 @@ actor RunCoordinator {
     /// and short, and one that started finishes first).
     func drain(timeout: Duration) async {
         draining = true
+        // Nothing is sent from now on; what was sent may still arrive, to be stored and published.
+        let sending = await scheduler.stopSending()
+        if sending > 0 {
+            logger.notice(
+                "no new request is sent; waiting for the answers in flight",
+                metadata: ["in_flight": "\(sending)", "timeout_s": "\(timeout.components.seconds)"]
+            )
+        }
         if let timer = retryTimer {
             retryTimer = nil
             timer.task.cancel()
@@ -674,7 +749,7 @@ actor RunCoordinator {
         for task in tasks { await task.value }
     }
 
-    private var isIdle: Bool { runs.isEmpty && ending.isEmpty }
+    private var isIdle: Bool { runs.isEmpty && ending.isEmpty && finishing == 0 }
 
     /// Returns once no run is in progress or ending, or when the calling task is cancelled.
     private func waitUntilIdle() async {
@@ -735,7 +810,7 @@ actor RunCoordinator {
                 return Self.describe(progress)
             }.joined(separator: "; ")
             if let limit = inFlightLimit, limit.current < limit.maximum {
-                text += " (API overloaded: \(limit.current) of \(limit.maximum) requests in flight)"
+                text += " (API overloaded: \(limit.current) of \(counted(limit.maximum, "request")) in flight)"
             }
         }
         if let stop {
@@ -752,7 +827,7 @@ actor RunCoordinator {
 
     /// "Generating practical-rust: 7/12 chapters, 3 writing (2.1k words so far), 1 retrying".
     static func describe(_ progress: Engine.Progress) -> String {
-        var line = "Generating \(progress.outline): \(progress.ready)/\(progress.total) chapters"
+        var line = "Generating \(progress.outline): \(progress.ready)/\(counted(progress.total, "chapter"))"
         if progress.writing > 0 { line += ", \(progress.writing) writing (\(words(progress.words)) words so far)" }
         if progress.retrying > 0 { line += ", \(progress.retrying) retrying" }
         if progress.failed > 0 { line += ", \(progress.failed) failed" }
@@ -808,3 +883,6 @@ extension Duration {
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
+
+/// A file in the inbox that coursegen wrote itself (`StateDirectory.wroteFile(at:)`).
+private struct WrittenByCoursegen: Error {}
