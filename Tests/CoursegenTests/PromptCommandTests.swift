@@ -202,6 +202,36 @@ struct PromptCommandTests {
         #expect(temp.read("out/team/own/STATUS.md")?.contains("style.mustache") == true)
     }
 
+    @Test("SIGHUP applies an installation template edited in place: every chapter it writes is regenerated")
+    func reloadReadsTemplateAgain() async throws {
+        let temp = try TemporaryFolder()
+        let server = try await FakeGeminiServer.start { _ in .success() }
+        try temp.write("system.mustache", "You write courses.\n")
+        try temp.write("inbox/course.md", outline("Course", points: ["a", "b", "c"]))
+        let daemon = try Binary.start(
+            [
+                "watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--base-url", server.baseURL,
+                "--debounce-ms", "100", "--settle", "0", "--system-template", "system.mustache",
+            ],
+            environment: ["GEMINI_API_KEY": key],
+            directory: temp.path
+        )
+        try await daemon.waitForLines(containing: "outline published  outline=course")
+        #expect(server.statistics.chapterRequestCount == 3)
+        // The template is outside the inbox: only a reload reads it again.
+        try temp.write("system.mustache", "You write courses.\nKeep every chapter short.\n")
+        daemon.signal(SIGHUP)
+        try await daemon.waitForLines(containing: "configuration reloaded")
+        try await daemon.waitForLines(containing: "outline published  outline=course", count: 2)
+        daemon.signal(SIGTERM)
+        let result = await daemon.wait()
+        try await server.shutdown()
+        #expect(result.status == 0)
+        #expect(server.statistics.chapterRequestCount == 6)
+        let last = server.statistics.requests.last.map { String(decoding: $0.body, as: UTF8.self) } ?? ""
+        #expect(last.contains("Keep every chapter short."), "the new system instruction was sent")
+    }
+
     @Test("watch: a template saved while its course is generating supersedes the run, as a save of the outline does")
     func templateSavedDuringRun() async throws {
         let temp = try TemporaryFolder()

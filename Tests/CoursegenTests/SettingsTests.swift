@@ -456,6 +456,43 @@ struct SettingsTests {
         #expect(Settings.changesNeedingRestart(from: old, to: old).isEmpty)
     }
 
+    @Test(
+        "a reload applies everything it reads: each setting's effect, and a template file edited under the same path",
+        arguments: Setting.all.map(\.name)
+    )
+    func reloadAppliesEffects(name: String) throws {
+        let temp = try TemporaryFolder()
+        for role in ["system", "chapter"] {
+            for source in ["flag", "env", "file"] {
+                try temp.write("\(role)-\(source).mustache", "Template \(role) \(source): {{course.title}}\n")
+            }
+        }
+        let setting = try #require(Setting.named(name))
+        let sample = try #require(samples[name])
+        func resolved(_ text: String) throws -> Settings {
+            let value = name.hasSuffix("-template") ? "\(temp.path)/\(text)" : text
+            let quoted = "'" + value.replacing("'", with: "''") + "'"
+            let config = try temp.write("config-\(UUID().uuidString).yaml", "\(name): \(quoted)\n")
+            var resolution = try Settings.resolve(flags: [:], environment: [:], configFile: config)
+            try resolution.settings.loadTemplates(origins: resolution.origins)
+            return resolution.settings
+        }
+        let old = try resolved(sample.file)
+        var new = try resolved(sample.environment)
+        let reloaded = old.reloaded(from: new)
+        // What a reload cannot apply keeps its old value; everything else is the new settings'.
+        if setting.reload == .needsRestart { setting.copyValue(from: old, to: &new) }
+        #expect(reloaded == new)
+
+        guard name.hasSuffix("-template") else { return }
+        // The same path, the file edited: the template read again is the one that applies.
+        let path = "\(temp.path)/\(sample.file)"
+        try temp.write(sample.file, "Edited: {{course.title}}\n")
+        let edited = try resolved(sample.file)
+        #expect(old.reloaded(from: edited).generation.templates == edited.generation.templates)
+        #expect(old.generation.templates != edited.generation.templates, "\(path) was read again")
+    }
+
     @Test("a reload applies pacing and model changes and keeps folders and the log level")
     func reloadExample() throws {
         let old = Settings()

@@ -579,13 +579,15 @@ extension Settings {
         Setting.all.filter { $0.reload == .needsRestart && !$0.isSame(in: old, and: new) }.map(\.name)
     }
 
-    /// These settings with every setting that applies at once on reload taken from `new`; the
-    /// others keep their value until a restart.
+    /// These settings with every setting that applies at once on reload taken from `new`, and
+    /// what was read for them (the templates their paths name, as the files are now: a template
+    /// edited in place changes no setting's value); the others keep their value until a restart.
     func reloaded(from new: Settings) -> Settings {
         var result = self
         for setting in Setting.all where setting.reload == .appliesAtOnce {
             setting.copyValue(from: new, to: &result)
         }
+        result.generation.templates = new.generation.templates
         return result
     }
 }
