@@ -114,11 +114,11 @@ struct OutlineParserTests {
 
     @Test("open failures turn errno into a reason and advice")
     func errnoMessages() {
-        let denied = OutlineFile.failure(EACCES, doing: "open", file: "course.md")
+        let denied = OutlineFile.failure(.permissionDenied, doing: "open", file: "course.md")
         #expect(denied.file == "course.md")
         #expect(denied.message.contains("permission denied"))
         #expect(denied.message.contains("readable by the user coursegen runs as"))
-        let loop = OutlineFile.failure(ELOOP, doing: "open", file: "course.md")
+        let loop = OutlineFile.failure(.tooManySymbolicLinkLevels, doing: "open", file: "course.md")
         #expect(loop.message.contains("symbolic link"))
     }
 

@@ -1,3 +1,5 @@
+import SystemPackage
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -97,74 +99,43 @@ extension OutlineError {
     }
 }
 
-/// Reading an outline file's bytes with POSIX calls, so every failure keeps its errno.
+/// Reading an outline file's bytes (`SmallFile`), with a message for every way it can fail.
 enum OutlineFile {
     /// The whole content of the regular file at `path`, at most `OutlineParser.maximumFileSize` bytes.
     /// - Throws: `OutlineError` naming `displayName` when the file cannot be opened, is not a
     ///   regular file, cannot be read or is over the size limit.
     static func bytes(at path: String, displayName: String) throws(OutlineError) -> [UInt8] {
-        // O_NONBLOCK so that opening a FIFO cannot hang; it is refused below as not regular.
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard descriptor >= 0 else {
-            throw failure(errno, doing: "open", file: displayName)
-        }
-        defer { close(descriptor) }
-
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            throw failure(errno, doing: "inspect", file: displayName)
-        }
-        switch status.st_mode & S_IFMT {
-        case S_IFREG:
-            break
-        case S_IFDIR:
-            throw OutlineError(
-                file: displayName,
-                message: "this is a directory, not an outline file: name a .md, .yaml or .json file"
-            )
-        default:
-            throw OutlineError(
-                file: displayName,
-                message: "this is not a regular file (a FIFO, socket or device): save the outline as an ordinary file"
-            )
-        }
-        if Int(status.st_size) > OutlineParser.maximumFileSize {
-            throw OutlineError.tooLarge(file: displayName, size: Int(status.st_size))
-        }
-
-        // Read one byte past the limit: the file may have grown since fstat.
-        let capacity = OutlineParser.maximumFileSize + 1
-        var bytes = [UInt8](repeating: 0, count: capacity)
-        var count = 0
-        while count < capacity {
-            let result = bytes.withUnsafeMutableBytes { buffer in
-                read(descriptor, buffer.baseAddress! + count, capacity - count)
-            }
-            if result > 0 {
-                count += result
-            } else if result == 0 {
-                break
-            } else if errno != EINTR {
-                throw failure(errno, doing: "read", file: displayName)
+        do {
+            return try SmallFile.read(path, limit: OutlineParser.maximumFileSize)
+        } catch {
+            switch error {
+            case .cannotOpen(let code): throw failure(code, doing: "open", file: displayName)
+            case .cannotRead(let code): throw failure(code, doing: "read", file: displayName)
+            case .notRegular(isDirectory: true):
+                throw OutlineError(
+                    file: displayName,
+                    message: "this is a directory, not an outline file: name a .md, .yaml or .json file"
+                )
+            case .notRegular(isDirectory: false):
+                throw OutlineError(
+                    file: displayName,
+                    message:
+                        "this is not a regular file (a FIFO, socket or device): save the outline as an ordinary file"
+                )
+            case .tooLarge(let size): throw OutlineError.tooLarge(file: displayName, size: size)
             }
         }
-        if count > OutlineParser.maximumFileSize {
-            throw OutlineError.tooLarge(file: displayName, size: count)
-        }
-        bytes.removeSubrange(count...)
-        return bytes
     }
 
-    static func failure(_ code: Int32, doing action: String, file: String) -> OutlineError {
+    static func failure(_ code: Errno, doing action: String, file: String) -> OutlineError {
         let advice: String
         switch code {
-        case ENOENT: advice = "check the path"
-        case EACCES, EPERM: advice = "make the file readable by the user coursegen runs as"
-        case EISDIR: advice = "name a .md, .yaml or .json file, not a directory"
-        case ELOOP: advice = "the path has a symbolic link loop; fix the link"
+        case .noSuchFileOrDirectory: advice = "check the path"
+        case .permissionDenied, .notPermitted: advice = "make the file readable by the user coursegen runs as"
+        case .isDirectory: advice = "name a .md, .yaml or .json file, not a directory"
+        case .tooManySymbolicLinkLevels: advice = "the path has a symbolic link loop; fix the link"
         default: advice = "check the file and try again"
         }
-        let reason = String(cString: strerror(code)).lowercased()
-        return OutlineError(file: file, message: "cannot \(action) the outline: \(reason); \(advice)")
+        return OutlineError(file: file, message: "cannot \(action) the outline: \(code.words); \(advice)")
     }
 }

@@ -70,26 +70,24 @@ public enum CoursePrompts {
         func failure(_ message: String) -> PromptTemplateError {
             PromptTemplateError(origin: shown, line: nil, message: message)
         }
-        var status = stat()
-        guard stat(path, &status) == 0 else {
-            throw failure("cannot read the template: \(Errno(rawValue: errno))")
+        let bytes: [UInt8]
+        do {
+            bytes = try SmallFile.read(path, limit: PromptTemplate.maximumBytes)
+        } catch {
+            switch error {
+            case .cannotOpen(let code), .cannotRead(let code):
+                throw failure("cannot read the template: \(code.words); check the path and its permissions")
+            case .notRegular:
+                throw failure("this is not a regular file: save the template as an ordinary file")
+            case .tooLarge(let size):
+                throw failure(
+                    "the template is \(size) bytes, over the limit of \(PromptTemplate.maximumBytes): "
+                        + "a prompt is instructions, not reference material"
+                )
+            }
         }
-        guard status.st_mode & S_IFMT == S_IFREG else {
-            throw failure("this is not a regular file: save the template as an ordinary file")
-        }
-        guard Int(status.st_size) <= PromptTemplate.maximumBytes else {
-            throw failure(
-                "the template is \(status.st_size) bytes, over the limit of \(PromptTemplate.maximumBytes): "
-                    + "a prompt is instructions, not reference material"
-            )
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw failure("cannot read the template: check its permissions")
-        }
-        guard data.count <= PromptTemplate.maximumBytes, let text = String(data: data, encoding: .utf8) else {
-            throw failure(
-                "the template is not UTF-8 text (or grew past \(PromptTemplate.maximumBytes) bytes): save it as UTF-8"
-            )
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw failure("the template is not UTF-8 text: save it as UTF-8")
         }
         return try PromptTemplate(text, role: role, origin: shown)
     }

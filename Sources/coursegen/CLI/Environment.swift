@@ -115,18 +115,23 @@ private struct KeySource {
 }
 
 private func readKeyFile(_ path: String, warn: (String) -> Void) throws -> APIKey {
+    let bytes: [UInt8]
+    do {
+        bytes = try SmallFile.read(path, limit: 4095)
+    } catch {
+        switch error {
+        case .cannotOpen(let code), .cannotRead(let code):
+            throw SettingsError("cannot read the API key file \(path): \(code.words)")
+        case .notRegular, .tooLarge:
+            throw SettingsError("the API key file \(path) must be a small regular file holding only the key")
+        }
+    }
     var info = stat()
-    guard stat(path, &info) == 0 else {
-        throw SettingsError("cannot read the API key file \(path): \(errnoDescription(errno))")
-    }
-    guard info.st_mode & S_IFMT == S_IFREG, info.st_size < 4096 else {
-        throw SettingsError("the API key file \(path) must be a small regular file holding only the key")
-    }
-    if info.st_mode & 0o004 != 0 {
+    if stat(path, &info) == 0, info.st_mode & 0o004 != 0 {
         warn("the API key file \(path) is readable by every user; restrict it with chmod 600")
     }
-    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-        throw SettingsError("cannot read the API key file \(path): permission denied or not UTF-8")
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+        throw SettingsError("cannot read the API key file \(path): it is not UTF-8 text")
     }
     let key = text.trimmingCharacters(in: .whitespacesAndNewlines)
     guard !key.contains(where: { $0.isWhitespace || $0.isNewline }), let apiKey = APIKey(key) else {
