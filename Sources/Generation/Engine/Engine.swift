@@ -475,7 +475,7 @@ public final class Engine: Sendable {
                 guard case .body(let key) = chapter.source, let found = gathered.neutralised[key], !found.isEmpty
                 else { continue }
                 logger.warning(
-                    "neutralised HTML or links the model wrote that could run script; --allow-html keeps them",
+                    "neutralised what the model wrote that could run script or make mdbook read a file; --allow-html keeps HTML, never mdBook directives",
                     metadata: [
                         "chapter": "\(chapter.position)", "chapter_title": "\(chapter.title)",
                         "neutralised": "\(found)",
