@@ -182,7 +182,8 @@ public final class Engine: Sendable {
     }
 
     /// True when `outline`, under `settings`, is exactly what was last brought up to date in
-    /// `folder` (HTML published as `settings.allowHTML` says), with nothing failed or pending and
+    /// `folder` (HTML published as `settings.allowHTML` says, under the sanitizer's current
+    /// rules: an upgrade that changes them republishes), with nothing failed or pending and
     /// every file in place: a save that changed no parsed field needs no work at all.
     public func isUpToDate(_ outline: Outline, settings: GenerationSettings, in folder: String) async -> Bool {
         let keys = ChapterKey.all(settings: settings, outline: outline).map(\.hex)
@@ -190,7 +191,7 @@ public final class Engine: Sendable {
         return (try? await io.run {
             guard let manifest = try state.manifests.manifest(forFolder: folder),
                 manifest.outlineDigest == outline.digest, manifest.chapters.map(\.key) == keys,
-                manifest.htmlAllowed == settings.allowHTML
+                manifest.htmlAllowed == settings.allowHTML, manifest.sanitizerVersion == ChapterSanitizer.version
             else { return false }
             return manifest.chapters.allSatisfy { entry in
                 entry.state != .failed && entry.state != .pending && entry.state != .skippedForBudget
@@ -532,6 +533,7 @@ public final class Engine: Sendable {
         )
         manifest.model = run.job.settings.model
         manifest.htmlAllowed = run.job.settings.allowHTML
+        manifest.sanitizerVersion = ChapterSanitizer.version
         manifest.transitionalHashes = previous.map { Array($0.allHashes) } ?? []
         try state.manifests.save(manifest)
         let result = try Publisher(folder: run.job.outputFolder, files: state.files).publish(
