@@ -35,7 +35,8 @@ struct RenderTools: Sendable {
             isRequired: environment["COURSEGEN_RENDER_TESTS"] == "required"
         )
         if let missing = tools.missing(browser: true) {
-            let banner = "######## SKIPPED: RenderedBookTests: \(missing) ########\n"
+            let verdict = tools.isRequired ? "FAILED (COURSEGEN_RENDER_TESTS=required)" : "SKIPPED"
+            let banner = "######## \(verdict): RenderedBookTests: \(missing) ########\n"
             FileHandle.standardError.write(Data(banner.utf8))
         }
         return tools
