@@ -3,6 +3,8 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import Generation
+
 @Suite("coursegen generate publishes the model's HTML safely, the real binary")
 struct SanitizeCommandTests {
     let key = FakeGeminiServer.defaultAPIKey
@@ -54,5 +56,59 @@ struct SanitizeCommandTests {
         #expect(againText == escapedText)
         #expect(temp.list("out/course") == ["01-chapter-1.md", "STATUS.md", "SUMMARY.md", "book.toml"])
         #expect(server.statistics.chapterRequestCount == 1)
+    }
+
+    @Test(
+        "a daemon started on chapters published before mdBook directives were escaped republishes them at once from the store, with no request"
+    )
+    func upgradeRepublishes() async throws {
+        let temp = try TemporaryFolder()
+        let answer = "Read {{#include /etc/hostname}} and `{{#include /etc/hostname}}`."
+        let server = try await FakeGeminiServer.start { _ in .success(text: answer) }
+        try temp.write("inbox/course.md", outlineText(chapters: 2))
+        let environment = ["GEMINI_API_KEY": key]
+        let generated = try await Binary.run(
+            ["generate", "inbox/course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL],
+            environment: environment,
+            directory: temp.path
+        )
+        #expect(generated.status == 0, "\(generated.standardError)")
+
+        // As the version before this one left the folder: the directives published as the model
+        // wrote them, and a manifest that records no sanitizer version.
+        let manifests = temp.list("state/manifests")
+        try #require(manifests.count == 1)
+        let manifestPath = "state/manifests/\(manifests[0])"
+        var manifest = try BodyStore.decoder.decode(
+            Manifest.self,
+            from: Data(try #require(temp.read(manifestPath)).utf8)
+        )
+        for index in manifest.chapters.indices {
+            let old = Array("# \(manifest.chapters[index].title)\n\n\(answer)\n".utf8)
+            try temp.write("out/course/\(try #require(manifest.chapters[index].file))", old)
+            manifest.chapters[index].sha256 = sha256Hex(old)
+        }
+        manifest.sanitizerVersion = nil
+        try temp.write(manifestPath, Array(try BodyStore.encoder.encode(manifest)))
+
+        let daemon = try Binary.start(
+            [
+                "watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--base-url", server.baseURL,
+                "--debounce-ms", "100", "--settle", "0",
+            ],
+            environment: environment,
+            directory: temp.path
+        )
+        try await daemon.waitForLines(containing: "outline published  outline=course")
+        let chapters = [temp.read("out/course/01-chapter-1.md"), temp.read("out/course/02-chapter-2.md")]
+        daemon.signal(SIGTERM)
+        let result = await daemon.wait()
+        try await server.shutdown()
+
+        let escaped = "\\{{#include /etc/hostname}} and `{{#include /etc/hostname}}`."
+        #expect(chapters == ["# Chapter 1\n\nRead \(escaped)\n", "# Chapter 2\n\nRead \(escaped)\n"])
+        #expect(server.statistics.chapterRequestCount == 2)
+        #expect(result.status == 0, "\(result.standardError.suffix(1500))")
+        #expect(result.standardError.contains("mdBook {{#include}} directive"))
     }
 }

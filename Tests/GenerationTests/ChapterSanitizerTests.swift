@@ -213,6 +213,36 @@ struct ChapterSanitizerTests {
         #expect(result.neutralised.description == "2 <script> elements, 2 on...= attributes, a javascript: URL")
     }
 
+    @Test("mdBook directives are escaped everywhere whether HTML is allowed or not, and the warning names them")
+    func directives() {
+        let body = """
+            {{#title Hacked}}
+            Read {{#include /etc/hostname}} and `{{#include /etc/hostname}}`.
+
+            ```
+            {{#include /etc/hostname}}
+            ```
+            <script>{{ #include /etc/hostname }}</script>
+            """
+        let escaped = """
+            \\{{#title Hacked}}
+            Read \\{{#include /etc/hostname}} and `{{#include /etc/hostname}}`.
+
+            ```
+            \\{{#include /etc/hostname}}
+            ```
+            """
+        let strict = ChapterSanitizer.sanitize(body, allowHTML: false)
+        let allowed = ChapterSanitizer.sanitize(body, allowHTML: true)
+        #expect(strict.text == escaped + "\n&lt;script&gt;{\\{ #include /etc/hostname }}&lt;/script&gt;")
+        #expect(allowed.text == escaped + "\n<script>{\\{ #include /etc/hostname }}</script>")
+        #expect(
+            strict.neutralised.description
+                == "a <script> element, 4 mdBook {{#include}} directives, an mdBook {{#title}} directive"
+        )
+        #expect(allowed.neutralised.description == "4 mdBook {{#include}} directives, an mdBook {{#title}} directive")
+    }
+
     @Test("the rendered file carries the title once and the sanitized body")
     func rendered() {
         let rendered = ChapterFile.render(title: "T", body: "# T\n\n# Part\n<script>x</script>\n", allowHTML: false)

@@ -199,7 +199,8 @@ public final class Engine: Sendable {
     }
 
     /// True when `outline`, under `settings`, is exactly what was last brought up to date in
-    /// `folder` (HTML published as `settings.allowHTML` says), with nothing failed or pending and
+    /// `folder` (HTML published as `settings.allowHTML` says, under the sanitizer's current
+    /// rules: an upgrade that changes them republishes), with nothing failed or pending and
     /// every file in place: a save that changed no parsed field needs no work at all.
     public func isUpToDate(_ outline: Outline, settings: GenerationSettings, in folder: String) async -> Bool {
         let keys = ChapterKey.all(settings: settings, outline: outline).map(\.hex)
@@ -207,7 +208,7 @@ public final class Engine: Sendable {
         return (try? await io.run {
             guard let manifest = try state.manifests.manifest(forFolder: folder),
                 manifest.outlineDigest == outline.digest, manifest.chapters.map(\.key) == keys,
-                manifest.htmlAllowed == settings.allowHTML
+                manifest.htmlAllowed == settings.allowHTML, manifest.sanitizerVersion == ChapterSanitizer.version
             else { return false }
             return manifest.chapters.allSatisfy { entry in
                 entry.state != .failed && entry.state != .pending && entry.state != .skippedForBudget
@@ -510,7 +511,7 @@ public final class Engine: Sendable {
                 guard case .body(let key) = chapter.source, let found = gathered.neutralised[key], !found.isEmpty
                 else { continue }
                 logger.warning(
-                    "neutralised HTML or links the model wrote that could run script; --allow-html keeps them",
+                    "neutralised what the model wrote that could run script or make mdbook read a file; --allow-html keeps HTML, never mdBook directives",
                     metadata: [
                         "chapter": "\(chapter.position)", "chapter_title": "\(chapter.title)",
                         "neutralised": "\(found)",
@@ -568,6 +569,7 @@ public final class Engine: Sendable {
         manifest.model = run.job.settings.model
         manifest.htmlAllowed = run.job.settings.allowHTML
         manifest.takenOver = run.takenOver.map { Manifest.TakeOver(from: $0.from, at: $0.at) } ?? previous?.takenOver
+        manifest.sanitizerVersion = ChapterSanitizer.version
         manifest.transitionalHashes = previous.map { Array($0.allHashes) } ?? []
         try state.manifests.save(manifest)
         let result = try Publisher(folder: run.job.outputFolder, files: state.files).publish(

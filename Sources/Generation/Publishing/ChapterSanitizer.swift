@@ -22,20 +22,29 @@ import Foundation
 /// URLs are read the way a browser reads them: entities decoded, backslash escapes resolved,
 /// tabs and line breaks removed, case ignored (`java&#115;cript:`, `jav<TAB>ascript:`).
 ///
-/// Code spans and fenced or indented code blocks stay exactly as written: mdBook shows them as
-/// text, so a chapter teaching HTML keeps its examples. Where this scanner cannot be sure that
-/// mdBook reads a stretch as code (a fence in a block quote, an HTML block, a list it cannot
-/// follow, a code span whose paragraph it cannot delimit), it treats the stretch as text: at
-/// worst an example shows `&lt;script&gt;`, never does a script run. After a fence it cannot
+/// Always, everywhere, code included: every mdBook directive (`{{#include PATH}}`, `{{#title X}}`,
+/// ...) is escaped with a backslash, so `mdbook build` shows it as text instead of reading a file
+/// of the building machine into the page (`MdBookDirectives`).
+///
+/// Code spans and fenced or indented code blocks otherwise stay exactly as written: mdBook shows
+/// them as text, so a chapter teaching HTML keeps its examples. Where this scanner cannot be
+/// sure that mdBook reads a stretch as code (a fence in a block quote, an HTML block, a list it
+/// cannot follow, a code span whose paragraph it cannot delimit), it treats the stretch as text:
+/// at worst an example shows `&lt;script&gt;`, never does a script run. After a fence it cannot
 /// pair, nothing later counts as code.
 enum ChapterSanitizer {
+    /// The version of these rules, recorded in each manifest: a change of what is escaped bumps
+    /// it, so chapters published under other rules are republished (from their stored answers).
+    /// 1: HTML and URLs; 2: mdBook directives too.
+    static let version = 2
+
     /// The text to publish and what was neutralised in it.
     struct Result: Sendable, Equatable {
         var text: String
         var neutralised: Neutralised
     }
 
-    /// What was made harmless, by kind. Empty when nothing was (always, when HTML is allowed).
+    /// What was made harmless, by kind. Empty when nothing was.
     struct Neutralised: Sendable, Hashable, CustomStringConvertible {
         /// Opening tags of dangerous elements, by lowercase element name.
         var elements: [String: Int] = [:]
@@ -46,10 +55,15 @@ enum ChapterSanitizer {
         /// Tags escaped unexamined: longer than `InlineBlock.maximumTagLength`, or past the
         /// block's examination budget (a flood of `<`).
         var uncheckedTags = 0
+        /// mdBook directives that act (`MdBookDirectives.actedOn`) escaped, by name (`include`),
+        /// whether HTML is allowed or not.
+        var directives: [String: Int] = [:]
 
-        var isEmpty: Bool { elements.isEmpty && eventHandlers == 0 && urls.isEmpty && uncheckedTags == 0 }
+        var isEmpty: Bool {
+            elements.isEmpty && eventHandlers == 0 && urls.isEmpty && uncheckedTags == 0 && directives.isEmpty
+        }
 
-        /// "a <script> element, 2 on...= attributes, a javascript: URL".
+        /// "a <script> element, 2 on...= attributes, a javascript: URL, an mdBook {{#include}} directive".
         var description: String {
             var parts: [String] = []
             for (name, count) in elements.sorted(by: { $0.key < $1.key }) {
@@ -65,6 +79,11 @@ enum ChapterSanitizer {
             if uncheckedTags > 0 {
                 parts.append(uncheckedTags == 1 ? "a tag too long to check" : "\(uncheckedTags) tags too long to check")
             }
+            for (name, count) in directives.sorted(by: { $0.key < $1.key }) {
+                parts.append(
+                    count == 1 ? "an mdBook {{#\(name)}} directive" : "\(count) mdBook {{#\(name)}} directives"
+                )
+            }
             return parts.joined(separator: ", ")
         }
     }
@@ -75,7 +94,7 @@ enum ChapterSanitizer {
     ]
 
     /// `body` made safe to publish (see the type's documentation); `allowHTML` keeps HTML and
-    /// URLs as written and only fixes the structure.
+    /// URLs as written, and only fixes the structure and escapes mdBook directives.
     static func sanitize(_ body: String, allowHTML: Bool) -> Result {
         var lines: [[Unicode.Scalar]] = [[]]
         for scalar in body.unicodeScalars {
@@ -109,7 +128,9 @@ enum ChapterSanitizer {
             if number > 0 { utf8.append(0x0A) }
             for scalar in line { UTF8.encode(scalar) { utf8.append($0) } }
         }
-        return Result(text: String(decoding: utf8, as: UTF8.self), neutralised: neutralised)
+        let escaped = MdBookDirectives.escape(String(decoding: utf8, as: UTF8.self))
+        neutralised.directives = escaped.escaped
+        return Result(text: escaped.text, neutralised: neutralised)
     }
 
     // MARK: - Structure

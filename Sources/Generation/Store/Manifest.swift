@@ -72,6 +72,9 @@ struct Manifest: Codable, Sendable, Hashable {
     /// Whether the chapters were published with the model's HTML kept as written
     /// (`--allow-html`); nil in a manifest from before chapters were sanitized.
     var htmlAllowed: Bool?
+    /// `ChapterSanitizer.version` of the rules the chapters were published with; nil in a
+    /// manifest from before it was recorded (older rules).
+    var sanitizerVersion: Int?
     /// The daemon's next try of the chapters that failed for a reason that may pass, and how
     /// many tries of them failed in a row (`watch` only).
     var retry: Retry?

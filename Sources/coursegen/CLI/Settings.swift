@@ -302,6 +302,7 @@ extension Setting {
         details: [
             "The model's answer is untrusted: an outline can carry a prompt injection. Not part of the",
             "cache key: switching it republishes every chapter from its stored answer, with no request.",
+            "mdBook directives the model wrote ({{#include}}, {{#title}}, ...) stay escaped either way.",
         ]
     )
 
