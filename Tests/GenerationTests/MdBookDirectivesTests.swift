@@ -174,3 +174,25 @@ enum MdBookGrammar {
         return result + string.substring(from: last)
     }
 }
+
+@Suite("Directives in a chapter's title")
+struct TitleDirectiveTests {
+    @Test(
+        "a title from the outline cannot make mdBook read a file, alone or with the body's first line",
+        arguments: [
+            ("Intro {{#include /etc/passwd}}", "Fine."),
+            ("Intro {{#include ", "/etc/passwd}} and more"),
+            ("{{#title Owned}}", "Fine."),
+        ]
+    )
+    func titles(title: String, body: String) {
+        let text = String(decoding: ChapterFile.render(title: title, body: body), as: UTF8.self)
+        #expect(MdBookDirectives.escape(text).escaped.isEmpty, "no directive left in \(text)")
+        #expect(text.hasPrefix("# "))
+    }
+
+    @Test("a title without braces is written as it is")
+    func plainTitle() {
+        #expect(ChapterFile.render(title: "Ownership", body: "Text.") == Array("# Ownership\n\nText.\n".utf8))
+    }
+}

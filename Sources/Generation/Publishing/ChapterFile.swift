@@ -43,7 +43,10 @@ enum ChapterFile {
         }
         while let last = lines.last, last.trimmingCharacters(in: .whitespaces).isEmpty { lines.removeLast() }
         let text = "# \(title)\n\n" + lines.joined(separator: "\n") + "\n"
-        return Array(text.utf8)
+        // The title is the outline's, not coursegen's: `{{#include /etc/passwd}}` there, or a
+        // title ending in `{{#include ` before a body that starts with a path and `}}`, would make
+        // mdBook read a file too. The body is escaped already; escaping again changes nothing.
+        return Array(MdBookDirectives.escape(text).text.utf8)
     }
 
     /// mdBook's `SUMMARY.md` for chapters (title, file name) in order. `\`, `[` and `]` in a title

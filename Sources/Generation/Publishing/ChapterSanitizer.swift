@@ -35,8 +35,8 @@ import Foundation
 enum ChapterSanitizer {
     /// The version of these rules, recorded in each manifest: a change of what is escaped bumps
     /// it, so chapters published under other rules are republished (from their stored answers).
-    /// 1: HTML and URLs; 2: mdBook directives too.
-    static let version = 2
+    /// 1: HTML and URLs; 2: mdBook directives too; 3: directives in the chapter's title as well.
+    static let version = 3
 
     /// The text to publish and what was neutralised in it.
     struct Result: Sendable, Equatable {
