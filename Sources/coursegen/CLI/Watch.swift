@@ -93,9 +93,10 @@ struct Watch: AsyncParsableCommand {
             }
         }
         let notifier = SystemdNotifier(environment: environment)
+        let desktop = settings.desktopNotifications ? DesktopNotifier(environment: environment, logger: logger) : nil
         var notifyDesktop: (@Sendable (CourseStatus) -> Void)? = nil
-        if settings.desktopNotifications, let desktop = DesktopNotifier(environment: environment, logger: logger) {
-            notifyDesktop = { status in desktop.post(status, logger: logger) }
+        if let desktop {
+            notifyDesktop = { status in desktop.post(status) }
         }
         let coordinator = RunCoordinator(
             engine: runtime.engine,
@@ -147,6 +148,8 @@ struct Watch: AsyncParsableCommand {
         // in progress have drained.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let metricsServer { services.append(.init(service: metricsServer)) }
+        // After the daemon, so that the notifications of runs that end during the stop are shown.
+        if let desktop { services.append(.init(service: desktop)) }
         services += [
             .init(
                 service: daemon,

@@ -1,6 +1,9 @@
 import Foundation
 import Generation
 import Logging
+import ServiceLifecycle
+import Subprocess
+import SystemPackage
 
 /// What a desktop notification says about a course: a one-line summary and a body, the same
 /// facts as the course's status page in fewer words.
@@ -62,8 +65,17 @@ struct DesktopNotification: Sendable, Hashable {
 /// Shows `DesktopNotification`s on the author's desktop through `notify-send` (Debian's
 /// libnotify-bin), which talks to the freedesktop Notifications service on the session bus. For
 /// the user unit on a workstation only: the system service has no session bus, so it never tries.
-struct DesktopNotifier: Sendable {
-    private let program: String
+///
+/// A `Service`: `post` queues a notification (the newest few are kept) and returns at once, and
+/// `run` shows them one at a time, each `notify-send` a child process (swift-subprocess) given at
+/// most `timeout`: a desktop slow to answer never holds the daemon, and every child is reaped.
+struct DesktopNotifier: Service {
+    private let program: FilePath
+    private let logger: Logger
+    private let queue: AsyncStream<DesktopNotification>
+    private let continuation: AsyncStream<DesktopNotification>.Continuation
+    /// The longest one `notify-send` may take before it is stopped.
+    static let timeout = Duration.seconds(10)
 
     /// A notifier, or nil (with one warning saying why) when this session cannot show
     /// notifications: no session bus, or no `notify-send` on `PATH`.
@@ -82,25 +94,59 @@ struct DesktopNotifier: Sendable {
             )
             return nil
         }
-        self.program = program
+        self.program = FilePath(program)
+        self.logger = logger
+        (queue, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(8))
     }
 
-    /// Shows the notification for `status`, if there is one. Does not wait for it: a desktop
-    /// that is slow to answer never holds the daemon; a failure is logged and forgotten.
-    func post(_ status: CourseStatus, logger: Logger) {
+    /// Queues the notification for `status`, if there is one, and returns at once.
+    func post(_ status: CourseStatus) {
         guard let notification = DesktopNotification(status) else { return }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = [
+        continuation.yield(notification)
+    }
+
+    func run() async throws {
+        for await notification in queue.cancelOnGracefulShutdown() {
+            await show(notification)
+        }
+    }
+
+    private func show(_ notification: DesktopNotification) async {
+        let arguments: Arguments = [
             "--app-name=coursegen", "--urgency=\(notification.urgency.rawValue)", "--",
             notification.summary, notification.body,
         ]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
+        let program = self.program
+        let outcome = await withTaskGroup(of: Result<TerminationStatus, any Error>?.self) { group in
+            group.addTask {
+                do {
+                    return .success(
+                        try await Subprocess.run(.path(program), arguments: arguments, output: .discarded).terminationStatus
+                    )
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: Self.timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        switch outcome {
+        case .success(.exited(0)):
+            break
+        case .success(let status):
+            logger.warning("notify-send did not show a desktop notification", metadata: ["status": "\(status)"])
+        case .failure(let error):
             logger.warning("cannot show a desktop notification", metadata: ["error": "\(error)"])
+        case nil:
+            logger.warning(
+                "notify-send did not finish in time; it was stopped",
+                metadata: ["timeout_s": "\(Self.timeout.components.seconds)"]
+            )
         }
     }
 }
