@@ -107,7 +107,8 @@ struct WrittenFilesTests {
         #expect(result.status == 0)
         #expect(server.statistics.chapterRequestCount == 4, "the course's three chapters once, the sentinel's one")
         #expect(temp.list("out").sorted() == ["course", "sentinel"])
-        #expect(result.standardError.contains("ignoring a file coursegen wrote"))
+        #expect(result.standardError.contains("ignoring a file of the inbox"))
+        #expect(result.standardError.contains("a file coursegen wrote"))
     }
 
     @Test("generate refuses a status page or a published chapter given as the outline")

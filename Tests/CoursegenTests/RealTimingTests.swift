@@ -183,7 +183,7 @@ struct RealTimingTests {
         (Engine.Progress(outline: "rust", total: 4, ready: 4), "Generating rust: 4/4 chapters"),
     ])
     func statusLine(progress: Engine.Progress, line: String) {
-        #expect(RunCoordinator.describe(progress) == line)
+        #expect(DaemonStatus.describe(progress) == line)
     }
 
     @Test("the retry schedule: within a minute, then 2, 4, 8... minutes, capped at an hour, from the upper half")

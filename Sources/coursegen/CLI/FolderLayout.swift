@@ -48,14 +48,19 @@ struct FolderLayout: Sendable, Hashable {
         var existing = path
         var rest: [String] = []
         while existing != "/" {
-            if let real = realpath(existing, nil) {
-                defer { free(real) }
-                let base = String(cString: real)
+            if let base = real(existing) {
                 return rest.isEmpty ? base : (base == "/" ? "" : base) + "/" + rest.reversed().joined(separator: "/")
             }
             rest.append((existing as NSString).lastPathComponent)
             existing = (existing as NSString).deletingLastPathComponent
         }
         return "/" + rest.reversed().joined(separator: "/")
+    }
+
+    /// `path` with every symbolic link resolved, nil when it does not exist.
+    static func real(_ path: String) -> String? {
+        guard let real = realpath(path, nil) else { return nil }
+        defer { free(real) }
+        return String(cString: real)
     }
 }
