@@ -40,10 +40,13 @@ struct CoordinatorOrderTests {
                 engine: engine,
                 scheduler: scheduler,
                 settings: GenerationSettings(),
-                inbox: "\(temp.path)/inbox",
-                output: "\(temp.path)/out",
-                state: "\(temp.path)/state",
-                whileReading: whileReading,
+                reader: CourseReader(
+                    inbox: "\(temp.path)/inbox",
+                    output: "\(temp.path)/out",
+                    state: "\(temp.path)/state",
+                    engine: engine,
+                    whileReading: whileReading
+                ),
                 logger: Logger(label: "test")
             ) { continuation.yield($0) }
         }
@@ -80,12 +83,17 @@ struct CoordinatorOrderTests {
         #expect(harness.temp.read("out/course/01-chapter-1.md")?.contains("Point a2") == true)
     }
 
-    @Test("a read that hangs on the blocking pool (a share that stopped answering) leaves the health check answering", .timeLimit(.minutes(2)))
+    @Test(
+        "a read that hangs on the blocking pool (a share that stopped answering) leaves the health check answering",
+        .timeLimit(.minutes(2))
+    )
     func hungReadHoldsNoOne() async throws {
         let held = HeldRead()
         let harness = try await Harness { _ in held.pass() }
         let path = try harness.temp.write("inbox/course.md", watchedOutline())
-        let reading = Task { await harness.coordinator.outlineChanged(InboxFile(path: path, relativePath: "course.md")) }
+        let reading = Task {
+            await harness.coordinator.outlineChanged(InboxFile(path: path, relativePath: "course.md"))
+        }
         try await held.waitUntilHeld()
         let answered = await withTaskGroup(of: Bool.self) { group in
             group.addTask { await harness.coordinator.isResponsive() }

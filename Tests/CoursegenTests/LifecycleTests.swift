@@ -140,10 +140,13 @@ struct LifecycleTests {
             engine: engine,
             scheduler: scheduler,
             settings: GenerationSettings(),
-            inbox: "\(temp.path)/inbox",
-            output: "\(temp.path)/out",
-            state: "\(temp.path)/state",
-            io: io,
+            reader: CourseReader(
+                inbox: "\(temp.path)/inbox",
+                output: "\(temp.path)/out",
+                state: "\(temp.path)/state",
+                engine: engine,
+                io: io
+            ),
             logger: Logger(label: "test")
         ) { _ in }
         let path = try temp.write("inbox/course.md", outlineText(chapters: 4 * held))

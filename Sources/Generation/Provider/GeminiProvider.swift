@@ -148,11 +148,3 @@ public struct GeminiProvider: ChapterProvider {
     }
 }
 
-extension Duration {
-    /// Whole nanoseconds, saturating at Int64.max.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : scaled.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
-    }
-}

@@ -685,19 +685,6 @@ public struct GenerationFailure: Error, Sendable, CustomStringConvertible {
     }
 }
 
-extension Duration {
-    /// Whole milliseconds, rounded down.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-
-    /// Seconds, fractions included.
-    var inSeconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}
 
 /// Lets the actor keep a caller-chosen generator (a seeded one in tests) as a stored property.
 struct AnyRandomNumberGenerator: RandomNumberGenerator, Sendable {

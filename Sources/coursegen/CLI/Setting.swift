@@ -250,8 +250,7 @@ extension SettingType where Value == Duration {
                 Double(text).flatMap { $0.isFinite && range.contains($0) ? Duration.seconds($0) : nil }
             },
             format: { duration in
-                let (seconds, attoseconds) = duration.components
-                return decimal(Double(seconds) + Double(attoseconds) / 1e18)
+                return decimal(duration.inSeconds)
             }
         )
     }
@@ -264,8 +263,7 @@ extension SettingType where Value == Duration {
             isSwitch: false,
             parse: { text in Int(text).flatMap { range.contains($0) ? Duration.milliseconds($0) : nil } },
             format: { duration in
-                let (seconds, attoseconds) = duration.components
-                return String(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+                return String(duration.milliseconds)
             }
         )
     }

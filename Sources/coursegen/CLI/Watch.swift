@@ -104,9 +104,7 @@ struct Watch: AsyncParsableCommand {
             settings: settings.generation,
             cost: settings.cost,
             settle: settings.settle,
-            inbox: inboxFolder,
-            output: outputFolder,
-            state: stateFolder,
+            reader: CourseReader(inbox: inboxFolder, output: outputFolder, state: stateFolder, engine: runtime.engine),
             logger: logger,
             notify: notifyDesktop
         ) { status in

@@ -1,5 +1,6 @@
 import Foundation
 import Generation
+import Logging
 
 /// What the daemon does with an outline it looked at: a pure function of why it looked, what
 /// reading the file gave, and what it knows of the course, in the order of the rules below. The
@@ -135,6 +136,21 @@ struct RunOutcome: Sendable, Equatable {
             // Only the author can fix what failed, or only a fixed key and a reload help.
             let mayPass = report.chapters.contains(where: \.mayPassWithTime) && stop?.reason != .refused
             return RunOutcome(problem: problem, retry: mayPass ? .schedule : .clear)
+        }
+    }
+}
+
+extension RunReport {
+    /// One error line per chapter only its author can fix (a blocked prompt, a refusal).
+    func logChaptersOnlyTheAuthorCanFix(to logger: Logger) {
+        for chapter in chapters where chapter.needsAuthor {
+            logger.error(
+                "a chapter only its author can fix: change its title, points or notes, then save",
+                metadata: [
+                    "outline": "\(outline)", "chapter": "\(chapter.position)", "chapter_title": "\(chapter.title)",
+                    "error": "\(chapter.failure.map { "\($0)" } ?? "")",
+                ]
+            )
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Generation
+import Logging
 import Watcher
 
 #if canImport(Glibc)
@@ -20,7 +21,24 @@ struct CourseReader: Sendable {
     let io: BlockingIO
     /// Runs on the blocking pool once the outline is read (a test seam: it can stand for a share
     /// that hangs, or hold a read of an older text while a newer one goes ahead).
-    var whileReading: @Sendable (InboxFile) -> Void = { _ in }
+    let whileReading: @Sendable (InboxFile) -> Void
+
+    init(
+        inbox: String,
+        output: String,
+        state: String,
+        engine: Engine,
+        io: BlockingIO = .shared,
+        whileReading: @escaping @Sendable (InboxFile) -> Void = { _ in }
+    ) {
+        self.inbox = inbox
+        self.output = output
+        self.claims = FolderClaims(stateDirectory: state)
+        self.state = StateDirectory(path: state)
+        self.engine = engine
+        self.io = io
+        self.whileReading = whileReading
+    }
 
     /// What a read gave: the decision's input, and what a run needs.
     struct Result: Sendable {
@@ -76,7 +94,11 @@ struct CourseReader: Sendable {
                 if case .refused(let owner) = try claims.claim(folder, for: file.path, rivals: rivals) {
                     return Result(read: .refused(owner: owner))
                 }
-                return Result(read: .parsed(digest: "", isUpToDate: false, keptRetry: nil), outline: outline, settings: settings)
+                return Result(
+                    read: .parsed(digest: "", isUpToDate: false, keptRetry: nil),
+                    outline: outline,
+                    settings: settings
+                )
             }
         } catch {
             return Result(read: .unreadable(await problem(error, in: file)), error: "\(error)")
@@ -85,16 +107,25 @@ struct CourseReader: Sendable {
         async let isUpToDate = engine.isUpToDate(outline, settings: settings, in: folder)
         async let keptRetry = engine.retry(for: outline, settings: settings, in: folder)
         return Result(
-            read: .parsed(digest: Self.digest(outline, settings), isUpToDate: await isUpToDate, keptRetry: await keptRetry),
+            read: .parsed(
+                digest: Self.digest(outline, settings),
+                isUpToDate: await isUpToDate,
+                keptRetry: await keptRetry
+            ),
             outline: outline,
             settings: settings
         )
     }
 
-    /// Ends `source`'s claim on `folder` (its outline was removed).
-    func release(_ folder: String, from source: String) async throws {
+    /// Ends the claim of `file`, removed, on its folder: another outline may have it now.
+    func releaseFolder(of file: InboxFile, logger: Logger) async {
+        guard let folder = folder(of: file) else { return }
         let claims = self.claims
-        try await io.run { try claims.release(folder, from: source) }
+        do {
+            try await io.run { try claims.release(folder, from: file.path) }
+        } catch {
+            logger.warning("cannot release the removed outline's folder", metadata: ["error": "\(error)"])
+        }
     }
 
     /// What a run of `outline` asks: the outline, and the templates and context it is written
@@ -126,16 +157,40 @@ struct CourseReader: Sendable {
     /// or when it is not text (a binary file's bytes never reach the author's page).
     private func line(_ line: Int?, of path: String) async -> String? {
         guard let line else { return nil }
-        return (try? await io.run { () -> String? in
-            guard let bytes = try? SmallFile.read(path, limit: OutlineParser.maximumFileSize) else { return nil }
-            let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-            guard line >= 1 && line <= lines.count,
-                let text = String(validating: lines[line - 1], as: UTF8.self),
-                !text.unicodeScalars.contains(where: {
-                    $0.properties.generalCategory == .control && $0 != "\t" && $0 != "\r"
-                })
-            else { return nil }
-            return String(text.prefix(500))
-        }) ?? nil
+        return
+            (try? await io.run { () -> String? in
+                guard let bytes = try? SmallFile.read(path, limit: OutlineParser.maximumFileSize) else { return nil }
+                let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+                guard line >= 1 && line <= lines.count,
+                    let text = String(validating: lines[line - 1], as: UTF8.self),
+                    !text.unicodeScalars.contains(where: {
+                        $0.properties.generalCategory == .control && $0 != "\t" && $0 != "\r"
+                    })
+                else { return nil }
+                return String(text.prefix(500))
+            }) ?? nil
+    }
+}
+
+extension CourseReader.Result {
+    /// The job that brings `course` up to date as it was read; nil when it was not parsed.
+    func job(
+        for course: Course,
+        folder: String,
+        settle: Duration,
+        cost: CostPolicy,
+        retriesBudgetSkips: Bool
+    ) -> Engine.Job? {
+        guard let outline, let settings else { return nil }
+        return Engine.Job(
+            outlinePath: course.file.path,
+            outline: outline,
+            name: course.name,
+            outputFolder: folder,
+            settings: settings,
+            settle: settle,
+            cost: cost,
+            retriesBudgetSkips: retriesBudgetSkips
+        )
     }
 }

@@ -32,6 +32,33 @@ struct Course: Sendable {
     /// The number of chapters of its run when the stop ended it unfinished.
     var stoppedWith: Int?
 
+    /// Whether a reload looks at the outline again: every one when the generation settings
+    /// changed; else those a stop left incomplete (the reload may have fixed the key or lifted the
+    /// quota), and those over budget when the budget or the prices changed.
+    func isLookedAtAgain(settingsChanged: Bool, wasStopped: Bool, costChanged: Bool) -> Bool {
+        guard !removed else { return false }
+        switch problem {
+        case _ where settingsChanged: return true
+        case .failedChapters: return wasStopped
+        case .overBudget: return costChanged
+        default: return false
+        }
+    }
+
+    /// Whether `file` is a prompt template (`prompt: style.mustache`), watched beside outlines.
+    static func isTemplate(_ file: InboxFile) -> Bool {
+        file.relativePath.lowercased().hasSuffix(".mustache")
+    }
+
+    /// Whether the outline may use the template `template`: one in its folder or below it (a
+    /// course's own templates are looked up there).
+    func mayUse(template: InboxFile) -> Bool {
+        guard !removed else { return false }
+        let folder = (template.path as NSString).deletingLastPathComponent
+        let outlineFolder = (file.path as NSString).deletingLastPathComponent
+        return folder == outlineFolder || folder.hasPrefix(outlineFolder + "/")
+    }
+
     /// The outline's name in logs and status: its path in the inbox without the extension.
     var name: String {
         let folder = (file.relativePath as NSString).deletingLastPathComponent
@@ -93,10 +120,28 @@ enum DaemonStatus {
         status.refused = rivals.sorted().map {
             .init(
                 file: $0,
-                advice: "it maps to this same folder, which this outline owns; nothing of it is published until it is renamed (the folder is named after the file name without its extension)"
+                advice:
+                    "it maps to this same folder, which this outline owns; nothing of it is published until it is renamed (the folder is named after the file name without its extension)"
             )
         }
         return status
+    }
+
+    /// Whether a run's progress is worth a new page: every chapter that is done, fails or waits
+    /// to retry is; the word count alone refreshes it at most every two seconds.
+    static func refreshesPage(from before: Engine.Progress?, to after: Engine.Progress, written: Date?, now: Date)
+        -> Bool
+    {
+        let counts = { (p: Engine.Progress?) in [p?.ready, p?.failed, p?.retrying, p?.writing, p?.requested] }
+        return counts(before) != counts(after) || now.timeIntervalSince(written ?? .distantPast) > 2
+    }
+
+    /// Whether `status` says something `previous` did not (the time it was made aside).
+    static func says(_ status: CourseStatus, somethingNewSince previous: CourseStatus?) -> Bool {
+        guard var previous else { return true }
+        var current = status
+        (previous.updated, current.updated) = (.distantPast, .distantPast)
+        return previous != current
     }
 
     /// One human line for `systemctl status`.

@@ -42,7 +42,8 @@ struct DesktopNotification: Sendable, Hashable {
             urgency = .normal
         case .needsAdministrator:
             summary = "\(name) waits for the administrator"
-            body = "Some chapters cannot be written with coursegen's settings; the administrator has been told.\n\(page)"
+            body =
+                "Some chapters cannot be written with coursegen's settings; the administrator has been told.\n\(page)"
             urgency = .normal
         case .overBudget:
             summary = "\(name): \(counted(status.skippedForBudget, "chapter")) over budget"
@@ -121,7 +122,8 @@ struct DesktopNotifier: Service {
             group.addTask {
                 do {
                     return .success(
-                        try await Subprocess.run(.path(program), arguments: arguments, output: .discarded).terminationStatus
+                        try await Subprocess.run(.path(program), arguments: arguments, output: .discarded)
+                            .terminationStatus
                     )
                 } catch {
                     return .failure(error)

@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 
 /// When the daemon tries again the chapters of an outline that failed for a reason that may pass
 /// with time (server errors, timeouts, stalls, overload): the first try at most a minute after
@@ -18,6 +19,14 @@ enum RetrySchedule {
         let exponent = min(max(failedTries - 1, 0), 12)
         let ceiling = min(first * (1 << exponent), maximum)
         return ceiling * (0.5 + 0.5 * min(max(unit, 0), 1)) * timeScale
+    }
+
+    /// The next try after `failedTries` tries in a row failed: after the wait, and never before
+    /// a daily quota's reset.
+    static func next(afterFailedTries failedTries: Int, now: Date, stop: SubmissionStop?, unit: Double) -> RetryTime {
+        var at = now.addingTimeInterval(delay(afterFailedTries: failedTries, unit: unit).inSeconds)
+        if let until = stop?.until, stop?.reason == .dailyQuota { at = max(at, until) }
+        return RetryTime(at: at, failedTries: failedTries)
     }
 
     #if DEBUG

@@ -46,34 +46,22 @@ actor RunCoordinator {
         settings: GenerationSettings,
         cost: CostPolicy = CostPolicy(),
         settle: Duration = .zero,
-        inbox: String,
-        output: String,
-        state: String,
-        io: BlockingIO = .shared,
+        reader: CourseReader,
         timer: RetryTimer = RetryTimer(),
         now: @escaping @Sendable () -> Date = { Date() },
-        whileReading: @escaping @Sendable (InboxFile) -> Void = { _ in },
         logger: Logger,
         notify: (@Sendable (CourseStatus) -> Void)? = nil,
         onStatus: @escaping @Sendable (String) -> Void
     ) {
         self.engine = engine
         self.scheduler = scheduler
-        self.reader = CourseReader(
-            inbox: inbox,
-            output: output,
-            claims: FolderClaims(stateDirectory: state),
-            state: StateDirectory(path: state),
-            engine: engine,
-            io: io,
-            whileReading: whileReading
-        )
+        self.reader = reader
         self.timer = timer
         self.now = now
         self.settings = settings
         self.cost = cost
         self.settle = settle
-        self.inbox = inbox
+        self.inbox = reader.inbox
         self.logger = logger
         self.notify = notify
         self.onStatus = onStatus
@@ -86,12 +74,12 @@ actor RunCoordinator {
 
     /// An outline was saved (or found by a scan); or a prompt template.
     func outlineChanged(_ file: InboxFile) async {
-        if Self.isTemplate(file) { return await templateChanged(file) }
+        if Course.isTemplate(file) { return await templateChanged(file) }
         await consider(file, reason: scanned ? .save : .catchUp)
     }
 
     func outlineRemoved(_ file: InboxFile) async {
-        if Self.isTemplate(file) { return await templateChanged(file) }
+        if Course.isTemplate(file) { return await templateChanged(file) }
         guard var course = courses[file.path] else { return }
         retire(&course)
         course.problem = nil
@@ -102,28 +90,17 @@ actor RunCoordinator {
         // Outlines refused for its folder (`course.yaml` beside `course.md`): the first in byte
         // order takes it over, as a conversion from one format to another wants.
         let heirs = rivals(of: file.path).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-        var metadata: Logger.Metadata = ["outline": "\(course.name)", "file": "\(file.path)"]
-        if let heir = heirs.first {
-            metadata["new_owner"] = "\(heir)"
-            logger.notice(
-                "outline removed from the inbox; the outline refused for its folder takes it over and publishes into it",
-                metadata: metadata
-            )
-        } else {
-            logger.notice("outline removed from the inbox; its published chapters stay", metadata: metadata)
-        }
+        logger.notice(
+            heirs.isEmpty
+                ? "outline removed from the inbox; its published chapters stay"
+                : "outline removed from the inbox; the outline refused for its folder takes it over and publishes into it",
+            metadata: ["outline": "\(course.name)", "file": "\(file.path)", "new_owner": "\(heirs.first ?? "none")"]
+        )
         await resetTimer()
         updateStatus()
-        if let folder = reader.folder(of: file) {
-            // Its folder is free for another outline now.
-            do {
-                try await reader.release(folder, from: file.path)
-            } catch {
-                logger.warning("cannot release the removed outline's folder", metadata: ["error": "\(error)"])
-            }
-            // The folder's page is the new owner's, once it has looked at it.
-            if heirs.isEmpty { await publishPage(of: file.path) }
-        }
+        // Its folder is free for another outline now; the page is the new owner's, once it has looked.
+        await reader.releaseFolder(of: file, logger: logger)
+        if heirs.isEmpty { await publishPage(of: file.path) }
         courses.removeValue(forKey: file.path)
         pages.removeValue(forKey: file.path)
         for heir in heirs {
@@ -149,22 +126,11 @@ actor RunCoordinator {
         self.settle = settle
         let wasStopped = stop != nil
         stop = nil
-        let files = courses.values.filter { course in
-            guard !course.removed else { return false }
-            switch course.problem {
-            case _ where changed: return true
-            case .failedChapters: return wasStopped
-            case .overBudget: return costChanged
-            default: return false
-            }
+        let files = courses.values.filter {
+            $0.isLookedAtAgain(settingsChanged: changed, wasStopped: wasStopped, costChanged: costChanged)
         }.map(\.file)
         for file in files.sorted(by: { $0.path < $1.path }) { await consider(file, reason: .reload) }
         updateStatus()
-    }
-
-    /// Whether `file` is a prompt template (`prompt: style.mustache`), watched beside outlines.
-    static func isTemplate(_ file: InboxFile) -> Bool {
-        file.relativePath.lowercased().hasSuffix(".mustache")
     }
 
     /// A template was saved, added or removed: every outline in its folder or above it is looked
@@ -172,17 +138,11 @@ actor RunCoordinator {
     /// costs no request; those that do regenerate exactly the chapters it writes.
     private func templateChanged(_ file: InboxFile) async {
         guard scanned, !draining else { return }
-        let folder = (file.path as NSString).deletingLastPathComponent
-        let outlines = courses.values.map(\.file).filter { outline in
-            let outlineFolder = (outline.path as NSString).deletingLastPathComponent
-            return folder == outlineFolder || folder.hasPrefix(outlineFolder + "/")
-        }
+        let outlines = courses.values.filter { $0.mayUse(template: file) }.map(\.file)
         for outline in outlines.sorted(by: { $0.path < $1.path }) where courses[outline.path]?.removed == false {
             await consider(outline, reason: .save)
         }
     }
-
-    // MARK: - Deciding
 
     /// Reads `file`, decides what to do (`CourseDecision`) and does it. Each look takes a number
     /// before its read: when a newer look began meanwhile, this one decides nothing (the newest
@@ -213,35 +173,38 @@ actor RunCoordinator {
     private func carryOut(_ decision: CourseDecision, for path: String, result: CourseReader.Result) async {
         guard var course = courses[path] else { return }
         let logger = self.logger.with(["outline": "\(course.name)", "file": "\(path)"])
+        var page = path
         switch decision {
         case .ignore(let why):
             courses.removeValue(forKey: path)
             logger.notice("ignoring a file of the inbox", metadata: ["why": "\(why)"])
-            updateStatus()
+            return updateStatus()
+        case .coveredByRun:
+            return logger.debug("outline saved again unchanged while generating; the run in progress covers it")
+        case .start(let settles, let retriesBudgetSkips):
+            guard let folder = reader.folder(of: course.file), case .parsed(let digest, _, _) = result.read,
+                let job = result.job(
+                    for: course,
+                    folder: folder,
+                    settle: settles ? settle : .zero,
+                    cost: cost,
+                    retriesBudgetSkips: retriesBudgetSkips
+                )
+            else { return }
+            return start(job, digest: digest, logger: logger)
         case .unreadable(let problem):
             logger.error("\(result.error ?? problem.message)")
             course.problem = .unreadable(problem)
-            courses[path] = course
-            updateStatus()
-            await publishPage(of: path, notifying: true)
         case .refused(let owner):
             logger.error(
                 "\(path): not published: \(owner) already publishes into \(reader.folder(of: course.file) ?? ""); rename one of the two files (the folder is named after the file name without its extension)"
             )
             retire(&course)
             course.problem = .folderOwned(owner: owner)
-            courses[path] = course
-            updateStatus()
-            await publishPage(of: owner)
-        case .coveredByRun:
-            logger.debug("outline saved again unchanged while generating; the run in progress covers it")
+            page = owner
         case .upToDate:
             logger.debug("outline unchanged; nothing to do")
             course.problem = nil
-            courses[path] = course
-            await setRetry(nil, for: path)
-            updateStatus()
-            await publishPage(of: path)
         case .waitForRetry(let retry):
             // A restart in the middle of the retry schedule continues it.
             logger.info(
@@ -250,26 +213,15 @@ actor RunCoordinator {
             )
             course.problem = .failedChapters(needsAuthor: false)
             course.retry = retry
-            courses[path] = course
-            await resetTimer()
-            updateStatus()
-            await publishPage(of: path)
-        case .start(let settles, let retriesBudgetSkips):
-            guard let outline = result.outline, let settings = result.settings, let folder = reader.folder(of: course.file),
-                case .parsed(let digest, _, _) = result.read
-            else { return }
-            let job = Engine.Job(
-                outlinePath: path,
-                outline: outline,
-                name: course.name,
-                outputFolder: folder,
-                settings: settings,
-                settle: settles ? settle : .zero,
-                cost: cost,
-                retriesBudgetSkips: retriesBudgetSkips
-            )
-            start(job, digest: digest, logger: logger)
         }
+        courses[path] = course
+        if decision == .upToDate { await setRetry(nil, for: path) }
+        if case .waitForRetry = decision { await resetTimer() }
+        updateStatus()
+        await publishPage(
+            of: page,
+            notifying: course.problem.map { if case .unreadable = $0 { true } else { false } } ?? false
+        )
     }
 
     // MARK: - Runs
@@ -279,44 +231,12 @@ actor RunCoordinator {
         let id = nextID
         let path = job.outlinePath
         let superseded = courses[path]?.run.flatMap { tasks[$0.id] }
-        let (engine, scheduler) = (self.engine, self.scheduler)
-        let planned = AsyncStream<Void>.makeStream()
-        let progress = AsyncStream<Engine.Progress>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        tasks[id] = Task {
-            let end = await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for await update in progress.stream { await self.record(update, for: path, run: id) }
-                }
-                if let superseded {
-                    // Cancel the older run only once this one has joined the requests it wants,
-                    // so that those keep going.
-                    group.addTask {
-                        for await _ in planned.stream {}
-                        superseded.cancel()
-                    }
-                }
-                let end: RunOutcome.End
-                do {
-                    end = .completed(
-                        try await engine.run(
-                            job,
-                            onPlanned: { planned.continuation.finish() },
-                            onProgress: { progress.continuation.yield($0) }
-                        )
-                    )
-                } catch is CancellationError {
-                    end = .cancelled
-                } catch {
-                    logger.error("\(error)")
-                    end = .failed
-                }
-                planned.continuation.finish()
-                progress.continuation.finish()
-                await group.waitForAll()
-                return end
-            }
-            await self.finished(path, run: id, end: end, stop: await scheduler.stop)
-        }
+        tasks[id] = RunLauncher(engine: engine, scheduler: scheduler, logger: logger).launch(
+            job,
+            superseding: superseded,
+            onProgress: { await self.record($0, for: path, run: id) },
+            onEnd: { await self.finished(path, run: id, end: $0, stop: $1) }
+        )
         if superseded != nil { logger.info("a newer save supersedes the run in progress") }
         courses[path]?.run = (id, digest, nil)
         courses[path]?.problem = nil
@@ -336,10 +256,7 @@ actor RunCoordinator {
         let before = courses[path]?.run?.progress
         courses[path]?.run?.progress = progress
         updateStatus()
-        // The page follows every chapter that is done, fails or waits to retry; the word count
-        // alone refreshes it at most every two seconds.
-        let counts = { (p: Engine.Progress?) in [p?.ready, p?.failed, p?.retrying, p?.writing, p?.requested] }
-        if counts(before) != counts(progress) || (pages[path]?.written ?? .distantPast).timeIntervalSince(now()) < -2 {
+        if DaemonStatus.refreshesPage(from: before, to: progress, written: pages[path]?.written, now: now()) {
             await publishPage(of: path)
         }
     }
@@ -351,17 +268,7 @@ actor RunCoordinator {
         self.stop = stop
         guard var course = courses[path], course.run?.id == id else { return updateStatus() }
         let outcome = RunOutcome.after(end, chapters: course.run?.progress?.total, stop: stop, draining: draining)
-        if case .completed(let report) = end {
-            for chapter in report.chapters where chapter.needsAuthor {
-                logger.error(
-                    "a chapter only its author can fix: change its title, points or notes, then save",
-                    metadata: [
-                        "outline": "\(report.outline)", "chapter": "\(chapter.position)",
-                        "chapter_title": "\(chapter.title)", "error": "\(chapter.failure.map { "\($0)" } ?? "")",
-                    ]
-                )
-            }
-        }
+        if case .completed(let report) = end { report.logChaptersOnlyTheAuthorCanFix(to: logger) }
         course.run = nil
         course.problem = outcome.problem
         course.stoppedWith = outcome.stoppedWith ?? course.stoppedWith
@@ -369,7 +276,20 @@ actor RunCoordinator {
         switch outcome.retry {
         case .keep: break
         case .clear: await setRetry(nil, for: path)
-        case .schedule: await scheduleRetry(path, stop: stop)
+        case .schedule:
+            let retry = RetrySchedule.next(
+                afterFailedTries: (course.retry?.failedTries ?? course.failedTries) + 1,
+                now: now(),
+                stop: stop,
+                unit: Double.random(in: 0..<1)
+            )
+            logger.notice(
+                "failed chapters will be tried again",
+                metadata: [
+                    "file": "\(path)", "retry_at": "\(logTime(retry.at))", "failed_tries": "\(retry.failedTries)",
+                ]
+            )
+            await setRetry(retry, for: path)
         }
         updateStatus()
         let cancelled = if case .cancelled = end { true } else { false }
@@ -379,22 +299,7 @@ actor RunCoordinator {
         if outcome.tryAgainNow { await consider(course.file, reason: .reload) }
     }
 
-    // MARK: - Trying failed chapters again
-
-    /// Schedules the next try of `path`'s failed chapters: after the retry schedule's wait, and
-    /// not before the daily quota's reset.
-    private func scheduleRetry(_ path: String, stop: SubmissionStop?) async {
-        guard let course = courses[path] else { return }
-        let failedTries = (course.retry?.failedTries ?? course.failedTries) + 1
-        let wait = RetrySchedule.delay(afterFailedTries: failedTries, unit: Double.random(in: 0..<1))
-        var at = now().addingTimeInterval(wait.seconds)
-        if let until = stop?.until, stop?.reason == .dailyQuota { at = max(at, until) }
-        logger.notice(
-            "failed chapters will be tried again",
-            metadata: ["file": "\(path)", "retry_at": "\(logTime(at))", "failed_tries": "\(failedTries)"]
-        )
-        await setRetry(RetryTime(at: at, failedTries: failedTries), for: path)
-    }
+    // MARK: - Retries
 
     /// Records (or clears) `path`'s next try, keeps it in the manifest (a restart continues the
     /// schedule) and resets the timer.
@@ -448,18 +353,7 @@ actor RunCoordinator {
             )
         }
         await timer.stop()
-        let running = Array(tasks.values)
-        let logger = self.logger
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { for task in running { await task.value } }
-            group.addTask {
-                guard (try? await Task.sleep(for: timeout)) != nil else { return }
-                logger.warning("runs still in progress at the stop timeout are cancelled", metadata: ["runs": "\(running.count)"])
-                for task in running { task.cancel() }
-            }
-            await group.next()
-            group.cancelAll()
-        }
+        await RunLauncher.awaitEnd(of: Array(tasks.values), timeout: timeout, logger: logger)
     }
 
     // MARK: - Status
@@ -484,14 +378,16 @@ actor RunCoordinator {
         else { return }
         let base = await engine.courseStatus(in: folder, watched: true)
         guard let current = courses[path],
-            let status = DaemonStatus.page(current, base: base, folder: folder, rivals: rivals(of: path), stop: stop, now: now())
+            let status = DaemonStatus.page(
+                current,
+                base: base,
+                folder: folder,
+                rivals: rivals(of: path),
+                stop: stop,
+                now: now()
+            )
         else { return }
-        var comparable = status
-        comparable.updated = .distantPast
-        if var previous = pages[path]?.status {
-            previous.updated = .distantPast
-            if previous == comparable { return }
-        }
+        guard DaemonStatus.says(status, somethingNewSince: pages[path]?.status) else { return }
         pages[path] = (status, now())
         do {
             try await engine.publishStatus(status)
@@ -499,13 +395,5 @@ actor RunCoordinator {
             logger.warning("cannot write the course's status page", metadata: ["file": "\(path)", "error": "\(error)"])
         }
         if notifying { notify?(status) }
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a floating-point number.
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -97,9 +97,3 @@ extension WatchdogService where WatchdogClock == ContinuousClock {
     }
 }
 
-fileprivate extension Duration {
-    /// Whole milliseconds, rounded down.
-    var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-    }
-}
