@@ -449,7 +449,7 @@ public final class Engine: Sendable {
             try Task.checkCancellation()
             let processLock = try await ProcessLock.acquire(
                 path: "\(state.locks)/\(sha256Hex(folder.utf8).prefix(32)).lock",
-                files: state.files,
+                io: io,
                 logger: logger
             )
             defer { processLock.release() }
