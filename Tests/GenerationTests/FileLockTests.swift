@@ -93,4 +93,21 @@ struct FileLockTests {
         let polling = FileLock.Polling(first: .milliseconds(25), maximum: .seconds(1))
         #expect(polling.delay(afterAttempt: attempt) == .milliseconds(milliseconds))
     }
+
+    @Test("a second daemon lock on one state folder is refused, naming the holder's PID")
+    func daemonLock() async throws {
+        let state = "\(temp.path)/state"
+        let first = try await DaemonLock.take(stateFolder: state)
+        do {
+            _ = try await DaemonLock.take(stateFolder: state)
+            Issue.record("a second daemon lock was taken")
+        } catch let error as StateFolderInUse {
+            #expect(error.pid == getpid())
+            #expect("\(error)".contains("(PID \(getpid()))"))
+            #expect("\(error)".contains(state) && "\(error)".contains("--state"))
+        }
+        first.release()
+        let next = try await DaemonLock.take(stateFolder: state)
+        next.release()
+    }
 }
