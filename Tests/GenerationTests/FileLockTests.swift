@@ -110,4 +110,14 @@ struct FileLockTests {
         let next = try await DaemonLock.take(stateFolder: state)
         next.release()
     }
+
+    @Test("gc removes the in-flight files no process holds, and keeps those held")
+    func sweep() throws {
+        let folder = "\(temp.path)/inflight"
+        let held = try #require(try FileLock.attempt(path: "\(folder)/held.lock"))
+        try #require(try FileLock.attempt(path: "\(folder)/left.lock")).release()  // a killed process's
+        #expect(try InFlightChapters.sweep(directory: folder) == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["held.lock"])
+        held.release()
+    }
 }
