@@ -227,14 +227,18 @@ struct DiskTests {
         for (name, text) in published {
             #expect(text.hasSuffix(OutputMonitor.chapterEnding), "\(name) is whole")
         }
-        #expect(server.statistics.chapterRequestCount == 12 + 1, "each chapter once, and the edited one")
+        // The edited chapter's first version was paid for only if it went out before the folder
+        // filled up: which chapters did depends on the order they reached the scheduler, not fixed.
+        let firstVersionAsked = server.statistics.requestsByPrompt.keys.contains { $0.contains("Point 2") } ? 1 : 0
+        let expected = 12 + firstVersionAsked
+        #expect(server.statistics.chapterRequestCount == expected, "each chapter once, and the edited one")
         try await server.shutdown()
         Campaign.report(
             "Disk: state folder full (512 KB tmpfs), under watch",
             [
                 ("requests", server.statistics.chapterRequestCount), ("chapters", 12), ("edits", 1),
                 ("stored_before_full", stored), ("requests_while_full", whileFull),
-                ("paid_twice", server.statistics.chapterRequestCount - 13), ("published_lost", 0),
+                ("paid_twice", server.statistics.chapterRequestCount - expected), ("published_lost", 0),
             ]
         )
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import TestSupport
 import Testing
 
@@ -18,7 +19,13 @@ struct RequestTableTests {
         let scheduler = Scheduler(provider: provider, configuration: .init(requestsPerMinute: 1_000_000), clock: clock)
         let store = BodyStore(directory: "\(temp.path)/store")
         generations = RequestTable(
-            perform: RequestTable.generating(through: scheduler, into: store, keeping: UnstoredAnswers(), io: .shared)
+            perform: RequestTable.generating(
+                through: scheduler,
+                into: store,
+                keeping: UnstoredAnswers(),
+                claiming: InFlightChapters(directory: "\(temp.path)/inflight"),
+                io: .shared
+            )
         )
     }
 
@@ -28,12 +35,13 @@ struct RequestTableTests {
 
     /// Lets the scheduler submit requests until `total` have been submitted and `inFlight` are at
     /// the provider. Pacing keeps each submission a little behind the one before, so time must
-    /// move: any sleep shorter than the provider's latency is pacing, and is advanced past.
+    /// move: any sleep shorter than the provider's latency is pacing, and is advanced past. A
+    /// request's work starts on `BlockingIO` (its chapter's lock), hence real time, not yields.
     func submitted(_ total: Int, inFlight: Int) async -> Bool {
         func done() -> Bool { provider.submissions.count == total && provider.inFlight == inFlight }
         for _ in 0..<10 {
             var pacing: ManualClock.Instant?
-            let ready = await settle {
+            let ready = await wallClockSettle {
                 pacing = clock.nextDeadline.flatMap { $0 < clock.now.advanced(by: .seconds(1)) ? $0 : nil }
                 return done() || pacing != nil
             }
@@ -101,7 +109,13 @@ struct RequestTableTests {
         let unstored = UnstoredAnswers()
         let scheduler = Scheduler(provider: provider, configuration: .init(requestsPerMinute: 1_000_000), clock: clock)
         let table = RequestTable(
-            perform: RequestTable.generating(through: scheduler, into: store, keeping: unstored, io: .shared)
+            perform: RequestTable.generating(
+                through: scheduler,
+                into: store,
+                keeping: unstored,
+                claiming: InFlightChapters(directory: "\(temp.path)/blocked/inflight"),
+                io: .shared
+            )
         )
         let first = ChapterRequest.named("first")
         let waiting = Task { try await table.outcome(of: await table.join(first, logger: .quiet) { _ in }) }
@@ -133,5 +147,115 @@ struct RequestTableTests {
         clock.advance(by: .seconds(11))
         _ = try await third.value.get()
         #expect(try store.body(for: second.key) != nil)
+    }
+
+    static let waitingForOther = "waiting for another coursegen process that is asking for this chapter"
+
+    /// What another process stores for `request`.
+    func storedElsewhere(_ request: ChapterRequest) throws {
+        try BodyStore(directory: "\(temp.path)/store").save(
+            BodyStore.Body(
+                key: request.key,
+                text: "Paid for by another process",
+                usage: Usage(promptTokens: 10, outputTokens: 100),
+                model: "gemini-2.5-flash",
+                modelVersion: nil
+            )
+        )
+    }
+
+    @Test("a chapter another process is asking for is not asked again: the answer it stores is used")
+    func anotherProcessAsksFirst() async throws {
+        let logs = LogRecorder()
+        let request = ChapterRequest.named("elsewhere")
+        // Another process's lock: a second open of the file conflicts as another process's does.
+        let inflight = InFlightChapters(directory: "\(temp.path)/inflight")
+        let other = try #require(try FileLock.attempt(path: inflight.path(for: request.key)))
+        let waiting = wait(await generations.join(request, logger: logs.logger) { _ in })
+        #expect(await logs.waitFor(message: Self.waitingForOther))
+        try storedElsewhere(request)
+        other.removeAndRelease()
+
+        let answer = try await waiting.value.get()
+        #expect(answer.body.text == "Paid for by another process")
+        #expect(answer.fromStore && answer.attempts == 0)
+        #expect(provider.submissions.isEmpty)
+        let lines = logs.all.filter { $0.message == Self.waitingForOther }
+        #expect(lines.count == 1, "once, not per poll")
+        #expect(lines.first?.metadata["cache_id"] == request.key.short)
+    }
+
+    @Test("a chapter the other process gave up on (it failed, or was killed) is asked for once its lock is free")
+    func anotherProcessGivesUp() async throws {
+        let logs = LogRecorder()
+        let request = ChapterRequest.named("given-up")
+        let inflight = InFlightChapters(directory: "\(temp.path)/inflight")
+        let other = try #require(try FileLock.attempt(path: inflight.path(for: request.key)))
+        let waiting = wait(await generations.join(request, logger: logs.logger) { _ in })
+        #expect(await logs.waitFor(message: Self.waitingForOther))
+        #expect(provider.submissions.isEmpty)
+        other.release()  // nothing stored; its file stays, as after a kill
+
+        #expect(await submitted(1, inFlight: 1))
+        clock.advance(by: .seconds(11))
+        let answer = try await waiting.value.get()
+        #expect(!answer.fromStore && answer.attempts == 1)
+        #expect(!FileManager.default.fileExists(atPath: inflight.path(for: request.key)), "removed after use")
+    }
+
+    @Test("a chapter stored meanwhile is used without a request, even with no process holding its lock")
+    func storedMeanwhile() async throws {
+        let request = ChapterRequest.named("meanwhile")
+        try storedElsewhere(request)
+        let answer = try await wait(await generations.join(request, logger: .quiet) { _ in }).value.get()
+        #expect(answer.fromStore)
+        #expect(provider.submissions.isEmpty)
+    }
+
+    @Test("an abandoned request still storing its answer and a new one for the same key take turns, in this process")
+    func abandonedStillEnding() async throws {
+        let logs = LogRecorder()
+        // The first fsync of the store waits until the test lets it go: the answer is being stored.
+        let release = DispatchSemaphore(value: 0)
+        let syncing = Mutex(0)
+        let files = FileSystem { descriptor, path throws(FileError) in
+            if syncing.withLock({ count in
+                count += 1
+                return count == 1
+            }) {
+                release.wait()
+            }
+            try FileSystem.posix.sync(descriptor, path)
+        }
+        defer { release.signal() }
+        let store = BodyStore(directory: "\(temp.path)/slow/store", files: files)
+        let scheduler = Scheduler(provider: provider, configuration: .init(requestsPerMinute: 1_000_000), clock: clock)
+        let table = RequestTable(
+            perform: RequestTable.generating(
+                through: scheduler,
+                into: store,
+                keeping: UnstoredAnswers(),
+                claiming: InFlightChapters(directory: "\(temp.path)/slow/inflight"),
+                io: .shared
+            )
+        )
+        let request = ChapterRequest.named("ending")
+        let abandoned = Task { try await table.outcome(of: await table.join(request, logger: logs.logger) { _ in }) }
+        #expect(await submitted(1, inFlight: 1))
+        clock.advance(by: .seconds(11))
+        #expect(await wallClockSettle { syncing.withLock { $0 } == 1 })
+        abandoned.cancel()
+        await #expect(throws: CancellationError.self) { try await abandoned.value }
+        #expect(await table.runningCount == 1, "the abandoned request is still storing its answer")
+
+        let later = Task { try await table.outcome(of: await table.join(request, logger: logs.logger) { _ in }) }
+        #expect(await wallClockSettle { await table.runningCount == 2 })
+        // Had the new request tried the chapter's lock, it would have said so at once.
+        #expect(!(await logs.waitFor(message: Self.waitingForOther, timeout: .milliseconds(300))))
+        release.signal()
+        let answer = try await later.value.get()
+        #expect(answer.fromStore, "the answer the abandoned request stored")
+        #expect(provider.submissions.count == 1)
+        #expect(!logs.text.contains(Self.waitingForOther))
     }
 }

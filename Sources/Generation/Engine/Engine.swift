@@ -90,7 +90,13 @@ public final class Engine: Sendable {
         let unstored = UnstoredAnswers()
         self.unstored = unstored
         requests = RequestTable(
-            perform: RequestTable.generating(through: scheduler, into: state.store, keeping: unstored, io: io)
+            perform: RequestTable.generating(
+                through: scheduler,
+                into: state.store,
+                keeping: unstored,
+                claiming: InFlightChapters(directory: state.inflight),
+                io: io
+            )
         )
     }
 
@@ -356,9 +362,13 @@ public final class Engine: Sendable {
                     for (key, result) in batch {
                         switch try result.get() {
                         case .success(let answer):
-                            run.generated.insert(key)
-                            run.spent += answer.body.usage
-                            run.requestsMade += answer.attempts
+                            // Another process paid for an answer found in the store.
+                            if !answer.fromStore {
+                                run.generated.insert(key)
+                                run.spent += answer.body.usage
+                                run.requestsMade += answer.attempts
+                                Counter(label: MetricName.chapters, dimensions: [("outcome", "generated")]).increment()
+                            }
                             let title = chapters.first { $0.key == key }?.title ?? ""
                             let rendered = ChapterFile.render(
                                 title: title,
@@ -369,7 +379,6 @@ public final class Engine: Sendable {
                             run.folder.neutralised[key] = rendered.neutralised
                             run.folder.usage[key] = answer.body.usage
                             tracker.finished(key, .ready)
-                            Counter(label: MetricName.chapters, dimensions: [("outcome", "generated")]).increment()
                             stored = true
                         case .failure(let failure) where failure.error.disposition == .interrupted:
                             // Not a failure of the chapter: coursegen is stopping, and the next
@@ -483,7 +492,7 @@ public final class Engine: Sendable {
             try Task.checkCancellation()
             let processLock = try await ProcessLock.acquire(
                 path: "\(state.locks)/\(sha256Hex(folder.utf8).prefix(32)).lock",
-                files: state.files,
+                io: io,
                 logger: logger
             )
             defer { processLock.release() }

@@ -7,7 +7,8 @@ import Logging
 /// then waits. When a newer save of an outline supersedes a run, the newer run joins first and the
 /// older one is cancelled: a request both want keeps going, a request only the older one wanted is
 /// cancelled. Every answer is stored durably before any waiter sees it, so an answer that arrives
-/// after everyone lost interest is still kept (it was paid for).
+/// after everyone lost interest is still kept (it was paid for). Across the processes sharing a
+/// state folder, `generating` does the same with a lock per key (`InFlightChapters`).
 ///
 /// Requests are tasks of their own on purpose: their lifetime is the number of runs interested in
 /// them, not the scope of any one run. The table keeps every one of them until it has ended, and
@@ -17,6 +18,9 @@ actor RequestTable {
     struct Generated: Sendable {
         var body: BodyStore.Body
         var attempts: Int
+        /// True when the answer was found in the store once the chapter's lock was taken
+        /// (another process stored it meanwhile): this process paid nothing for it.
+        var fromStore = false
     }
 
     typealias Outcome = Result<Generated, GenerationFailure>
@@ -55,58 +59,109 @@ actor RequestTable {
         self.perform = perform
     }
 
-    /// The real work of a request: generate through `scheduler`, then store the answer durably
-    /// in `store` (on `io`) before anyone sees it. An answer the store cannot take (the state
+    /// The real work of a request: take the chapter's lock in the state folder (`inflight`),
+    /// waiting while another process asks for it; use the answer if the store has it by then;
+    /// else generate through `scheduler`, then store the answer durably in `store` (on `io`)
+    /// before anyone sees it, and release the lock. An answer the store cannot take (the state
     /// folder full or read-only) is kept in `unstored` and still handed to the runs, and no new
     /// attempt is sent until the store takes answers again: each would be paid and then lost.
     static func generating(
         through scheduler: Scheduler,
         into store: BodyStore,
         keeping unstored: UnstoredAnswers,
+        claiming inflight: InFlightChapters,
         io: BlockingIO
     ) -> Perform {
         { request, logger, spending, onEvent in
-            let response: ChapterResponse
+            let key = request.key
+            let lookUp: @Sendable () -> BodyStore.Body? = { (try? store.body(for: key)) ?? unstored.body(for: key) }
+            let claim: FileLock?
+            let stored: BodyStore.Body?
             do {
-                response = try await scheduler.generate(
-                    request,
-                    logger: logger,
-                    spending: spending,
-                    refusal: { unstored.refusal },
-                    onEvent: onEvent
-                )
-            } catch let failure as GenerationFailure {
-                return .failure(failure)
-            } catch {
+                (claim, stored) = try await inflight.claim(key, logger: logger, lookingUp: lookUp)
+            } catch is CancellationError {
                 return nil
-            }
-            let body = BodyStore.Body(
-                key: request.key,
-                text: response.text,
-                usage: response.usage,
-                model: request.model,
-                modelVersion: response.modelVersion
-            )
-            do {
-                try await io.run {
-                    try store.save(body)
-                    unstored.storeSucceeded(into: store)
-                }
             } catch {
-                let dropped = unstored.keep(body, failure: error)
-                logger.error(
-                    "cannot store a generated chapter: it is kept in memory until the state folder takes it (a process that ends loses it), and no new request is sent until then",
-                    metadata: ["error": "\(error)", "kept_in_memory": "\(unstored.count)"]
+                // A state folder that takes no file takes no answer either: the request goes on
+                // as before (its answer kept in memory), unguarded against another process.
+                logger.warning(
+                    "cannot mark the chapter as being asked for in the state folder; another coursegen process on it may ask for it too",
+                    metadata: ["error": "\(error)"]
                 )
-                if dropped > 0 {
-                    logger.warning(
-                        "dropped the oldest answers kept in memory: they are asked again once the state folder takes answers",
-                        metadata: ["dropped": "\(dropped)"]
-                    )
-                }
+                claim = nil
+                stored = try? await io.run(lookUp)
             }
-            return .success(Generated(body: body, attempts: response.attempts))
+            // Stored meanwhile, by the process that held the lock or by one that has ended.
+            if let stored {
+                if let claim { await inflight.release(claim) }
+                return .success(Generated(body: stored, attempts: 0, fromStore: true))
+            }
+            let outcome = await generate(
+                request,
+                through: scheduler,
+                into: store,
+                keeping: unstored,
+                io: io,
+                logger: logger,
+                spending: spending,
+                onEvent: onEvent
+            )
+            if let claim { await inflight.release(claim) }
+            return outcome
         }
+    }
+
+    /// Generates `request` through `scheduler` and stores the answer (see `generating`).
+    private static func generate(
+        _ request: ChapterRequest,
+        through scheduler: Scheduler,
+        into store: BodyStore,
+        keeping unstored: UnstoredAnswers,
+        io: BlockingIO,
+        logger: Logger,
+        spending: Spending?,
+        onEvent: @escaping @Sendable (Scheduler.Event) -> Void
+    ) async -> Outcome? {
+        let response: ChapterResponse
+        do {
+            response = try await scheduler.generate(
+                request,
+                logger: logger,
+                spending: spending,
+                refusal: { unstored.refusal },
+                onEvent: onEvent
+            )
+        } catch let failure as GenerationFailure {
+            return .failure(failure)
+        } catch {
+            return nil
+        }
+        let body = BodyStore.Body(
+            key: request.key,
+            text: response.text,
+            usage: response.usage,
+            model: request.model,
+            modelVersion: response.modelVersion
+        )
+        do {
+            try await io.run {
+                try store.save(body)
+                unstored.storeSucceeded(into: store)
+            }
+        } catch {
+            let dropped = unstored.keep(body, failure: error)
+            logger.error(
+                "cannot store a generated chapter: it is kept in memory until the state folder takes it (a process that ends loses it), and no new request is sent until then",
+                metadata: ["error": "\(error)", "kept_in_memory": "\(unstored.count)"]
+            )
+            if dropped > 0 {
+                logger.warning(
+                    "dropped the oldest answers kept in memory: they are asked again once the state folder takes answers",
+                    metadata: ["dropped": "\(dropped)"]
+                )
+            }
+        }
+        return .success(Generated(body: body, attempts: response.attempts))
     }
 
     /// Registers interest in `request`'s key, starting the request if it is not in flight.
@@ -157,7 +212,12 @@ actor RequestTable {
             let flightID = makeID()
             let key = request.key
             let perform = self.perform
+            // An abandoned request for the key may still be ending (storing an answer that came
+            // anyway): it holds the chapter's lock in the state folder. The new one waits for it
+            // here, not as if another process held the lock, then finds its answer in the store.
+            let previous = flights[key].flatMap { $0.abandoned ? tasks[$0.id] : nil }
             tasks[flightID] = Task {
+                await previous?.value
                 let outcome = await perform(request, logger, spending) { event in
                     Task { await self.broadcast(event, key: key, flight: flightID) }
                 }

@@ -1,7 +1,8 @@
 public import Foundation
 
-/// coursegen's state folder: stored bodies (`store/`), manifests (`manifests/`), locks
-/// (`locks/`). Read by `coursegen status`, swept by `coursegen gc`.
+/// coursegen's state folder: stored bodies (`store/`), manifests (`manifests/`), publishing locks
+/// (`locks/`), the chapters being asked for (`inflight/`), the daemon's lock (`watch.lock`).
+/// Read by `coursegen status`, swept by `coursegen gc`.
 public struct StateDirectory: Sendable {
     public let path: String
     let files: FileSystem
@@ -18,6 +19,7 @@ public struct StateDirectory: Sendable {
     var store: BodyStore { BodyStore(directory: "\(path)/store", files: files) }
     var manifests: ManifestStore { ManifestStore(directory: "\(path)/manifests", files: files) }
     var locks: String { "\(path)/locks" }
+    var inflight: String { "\(path)/inflight" }
 
     /// A daily-quota stop kept across restarts, so a restarted daemon does not spend a request to
     /// learn it again. Nil when there is none or it cannot be read.
@@ -105,7 +107,8 @@ public struct StateDirectory: Sendable {
         public var bytesFreed: Int
         /// Bodies no manifest references yet, still inside the grace period.
         public var kept: Int
-        /// Temporary files a crash left behind.
+        /// Temporary files a crash left behind: half-written answers, and the lock files of
+        /// chapters in flight in a process that was killed.
         public var temporariesRemoved: Int
     }
 
@@ -131,6 +134,7 @@ public struct StateDirectory: Sendable {
             }
         }
         report.temporariesRemoved = try store.removeStaleTemporaries(olderThan: 3600, now: now)
+        report.temporariesRemoved += try InFlightChapters.sweep(directory: inflight)
         return report
     }
 }

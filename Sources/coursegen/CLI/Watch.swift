@@ -75,6 +75,10 @@ struct Watch: AsyncParsableCommand {
             throw Exit.badConfiguration
         }
 
+        // One daemon per state folder (a second would pay for every chapter twice), checked
+        // before anything is sent or published; the kernel releases it when this process ends.
+        let stateLock = try await orExit(Exit.badConfiguration) { try await DaemonLock.take(stateFolder: stateFolder) }
+        defer { stateLock.release() }
         let runtime = try await orExit(Exit.badConfiguration) {
             try Runtime.start(settings: settings, state: stateFolder, environment: environment, logger: logger)
         }
