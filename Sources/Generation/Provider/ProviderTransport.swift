@@ -158,7 +158,8 @@ extension ProviderTransport {
                     guard events.byteCount <= maximumResponseSize * 4 else {
                         throw ProviderError(
                             .retry,
-                            "the stream grew past \(maximumResponseSize * 4) bytes; it was stopped"
+                            "the stream grew past \(maximumResponseSize * 4) bytes; it was stopped",
+                            httpStatus: 200
                         )
                     }
                 }
