@@ -297,3 +297,167 @@ struct CircuitBreakerPolicyTests {
         }
     }
 }
+
+@Suite("Circuit breaker in the scheduler, in simulated time")
+struct OutageSchedulingTests {
+    static let unavailable = GeminiWire.classifyError(
+        status: 503,
+        body: Array(#"{"error":{"code":503,"status":"UNAVAILABLE","message":"The model is overloaded."}}"#.utf8)
+    )
+
+    /// A provider that fails every request with an instant 503 until `end` on `clock`, then answers.
+    static func outage(until end: Duration, on clock: ManualClock) -> ScriptedProvider.Script {
+        { prompt, _ in
+            clock.now.offset < end ? .failure(unavailable) : .success(ChapterResponse(text: "ok", usage: Usage()))
+        }
+    }
+
+    @Test(
+        "a 20 s outage of instant 503s costs at most 16 requests for 12 chapters, and every chapter is written within 60 s after it"
+    )
+    func twentySecondOutage() async throws {
+        let clock = ManualClock()
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 8),
+            script: Self.outage(until: .seconds(20), on: clock),
+            clock: clock
+        )
+        let outages = Locked([APIOutage?]())
+        await harness.scheduler.observeOutage { outage in outages.withLockedValue { $0.append(outage) } }
+        let logs = LogRecorder()
+        let results = await harness.run((1...12).map { .named("chapter \($0)") }, logger: logs.logger)
+
+        let responses = results.compactMap { try? $0.get() }
+        #expect(responses.count == 12, "\(results.compactMap(\.failureValue))")
+        let submissions = harness.provider.submissions
+        #expect(submissions.count <= 16, "\(submissions.map { "\($0.prompt) at \($0.at)" })")
+        let last = try #require(submissions.map(\.at).max())
+        #expect(last <= .seconds(20 + 60), "the last chapter went at \(last)")
+        // During the outage, after the two failures that opened it, one probe at a time, seconds apart.
+        let during = submissions.map(\.at).filter { $0 < .seconds(20) }.sorted()
+        #expect(zip(during.dropFirst(2), during.dropFirst(1)).allSatisfy { $0 - $1 >= .seconds(3) }, "\(during)")
+        // Neither the waits nor the failed probes were any chapter's attempts.
+        #expect(responses.allSatisfy { $0.attempts <= 2 }, "\(responses.map(\.attempts))")
+        // It opened once and closed once, and said so once each.
+        let seen = outages.value
+        #expect(seen.first??.probeInterval == .seconds(3))
+        #expect(seen.last == .some(nil), "\(seen)")
+        #expect(seen.filter { $0 == nil }.count == 1, "\(seen)")
+        #expect(logs.all.filter { $0.message.hasPrefix("the API is unavailable") && $0.level == .warning }.count == 1)
+        #expect(logs.all.filter { $0.message.hasPrefix("the API answers again") && $0.level == .notice }.count == 1)
+        #expect(await harness.scheduler.outage == nil)
+        #expect(await harness.scheduler.inFlightLimit.current == 8, "back at full pace")
+    }
+
+    @Test("one-off 503s among answers, even the very first answer, do not open it")
+    func oneOffFailures() async throws {
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 4),
+            latency: .seconds(2),
+            script: { prompt, attempt in
+                (prompt == "chapter 1" || prompt == "chapter 9") && attempt == 1
+                    ? .failure(Self.unavailable) : .success(ChapterResponse(text: "ok", usage: Usage()))
+            }
+        )
+        let outages = Locked([APIOutage?]())
+        await harness.scheduler.observeOutage { outage in outages.withLockedValue { $0.append(outage) } }
+        let results = await harness.run((1...16).map { .named("chapter \($0)") })
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+        #expect(outages.value.isEmpty, "\(outages.value)")
+        #expect(harness.provider.submissions.count == 18)
+    }
+
+    @Test("429s keep their own handling and never open it")
+    func rateLimitsDoNotOpen() async throws {
+        let limited = ProviderError(.retry, "RESOURCE_EXHAUSTED", httpStatus: 429, retryDelay: .seconds(5))
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 8),
+            script: { _, attempt in
+                attempt <= 2 ? .failure(limited) : .success(ChapterResponse(text: "ok", usage: Usage()))
+            }
+        )
+        let outages = Locked([APIOutage?]())
+        await harness.scheduler.observeOutage { outage in outages.withLockedValue { $0.append(outage) } }
+        let results = await harness.run((1...8).map { .named("chapter \($0)") })
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+        #expect(outages.value.isEmpty, "\(outages.value)")
+        #expect(harness.provider.submissions.count == 24, "every 429 an attempt, as before")
+    }
+
+    @Test(
+        "an outage that never ends fails every waiting chapter after 10 minutes, retryably, with probes at most 30 s apart"
+    )
+    func permanentOutage() async throws {
+        let harness = SchedulerHarness(
+            Scheduler.Configuration(concurrency: 4),
+            script: { _, _ in .failure(Self.unavailable) }
+        )
+        let results = await harness.run((1...6).map { .named("chapter \($0)") })
+        for result in results {
+            let failure = try #require(result.failureValue as? GenerationFailure)
+            #expect(failure.error.message.hasPrefix("the API has been unavailable for 10 min"), "\(failure)")
+            #expect(failure.error.message.contains("UNAVAILABLE"), "names the last failure: \(failure)")
+            #expect(failure.mayPassWithTime, "a daemon tries it again later")
+            #expect(failure.attempts <= 1)
+        }
+        let times = harness.provider.submissions.map(\.at).sorted()
+        #expect(harness.clock.now.offset >= .seconds(600))
+        #expect(harness.clock.now.offset < .seconds(600 + 30))
+        let gaps = zip(times.dropFirst(2), times.dropFirst(1)).map { $0 - $1 }
+        #expect(gaps.allSatisfy { $0 >= .seconds(3) && $0 <= .seconds(30) }, "\(gaps)")
+        #expect(times.count <= 2 + 25, "\(times.count) requests in 10 minutes")
+    }
+
+    @Test("a probe cancelled while in flight lets another chapter probe at once")
+    func cancelledProbe() async throws {
+        let clock = ManualClock()
+        let provider = ScriptedProvider(
+            clock: clock,
+            latency: .seconds(10),
+            script: { prompt, _ in
+                prompt.hasPrefix("opener")
+                    ? .failure(Self.unavailable) : .success(ChapterResponse(text: "ok", usage: Usage()))
+            }
+        )
+        let scheduler = Scheduler(
+            provider: provider,
+            configuration: .init(concurrency: 8, requestsPerMinute: 1_000_000, maximumAttempts: 1),
+            clock: clock,
+            random: SeededRandom(seed: 1)
+        )
+        let openers = ["opener 1", "opener 2"].map { name in
+            Task { try await scheduler.generate(.named(name), logger: .quiet) }
+        }
+        // One is sent, the other waits for its submission time; then both are, and both fail.
+        #expect(await settle { clock.sleeperCount == 2 })
+        clock.advance(by: .seconds(1))
+        #expect(await settle { provider.inFlight == 2 && clock.sleeperCount == 2 })
+        clock.advance(by: .seconds(10))
+        for opener in openers { _ = await opener.result }
+        #expect(await scheduler.outage != nil)
+        // Two chapters wait; the first to go probes, and is cancelled while its probe is in flight.
+        let waiting = ["a", "b"].map { name in
+            (name, Task { try await scheduler.generate(.named(name), logger: .quiet) })
+        }
+        #expect(await settle { clock.sleeperCount == 2 })
+        let probeTime = try #require(clock.nextDeadline)
+        clock.advance(to: probeTime)
+        #expect(await settle { provider.inFlight == 1 && clock.sleeperCount == 2 })
+        let probe = try #require(provider.submissions.last?.prompt)
+        let (cancelled, other) = probe == "a" ? (waiting[0].1, waiting[1]) : (waiting[1].1, waiting[0])
+        cancelled.cancel()
+        await #expect(throws: CancellationError.self) { try await cancelled.value }
+        // The other probes at once: what it waits for now is its submission time (the pacer's
+        // spacing), not a probe interval.
+        let probesAtOnce = await settle {
+            clock.sleeperCount == 1 && clock.nextDeadline.map { probeTime.duration(to: $0) < .seconds(1) } == true
+        }
+        #expect(probesAtOnce, "the other waits until \(String(describing: clock.nextDeadline))")
+        clock.advance(to: try #require(clock.nextDeadline))
+        #expect(await settle { provider.inFlight == 1 })
+        #expect(provider.submissions.last?.prompt == other.0)
+        clock.advance(by: .seconds(10))
+        _ = try await other.1.value
+        #expect(await scheduler.outage == nil)
+    }
+}
