@@ -75,6 +75,8 @@ actor RunCoordinator {
     private var stop: SubmissionStop?
     /// The in-flight limit (lowered while the API is overloaded) and `--concurrency`.
     private var inFlightLimit: (current: Int, maximum: Int)?
+    /// The API found unavailable by the scheduler's circuit breaker, as it last said.
+    private var outage: APIOutage?
     private var nextID: UInt64 = 0
     private var scanned = false
     private var draining = false
@@ -332,6 +334,7 @@ actor RunCoordinator {
     private func record(_ progress: Engine.Progress, for path: String, run id: UInt64) async {
         let limit = await scheduler.inFlightLimit
         inFlightLimit = limit
+        outage = await scheduler.outage
         guard runs[path]?.id == id else { return }
         let before = runs[path]?.progress
         runs[path]?.progress = progress
@@ -734,7 +737,9 @@ actor RunCoordinator {
                 guard let progress = run.progress else { return "Generating \(run.name): planning" }
                 return Self.describe(progress)
             }.joined(separator: "; ")
-            if let limit = inFlightLimit, limit.current < limit.maximum {
+            if let outage {
+                text += " (API unavailable: probing every \(outage.probeInterval.components.seconds) s)"
+            } else if let limit = inFlightLimit, limit.current < limit.maximum {
                 text += " (API overloaded: \(limit.current) of \(limit.maximum) requests in flight)"
             }
         }
