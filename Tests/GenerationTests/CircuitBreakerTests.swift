@@ -218,6 +218,9 @@ struct CircuitBreakerPolicyTests {
             let afterClose = breaker.record(.unavailable, of: "d", sentWith: pass, now: .seconds(4), unit: 0)
             #expect(afterClose == nil)
         default:
+            // Either way the requests waiting for the probe's answer must hear of it.
+            let wait = nextProbe - .seconds(3)
+            #expect(change == (outcome == .shed ? .probeShed(nextProbeIn: wait) : .probeFailed(nextProbeIn: wait)))
             #expect(breaker.state == .open(since: .zero, interval: nextProbe - .seconds(3), nextProbe: nextProbe))
             let admission = breaker.admit(now: .seconds(3), arrivedAt: .zero)
             #expect(admission == .wait(until: nextProbe))
@@ -406,6 +409,39 @@ struct OutageSchedulingTests {
         let gaps = zip(times.dropFirst(2), times.dropFirst(1)).map { $0 - $1 }
         #expect(gaps.allSatisfy { $0 >= .seconds(3) && $0 <= .seconds(30) }, "\(gaps)")
         #expect(times.count <= 2 + 25, "\(times.count) requests in 10 minutes")
+    }
+
+    @Test("a probe answered with a 429 keeps the breaker open, and the chapters waiting for its answer hear of it")
+    func shedProbe() async throws {
+        let clock = ManualClock()
+        let shed = Locked(false)
+        let limited = ProviderError(.retry, "RESOURCE_EXHAUSTED", httpStatus: 429, retryDelay: .seconds(1))
+        let harness = SchedulerHarness(
+            // One attempt each: the chapter whose probe is turned away does not come back to probe.
+            // The limit stays at 4 and submissions 1.5 s apart, so that the first two answers
+            // open it and three chapters wait while the probe (1 s) is in flight.
+            Scheduler.Configuration(concurrency: 4, requestsPerMinute: 40, maximumAttempts: 1, adaptsToOverload: false),
+            latency: .seconds(1),
+            script: { _, _ in
+                if clock.now.offset < .seconds(3) { return .failure(Self.unavailable) }
+                // The first probe is turned away; the API answers from then on.
+                let first = shed.withLockedValue { wasShed in
+                    defer { wasShed = true }
+                    return !wasShed
+                }
+                return first ? .failure(limited) : .success(ChapterResponse(text: "ok", usage: Usage()))
+            },
+            clock: clock
+        )
+        let outages = Locked([APIOutage?]())
+        await harness.scheduler.observeOutage { outage in outages.withLockedValue { $0.append(outage) } }
+        let results = await harness.run((1...6).map { .named("chapter \($0)") })
+        let failures = results.compactMap { $0.failureValue as? GenerationFailure }
+        #expect(failures.map(\.error.httpStatus) == [503, 503, 429], "the two that opened it, the probe turned away")
+        #expect(outages.value.last == .some(nil), "closed at the end: \(outages.value)")
+        let times = harness.provider.submissions.map(\.at).sorted()
+        #expect(times.count == 2 + 1 + 3, "\(times)")
+        #expect(try #require(times.last) < .seconds(30), "the others went after the next probe: \(times)")
     }
 
     @Test("a probe cancelled while in flight lets another chapter probe at once")

@@ -72,6 +72,8 @@ struct CircuitBreaker<Chapter: Hashable & Sendable>: Sendable {
     enum Change: Sendable, Hashable {
         case opened(failures: Int, outcomes: Int, nextProbeIn: Duration)
         case probeFailed(nextProbeIn: Duration)
+        /// The probe was shed (a 429): no verdict, the next one goes after the same interval.
+        case probeShed(nextProbeIn: Duration)
         /// After being open for `after`.
         case closed(after: Duration)
     }
@@ -185,7 +187,7 @@ struct CircuitBreaker<Chapter: Hashable & Sendable>: Sendable {
                 return .probeFailed(nextProbeIn: wait)
             case .shed:
                 state = .open(since: since, interval: interval, nextProbe: now + interval)
-                return nil
+                return .probeShed(nextProbeIn: interval)
             }
         }
     }
@@ -224,7 +226,7 @@ extension ProviderError {
     /// stalled stream) or no HTTP answer at all (a connection refused, reset or closed). Failures
     /// inside an answer carry its status (200) and do not count. The scheduler's circuit breaker
     /// opens on a run of them across chapters (`CircuitBreaker`).
-    public var showsServiceUnavailable: Bool {
+    var showsServiceUnavailable: Bool {
         guard disposition == .retry, !isRateLimit else { return false }
         if overloaded { return true }
         guard let httpStatus else { return true }

@@ -90,7 +90,7 @@ struct OutageGate {
                 ]
             )
             Gauge(label: MetricName.apiUnavailable).record(1)
-        case .probeFailed(let nextProbeIn):
+        case .probeFailed(let nextProbeIn), .probeShed(let nextProbeIn):
             logger.debug(
                 "the API is still unavailable",
                 metadata: ["next_probe_in_ms": "\(nextProbeIn.milliseconds)"]
