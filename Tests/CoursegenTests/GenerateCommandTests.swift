@@ -1,4 +1,5 @@
 import FakeGemini
+import FakeServerKit
 import Foundation
 import TestSupport
 import Testing
@@ -43,6 +44,34 @@ struct GenerateCommandTests {
         #expect(temp.read("out/course/STATUS.md")?.contains("Phase: `up-to-date`") == true)
         #expect(seen.violations.isEmpty, "\(seen.violations)")
         #expect(!first.standardError.contains(key) && !first.standardOutput.contains(key))
+    }
+
+    @Test(
+        "an outage of instant 503s holds the course until a probe finds the API back: no chapter spends its attempts, every one is published"
+    )
+    func outage() async throws {
+        let chapters = 8
+        let temp = try TemporaryFolder()
+        let server = try await FakeGeminiServer.start { _ in .success() }
+        server.beginStorm(StormPolicy(fraction: 1, seed: 1))
+        try temp.write("course.md", outlineText(chapters: chapters))
+        let run = try Binary.start(
+            ["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL],
+            environment: ["GEMINI_API_KEY": key],
+            directory: temp.path
+        )
+        // The outage lasts until coursegen finds the API down; its first probe comes seconds later.
+        try await run.waitForLines(containing: "the API is unavailable")
+        server.endStorm()
+        let result = await run.wait()
+        try await server.shutdown()
+
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(temp.list("out/course").filter { ChapterFile.isChapterFileName($0) }.count == chapters)
+        let requests = server.statistics.chapterRequestCount
+        #expect(requests <= chapters + 4, "\(requests) requests for \(chapters) chapters")
+        #expect(run.lines(containing: "the API is unavailable").count == 1, "\(result.standardError)")
+        #expect(run.lines(containing: "the API answers again").count == 1, "\(result.standardError)")
     }
 
     @Test("a missing API key is a clear error before any request, naming every way to give one")

@@ -82,7 +82,8 @@ struct RealTimingTests {
             temp,
             server: server,
             extra: ["--max-attempts", "2", "--settle", "0"],
-            environment: ["COURSEGEN_TEST_RETRY_SCALE": "0.02"]
+            // The chapters that wait for the API give up after 3 s, not 10 min.
+            environment: ["COURSEGEN_TEST_RETRY_SCALE": "0.02", "COURSEGEN_TEST_OUTAGE_SCALE": "0.005"]
         )
         try await daemon.waitForLines(containing: "failed chapters will be tried again")
         #expect(temp.list("out/course").filter { ChapterFile.isChapterFileName($0) }.isEmpty)
@@ -117,7 +118,10 @@ struct RealTimingTests {
         let arguments = ["--max-attempts", "1", "--settle", "0"]
         // Waits of 3 to 6 s (longer under a sanitizer): long enough to still be ahead when the
         // daemon is back.
-        let environment = ["COURSEGEN_TEST_RETRY_SCALE": "\(0.1 * TestTime.scale)"]
+        // The chapters that wait for the API give up after 3 s, not 10 min.
+        let environment = [
+            "COURSEGEN_TEST_RETRY_SCALE": "\(0.1 * TestTime.scale)", "COURSEGEN_TEST_OUTAGE_SCALE": "0.005",
+        ]
         let first = try watch(temp, server: server, extra: arguments, environment: environment)
         try await first.waitForLines(containing: "failed chapters will be tried again")
         first.signal(SIGTERM)

@@ -197,6 +197,10 @@ struct ReliabilityTests {
         var testDescription: String { name }
     }
 
+    /// A server down for good holds the chapters for the circuit breaker's longest wait (10 min)
+    /// once two of them failed: shrunk to 3 s here, so such a run ends in seconds.
+    static let outageScale = "0.005"
+
     static let misbehaviours: [Misbehaviour] = [
         Misbehaviour(
             name: "half the attempts fail, of every kind",
@@ -315,7 +319,7 @@ struct ReliabilityTests {
         let result = try await Binary.run(
             ["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL]
                 + `case`.flags,
-            environment: ["GEMINI_API_KEY": key],
+            environment: ["GEMINI_API_KEY": key, "COURSEGEN_TEST_OUTAGE_SCALE": Self.outageScale],
             directory: temp.path
         )
         let seen = await monitor.finishWatching()
@@ -357,7 +361,7 @@ struct ReliabilityTests {
                     "generate", "course.md", "--output", "out", "--state", "state", "--base-url", url, "--max-attempts",
                     "2",
                 ],
-                environment: ["GEMINI_API_KEY": key],
+                environment: ["GEMINI_API_KEY": key, "COURSEGEN_TEST_OUTAGE_SCALE": Self.outageScale],
                 directory: temp.path
             )
             #expect(result.status == 1, "\(url): \(result.standardError.suffix(1500))")

@@ -128,7 +128,8 @@ struct StatusPageTests {
             temp,
             server: server,
             extra: ["--max-attempts", "1"],
-            environment: ["COURSEGEN_TEST_RETRY_SCALE": "0.1"]
+            // The chapter that waits for the API gives up after 3 s, not 10 min.
+            environment: ["COURSEGEN_TEST_RETRY_SCALE": "0.1", "COURSEGEN_TEST_OUTAGE_SCALE": "0.005"]
         )
         let waiting = try await page(temp) { $0.contains("Phase: `waiting-to-retry`") }
         #expect(waiting.contains("**Waiting to try again**"))

@@ -13,14 +13,15 @@ struct SchedulerHarness {
     let provider: ScriptedProvider
     let scheduler: Scheduler
 
+    /// - Parameter clock: the simulated time, for a script that follows it.
     init(
         _ configuration: Scheduler.Configuration,
         latency: Duration = .zero,
         reports: @escaping ScriptedProvider.Reports = { _, _ in [] },
         script: ScriptedProvider.Script? = nil,
+        clock: ManualClock = ManualClock(),
         wallClock: @escaping @Sendable () -> Date = { Date() }
     ) {
-        let clock = ManualClock()
         self.clock = clock
         provider =
             script.map { ScriptedProvider(clock: clock, latency: latency, reports: reports, script: $0) }
@@ -34,7 +35,7 @@ struct SchedulerHarness {
         )
     }
 
-    func run(_ requests: [ChapterRequest]) async -> [Result<ChapterResponse, any Error>] {
+    func run(_ requests: [ChapterRequest], logger: Logger = .quiet) async -> [Result<ChapterResponse, any Error>] {
         let finished = Locked(0)
         let results = Locked([Result<ChapterResponse, any Error>?](repeating: nil, count: requests.count))
         await withTaskGroup(of: Void.self) { group in
@@ -42,7 +43,7 @@ struct SchedulerHarness {
                 group.addTask {
                     let result: Result<ChapterResponse, any Error>
                     do {
-                        result = .success(try await scheduler.generate(request, logger: .quiet))
+                        result = .success(try await scheduler.generate(request, logger: logger))
                     } catch {
                         result = .failure(error)
                     }
@@ -55,6 +56,8 @@ struct SchedulerHarness {
                     let remaining = requests.count - finished.withLockedValue { $0 }
                     if remaining == 0 { return true }
                     let queued = await scheduler.waitingForSlot
+                    // A request the circuit breaker woke keeps its clock sleep a moment longer.
+                    guard await scheduler.outageWaitsAsleep else { return false }
                     return clock.sleeperCount > 0 && clock.sleeperCount + queued == remaining
                 }
                 if finished.withLockedValue({ $0 }) == requests.count { break }
@@ -590,6 +593,28 @@ struct AdaptiveLimitTests {
         #expect(limit.succeeded() == .increased(from: 2, to: 3))
     }
 
+    @Test(
+        "when the API answers again after an outage, the limit returns to what it was when answers last came back",
+        arguments: [
+            // (successes before the outage, overload signs before it, the limit it returns to)
+            (0, 0, 8), (3, 0, 8), (0, 1, 8), (4, 1, 5), (4, 2, 3),
+        ]
+    )
+    func restore(successes: Int, overloads: Int, expected: Int) {
+        var limit = AdaptiveLimit(maximum: 8)
+        for _ in 0..<overloads { _ = limit.overloaded(sentIn: limit.generation) }
+        for _ in 0..<successes { _ = limit.succeeded() }
+        // The outage: every sign halves it, down to one.
+        for _ in 0..<4 { _ = limit.overloaded(sentIn: limit.generation) }
+        #expect(limit.current == 1)
+        let restored = limit.restore()
+        #expect(limit.current == expected)
+        #expect(restored == (expected > 1 ? .increased(from: 1, to: expected) : nil))
+        // An answer to a request sent during the outage does not halve it again.
+        let stale = limit.overloaded(sentIn: limit.generation - 1)
+        #expect(stale == nil)
+    }
+
     @Test("a reload's --concurrency applies to a limit that was not lowered, and caps one that was")
     func reload() {
         var limit = AdaptiveLimit(maximum: 8)
@@ -610,17 +635,21 @@ struct AdaptiveLimitTests {
                 backoff: Backoff(initial: .seconds(1), maximum: .seconds(2))
             ),
             latency: latency,
-            // Every chapter's first attempt meets "the model is overloaded"; its retry succeeds.
-            script: { _, attempt in
-                attempt == 1
+            // The first attempt of every other chapter meets "the model is overloaded"; its retry
+            // succeeds. (A storm that fails every request is an outage: the circuit breaker's.)
+            script: { prompt, attempt in
+                attempt == 1 && Int(prompt.split(separator: " ").last!)! % 2 == 1
                     ? .failure(ProviderError(.retry, "UNAVAILABLE", httpStatus: 503, overloaded: true))
                     : .success(ChapterResponse(text: "ok", usage: Usage()))
             }
         )
+        let outages = Locked([APIOutage?]())
+        await harness.scheduler.observeOutage { outage in outages.withLockedValue { $0.append(outage) } }
         let limits = Locked([Int]())
         await harness.scheduler.observeLimit { current, _ in limits.withLockedValue { $0.append(current) } }
         let results = await harness.run((1...16).map { ChapterRequest.named("chapter \($0)") })
         #expect(results.allSatisfy { (try? $0.get()) != nil })
+        #expect(outages.value.isEmpty, "half the requests failing is overload, not an outage: \(outages.value)")
         let seen = limits.value
         // Each crowded moment halved the limit once: 8 -> 4 -> 2 -> 1, never below one.
         #expect(Array(seen.prefix(3)) == [4, 2, 1], "\(seen)")

@@ -30,9 +30,13 @@ final class ProgressTracker: Sendable {
         var words: [ChapterKey: Int] = [:]
         /// Chapters with a request in flight.
         var sent: Set<ChapterKey> = []
+        /// Chapters waiting to be tried again (a failed probe of an unavailable API leaves a
+        /// chapter at the same attempt, so attempt numbers cannot tell).
+        var retrying: Set<ChapterKey> = []
 
         var summed: Engine.Progress {
             var progress = self.progress
+            progress.retrying = retrying.count
             progress.writing = words.count
             progress.requested = sent.subtracting(words.keys).count
             progress.words = words.values.reduce(0, +)
@@ -53,11 +57,11 @@ final class ProgressTracker: Sendable {
         let snapshot = state.withLockedValue { state in
             switch event {
             case .retrying:
-                state.progress.retrying += 1
+                state.retrying.insert(key)
                 state.words[key] = nil
                 state.sent.remove(key)
-            case .submitted(let attempt):
-                if attempt > 1 { state.progress.retrying = max(state.progress.retrying - 1, 0) }
+            case .submitted:
+                state.retrying.remove(key)
                 state.sent.insert(key)
             case .thinking:
                 break
@@ -80,6 +84,7 @@ final class ProgressTracker: Sendable {
         let snapshot = state.withLockedValue { state in
             state.words[key] = nil
             state.sent.remove(key)
+            state.retrying.remove(key)
             switch end {
             case .ready: state.progress.ready += 1
             case .failed: state.progress.failed += 1

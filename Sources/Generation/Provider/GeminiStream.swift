@@ -66,7 +66,8 @@ struct GeminiStream {
                 guard textSize <= maximumTextSize else {
                     throw ProviderError(
                         .retry,
-                        "the answer grew past \(maximumTextSize) bytes of text, far beyond a chapter; it was stopped"
+                        "the answer grew past \(maximumTextSize) bytes of text, far beyond a chapter; it was stopped",
+                        httpStatus: 200
                     )
                 }
                 text += piece

@@ -52,11 +52,16 @@ enum ProviderTransport {
         ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased())
     }
 
+    /// How the messages of failures that never reached the server begin (`ProviderError.isUnreachable`).
+    static let unreachableOpenings = ["cannot connect", "cannot resolve"]
+
     /// A failure before a full answer arrived: always worth a retry.
     static func transportError(_ error: any Error, timeout: Duration) -> ProviderError {
         if let error = error as? HTTPClientError {
             switch error {
-            case .deadlineExceeded, .readTimeout, .connectTimeout:
+            case .connectTimeout:
+                return ProviderError(.retry, "cannot connect: no connection within the time allowed: is the server running, and is the base URL right?")
+            case .deadlineExceeded, .readTimeout:
                 return ProviderError(
                     .retry,
                     "no complete answer within the request timeout (\(timeout))",
@@ -158,7 +163,8 @@ extension ProviderTransport {
                     guard events.byteCount <= maximumResponseSize * 4 else {
                         throw ProviderError(
                             .retry,
-                            "the stream grew past \(maximumResponseSize * 4) bytes; it was stopped"
+                            "the stream grew past \(maximumResponseSize * 4) bytes; it was stopped",
+                            httpStatus: 200
                         )
                     }
                 }

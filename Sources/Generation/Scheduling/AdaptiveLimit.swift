@@ -6,7 +6,9 @@
 /// again: a burst of failures from one crowded moment counts once. Then every run of `limit`
 /// successes in a row raises it by one, up to `maximum` (`--concurrency`). During an overload
 /// storm this keeps most chapters waiting instead of burning their attempts at full
-/// concurrency. Pure: the scheduler feeds it outcomes and acts on the changes.
+/// concurrency. When the API comes back after an outage (the scheduler's `CircuitBreaker`
+/// closes), the limit returns to what it was when answers last came back (`restore`).
+/// Pure: the scheduler feeds it outcomes and acts on the changes.
 struct AdaptiveLimit: Sendable, Hashable {
     /// What an outcome changed.
     enum Change: Sendable, Hashable {
@@ -21,10 +23,13 @@ struct AdaptiveLimit: Sendable, Hashable {
     /// Counts decreases; a request remembers the generation it was sent in.
     private(set) var generation = 0
     private var successesInARow = 0
+    /// The limit when the last answer came back (`maximum` before any).
+    private(set) var served: Int
 
     init(maximum: Int) {
         self.maximum = max(maximum, 1)
         self.current = self.maximum
+        self.served = self.maximum
     }
 
     /// A request sent in `generation` met a sign of overload.
@@ -39,6 +44,7 @@ struct AdaptiveLimit: Sendable, Hashable {
 
     /// A request succeeded (or failed for a reason that says nothing about load).
     mutating func succeeded() -> Change? {
+        defer { served = current }
         guard current < maximum else { return nil }
         successesInARow += 1
         guard successesInARow >= current else { return nil }
@@ -52,7 +58,23 @@ struct AdaptiveLimit: Sendable, Hashable {
     /// one stays lowered (below the new maximum) and climbs as before.
     mutating func setMaximum(_ maximum: Int) {
         let wasAtMaximum = current == self.maximum
+        let servedMaximum = served == self.maximum
         self.maximum = max(maximum, 1)
         current = wasAtMaximum ? self.maximum : min(current, self.maximum)
+        served = servedMaximum ? self.maximum : min(served, self.maximum)
+    }
+
+    /// The API answers again after an outage: the limit returns to what it was when answers
+    /// last came back. The halvings since then measured an outage (nearly every request failed,
+    /// however few were in flight), not how many requests the API serves at once; should it
+    /// still be crowded, the next sign of overload halves the limit again. Answers of requests
+    /// sent before do not lower it.
+    mutating func restore() -> Change? {
+        guard current < served else { return nil }
+        let before = current
+        current = served
+        successesInARow = 0
+        generation += 1
+        return .increased(from: before, to: current)
     }
 }

@@ -6,7 +6,8 @@ import Metrics
 /// every outline): at most `concurrency` requests in flight (fewer while the API is overloaded:
 /// `AdaptiveLimit`), submissions paced to the RPM and TPM
 /// quotas with jitter, a 429 pausing every submission for the delay the API asked for, retries with
-/// capped exponential backoff and full jitter, and two stops:
+/// capped exponential backoff and full jitter, a circuit breaker that holds every submission but
+/// one probe while the API is down (`CircuitBreaker`, see `waitForTurn`), and two stops:
 /// - an answer no other request can escape (the key refused, no permission, no such model) stops
 ///   every submission at once, until `resume()` (a reload with a fixed key);
 /// - a daily quota stops every submission until it resets (midnight Pacific time) or `resume()`.
@@ -77,6 +78,7 @@ public actor Scheduler {
     private var nextWaiterID: UInt64 = 0
     private var verification = Verification.needed
     private var stopObservers: [@Sendable (SubmissionStop?) -> Void] = []
+    private var outageGate = OutageGate()
 
     private enum Verification {
         case needed
@@ -156,6 +158,16 @@ public actor Scheduler {
         grantSlots()
     }
 
+    /// Whether the API is found unavailable (the circuit breaker is open): since when, and how
+    /// often it is probed. Nil while it answers.
+    public var outage: APIOutage? { outageGate.outage }
+
+    /// Calls `observer` whenever the API is found unavailable, probed in vain, or answers again
+    /// (for `systemctl status`).
+    public func observeOutage(_ observer: @escaping @Sendable (APIOutage?) -> Void) {
+        outageGate.observe(observer)
+    }
+
     /// Sends requests through `provider` from now on (a reload that read the key again); the key
     /// and model are checked again before the next submission.
     public func replaceProvider(_ provider: any ChapterProvider) {
@@ -207,7 +219,15 @@ public actor Scheduler {
     /// Requests waiting for a slot because `concurrency` are in flight.
     var waitingForSlot: Int { slotWaiters.count }
 
+    /// Whether every request waiting for the circuit breaker is still asleep: none was woken and
+    /// is about to ask again (for tests that advance a manual clock once everything waits).
+    var outageWaitsAsleep: Bool { outageGate.waiting == outageGate.changes.parked }
+
     /// Sends `request` until it succeeds, fails for good, or runs out of attempts.
+    ///
+    /// While the API is down (the circuit breaker is open) the request waits, and may be the one
+    /// probe; neither the wait nor a failed probe counts as an attempt. It waits at most
+    /// `CircuitBreaker.longestWait`, then fails with a retryable error.
     ///
     /// Logs one line per attempt through `logger` (which carries the chapter's metadata): info
     /// for a success, warning for a retry, error for the final failure; each with its tokens and
@@ -237,13 +257,15 @@ public actor Scheduler {
             throw GenerationFailure(attempts: attempt - 1, error: error, usage: spent)
         }
         try await verifyOnce(model: request.model, logger: logger)
+        let arrived = time.now()
         while true {
             attempt += 1
             try checkRefusal(attempt, spent)
             let outcome: Result<ChapterResponse, ProviderError>
             let started: Duration
-            let generation: Int
+            let generation: Int?
             let reservation: Spending.Reservation?
+            let outageChange: OutageGate.Breaker.Change?
             do {
                 reservation = try await spending?.reserve(for: request)
             } catch let refusal as BudgetRefusal {
@@ -268,15 +290,19 @@ public actor Scheduler {
             }
             do {
                 defer { releaseSlot() }
+                let pass: OutageGate.Breaker.Pass
                 do {
-                    try await waitForTurn(tokens: request.estimatedInputTokens, logger: logger)
+                    pass = try await waitForTurn(tokens: request.estimatedInputTokens, arrived: arrived, logger: logger)
                 } catch let stopped as GenerationFailure {
                     throw GenerationFailure(attempts: attempt - 1, error: stopped.error, usage: spent)
                 }
+                // A probe that ends without an answer lets another request probe.
+                defer { outageGate.abandon(pass, now: self.time.now()) }
                 try checkRefusal(attempt, spent)
                 onEvent(.submitted(attempt: attempt))
                 started = time.now()
-                generation = limit.generation
+                // A probe's failure is the outage's, already counted: it does not halve the limit.
+                generation = pass.isProbe ? nil : limit.generation
                 let time = self.time
                 let rateLimitReports = self.rateLimitReports
                 sending += 1
@@ -294,6 +320,20 @@ public actor Scheduler {
                     )
                 } catch let error as ProviderError {
                     outcome = .failure(error)
+                }
+                outageChange = outageGate.record(
+                    outcome,
+                    of: request.key,
+                    sentWith: pass,
+                    now: time.now(),
+                    unit: Double.random(in: 0..<1, using: &random),
+                    wallClock: wallClock(),
+                    logger: logger
+                )
+                if case .closed = outageChange, limit.restore() != nil {
+                    // Back at full pace (the breaker's own line says so).
+                    notifyLimitObservers()
+                    grantSlots()
                 }
             }
             let elapsed = time.now() - started
@@ -346,7 +386,7 @@ public actor Scheduler {
                 }
                 if let status = error.httpStatus { metadata["http_status"] = "\(status)" }
                 metadata["error"] = "\(error.message)"
-                if error.overloaded, configuration.adaptsToOverload {
+                if error.overloaded, configuration.adaptsToOverload, let generation {
                     record(limit.overloaded(sentIn: generation), reason: error.description, logger: logger)
                 }
 
@@ -365,6 +405,13 @@ public actor Scheduler {
                     stopSubmissions(SubmissionStop(reason: .dailyQuota, error: error, until: until), logger: logger)
                     throw GenerationFailure(attempts: attempt, error: error, usage: spent)
                 case .retry, .retryWithLargerBudget:
+                    if case .probeFailed(let wait) = outageChange {
+                        // The API is still down: that try was the circuit breaker's, not the chapter's.
+                        Self.countAttempt("retry", status: error.httpStatus)
+                        onEvent(.retrying(attempt: attempt, after: wait, error: error))
+                        attempt -= 1
+                        continue
+                    }
                     guard attempt < configuration.maximumAttempts else {
                         logger.error("chapter failed: no attempts left", metadata: metadata)
                         Self.countAttempt("failure", status: error.httpStatus)
@@ -524,13 +571,15 @@ public actor Scheduler {
     }
 
     /// Sleeps until `deadline`, or throws the stop's failure as soon as submissions stop.
-    private func sleep(until deadline: Duration) async throws {
+    /// - Parameter wakeups: ends the sleep early when woken after `generation`.
+    private func sleep(until deadline: Duration, orUntil wakeups: (Wakeups, generation: UInt64)? = nil) async throws {
         try checkStop()
         let id = makeWaiterID()
         let time = self.time
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await time.sleep(deadline) }
             group.addTask { try await self.waitForStop(id) }
+            if let wakeups { group.addTask { try await wakeups.0.wait(after: wakeups.generation) } }
             defer { group.cancelAll() }
             try await group.next()
         }
@@ -600,10 +649,33 @@ public actor Scheduler {
 
     // MARK: - Pacing
 
-    /// Waits until a request of `tokens` input tokens may be submitted.
-    private func waitForTurn(tokens: Int, logger: Logger) async throws {
+    /// Waits until a request of `tokens` input tokens may be submitted, and while the API is down
+    /// until this request may probe it or has waited too long (`CircuitBreaker`).
+    /// - Parameter arrived: when the request came to the scheduler.
+    /// - Returns: the circuit breaker's leave, to record the answer with.
+    /// - Throws: `GenerationFailure` for a stop, or when the API stayed down too long.
+    private func waitForTurn(tokens: Int, arrived: Duration, logger: Logger) async throws -> OutageGate.Breaker.Pass {
+        var probe: OutageGate.Breaker.Pass?
+        // A probe that waits for the pacer and is stopped or cancelled lets another request probe.
+        defer { if let probe { outageGate.abandon(probe, now: time.now()) } }
         while true {
             try checkStop()
+            // A pass is asked for again after every wait: the breaker may have opened meanwhile.
+            var pass = probe
+            if pass == nil {
+                switch outageGate.admit(now: time.now(), arrivedAt: arrived) {
+                case .send(let granted):
+                    pass = granted
+                    if granted.isProbe { probe = granted }
+                case .wait(let until):
+                    outageGate.waiting += 1
+                    defer { outageGate.waiting -= 1 }
+                    try await sleep(until: until, orUntil: (outageGate.changes, outageGate.changes.generation))
+                    continue
+                case .giveUp:
+                    throw GenerationFailure(attempts: 0, error: outageGate.givenUp, usage: Usage())
+                }
+            }
             if let until = rateLimitReports.take(), until > max(pacer.pausedUntil, time.now()) {
                 // Reported by an answer's headers before a 429 happened: whoever wakes next applies it.
                 pacer.pause(until: until)
@@ -620,7 +692,8 @@ public actor Scheduler {
                 continue
             }
             pacer.submit(at: now, tokens: tokens, unit: Double.random(in: 0..<1, using: &random))
-            return
+            probe = nil
+            return pass!
         }
     }
 

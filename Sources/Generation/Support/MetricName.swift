@@ -26,6 +26,9 @@ public enum MetricName {
     /// Gauge of how many requests may be in flight now: `--concurrency`, lowered while the API is
     /// overloaded.
     public static let inFlightLimit = "coursegen_in_flight_limit"
+    /// Gauge: 1 while the API is found unavailable (the scheduler's circuit breaker is open:
+    /// submissions wait and one request at a time probes it), else 0.
+    public static let apiUnavailable = "coursegen_api_unavailable"
     /// Histogram of the time a successful attempt took, from its submission to its last byte.
     public static let chapterDuration = "coursegen_chapter_duration_seconds"
     /// Gauge of the outlines in the watched inbox.

@@ -11,6 +11,12 @@
         private static let holdFirstPublish = ProcessInfo.processInfo.environment["COURSEGEN_TEST_HOLD_FIRST_PUBLISH"]
         private static let held = Atomic(false)
 
+        /// `COURSEGEN_TEST_OUTAGE_SCALE=0.005` shrinks the circuit breaker's waits (its probe
+        /// intervals, and the longest a chapter waits for the API: 10 min becomes 3 s), so the
+        /// end-to-end tests see an outage that never ends fail its chapters in seconds.
+        static let outageScale: Double =
+            ProcessInfo.processInfo.environment["COURSEGEN_TEST_OUTAGE_SCALE"].flatMap(Double.init) ?? 1
+
         static func beforePublish() {
             guard let gate = holdFirstPublish, !held.exchange(true, ordering: .relaxed) else { return }
             FileManager.default.createFile(atPath: "\(gate).held", contents: nil)
@@ -20,5 +26,6 @@
 #else
     enum TestHooks {
         @inline(__always) static func beforePublish() {}
+        static let outageScale: Double = 1
     }
 #endif

@@ -152,7 +152,8 @@ enum DaemonStatus {
         inbox: String,
         courses: [Course],
         stop: SubmissionStop?,
-        limit: (current: Int, maximum: Int)?
+        limit: (current: Int, maximum: Int)?,
+        outage: APIOutage? = nil
     ) -> String {
         let active = courses.filter { $0.run != nil }.sorted { $0.name < $1.name }
         var text: String
@@ -184,7 +185,9 @@ enum DaemonStatus {
                 guard let progress = course.run?.progress else { return "Generating \(course.name): planning" }
                 return describe(progress)
             }.joined(separator: "; ")
-            if let limit, limit.current < limit.maximum {
+            if let outage {
+                text += " (API unavailable: probing every \(outage.probeInterval.components.seconds) s)"
+            } else if let limit, limit.current < limit.maximum {
                 text += " (API overloaded: \(limit.current) of \(counted(limit.maximum, "request")) in flight)"
             }
         }

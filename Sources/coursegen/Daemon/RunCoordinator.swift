@@ -36,6 +36,8 @@ actor RunCoordinator {
     private var stop: SubmissionStop?
     /// The in-flight limit (lowered while the API is overloaded) and `--concurrency`.
     private var inFlightLimit: (current: Int, maximum: Int)?
+    /// The API found unavailable by the scheduler's circuit breaker, as it last said.
+    private var outage: APIOutage?
     private var nextID: UInt64 = 0
     private var scanned = false
     private var draining = false
@@ -224,8 +226,6 @@ actor RunCoordinator {
         )
     }
 
-    // MARK: - Runs
-
     private func start(_ job: Engine.Job, digest: String, logger: Logger) {
         nextID += 1
         let id = nextID
@@ -252,6 +252,7 @@ actor RunCoordinator {
 
     private func record(_ progress: Engine.Progress, for path: String, run id: UInt64) async {
         inFlightLimit = await scheduler.inFlightLimit
+        outage = await scheduler.outage
         guard courses[path]?.run?.id == id else { return }
         let before = courses[path]?.run?.progress
         courses[path]?.run?.progress = progress
@@ -337,8 +338,6 @@ actor RunCoordinator {
         await resetTimer()
     }
 
-    // MARK: - Stopping
-
     /// Stops taking work and sending requests; waits up to `timeout` for the answers in flight
     /// (stored and published as they come), then cancels the runs, and returns once every task
     /// started has ended, superseded runs and the retry timer's included.
@@ -366,7 +365,7 @@ actor RunCoordinator {
     private func updateStatus() {
         let present = courses.values.filter { !$0.removed }
         Gauge(label: MetricName.outlinesWatched).record(present.count)
-        onStatus(DaemonStatus.line(inbox: inbox, courses: present, stop: stop, limit: inFlightLimit))
+        onStatus(DaemonStatus.line(inbox: inbox, courses: present, stop: stop, limit: inFlightLimit, outage: outage))
     }
 
     /// Writes `path`'s status page if what it says changed (and tells `notify` when asked).
