@@ -122,6 +122,17 @@ actor RequestTable {
         spending: Spending?,
         onEvent: @escaping @Sendable (Scheduler.Event) -> Void
     ) async -> Outcome? {
+        // The answer is stored while its request still holds its slot in the scheduler: when the
+        // state folder cannot take it, its refusal is in force before another request can go.
+        let body = { @Sendable (response: ChapterResponse) in
+            BodyStore.Body(
+                key: request.key,
+                text: response.text,
+                usage: response.usage,
+                model: request.model,
+                modelVersion: response.modelVersion
+            )
+        }
         let response: ChapterResponse
         do {
             response = try await scheduler.generate(
@@ -129,6 +140,7 @@ actor RequestTable {
                 logger: logger,
                 spending: spending,
                 refusal: { unstored.refusal },
+                keep: { await Self.store(body($0), into: store, keeping: unstored, io: io, logger: logger) },
                 onEvent: onEvent
             )
         } catch let failure as GenerationFailure {
@@ -136,13 +148,18 @@ actor RequestTable {
         } catch {
             return nil
         }
-        let body = BodyStore.Body(
-            key: request.key,
-            text: response.text,
-            usage: response.usage,
-            model: request.model,
-            modelVersion: response.modelVersion
-        )
+        return .success(Generated(body: body(response), attempts: response.attempts))
+    }
+
+    /// Stores `body` durably; one the state folder cannot take is kept in `unstored`, and no new
+    /// attempt is sent until the store takes answers again (each would be paid and then lost).
+    private static func store(
+        _ body: BodyStore.Body,
+        into store: BodyStore,
+        keeping unstored: UnstoredAnswers,
+        io: BlockingIO,
+        logger: Logger
+    ) async {
         do {
             try await io.run {
                 try store.save(body)
@@ -161,7 +178,6 @@ actor RequestTable {
                 )
             }
         }
-        return .success(Generated(body: body, attempts: response.attempts))
     }
 
     /// Registers interest in `request`'s key, starting the request if it is not in flight.

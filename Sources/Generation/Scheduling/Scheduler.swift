@@ -238,6 +238,9 @@ public actor Scheduler {
     /// - Parameter refusal: asked before every attempt is sent (and again once its turn has
     ///   come): an error means no attempt may be sent now (its answer could not be kept), and
     ///   the request fails with it.
+    /// - Parameter keep: given the answer (its usage over every attempt) before the request's
+    ///   slot is freed, to store it: no other request goes in its place until it is stored, or
+    ///   until `refusal` says no answer can be.
     /// - Throws: `GenerationFailure` (with `skippedForBudget` when the run's budget would not
     ///   cover an attempt), or `CancellationError` when the calling task is cancelled (an answer
     ///   that arrives after that is dropped).
@@ -246,6 +249,7 @@ public actor Scheduler {
         logger: Logger,
         spending: Spending? = nil,
         refusal: @escaping @Sendable () -> ProviderError? = { nil },
+        keep: @escaping @Sendable (ChapterResponse) async -> Void = { _ in },
         onEvent: @escaping @Sendable (Event) -> Void = { _ in }
     ) async throws -> ChapterResponse {
         var request = request
@@ -334,6 +338,11 @@ public actor Scheduler {
                     // Back at full pace (the breaker's own line says so).
                     notifyLimitObservers()
                     grantSlots()
+                }
+                if case .success(var answer) = outcome {
+                    answer.usage = spent + answer.usage
+                    answer.attempts = attempt
+                    await keep(answer)
                 }
             }
             let elapsed = time.now() - started
