@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 
 /// The requests in flight in this process, one per chapter key, shared by every run that wants
 /// that key. One table per process (it lives in the engine).
@@ -133,6 +134,7 @@ actor RequestTable {
                 modelVersion: response.modelVersion
             )
         }
+        let kept = NIOLockedValueBox<BodyStore.Body?>(nil)
         let response: ChapterResponse
         do {
             response = try await scheduler.generate(
@@ -140,7 +142,11 @@ actor RequestTable {
                 logger: logger,
                 spending: spending,
                 refusal: { unstored.refusal },
-                keep: { await Self.store(body($0), into: store, keeping: unstored, io: io, logger: logger) },
+                keep: { response in
+                    let answer = body(response)
+                    kept.withLockedValue { $0 = answer }
+                    await Self.store(answer, into: store, keeping: unstored, io: io, logger: logger)
+                },
                 onEvent: onEvent
             )
         } catch let failure as GenerationFailure {
@@ -148,7 +154,7 @@ actor RequestTable {
         } catch {
             return nil
         }
-        return .success(Generated(body: body(response), attempts: response.attempts))
+        return .success(Generated(body: kept.withLockedValue { $0 } ?? body(response), attempts: response.attempts))
     }
 
     /// Stores `body` durably; one the state folder cannot take is kept in `unstored`, and no new
