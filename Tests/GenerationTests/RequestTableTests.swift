@@ -52,6 +52,34 @@ struct RequestTableTests {
         return false
     }
 
+    @Test("a request's events reach every run in the order they happen, all of them before its outcome")
+    func eventsInOrder() async throws {
+        let count = 2000
+        // The request starts writing once both runs have joined.
+        let (go, start) = AsyncStream<Void>.makeStream()
+        let table = RequestTable { request, _, _, onEvent in
+            for await _ in go { break }
+            for words in 1...count { onEvent(.writing(words: words)) }
+            let body = BodyStore.Body(key: request.key, text: "done", usage: Usage(), model: request.model, modelVersion: nil)
+            return .success(RequestTable.Generated(body: body, attempts: 1))
+        }
+        let first = Locked([Int]())
+        let second = Locked([Int]())
+        let listen = { (seen: Locked<[Int]>) in
+            { @Sendable (event: Scheduler.Event) in
+                if case .writing(let words) = event { seen.withLockedValue { $0.append(words) } }
+            }
+        }
+        let request = ChapterRequest.named("ordered")
+        let one = await table.join(request, logger: .quiet, onEvent: listen(first))
+        let two = await table.join(request, logger: .quiet, onEvent: listen(second))
+        start.yield()
+        _ = try await table.outcome(of: one)
+        _ = try await table.outcome(of: two)
+        #expect(first.value == Array(1...count))
+        #expect(second.value == Array(1...count))
+    }
+
     @Test("two runs wanting the same chapter share one request, and both get the stored answer")
     func shared() async throws {
         let request = ChapterRequest.named("shared")

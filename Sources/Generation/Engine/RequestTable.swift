@@ -38,7 +38,7 @@ actor RequestTable {
         let id: UInt64
         /// Tickets of runs that joined and have neither collected the outcome nor left, with
         /// where each wants the request's events.
-        var listeners: [UInt64: @Sendable (Scheduler.Event) -> Void] = [:]
+        let listeners: Listeners
         var waiters: [UInt64: CheckedContinuation<Outcome, any Error>] = [:]
         var outcome: Outcome?
         /// Set when nobody wants it any more; a later join starts a fresh request.
@@ -238,22 +238,17 @@ actor RequestTable {
             // anyway): it holds the chapter's lock in the state folder. The new one waits for it
             // here, not as if another process held the lock, then finds its answer in the store.
             let previous = flights[key].flatMap { $0.abandoned ? tasks[$0.id] : nil }
+            let listeners = Listeners()
             tasks[flightID] = Task {
                 await previous?.value
-                let outcome = await perform(request, logger, spending) { event in
-                    Task { await self.broadcast(event, key: key, flight: flightID) }
-                }
+                // Each event reaches every listener where it happens, in the order it happens.
+                let outcome = await perform(request, logger, spending) { listeners.send($0) }
                 self.finish(key, flight: flightID, outcome: outcome)
             }
-            flights[request.key] = Flight(id: flightID)
+            flights[request.key] = Flight(id: flightID, listeners: listeners)
         }
-        flights[request.key]!.listeners[id] = onEvent
+        flights[request.key]!.listeners.add(id, onEvent)
         return Ticket(key: request.key, id: id)
-    }
-
-    private func broadcast(_ event: Scheduler.Event, key: ChapterKey, flight id: UInt64) {
-        guard let flight = flights[key], flight.id == id else { return }
-        for listener in flight.listeners.values { listener(event) }
     }
 
     /// Waits for the outcome of a joined request.
@@ -268,7 +263,7 @@ actor RequestTable {
     }
 
     private func wait(_ ticket: Ticket) async throws -> Outcome {
-        guard let flight = flights[ticket.key], flight.listeners[ticket.id] != nil else { throw CancellationError() }
+        guard let flight = flights[ticket.key], flight.listeners.contains(ticket.id) else { throw CancellationError() }
         if Task.isCancelled {
             leave(ticket)
             throw CancellationError()
@@ -291,7 +286,7 @@ actor RequestTable {
     }
 
     private func endInterest(_ ticket: Ticket) {
-        guard var flight = flights[ticket.key], flight.listeners.removeValue(forKey: ticket.id) != nil else { return }
+        guard var flight = flights[ticket.key], flight.listeners.remove(ticket.id) else { return }
         if flight.listeners.isEmpty {
             if flight.outcome != nil {
                 flights.removeValue(forKey: ticket.key)
@@ -318,7 +313,7 @@ actor RequestTable {
         }
         for (ticketID, waiter) in flight.waiters {
             waiter.resume(returning: outcome)
-            flight.listeners.removeValue(forKey: ticketID)
+            flight.listeners.remove(ticketID)
         }
         flight.waiters = [:]
         flight.outcome = outcome
@@ -346,5 +341,30 @@ actor RequestTable {
     private func makeID() -> UInt64 {
         nextID += 1
         return nextID
+    }
+}
+
+/// Where a request's events go: the listeners of the runs that joined it, called in the order the
+/// events happen, from where they happen (no task per event: a streamed chapter sends one per
+/// chunk, and separate tasks delivered them out of order).
+final class Listeners: Sendable {
+    private let listeners = NIOLockedValueBox<[UInt64: @Sendable (Scheduler.Event) -> Void]>([:])
+
+    func add(_ id: UInt64, _ listener: @escaping @Sendable (Scheduler.Event) -> Void) {
+        listeners.withLockedValue { $0[id] = listener }
+    }
+
+    /// Removes `id`'s listener; false when it had none.
+    @discardableResult
+    func remove(_ id: UInt64) -> Bool {
+        listeners.withLockedValue { $0.removeValue(forKey: id) != nil }
+    }
+
+    func contains(_ id: UInt64) -> Bool { listeners.withLockedValue { $0[id] != nil } }
+
+    var isEmpty: Bool { listeners.withLockedValue { $0.isEmpty } }
+
+    func send(_ event: Scheduler.Event) {
+        for listener in listeners.withLockedValue({ Array($0.values) }) { listener(event) }
     }
 }
