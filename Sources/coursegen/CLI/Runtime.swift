@@ -40,7 +40,10 @@ struct Runtime: Sendable {
     /// environment variable), and any stop lifted, so the next submission checks the key anew.
     /// - Throws: `SettingsError` when the key cannot be read; nothing is changed then.
     func reload(settings: Settings, environment: [String: String], logger: Logger) async throws {
-        let apiKey = try loadAPIKey(for: settings, environment: environment) { logger.warning("\($0)") }
+        // The key file is read on the blocking pool, as every file is once the daemon runs.
+        let apiKey = try await BlockingIO.shared.run {
+            try loadAPIKey(for: settings, environment: environment) { logger.warning("\($0)") }
+        }
         let provider: any ChapterProvider
         do {
             provider = try Self.makeProvider(settings: settings, apiKey: apiKey, httpClient: httpClient)

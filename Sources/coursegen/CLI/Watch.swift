@@ -231,7 +231,12 @@ struct ReloadService: Service {
             try? notifier.reloading()
             do {
                 let environment = ProcessInfo.processInfo.environment
-                let resolved = try sources.resolve(environment: environment, readingTemplates: true).settings
+                // The config file and the templates are read on the blocking pool: a file on a
+                // share that hangs holds one of its threads, not the cooperative pool.
+                let sources = self.sources
+                let resolved = try await BlockingIO.shared.run {
+                    try sources.resolve(environment: environment, readingTemplates: true).settings
+                }
                 let restartOnly = Settings.changesNeedingRestart(from: active, to: resolved)
                 let next = active.reloaded(from: resolved)
                 // Limits, the key (its file, credential or variable, read again) and any stop.
