@@ -10,12 +10,13 @@
 #                  matching folders under /etc. The configuration is always /etc/coursegen.
 #   --destdir DIR  stage every file under DIR (for packagers): nothing is activated, and the units
 #                  still name the final paths.
-#   --no-build     install the binary already built at .build/release/coursegen
+#   --no-build     install the binary already built at .build-release/release/coursegen
 #   --binary FILE  install FILE as the binary (implies --no-build)
 #   --no-strip     install the binary with its symbols and debug information (164 MB instead of
 #                  83 MB): crash backtraces in the journal then name functions, not only addresses
 #
-# install builds `swift build -c release --product coursegen --static-swift-stdlib`, installs
+# install builds `swift build -c release --product coursegen --static-swift-stdlib` (in
+# .build-release, the scratch path scripts/benchmark.sh and scripts/package.sh share), installs
 # the binary, the system and user units (ExecStart= pointing at the installed binary), the
 # sysusers.d and tmpfiles.d entries, the manual page (PREFIX/share/man/man1/coursegen.1), the
 # READMEs, the example config and the built-in prompt templates under PREFIX/share/doc/coursegen,
@@ -119,11 +120,13 @@ install_all() {
     if ((BUILD)); then
         command -v swift >/dev/null || die "swift is not on PATH: build first and pass --no-build, or add the toolchain to PATH"
         say "building coursegen (release)"
-        # The Swift runtime linked in, so the installed binary does not depend on the toolchain.
-        swift build --package-path "$REPO" -c release --product coursegen --static-swift-stdlib
-        binary=$(swift build --package-path "$REPO" -c release --static-swift-stdlib --show-bin-path)/coursegen
+        # The Swift runtime linked in, so the installed binary does not depend on the toolchain. A
+        # scratch path of its own, so it can build while the debug build (.build) does.
+        local flags=(--package-path "$REPO" --scratch-path "$REPO/.build-release" -c release --static-swift-stdlib)
+        swift build "${flags[@]}" --product coursegen
+        binary=$(swift build "${flags[@]}" --show-bin-path)/coursegen
     elif [[ -z $binary ]]; then
-        binary=$REPO/.build/release/coursegen
+        binary=$REPO/.build-release/release/coursegen
     fi
     [[ -f $binary && -x $binary ]] || die "no executable at $binary (build it, or pass --binary FILE)"
 
