@@ -568,7 +568,7 @@ check_manual_page() {
     local page
     page=$(in_container env LC_ALL=C MANWIDTH=100 man -P cat coursegen 2>&1) ||
         fail "man coursegen failed: $page"
-    page=$(sed 's/.\x08//g' <<<"$page")
+    page=${page//?$'\b'/} # overstrike (X backspace X), should man keep any formatting
     [[ $page == *"Turns course outlines into ordered chapter files"* ]] ||
         fail "man coursegen has no NAME line:"$'\n'"$(head -n 20 <<<"$page")"
     # Each subcommand and --version starts a line of the rendered page (its tag).

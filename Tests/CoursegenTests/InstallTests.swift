@@ -212,7 +212,8 @@ struct InstallTests {
         let staging = try Staging()
         #expect(try await Self.installer(["--destdir", staging.root.path, "--binary", staging.binary.path]).status == 0)
         // The units name /usr/local/bin/coursegen, which exists only under the destdir here:
-        // verify copies that point at the staged binary instead.
+        // verify copies that point at the staged binary instead. Documentation=man:coursegen(1)
+        // is looked up with man: in the staged manual pages.
         let runtime = staging.folder.appendingPathComponent("runtime")
         try FileManager.default.createDirectory(at: runtime, withIntermediateDirectories: false)
         for (unit, scope) in [("system", "--system"), ("user", "--user")] {
@@ -224,7 +225,7 @@ struct InstallTests {
                 .write(to: copy, atomically: true, encoding: .utf8)
             let result = try await Self.run(
                 ["/usr/bin/systemd-analyze", scope, "verify", copy.path],
-                environment: ["XDG_RUNTIME_DIR": runtime.path]
+                environment: ["XDG_RUNTIME_DIR": runtime.path, "MANPATH": staging.path("/usr/local/share/man")]
             )
             #expect(result.status == 0, "\(unit) unit: \(result.output)")
             #expect(result.output.isEmpty, "\(unit) unit: \(result.output)")
