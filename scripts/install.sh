@@ -10,14 +10,17 @@
 #                  matching folders under /etc. The configuration is always /etc/coursegen.
 #   --destdir DIR  stage every file under DIR (for packagers): nothing is activated, and the units
 #                  still name the final paths.
-#   --no-build     install the binary already built at .build/release/coursegen
+#   --no-build     install the binary already built at .build-release/release/coursegen
 #   --binary FILE  install FILE as the binary (implies --no-build)
 #   --no-strip     install the binary with its symbols and debug information (164 MB instead of
 #                  83 MB): crash backtraces in the journal then name functions, not only addresses
 #
-# install builds `swift build -c release --product coursegen --static-swift-stdlib`, installs the binary, the system
-# and user units (ExecStart= pointing at the installed binary), the sysusers.d and tmpfiles.d
-# entries, the example config (as /etc/coursegen/config.yaml only when that file is absent: it is
+# install builds `swift build -c release --product coursegen --static-swift-stdlib` (in
+# .build-release, the scratch path scripts/benchmark.sh and scripts/package.sh share), installs
+# the binary, the system and user units (ExecStart= pointing at the installed binary), the
+# sysusers.d and tmpfiles.d entries, the manual page (PREFIX/share/man/man1/coursegen.1), the
+# READMEs, the example config and the built-in prompt templates under PREFIX/share/doc/coursegen,
+# the example config again as /etc/coursegen/config.yaml only when that file is absent (it is
 # never overwritten) and then, unless staging into a destdir, runs systemd-sysusers,
 # systemd-tmpfiles --create and systemctl daemon-reload, skipping with a message whatever is
 # unavailable.
@@ -100,13 +103,14 @@ parse_arguments() {
     SYSUSERS_FILE=$LIB/sysusers.d/coursegen.conf
     TMPFILES_FILE=$LIB/tmpfiles.d/coursegen.conf
     DOC_DIR=$PREFIX/share/doc/coursegen
+    MAN_PAGE=$PREFIX/share/man/man1/coursegen.1
 }
 
 # The files install puts in place and uninstall removes, as final paths (without DESTDIR).
 installed_files() {
     printf '%s\n' "$BIN_DIR/coursegen" "$UNIT_DIR/coursegen.service" "$USER_UNIT_DIR/coursegen.service" \
-        "$SYSUSERS_FILE" "$TMPFILES_FILE" "$DOC_DIR/config.example.yaml" \
-        "$DOC_DIR/templates/system.mustache" "$DOC_DIR/templates/chapter.mustache"
+        "$SYSUSERS_FILE" "$TMPFILES_FILE" "$MAN_PAGE" "$DOC_DIR/README.md" "$DOC_DIR/README.systemd.md" \
+        "$DOC_DIR/config.example.yaml" "$DOC_DIR/templates/system.mustache" "$DOC_DIR/templates/chapter.mustache"
 }
 
 systemd_is_running() { [[ -z $DESTDIR && -d /run/systemd/system ]]; }
@@ -116,11 +120,13 @@ install_all() {
     if ((BUILD)); then
         command -v swift >/dev/null || die "swift is not on PATH: build first and pass --no-build, or add the toolchain to PATH"
         say "building coursegen (release)"
-        # The Swift runtime linked in, so the installed binary does not depend on the toolchain.
-        swift build --package-path "$REPO" -c release --product coursegen --static-swift-stdlib
-        binary=$(swift build --package-path "$REPO" -c release --static-swift-stdlib --show-bin-path)/coursegen
+        # The Swift runtime linked in, so the installed binary does not depend on the toolchain. A
+        # scratch path of its own, so it can build while the debug build (.build) does.
+        local flags=(--package-path "$REPO" --scratch-path "$REPO/.build-release" -c release --static-swift-stdlib)
+        swift build "${flags[@]}" --product coursegen
+        binary=$(swift build "${flags[@]}" --show-bin-path)/coursegen
     elif [[ -z $binary ]]; then
-        binary=$REPO/.build/release/coursegen
+        binary=$REPO/.build-release/release/coursegen
     fi
     [[ -f $binary && -x $binary ]] || die "no executable at $binary (build it, or pass --binary FILE)"
 
@@ -139,6 +145,10 @@ install_all() {
     install_unit "$REPO/systemd/user/coursegen.service" "$DESTDIR$USER_UNIT_DIR/coursegen.service"
     install -D -m 0644 "$REPO/systemd/coursegen.sysusers" "$DESTDIR$SYSUSERS_FILE"
     install -D -m 0644 "$REPO/systemd/coursegen.tmpfiles" "$DESTDIR$TMPFILES_FILE"
+    # docs/coursegen.1 is generated from the command-line definitions (scripts/man-page.sh).
+    install -D -m 0644 "$REPO/docs/coursegen.1" "$DESTDIR$MAN_PAGE"
+    install -D -m 0644 "$REPO/README.md" "$DESTDIR$DOC_DIR/README.md"
+    install -D -m 0644 "$REPO/systemd/README.md" "$DESTDIR$DOC_DIR/README.systemd.md"
     install -D -m 0644 "$REPO/systemd/config.example.yaml" "$DESTDIR$DOC_DIR/config.example.yaml"
     # The built-in prompt templates, to copy and edit (settings system-template, chapter-template).
     local template

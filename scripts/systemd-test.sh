@@ -21,12 +21,27 @@
 #   - the API key appears nowhere in the container's journal;
 #   - `systemd-analyze security` exposure <= 2.5; uninstall keeps config, key and data.
 #
-#   scripts/systemd-test.sh [--binary PATH] [--fake PATH] [--keep]
+# With --package DEB it installs the Debian package instead (issue 24), in a container where the
+# Swift toolchain is hidden (a read-only tmpfs over /opt/swift), and checks:
+#   - `dpkg -i`: user, group, folders and modes as above; the service neither enabled nor started;
+#     `coursegen --version` prints the package's version; `man coursegen` shows the manual page;
+#     the binary needs no library of the toolchain;
+#   - then every service check above, against the packaged binary and units;
+#   - `dpkg -i` of the same package over itself with an edited /etc/coursegen/config.yaml: the
+#     edit is kept (a conffile), the running service is restarted onto the new binary; a stopped
+#     one stays stopped;
+#   - `dpkg -r`: the service is stopped, the program and units are gone, config, key, state and
+#     courses stay; `dpkg -P`: /etc/coursegen, the drop-ins and the enable link are gone, the
+#     state, the courses and the coursegen user stay.
+#
+#   scripts/systemd-test.sh [--binary PATH | --package DEB] [--fake PATH] [--keep]
 #
 #   --binary PATH  the coursegen executable to install (default: .build/debug/coursegen; a debug
 #                  build links the Swift runtime from the toolchain, which stays readable under
 #                  ProtectSystem=strict)
-#   --fake PATH    the fake Gemini server (default: .build/debug/fake-gemini)
+#   --package DEB  install this Debian package (scripts/package.sh) instead of install.sh's files
+#   --fake PATH    the fake Gemini server (default: .build/debug/fake-gemini; with --package it
+#                  gets its own copy of the toolchain's libraries it needs, the daemon none)
 #   --keep         keep the work folder (boot log, the container's journal) in /tmp
 #
 # Run it after `swift build --build-tests`. Exit status: 0 passed; 1 failed (the reason and the
@@ -37,7 +52,7 @@
 #
 # How the container works (boot_systemd, container_init):
 # - `unshare --pid --fork --mount --propagation private --mount-proc --cgroup --net --uts --ipc`
-#   starts this script again as PID 1 of new namespaces (`__container-init`).
+#   starts this script again as PID 1 of new namespaces (`__container-init WORK [HIDDEN...]`).
 # - Root: an overlay whose lower layer is the host's `/` and whose upper layer is a tmpfs, so the
 #   installer, systemd-sysusers and systemd-tmpfiles may write anywhere (/usr/local, /etc, /srv,
 #   /var) and everything vanishes at power-off. Host submounts (/proc, /sys, /dev, /tmp if it is
@@ -45,7 +60,8 @@
 #   /proc (its PID namespace, /proc/sys and sysrq-trigger read-only, so no sysctl reaches the host
 #   kernel), /sys read-only with a cgroup2 mount that only shows the container's cgroup namespace,
 #   a tmpfs /dev with the usual nodes and a private devpts (its /dev/console is a file in the work
-#   folder, so nothing reaches the host's console), tmpfs /run and /tmp. A private /tmp is
+#   folder, so nothing reaches the host's console), tmpfs /run and /tmp, and an empty read-only
+#   tmpfs over each HIDDEN folder (/opt/swift with --package). A private /tmp is
 #   not optional: Debian's tmpfiles.d/tmp.conf says `D /tmp`, which systemd-tmpfiles-setup.service
 #   would otherwise apply to the host's /tmp (everyone's temporary files) at boot.
 # - cgroups: the container lives in its own cgroup2 child of this script's cgroup (created here,
@@ -117,6 +133,7 @@ skip() {
 # Runs as PID 1 of the new namespaces: builds the container's root and execs systemd.
 container_init() {
     local work=$1
+    shift
     local scratch=$work/scratch
     local root=$scratch/root
     set -eu
@@ -157,6 +174,10 @@ container_init() {
 
     mount -t tmpfs -o mode=0755,nosuid,nodev coursegen-run "$root/run"
     mount -t tmpfs -o mode=1777,nosuid,nodev coursegen-tmp "$root/tmp"
+    local hidden
+    for hidden; do
+        mount -t tmpfs -o ro,mode=0755,nosuid,nodev coursegen-hidden "$root$hidden"
+    done
     mkdir -p "$root/run/host/share" "$root/run/host/oldroot" "$root/run/systemd/system"
     touch "$root/run/host/notify"
     mount --bind "$work/notify" "$root/run/host/notify"
@@ -241,7 +262,7 @@ boot_systemd() {
         set +e
         sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$CGROUP" \
             unshare --pid --fork --kill-child --mount --propagation private --mount-proc \
-            --cgroup --net --uts --ipc -- "$SELF" __container-init "$WORK"
+            --cgroup --net --uts --ipc -- "$SELF" __container-init "$WORK" "${HIDDEN[@]}"
         status=$?
         notify_send "$WORK/notify" "X_CONTAINER_EXITED=$status"
         exit "$status"
@@ -496,15 +517,66 @@ check_install() {
     in_container "$(container_path "$WORK/share/repo/scripts/install.sh")" --no-build \
         --binary "$(container_path "$WORK/share/coursegen")" \
         >"$WORK/install.log" 2>&1 || fail "install.sh failed: $(cat "$WORK/install.log")"
-    in_container getent passwd coursegen >/dev/null || fail "install.sh did not create the coursegen user"
+    check_installed install.sh
+}
+
+# What an installation leaves ($1 made it): user, group, folders and modes, a unit that verifies,
+# and an author (a member of group coursegen) for the checks that follow.
+check_installed() {
+    in_container getent passwd coursegen >/dev/null || fail "$1 did not create the coursegen user"
     expect_equal "inbox mode and owner" "$(in_container stat -c '%a %U:%G' $INBOX)" "2775 coursegen:coursegen"
     expect_equal "output mode and owner" "$(in_container stat -c '%a %U:%G' $OUTPUT)" "2750 coursegen:coursegen"
     expect_equal "config mode and owner" "$(in_container stat -c '%a %U:%G' /etc/coursegen/config.yaml)" \
         "640 root:coursegen"
-    in_container systemd-analyze verify /usr/local/lib/systemd/system/coursegen.service ||
+    in_container systemd-analyze verify "$UNIT_FILE" ||
         fail "systemd-analyze verify rejects the installed system unit"
     in_container useradd --create-home --groups coursegen author
-    say "installed: user, group, folders and units in place; the unit verifies"
+    say "installed by $1: user, group, folders and units in place; the unit verifies"
+}
+
+# Installs the Debian package with dpkg -i where no Swift toolchain is visible: the service is
+# set up but neither enabled nor started (it needs an API key first), and the version and the
+# manual page are there.
+check_package_install() {
+    in_container test ! -e /opt/swift/usr/bin/swift || fail "the Swift toolchain is visible in the container"
+    # A Docker image's policy-rc.d forbids every service action (deb-systemd-invoke asks it); a
+    # server has none. The container's copy goes, the host's stays.
+    in_container rm -f /usr/sbin/policy-rc.d
+    in_container dpkg -i "$(container_path "$DEB")" >"$WORK/dpkg.log" 2>&1 ||
+        fail "dpkg -i failed: $(cat "$WORK/dpkg.log")"
+    expect_equal "package state" "$(in_container dpkg-query -W -f '${Status} ${Version}' coursegen)" \
+        "install ok installed $DEB_VERSION"
+    check_installed "dpkg -i"
+    expect_equal "coursegen.service after dpkg -i" \
+        "$(in_container systemctl is-enabled coursegen.service || true)/$(unit_property coursegen ActiveState)" \
+        disabled/inactive
+    expect_equal "coursegen --version" "$(in_container "$PROGRAM" --version)" "$DEB_VERSION"
+    local libraries
+    libraries=$(in_container ldd "$PROGRAM") || fail "ldd $PROGRAM failed: $libraries"
+    if grep -Eq 'not found|swift|Foundation|dispatch' <<<"$libraries"; then
+        fail "the packaged binary needs libraries of the Swift toolchain:"$'\n'"$libraries"
+    fi
+    check_manual_page
+    say "dpkg -i: installed without a Swift toolchain, not enabled, not started; --version $DEB_VERSION"
+}
+
+# `man coursegen` finds the packaged page and renders it: its name line, and the subcommands
+# and options the command line defines.
+check_manual_page() {
+    in_container sh -c 'command -v man' >/dev/null || fail "man is not installed (apt-get install man-db)"
+    expect_equal "man -w coursegen" "$(in_container man -w coursegen)" /usr/share/man/man1/coursegen.1.gz
+    local page
+    page=$(in_container env LC_ALL=C MANWIDTH=100 man -P cat coursegen 2>&1) ||
+        fail "man coursegen failed: $page"
+    page=${page//?$'\b'/} # overstrike (X backspace X), should man keep any formatting
+    [[ $page == *"Turns course outlines into ordered chapter files"* ]] ||
+        fail "man coursegen has no NAME line:"$'\n'"$(head -n 20 <<<"$page")"
+    # Each subcommand and --version starts a line of the rendered page (its tag).
+    local tag
+    for tag in --version generate watch check status gc settings; do
+        grep -Eq -- "^ +$tag( |\$)" <<<"$page" || fail "man coursegen shows no entry '$tag':"$'\n'"$(head -n 40 <<<"$page")"
+    done
+    say "man coursegen: $(grep -c '' <<<"$page") lines, NAME, the subcommands and --version"
 }
 
 # Starts fake-gemini as a transient unit accepting only a fresh random key, which it reads from
@@ -515,8 +587,12 @@ start_fake_gemini() {
     printf '%s\n' "$KEY" | in_container sh -c 'umask 077 && cat >/etc/coursegen/gemini-api-key'
     expect_equal "API key file mode and owner" \
         "$(in_container stat -c '%a %U:%G' /etc/coursegen/gemini-api-key)" "600 root:root"
+    local runtime=()
+    if [[ -d $WORK/share/fake-runtime ]]; then
+        runtime=(--setenv=LD_LIBRARY_PATH="$(container_path "$WORK/share/fake-runtime")")
+    fi
     in_container systemd-run --quiet --unit=fake-gemini --description="fake Gemini API for the coursegen test" \
-        --property=Type=exec "$(container_path "$WORK/share/fake-gemini")" --port 0 --port-file "$PORT_FILE" \
+        "${runtime[@]}" --property=Type=exec "$(container_path "$WORK/share/fake-gemini")" --port 0 --port-file "$PORT_FILE" \
         --key-file /etc/coursegen/gemini-api-key --latency-ms "$LATENCY_MS" --fail-first "$FAIL_FIRST" ||
         fail "systemd-run could not start fake-gemini"
     wait_until "fake-gemini to listen (its port file $PORT_FILE)" 30 fake_is_listening
@@ -553,6 +629,9 @@ DROPIN
     expect_equal "status text right after start" "$STATUS" "Watching $INBOX: 0 courses up to date"
     expect_equal "watchdog" "$(unit_property coursegen WatchdogUSec)" 30s
     [[ $(unit_property coursegen Environment) != *"$KEY"* ]] || fail "the API key is in the unit's environment"
+    expect_equal "VERSION= of the daemon's start line" \
+        "$(unit_journal_json coursegen _PID="$(unit_property coursegen MainPID)" MESSAGE=watching | jq -r .VERSION)" \
+        "$(in_container "$PROGRAM" --version)"
     say "coursegen.service is enabled and running (Type=notify, main PID $(unit_property coursegen MainPID))"
 }
 
@@ -826,14 +905,79 @@ check_security_exposure() {
 check_uninstall() {
     in_container "$(container_path "$WORK/share/repo/scripts/install.sh")" uninstall >>"$WORK/install.log" 2>&1 ||
         fail "install.sh uninstall failed: $(cat "$WORK/install.log")"
-    in_container test ! -e /usr/local/bin/coursegen || fail "uninstall left the binary"
-    in_container test ! -e /usr/local/lib/systemd/system/coursegen.service || fail "uninstall left the unit"
+    in_container test ! -e "$PROGRAM" || fail "uninstall left the binary"
+    in_container test ! -e "$UNIT_FILE" || fail "uninstall left the unit"
     in_container test -e /etc/coursegen/config.yaml || fail "uninstall removed the config"
     in_container test -e /etc/coursegen/gemini-api-key || fail "uninstall removed the API key"
     in_container test -e $INBOX/practical-rust.md || fail "uninstall removed the inbox"
     in_container test -e $OUTPUT/practical-rust/SUMMARY.md || fail "uninstall removed the output"
     in_container test -d "$STORE" || fail "uninstall removed the state"
     say "uninstall removes the program and units and keeps config, key, state and data"
+}
+
+# dpkg -i of the same package over itself, as an upgrade: an edited /etc/coursegen/config.yaml
+# stays as the administrator left it (dpkg's conffile handling); a running service is restarted
+# onto the new files, a stopped one stays stopped.
+check_package_upgrade() {
+    local edit pid
+    edit="# edited by the systemd test $(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+    in_container sh -c "echo '$edit' >>/etc/coursegen/config.yaml"
+    expect_equal "coursegen before the upgrade" "$(unit_property coursegen ActiveState)" active
+    pid=$(unit_property coursegen MainPID)
+    in_container dpkg -i "$(container_path "$DEB")" >>"$WORK/dpkg.log" 2>&1 ||
+        fail "dpkg -i over the installed package failed: $(cat "$WORK/dpkg.log")"
+    expect_equal "last line of /etc/coursegen/config.yaml after the upgrade" \
+        "$(in_container tail -n 1 /etc/coursegen/config.yaml)" "$edit"
+    expect_equal "config mode and owner after the upgrade" \
+        "$(in_container stat -c '%a %U:%G' /etc/coursegen/config.yaml)" "640 root:coursegen"
+    expect_equal "dpkg's copies beside the config" "$(in_container find /etc/coursegen -name '*.dpkg-*')" ""
+    wait_until "coursegen to be active again after the upgrade" 30 unit_is active
+    [[ $(unit_property coursegen MainPID) != "$pid" ]] || fail "the upgrade did not restart the running service"
+    wait_until "the status after the upgrade" 30 status_matches "Watching $INBOX: 3 courses up to date"
+    in_container systemctl stop coursegen.service
+    in_container dpkg -i "$(container_path "$DEB")" >>"$WORK/dpkg.log" 2>&1 ||
+        fail "dpkg -i over the installed package failed: $(cat "$WORK/dpkg.log")"
+    expect_equal "a stopped coursegen after the upgrade" \
+        "$(unit_property coursegen ActiveState)/$(in_container systemctl is-enabled coursegen.service)" inactive/enabled
+    say "upgrade: the edited config kept, the running service restarted (PID $pid -> new), a stopped one left stopped"
+}
+
+# dpkg -r stops the service and removes the program, keeping config, key, state and courses;
+# dpkg -P then removes the configuration, and still keeps the state, the courses and the user.
+check_package_remove() {
+    in_container systemctl start coursegen.service
+    in_container dpkg -r coursegen >>"$WORK/dpkg.log" 2>&1 || fail "dpkg -r coursegen failed: $(cat "$WORK/dpkg.log")"
+    expect_equal "coursegen.service after dpkg -r" "$(unit_property coursegen ActiveState)" inactive
+    expect_equal "package state after dpkg -r" "$(in_container dpkg-query -W -f '${Status}' coursegen)" \
+        "deinstall ok config-files"
+    local path
+    for path in "$PROGRAM" "$UNIT_FILE" /usr/share/man/man1/coursegen.1.gz; do
+        in_container test ! -e "$path" || fail "dpkg -r left $path"
+    done
+    check_kept "dpkg -r" /etc/coursegen/config.yaml /etc/coursegen/gemini-api-key
+    in_container dpkg -P coursegen >>"$WORK/dpkg.log" 2>&1 || fail "dpkg -P coursegen failed: $(cat "$WORK/dpkg.log")"
+    for path in /etc/coursegen /etc/systemd/system/coursegen.service.d \
+        /etc/systemd/system/multi-user.target.wants/coursegen.service; do
+        in_container test ! -e "$path" -a ! -L "$path" || fail "dpkg -P left $path"
+    done
+    check_kept "dpkg -P"
+    in_container getent passwd coursegen >/dev/null || fail "dpkg -P removed the coursegen user"
+    say "dpkg -r stopped the service and kept config, key, state and courses;" \
+        "dpkg -P removed /etc/coursegen, the drop-ins and the enable link and kept state, courses and user"
+}
+
+# Fails unless the state, the inbox, every published course and the files $2... are still there
+# after $1.
+check_kept() {
+    local what=$1 path course
+    shift
+    for path in "$@" "$STORE" "$INBOX/practical-rust.md"; do
+        in_container test -e "$path" || fail "$what removed $path"
+    done
+    (($(in_container find "$STORE" -type f | grep -c '') > 0)) || fail "$what emptied the state folder $STORE"
+    for course in practical-rust systems-go shell-basics; do
+        in_container test -e "$OUTPUT/$course/SUMMARY.md" || fail "$what removed the course $OUTPUT/$course"
+    done
 }
 
 # The container's path for a file here: the same path (the host's root is the container's
@@ -851,24 +995,45 @@ container_path() {
 KEEP=0
 BINARY=$REPO/.build/debug/coursegen
 FAKE=$REPO/.build/debug/fake-gemini
+DEB=
+DEB_VERSION=
+# Folders the container hides behind an empty tmpfs.
+HIDDEN=()
+# Where the installation puts the program and the system unit: install.sh's default prefix, or
+# the package's /usr.
+PROGRAM=/usr/local/bin/coursegen
+UNIT_FILE=/usr/local/lib/systemd/system/coursegen.service
 
 main() {
     while (($#)); do
         case $1 in
-        --binary | --fake)
+        --binary | --fake | --package)
             (($# >= 2)) || fail "$1 needs a path"
-            if [[ $1 == --binary ]]; then BINARY=$2; else FAKE=$2; fi
+            case $1 in
+            --binary) BINARY=$2 ;;
+            --fake) FAKE=$2 ;;
+            --package) DEB=$2 ;;
+            esac
             shift 2
             ;;
         --keep)
             KEEP=1
             shift
             ;;
-        *) fail "unknown argument '$1' (expected --binary PATH, --fake PATH or --keep)" ;;
+        *) fail "unknown argument '$1' (expected --binary PATH, --package DEB, --fake PATH or --keep)" ;;
         esac
     done
     preflight
-    [[ -x $BINARY ]] || fail "no coursegen executable at $BINARY: run 'swift build --build-tests' first, or pass --binary PATH"
+    if [[ -n $DEB ]]; then
+        [[ -f $DEB ]] || fail "no package at $DEB: build one with scripts/package.sh"
+        DEB_VERSION=$(dpkg-deb -f "$DEB" Version) || fail "dpkg-deb cannot read $DEB"
+        [[ -d /opt/swift ]] || fail "no /opt/swift here: the test hides the toolchain there, so it would prove nothing"
+        HIDDEN=(/opt/swift)
+        PROGRAM=/usr/bin/coursegen
+        UNIT_FILE=/usr/lib/systemd/system/coursegen.service
+    else
+        [[ -x $BINARY ]] || fail "no coursegen executable at $BINARY: run 'swift build --build-tests' first, or pass --binary PATH"
+    fi
     [[ -x $FAKE ]] || fail "no fake-gemini executable at $FAKE: run 'swift build --build-tests' first, or pass --fake PATH"
     trap cleanup EXIT
     trap 'exit 1' INT TERM
@@ -876,14 +1041,25 @@ main() {
     boot_systemd
     # Copies in $WORK/share: the container has its own /tmp, where the originals (the binaries,
     # or this whole checkout, as in a CI clone under /tmp) may be.
-    cp "$BINARY" "$WORK/share/coursegen"
     cp "$FAKE" "$WORK/share/fake-gemini"
-    mkdir -p "$WORK/share/repo"
-    cp -R "$REPO/scripts" "$REPO/systemd" "$WORK/share/repo/"
-    # install.sh also installs the built-in prompt templates from the sources.
-    mkdir -p "$WORK/share/repo/Sources/Generation/Prompt"
-    cp -R "$REPO/Sources/Generation/Prompt/Templates" "$WORK/share/repo/Sources/Generation/Prompt/"
-    check_install
+    if [[ -n $DEB ]]; then
+        cp "$DEB" "$WORK/share/"
+        DEB=$WORK/share/$(basename "$DEB")
+        # The fake is a debug build linked to the toolchain's runtime, which the container hides:
+        # it gets a copy of the libraries it needs, through LD_LIBRARY_PATH of its own unit only.
+        mkdir "$WORK/share/fake-runtime"
+        ldd "$FAKE" | awk '$3 ~ "^/opt/swift/" { print $3 }' | xargs -r cp -t "$WORK/share/fake-runtime"
+        check_package_install
+    else
+        cp "$BINARY" "$WORK/share/coursegen"
+        mkdir -p "$WORK/share/repo/Sources/Generation/Prompt" "$WORK/share/repo/docs"
+        cp -R "$REPO/scripts" "$REPO/systemd" "$WORK/share/repo/"
+        # install.sh also installs the built-in prompt templates, the manual page and the README.
+        cp -R "$REPO/Sources/Generation/Prompt/Templates" "$WORK/share/repo/Sources/Generation/Prompt/"
+        cp "$REPO/docs/coursegen.1" "$WORK/share/repo/docs/"
+        cp "$REPO/README.md" "$WORK/share/repo/"
+        check_install
+    fi
     start_fake_gemini
     check_service_start
     check_first_outline
@@ -894,13 +1070,19 @@ main() {
     check_output_is_clean
     check_key_absent
     check_security_exposure
-    check_uninstall
+    if [[ -n $DEB ]]; then
+        check_package_upgrade
+        check_package_remove
+    else
+        check_uninstall
+    fi
     poweroff_systemd
     say "PASSED in ${SECONDS}s"
 }
 
 if [[ ${1:-} == __container-init ]]; then
-    container_init "$2"
+    shift
+    container_init "$@"
 else
     main "$@"
 fi

@@ -70,7 +70,7 @@ struct InstallTests {
         try await run(["/bin/bash", repository.appendingPathComponent("scripts/install.sh").path] + arguments)
     }
 
-    @Test("install stages the binary, both units, sysusers and tmpfiles entries and the config")
+    @Test("install stages the binary, both units, sysusers and tmpfiles entries, the config and the docs")
     func stagesEverything() async throws {
         let staging = try Staging()
         let result = try await Self.installer(["--destdir", staging.root.path, "--binary", staging.binary.path])
@@ -112,6 +112,15 @@ struct InstallTests {
                 encoding: .utf8
             )
             #expect(try staging.contents("/usr/local/share/doc/coursegen/templates/\(template).mustache") == builtIn)
+        }
+        for (source, installed) in [
+            ("docs/coursegen.1", "/usr/local/share/man/man1/coursegen.1"),
+            ("README.md", "/usr/local/share/doc/coursegen/README.md"),
+            ("systemd/README.md", "/usr/local/share/doc/coursegen/README.systemd.md"),
+        ] {
+            let committed = try String(contentsOf: Self.repository.appendingPathComponent(source), encoding: .utf8)
+            #expect(try staging.contents(installed) == committed, "\(installed)")
+            #expect(try staging.permissions(installed) == 0o644, "\(installed)")
         }
         #expect(result.output.contains("systemctl daemon-reload"), "says what to run on the target")
     }
@@ -167,6 +176,7 @@ struct InstallTests {
             "/usr/local/bin/coursegen", "/usr/local/lib/systemd/system/coursegen.service",
             "/usr/local/lib/systemd/user/coursegen.service", "/usr/local/lib/sysusers.d/coursegen.conf",
             "/usr/local/lib/tmpfiles.d/coursegen.conf", "/usr/local/share/doc/coursegen",
+            "/usr/local/share/man/man1/coursegen.1",
         ] {
             #expect(!staging.exists(removed), "\(removed) is still there")
         }
@@ -202,7 +212,8 @@ struct InstallTests {
         let staging = try Staging()
         #expect(try await Self.installer(["--destdir", staging.root.path, "--binary", staging.binary.path]).status == 0)
         // The units name /usr/local/bin/coursegen, which exists only under the destdir here:
-        // verify copies that point at the staged binary instead.
+        // verify copies that point at the staged binary instead. Documentation=man:coursegen(1)
+        // is looked up with man: in the staged manual pages.
         let runtime = staging.folder.appendingPathComponent("runtime")
         try FileManager.default.createDirectory(at: runtime, withIntermediateDirectories: false)
         for (unit, scope) in [("system", "--system"), ("user", "--user")] {
@@ -214,7 +225,7 @@ struct InstallTests {
                 .write(to: copy, atomically: true, encoding: .utf8)
             let result = try await Self.run(
                 ["/usr/bin/systemd-analyze", scope, "verify", copy.path],
-                environment: ["XDG_RUNTIME_DIR": runtime.path]
+                environment: ["XDG_RUNTIME_DIR": runtime.path, "MANPATH": staging.path("/usr/local/share/man")]
             )
             #expect(result.status == 0, "\(unit) unit: \(result.output)")
             #expect(result.output.isEmpty, "\(unit) unit: \(result.output)")

@@ -11,6 +11,7 @@ struct Coursegen: AsyncParsableCommand {
             owns; 74 for a file-system error; 75 when the daily quota is used up; 78 for a setting \
             or key that cannot be used (or a key or model the API refused); 64 for a command-line mistake.
             """,
+        version: Release.version,
         subcommands: [Generate.self, Watch.self, Check.self, Status.self, GarbageCollect.self, SettingsCommand.self]
     )
 }

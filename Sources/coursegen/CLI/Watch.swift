@@ -173,7 +173,10 @@ struct Watch: AsyncParsableCommand {
         let group = ServiceGroup(configuration: groupConfiguration)
         logger.info(
             "watching",
-            metadata: ["inbox": "\(inboxFolder)", "output": "\(outputFolder)", "state": "\(stateFolder)"]
+            metadata: [
+                "inbox": "\(inboxFolder)", "output": "\(outputFolder)", "state": "\(stateFolder)",
+                "version": "\(Release.version)",
+            ]
         )
         do {
             try await group.run()
