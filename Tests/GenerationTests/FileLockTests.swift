@@ -9,7 +9,7 @@ import Testing
     import Glibc
 #endif
 
-@Suite("Locks on files in the state folder")
+@Suite("Locks on files in the state folder", .timeLimit(.minutes(3 * TestTime.factor)))
 struct FileLockTests {
     let temp: TemporaryFolder
 

@@ -6,7 +6,7 @@ import Testing
 
 @testable import Generation
 
-@Suite("Requests shared between runs")
+@Suite("Requests shared between runs", .timeLimit(.minutes(3 * TestTime.factor)))
 struct RequestTableTests {
     let clock = ManualClock()
     let temp: TemporaryFolder
