@@ -34,6 +34,42 @@ let package = Package(
         ),
         // Linux calls Glibc's Swift overlay does not import (renameat2, statfs, posix_spawn's chdir).
         .systemLibrary(name: "CLinux"),
+        // What the operating system and the standard library lack, for every other target: durations
+        // as numbers, reading a small file a user names safely, a few words for messages and logs.
+        .target(
+            name: "Platform",
+            dependencies: [
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Outlines: the model, the Markdown, YAML and JSON parsers, with FILE:LINE errors. No
+        // network, no engine: the fuzzer links only this.
+        .target(
+            name: "Outlines",
+            dependencies: [
+                "Platform",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The APIs that write chapters: Gemini and OpenAI-compatible servers, their wire formats,
+        // the streamed-answer reader, the classification of every answer.
+        .target(
+            name: "Providers",
+            dependencies: [
+                "Platform",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Watcher",
             dependencies: [
@@ -50,18 +86,16 @@ let package = Package(
             name: "Generation",
             dependencies: [
                 "CLinux",
+                "Platform",
+                "Outlines",
+                "Providers",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             resources: [.embedInCode("Prompt/Templates")],
             swiftSettings: swiftSettings
@@ -71,6 +105,9 @@ let package = Package(
             dependencies: [
                 "Watcher",
                 "Generation",
+                "Outlines",
+                "Providers",
+                "Platform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -81,6 +118,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -131,7 +169,7 @@ let package = Package(
         .executableTarget(
             name: "coursegen-bench",
             dependencies: [
-                "Generation", "FakeServerKit", "FakeGemini",
+                "Generation", "Outlines", "Providers", "Platform", "FakeServerKit", "FakeGemini",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -157,14 +195,14 @@ let package = Package(
         // The outline parsers under libFuzzer (scripts/fuzz-outlines.sh), or replaying a corpus.
         .executableTarget(
             name: "OutlineFuzzer",
-            dependencies: ["Generation"],
+            dependencies: ["Outlines"],
             path: "Tests/OutlineFuzzer",
             swiftSettings: swiftSettings
         ),
         // Parsing time per KiB of generated outlines (scripts/outline-scaling.sh).
         .executableTarget(
             name: "outline-scaling",
-            dependencies: ["Generation"],
+            dependencies: ["Outlines"],
             path: "Tests/OutlineScaling",
             swiftSettings: swiftSettings
         ),
@@ -172,10 +210,22 @@ let package = Package(
         .testTarget(
             name: "GenerationTests",
             dependencies: [
-                "Generation", "FakeServerKit", "FakeGemini", "FakeOpenAI", "TestSupport", "OutlineFuzzer",
+                "Generation",
+                "Outlines",
+                "Providers",
+                "Platform",
+                "FakeServerKit",
+                "FakeGemini",
+                "FakeOpenAI",
+                "TestSupport",
+                "OutlineFuzzer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
@@ -183,7 +233,13 @@ let package = Package(
         .testTarget(
             name: "BenchmarkTests",
             dependencies: [
-                "coursegen-bench", "FakeGemini", "FakeServerKit", "Generation", "TestSupport",
+                "coursegen-bench",
+                "FakeGemini",
+                "FakeServerKit",
+                "Generation",
+                "Platform",
+                "Providers",
+                "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
@@ -191,7 +247,9 @@ let package = Package(
         .testTarget(
             name: "WatcherTests",
             dependencies: [
-                "Watcher", "TestSupport",
+                "Watcher",
+                "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -201,10 +259,21 @@ let package = Package(
         .testTarget(
             name: "CoursegenTests",
             dependencies: [
-                "coursegen", "FakeGemini", "FakeOpenAI", "FakeServerKit", "Generation", "TestSupport", "Watcher",
+                "coursegen",
+                "FakeGemini",
+                "FakeOpenAI",
+                "FakeServerKit",
+                "Generation",
+                "Outlines",
+                "Providers",
+                "Platform",
+                "TestSupport",
+                "Watcher",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

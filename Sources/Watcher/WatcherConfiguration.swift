@@ -1,3 +1,4 @@
+
 /// How an `InboxWatcher` decides what to report and when.
 public struct WatcherConfiguration: Sendable {
     /// Quiet time after a file's last event before it is reported: a save's burst becomes one event.

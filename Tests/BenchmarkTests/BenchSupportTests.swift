@@ -7,6 +7,8 @@ import TestSupport
 import Testing
 
 @testable import coursegen_bench
+import Providers
+import Platform
 
 #if canImport(Glibc)
     import Glibc

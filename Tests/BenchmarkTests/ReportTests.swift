@@ -1,6 +1,7 @@
 import Testing
 
 @testable import coursegen_bench
+import Platform
 
 @Suite("The report table")
 struct ReportTests {

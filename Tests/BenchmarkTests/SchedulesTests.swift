@@ -3,6 +3,7 @@ import Generation
 import Testing
 
 @testable import coursegen_bench
+import Platform
 
 @Suite("The schedules a makespan is compared with")
 struct SchedulesTests {

@@ -9,6 +9,7 @@ import Watcher
 
 @testable import Generation
 @testable import coursegen
+@testable import Providers
 
 /// The coordinator against the real engine and the fake server, its reads held on the blocking
 /// pool where a test says: the order of events is the test's, not the machine's.

@@ -5,6 +5,7 @@ import Watcher
 
 @testable import Generation
 @testable import coursegen
+@testable import Providers
 
 /// The daemon's decisions as tables, as `PlanTests` pins the engine's.
 @Suite("What the daemon does with an outline, and with a run's end")

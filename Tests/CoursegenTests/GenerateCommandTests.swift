@@ -5,6 +5,7 @@ import TestSupport
 import Testing
 
 @testable import Generation
+import Platform
 
 #if canImport(Glibc)
     import Glibc

@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 
 @testable import coursegen
+import Providers
 
 #if canImport(Glibc)
     import Glibc

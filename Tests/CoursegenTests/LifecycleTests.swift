@@ -10,6 +10,7 @@ import Watcher
 
 @testable import Generation
 @testable import coursegen
+@testable import Providers
 
 #if canImport(Glibc)
     import Glibc

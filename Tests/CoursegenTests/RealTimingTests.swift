@@ -6,6 +6,7 @@ import Testing
 
 @testable import Generation
 @testable import coursegen
+import Platform
 
 #if canImport(Glibc)
     import Glibc

@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 
 @testable import Generation
+import Platform
 
 @Suite("coursegen generate publishes the model's HTML safely, the real binary")
 struct SanitizeCommandTests {

@@ -7,6 +7,8 @@ import TestSupport
 import Testing
 
 @testable import coursegen
+import Outlines
+import Platform
 
 #if canImport(Glibc)
     import Glibc

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import Generation
+@testable import Providers
 
 /// Runs of a real engine against the fake Gemini server under a budget, with prices chosen so
 /// the arithmetic is plain: input is free, an output token costs $0.0001 ($100 per million).

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Generation
+@testable import Outlines
 
 /// UTF-8 bytes, for comparisons that must not pass by canonical equivalence: Swift's `==` on
 /// strings holds for `é` and `e` + U+0301 alike, a file system does not.

@@ -2,6 +2,8 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Providers
+@testable import Outlines
 
 /// One row: what the model wrote, what is published, and what the warning names ("" when
 /// nothing is neutralised).

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import Generation
+@testable import Providers
+@testable import Outlines
 
 @Suite("What tokens cost: prices, estimates and the budget gate")
 struct CostTests {

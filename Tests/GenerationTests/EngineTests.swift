@@ -4,6 +4,9 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Providers
+@testable import Outlines
+import Platform
 
 /// A Markdown outline with `chapters` (title, points), in order.
 func markdownOutline(

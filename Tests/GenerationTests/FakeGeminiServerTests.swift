@@ -4,6 +4,8 @@ import Glibc
 import Synchronization
 import TestSupport
 import Testing
+import Providers
+import Platform
 
 // Tests of the fake Gemini server itself, through a raw HTTP/1.1 client on real sockets, so
 // they see exactly the bytes a real client would: status lines, headers, bodies, EOF.

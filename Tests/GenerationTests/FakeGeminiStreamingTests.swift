@@ -5,6 +5,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Testing
+import Platform
 
 // The fake Gemini server's streams and wire faults, through the raw client (which sees chunk
 // boundaries and EOF) and through AsyncHTTPClient (what the real client sees).

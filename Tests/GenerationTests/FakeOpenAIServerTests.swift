@@ -5,6 +5,8 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Testing
+import Providers
+import Platform
 
 // The fake OpenAI-compatible server, through the raw client and AsyncHTTPClient.
 

@@ -1,6 +1,7 @@
 import FakeGemini
 import FakeServerKit
 import Testing
+import Platform
 
 // The pure decisions of the fake servers, without sockets or clocks: duration formats, latency
 // draws, the sliding-window quota, storms, and how replies are cut into writes.

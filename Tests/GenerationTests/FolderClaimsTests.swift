@@ -2,6 +2,7 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Outlines
 
 #if canImport(Glibc)
     import Glibc

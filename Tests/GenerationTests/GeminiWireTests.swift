@@ -2,6 +2,9 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Providers
+@testable import Outlines
+import Platform
 
 @Suite("Classifying Gemini's answers")
 struct GeminiWireTests {

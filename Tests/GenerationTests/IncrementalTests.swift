@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Outlines
 
 /// The outline every incremental test starts from: course fields, four chapters with points and notes.
 let baseOutline = """

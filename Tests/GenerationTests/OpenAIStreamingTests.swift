@@ -6,6 +6,8 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Providers
+import Platform
 
 @Suite("OpenAI-compatible streamed answers, put together")
 struct OpenAIStreamTests {

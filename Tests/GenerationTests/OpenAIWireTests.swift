@@ -3,6 +3,9 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Providers
+@testable import Outlines
+import Platform
 
 /// An answer of OpenAI's shape with `content` (JSON, or null) and `finishReason`.
 private func completion(

@@ -4,6 +4,7 @@ import Testing
 
 @testable import Generation
 @testable import OutlineFuzzer
+@testable import Outlines
 
 /// The committed fuzz corpus (`Fixtures/outline-corpus`: hand-written seeds and what libFuzzer
 /// found to reach new code, see scripts/fuzz-outlines.sh) and every crasher it ever found

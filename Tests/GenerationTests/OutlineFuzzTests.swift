@@ -3,6 +3,7 @@ import Testing
 
 @testable import Generation
 @testable import OutlineFuzzer
+@testable import Outlines
 
 /// Random and mutated inputs: the parser must never crash or hang, and must either return an
 /// outline that keeps the model's promises or throw an OutlineError located inside the file.

@@ -1,6 +1,8 @@
 import PropertyBased
 
 @testable import Generation
+@testable import Outlines
+import Platform
 
 /// Random outlines for property tests, already in the form the parsers give (trimmed, one space
 /// between words, NFC), and expressible in all three formats through `OutlineWriter`.

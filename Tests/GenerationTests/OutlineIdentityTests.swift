@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Generation
+@testable import Outlines
 
 @Suite("Chapter identity and spelling suggestions")
 struct OutlineIdentityTests {

@@ -1,6 +1,8 @@
 import Testing
 
 @testable import Generation
+@testable import Outlines
+import Platform
 
 /// Why JSON outlines keep their own reader instead of going through Yams, as YAML does: each
 /// case is valid JSON the YAML path refuses, or JSON's opposite the YAML path accepts, so a

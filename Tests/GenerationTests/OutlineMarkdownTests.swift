@@ -2,6 +2,7 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Outlines
 
 @Suite("Outline parser: Markdown")
 struct OutlineMarkdownTests {

@@ -3,6 +3,7 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Outlines
 
 /// Whitespace that does not change meaning must not change the parsed outline: otherwise a
 /// save that only touched whitespace would pay for regenerating chapters.

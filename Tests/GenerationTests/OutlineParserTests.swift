@@ -3,6 +3,7 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Outlines
 
 @Suite("Outline parser: files, formats and the examples")
 struct OutlineParserTests {

@@ -3,6 +3,7 @@ import Testing
 
 @testable import Generation
 @testable import OutlineFuzzer
+@testable import Outlines
 
 /// Properties every outline and every parse must have, checked on generated outlines
 /// (`OutlineGenerator`) written out by `OutlineWriter`.

@@ -3,6 +3,8 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Outlines
+import Platform
 
 @Suite("Outline parser: YAML and JSON")
 struct OutlineStructuredTests {

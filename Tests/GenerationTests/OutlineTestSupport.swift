@@ -3,6 +3,7 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Outlines
 
 /// The example outlines from shared/examples, copied verbatim, and what they must parse to.
 enum OutlineExamples {

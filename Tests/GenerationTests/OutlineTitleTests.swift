@@ -3,6 +3,7 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Outlines
 
 /// Hostile and unusual chapter titles, at the parser: each is either accepted as written (a
 /// title is text; the published file name is made from it separately, in lowercase ASCII) or

@@ -1,4 +1,6 @@
 @testable import Generation
+@testable import Outlines
+import Platform
 
 /// Writes an `Outline` as the text of an outline file in each format, for round-trip and
 /// property tests: parsing what it writes must give the outline back.

@@ -2,6 +2,7 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Outlines
 
 /// YAML outlines are plain YAML: what Yams would compose slowly, or what silently changes a
 /// value, is refused on its line before the text is composed (`YAMLShapeCheck`).

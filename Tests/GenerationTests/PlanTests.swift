@@ -1,6 +1,9 @@
 import Testing
 
 @testable import Generation
+@testable import Providers
+@testable import Outlines
+import Platform
 
 /// The plan as a pure function: outlines, a previous manifest and the folder's files as hashes,
 /// no disk and no network.

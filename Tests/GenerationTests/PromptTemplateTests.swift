@@ -3,6 +3,9 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Providers
+@testable import Outlines
+import Platform
 
 @Suite("Prompt templates and course context")
 struct PromptTemplateTests {

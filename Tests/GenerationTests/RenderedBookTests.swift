@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Outlines
 
 /// The published folder built by the real `mdbook` and, for the hostile corpus, opened in a real
 /// browser: what the model wrote must not run script, include a file of the machine or change

@@ -5,6 +5,8 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Providers
+import Platform
 
 @Suite("Requests shared between runs", .timeLimit(.minutes(3 * TestTime.factor)))
 struct RequestTableTests {

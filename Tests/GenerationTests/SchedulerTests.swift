@@ -5,6 +5,8 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Providers
+import Platform
 
 /// Runs requests through a scheduler on a manual clock, advancing simulated time whenever every
 /// unfinished request is waiting (asleep on the clock or queued for a slot).

@@ -4,6 +4,8 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Outlines
+import Platform
 
 #if canImport(Glibc)
     import Glibc

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Generation
+@testable import Providers
 
 /// The status page's states: each says who can act (the author, the administrator, nobody) and
 /// what they do, and the page's text follows the row.

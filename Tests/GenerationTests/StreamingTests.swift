@@ -6,6 +6,8 @@ import TestSupport
 import Testing
 
 @testable import Generation
+@testable import Providers
+import Platform
 
 @Suite("Server-sent events")
 struct ServerSentEventParserTests {

@@ -3,6 +3,9 @@ import Foundation
 import Testing
 
 @testable import Generation
+@testable import Providers
+@testable import Outlines
+import Platform
 
 @Suite("What the model writes is untrusted")
 struct UntrustedAnswerTests {

@@ -5,7 +5,7 @@
 // libFuzzer saves the input as a crasher. In a normal build, `main` replays files and folders
 // given as arguments (a corpus, a crasher) and exits 1 if any input breaks an invariant.
 import Foundation
-import Generation
+import Outlines
 
 #if FUZZING
     @_cdecl("LLVMFuzzerTestOneInput")

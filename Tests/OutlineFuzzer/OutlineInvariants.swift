@@ -1,4 +1,4 @@
-import Generation
+import Outlines
 
 /// What must hold for any bytes given to the outline parsers, in every format: the one oracle
 /// for libFuzzer (`OutlineFuzzer`) and for the corpus replay test.

@@ -4,7 +4,7 @@
 // typical and worst-case shapes, parses each a few times and prints the best time and the time
 // per KiB. Linear parsing shows as a flat time per KiB down each shape's rows. Also times the
 // refusal of a 5 MB outline, which must not be parsed at all. Run by scripts/outline-scaling.sh.
-import Generation
+import Outlines
 
 @main
 struct OutlineScaling {

@@ -1,4 +1,5 @@
 import Foundation
+import Platform
 
 /// One figure a scenario measured, with the target it is held to.
 struct Figure: Sendable {

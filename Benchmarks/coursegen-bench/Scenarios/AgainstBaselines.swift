@@ -1,5 +1,6 @@
 import Foundation
 import Generation
+import Providers
 
 extension Scenario {
     /// Scenario 2, unscaled because the issue states its target in real seconds: 30 chapters of

@@ -1,6 +1,7 @@
 import FakeServerKit
 import Foundation
 import Generation
+import Platform
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,6 @@
 import FakeServerKit
 import Foundation
+import Platform
 
 // Scenarios 5 and 8: an author's saves under `coursegen watch` (the release binary), each
 // changing one chapter. The outline is brought up to date with instant answers first; the saves

@@ -1,6 +1,7 @@
 import FakeServerKit
 import Foundation
 import Generation
+import Platform
 
 // Scenario 10, issue 9's figures: what streaming, publishing each chapter as it arrives and the
 // adaptive in-flight limit buy, through the real engine in this process against a fake-gemini

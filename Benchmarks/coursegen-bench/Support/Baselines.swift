@@ -1,4 +1,5 @@
 import Generation
+import Providers
 
 /// What people write instead of coursegen, as plain loops over the same provider, HTTP client
 /// and request bodies, without its scheduler: one request after another, or a fixed-delay pool.

@@ -1,5 +1,7 @@
 import Foundation
 import Generation
+import Providers
+import Outlines
 
 /// The outlines the scenarios generate: Markdown, one `##` per chapter with three points, each
 /// course titled differently so no two runs share a prompt (the fake draws latencies per prompt).

@@ -1,6 +1,8 @@
 import FakeServerKit
 import Foundation
 import Generation
+import Providers
+import Platform
 
 /// One run of coursegen's real engine, scheduler and Gemini provider, in this process over the
 /// shared HTTP client, against a fresh `fake-gemini` process, on a fresh state folder: what

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Platform
 
 /// The `fake-gemini` executable as a separate process: the server of the makespan scenarios,
 /// whose client (the engine) runs in the benchmark's process. Kept apart so its event loops and

@@ -1,4 +1,5 @@
 import Foundation
+import Platform
 
 /// The real `coursegen watch` (the release binary) as a child process, with a notify socket of
 /// the benchmark's own so READY=1 and every STATUS= line are timed as they arrive. The fake

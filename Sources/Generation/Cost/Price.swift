@@ -1,3 +1,6 @@
+public import Providers
+public import Outlines
+
 /// What a model's tokens cost, in US dollars per million tokens.
 public struct Price: Sendable, Hashable, Codable {
     /// Prompt tokens (system instruction and prompt).

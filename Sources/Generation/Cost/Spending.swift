@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+public import Providers
 
 /// What one run spends, priced at its model's price, and the budget its requests must stay
 /// within.

@@ -2,6 +2,9 @@ public import Foundation
 public import Logging
 import Metrics
 import NIOConcurrencyHelpers
+public import Providers
+public import Outlines
+import Platform
 
 /// Brings outlines' published folders up to date, paying only for chapters whose key is not yet
 /// in the store. One engine per process, shared by every outline: it owns the one table of

@@ -1,4 +1,6 @@
 import NIOConcurrencyHelpers
+import Platform
+import Providers
 
 extension Engine {
     /// Progress of one run, for `systemctl status` and the terminal.

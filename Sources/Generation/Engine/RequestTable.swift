@@ -1,5 +1,6 @@
 import Logging
 import NIOConcurrencyHelpers
+import Providers
 
 /// The requests in flight in this process, one per chapter key, shared by every run that wants
 /// that key. One table per process (it lives in the engine).

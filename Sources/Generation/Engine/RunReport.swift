@@ -1,3 +1,5 @@
+public import Providers
+
 /// What one run did.
 public struct RunReport: Sendable {
     public struct Chapter: Sendable, Hashable {

@@ -1,3 +1,5 @@
+public import Outlines
+
 /// What shapes a chapter besides the outline itself: the provider, the model, the sampling
 /// settings, the prompt templates and the course context, which are part of each chapter's cache key (changing any of them regenerates every
 /// chapter), and how the stored answer is published (`allowHTML`, not in the key: switching it

@@ -1,3 +1,7 @@
+import Providers
+import Outlines
+import Platform
+
 /// What a run does with each chapter of an outline, and what the outline's folder holds once the
 /// plan is published: a pure function of what the engine gathered beforehand, so that every rule
 /// below is a row of a table test.

@@ -1,5 +1,7 @@
 import Foundation
 import SystemPackage
+public import Platform
+public import Outlines
 
 /// Reads prompt template files: the installation's (`system-template`, `chapter-template`) and a
 /// course's own, named by its outline (`prompt:`, `system-prompt:`) and kept beside it.

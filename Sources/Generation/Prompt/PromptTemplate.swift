@@ -1,4 +1,5 @@
 import Mustache
+import Outlines
 
 /// One Mustache template of the words coursegen sends to the model: the system instruction or a
 /// chapter's prompt.

@@ -1,3 +1,5 @@
+import Outlines
+
 /// Reads a template's tags before Mustache does, to refuse what Mustache would render silently
 /// wrong: a variable that names nothing where it stands (it would be empty), and partials or
 /// blocks (a prompt has no library to take them from).

@@ -1,4 +1,5 @@
 import Foundation
+public import Outlines
 
 /// How a chapter looks on disk: its file name and its text. The publisher renders the number and
 /// the `# title` heading, not the model, so a reorder needs no new text.

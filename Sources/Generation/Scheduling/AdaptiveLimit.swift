@@ -1,3 +1,5 @@
+import Platform
+
 /// How many requests may be in flight now, adapted to how the API copes: additive increase,
 /// multiplicative decrease, as TCP does with its window.
 ///

@@ -1,3 +1,5 @@
+import Providers
+
 /// Whether the API is down, not one chapter's request wrong: a circuit breaker over the outcomes
 /// of recent requests across chapters, modelled on gRPC's retry throttling (requests stop while
 /// the failure ratio is high). Pure: the scheduler feeds it outcomes, the time (a `Duration` on
@@ -234,25 +236,5 @@ extension CircuitBreaker.Outcome {
         } else {
             self = .answered
         }
-    }
-}
-
-extension ProviderError {
-    /// Whether this failure says the service is down or overloaded rather than anything about
-    /// the chapter: a retryable 5xx (500, 502, 503, 504), a 408, a sign of overload (a timeout, a
-    /// stalled stream) or no HTTP answer at all (a connection refused, reset or closed). Failures
-    /// inside an answer carry its status (200) and do not count. The scheduler's circuit breaker
-    /// opens on a run of them across chapters (`CircuitBreaker`).
-    /// Whether no connection to the server could be made at all (a name that does not resolve,
-    /// a refused or timed-out connection): the transport's words for it (`ProviderTransport`).
-    var isUnreachable: Bool {
-        httpStatus == nil && ProviderTransport.unreachableOpenings.contains { message.hasPrefix($0) }
-    }
-
-    var showsServiceUnavailable: Bool {
-        guard disposition == .retry, !isRateLimit else { return false }
-        if overloaded { return true }
-        guard let httpStatus else { return true }
-        return httpStatus == 408 || (500...599).contains(httpStatus)
     }
 }

@@ -2,6 +2,8 @@ public import Foundation
 import Logging
 import Metrics
 import NIOConcurrencyHelpers
+import Platform
+import Providers
 
 /// The API found unavailable by the scheduler's circuit breaker, for status displays: "API
 /// unavailable since 10:42: probing every 8 s".

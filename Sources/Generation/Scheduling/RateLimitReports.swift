@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import Providers
 
 /// The latest time until which an API said its rate limit has nothing left
 /// (`ChapterProgress.rateLimitReached`), handed from the providers, which report it while an

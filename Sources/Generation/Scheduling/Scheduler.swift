@@ -1,6 +1,8 @@
 public import Foundation
 public import Logging
 import Metrics
+public import Platform
+public import Providers
 
 /// The one gate every request in the process goes through (the quota is per project, shared by
 /// every outline): at most `concurrency` requests in flight (fewer while the API is overloaded:

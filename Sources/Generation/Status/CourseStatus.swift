@@ -1,4 +1,6 @@
 public import Foundation
+public import Platform
+public import Providers
 
 /// Everything an author or a tool needs to know about one course: what is happening to it, what
 /// went wrong and what to do. The one model both the status page beside the chapters

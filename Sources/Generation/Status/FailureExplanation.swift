@@ -1,3 +1,5 @@
+import Providers
+
 /// A chapter's failure in plain words for its author: what happened, who can do something about
 /// it (the author, the administrator who runs coursegen, or nobody: it passes with time) and
 /// what. The status page says "the safety filter blocked its prompt; reword its title, points or

@@ -1,4 +1,6 @@
 public import Foundation
+import Platform
+import Outlines
 
 /// The status page beside a course's chapters, `STATUS.md`: what is happening to the course, in
 /// plain words, for its author. Rendered from a `CourseStatus`, the same value

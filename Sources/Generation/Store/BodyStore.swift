@@ -1,4 +1,5 @@
 import Foundation
+import Providers
 
 /// Generated chapter bodies, one file per chapter key: `STATE/store/<2 hex>/<key>.json`.
 ///

@@ -1,5 +1,6 @@
 import CLinux
 public import SystemPackage
+import Platform
 
 #if canImport(Glibc)
     import Glibc
@@ -282,12 +283,4 @@ struct FileSystem: Sendable {
     }
 }
 
-extension Errno {
-    /// The calling thread's `errno`, right after a failed system call.
-    static var current: Errno { Errno(rawValue: Glibc.errno) }
 
-    /// The `Errno` swift-system threw (its throwing calls throw nothing else).
-    init(_ error: any Error) {
-        self = error as? Errno ?? .ioError
-    }
-}

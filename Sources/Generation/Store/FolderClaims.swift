@@ -1,4 +1,6 @@
 import Foundation
+public import Outlines
+import Platform
 
 /// Which outline file owns each output folder, so that two outlines never publish into one
 /// folder (`course.md` and `course.yaml` both map to `OUTPUT/course/`). Kept in the state folder

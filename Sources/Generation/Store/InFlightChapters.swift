@@ -1,5 +1,7 @@
 import Logging
 import NIOPosix
+import Platform
+import Providers
 
 /// The chapters any coursegen process on this state folder is asking for: one `FileLock` per
 /// chapter key, `STATE/inflight/<key>.lock`. A request holds its key's lock from the start of its

@@ -1,6 +1,7 @@
 import Logging
 import Synchronization
 import SystemPackage
+import Platform
 
 #if canImport(Glibc)
     import Glibc

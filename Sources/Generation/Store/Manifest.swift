@@ -1,4 +1,7 @@
 import Foundation
+import Providers
+import Outlines
+import Platform
 
 /// What coursegen last published into one outline's folder, and why: per chapter its key, its
 /// file and the hash of that file as written (so a hand edit is recognised), plus totals for

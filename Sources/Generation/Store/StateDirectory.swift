@@ -1,4 +1,5 @@
 public import Foundation
+import Platform
 
 /// coursegen's state folder: stored bodies (`store/`), manifests (`manifests/`), publishing locks
 /// (`locks/`), the chapters being asked for (`inflight/`), the daemon's lock (`watch.lock`).

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import Providers
 
 /// Answers that arrived but could not be written to the state folder (full, read-only, gone),
 /// kept in memory so that none is paid for twice.

@@ -1,3 +1,5 @@
+import Platform
+
 /// The names of the metrics coursegen emits through swift-metrics, with what each counts. They
 /// are emitted where the data is (the scheduler, the engine, the daemon) whatever the backend; the
 /// daemon serves them in Prometheus text format with `--metrics-listen`, and without a backend

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Generation
+import Platform
+import Providers
+import Outlines
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,7 @@
 import Foundation
 import Generation
+import Platform
+import Providers
 
 #if canImport(Glibc)
     import Glibc

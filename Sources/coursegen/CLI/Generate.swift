@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Generation
 import Logging
+import Platform
+import Outlines
 
 struct Generate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import Foundation
 import Generation
 import NIOConcurrencyHelpers
 import UnixSignals
+import Platform
 
 #if canImport(Glibc)
     import Glibc

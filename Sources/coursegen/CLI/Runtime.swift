@@ -3,6 +3,8 @@ import AsyncHTTPClient
 import Foundation
 import Generation
 import Logging
+import Providers
+import Outlines
 
 /// The long-lived pieces a generating command needs, one of each per process: the HTTP client,
 /// the scheduler (and the provider it sends through), the engine (with its table of requests in

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Platform
 
 /// One row of the settings table (`Setting.all`, in Settings.swift): a setting's name, which is
 /// also its flag (`--rpm`), its environment variable (`COURSEGEN_RPM`) and its config file key

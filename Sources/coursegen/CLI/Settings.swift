@@ -1,6 +1,9 @@
 import Generation
 import Logging
 import Watcher
+import Platform
+import Providers
+import Outlines
 
 /// Every setting coursegen reads, resolved once at the edge by `Settings.resolve` from the table
 /// `Setting.all` below. A field's initial value is the setting's default, which `--help`, the

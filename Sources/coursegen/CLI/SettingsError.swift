@@ -1,5 +1,6 @@
 import Generation
 import Logging
+import Outlines
 
 /// A setting, key or folder that cannot be used. Its `description` says where the problem is
 /// (the flag, the variable, or `FILE:LINE` of the config file) and what is allowed.

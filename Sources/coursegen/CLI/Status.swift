@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Generation
+import Platform
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,8 @@ import Foundation
 import Generation
 import Logging
 import Watcher
+import Platform
+import Outlines
 
 #if canImport(Glibc)
     import Glibc

@@ -1,6 +1,8 @@
 import Foundation
 import Generation
 import Watcher
+import Platform
+import Outlines
 
 /// What the daemon knows of one outline of the inbox, on top of what its manifest says.
 struct Course: Sendable {

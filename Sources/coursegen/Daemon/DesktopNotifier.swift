@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import Subprocess
 import SystemPackage
+import Platform
 
 /// What a desktop notification says about a course: a one-line summary and a body, the same
 /// facts as the course's status page in fewer words.

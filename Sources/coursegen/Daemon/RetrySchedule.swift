@@ -1,5 +1,6 @@
 import Foundation
 import Generation
+import Platform
 
 /// When the daemon tries again the chapters of an outline that failed for a reason that may pass
 /// with time (server errors, timeouts, stalls, overload): the first try at most a minute after

@@ -3,6 +3,7 @@ import Generation
 import Logging
 import Metrics
 import Watcher
+import Platform
 
 /// The daemon's event loop: it turns the watcher's events into runs of the engine. What to do
 /// with an outline is `CourseDecision`'s (a pure function), what a run's end means is

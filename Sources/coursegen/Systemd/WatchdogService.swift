@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import Platform
 
 /// Keeps systemd's watchdog (`WatchdogSec=`) fed while the daemon is healthy.
 ///

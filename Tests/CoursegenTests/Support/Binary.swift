@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Platform
 
 #if canImport(Glibc)
     import Glibc

@@ -8,6 +8,9 @@ import Synchronization
 import TestSupport
 
 @testable import Generation
+@testable import Providers
+@testable import Outlines
+import Platform
 
 /// A real engine, with a real provider and HTTP stack, against a fake server on 127.0.0.1 (the
 /// fake Gemini, or with `openAI:` the fake OpenAI-compatible server), with state and output in a

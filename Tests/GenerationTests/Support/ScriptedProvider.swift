@@ -2,6 +2,8 @@ import NIOConcurrencyHelpers
 import TestSupport
 
 @testable import Generation
+@testable import Providers
+@testable import Outlines
 
 /// An in-process provider for scheduler tests: answers as a script says, takes simulated time on
 /// a manual clock, and records every submission.

@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Platform
 
 /// Sorted keys, no escaping of slashes: stable JSON to compare against.
 let JSONEncoderForTests: JSONEncoder = {

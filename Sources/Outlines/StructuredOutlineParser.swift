@@ -1,3 +1,5 @@
+import Platform
+
 /// Turns a YAML or JSON outline, already read into `StructuredValue`s, into an `Outline`.
 ///
 /// The document is a mapping with the course keys `title` (required), `audience`, `level`,

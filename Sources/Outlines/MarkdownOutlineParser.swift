@@ -1,3 +1,5 @@
+import Platform
+
 /// Parses the Markdown outline format.
 ///
 /// - Front matter (optional): YAML between a first line `---` and the next `---` or `...` line,

@@ -1,4 +1,5 @@
 import Synchronization
+import Platform
 
 /// When a stream last showed a sign of life, and the watch that cancels it after too long a
 /// silence.

@@ -1,5 +1,9 @@
 public import SystemPackage
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Reads a small file a user names (an outline, a prompt template, a key file) the one safe way:
 /// opened with `O_NONBLOCK`, so a FIFO put in its place cannot block a thread; checked through the
 /// descriptor (`fstat`: a regular file, within the limit), never through the path, which can be
@@ -58,5 +62,13 @@ extension Errno {
     /// The system's words for it, lower case: "no such file or directory".
     public var words: String {
         description.lowercased()
+    }
+
+    /// The calling thread's `errno`, right after a failed system call.
+    public static var current: Errno { Errno(rawValue: Glibc.errno) }
+
+    /// The `Errno` swift-system threw (its throwing calls throw nothing else).
+    public init(_ error: any Error) {
+        self = error as? Errno ?? .ioError
     }
 }

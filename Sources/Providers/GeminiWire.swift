@@ -1,4 +1,5 @@
 import Foundation
+import Platform
 
 /// Gemini's `generateContent` JSON, as much of it as coursegen sends and reads.
 enum GeminiWire {

@@ -72,20 +72,6 @@ public struct ChapterRequest: Sendable, Hashable {
         self.thinkingBudget = thinkingBudget
     }
 
-    /// Builds the request for chapter `index` (0-based) of `outline` under `settings`.
-    public init(settings: GenerationSettings, outline: Outline, index: Int) {
-        let values = PromptValues(outline: outline, index: index, context: settings.context)
-        self.init(
-            key: ChapterKey(settings: settings, outline: outline, index: index, values: values),
-            model: settings.model,
-            systemInstruction: settings.templates.system.render(values),
-            prompt: settings.templates.chapter.render(values),
-            temperature: settings.temperature,
-            maxOutputTokens: settings.outputTokenBudget(words: outline.words ?? GenerationSettings.defaultWords),
-            thinkingBudget: settings.thinkingBudget
-        )
-    }
-
     /// Input tokens this request will be charged, estimated before sending (about four bytes of
     /// UTF-8 per token, rounded up, plus a little overhead per turn); corrected from the answer's
     /// usage afterwards.
@@ -222,4 +208,24 @@ public struct APIKey: Sendable, CustomStringConvertible, CustomDebugStringConver
 
     public var description: String { "<redacted>" }
     public var debugDescription: String { "<redacted>" }
+}
+
+extension ProviderError {
+    /// Whether this failure says the service is down or overloaded rather than anything about
+    /// the chapter: a retryable 5xx (500, 502, 503, 504), a 408, a sign of overload (a timeout, a
+    /// stalled stream) or no HTTP answer at all (a connection refused, reset or closed). Failures
+    /// inside an answer carry its status (200) and do not count. The scheduler's circuit breaker
+    /// opens on a run of them across chapters (`CircuitBreaker`).
+    /// Whether no connection to the server could be made at all (a name that does not resolve,
+    /// a refused or timed-out connection): the transport's words for it (`ProviderTransport`).
+    package var isUnreachable: Bool {
+        httpStatus == nil && ProviderTransport.unreachableOpenings.contains { message.hasPrefix($0) }
+    }
+
+    package var showsServiceUnavailable: Bool {
+        guard disposition == .retry, !isRateLimit else { return false }
+        if overloaded { return true }
+        guard let httpStatus else { return true }
+        return httpStatus == 408 || (500...599).contains(httpStatus)
+    }
 }

@@ -1,3 +1,5 @@
+import Platform
+
 /// A course outline as its author wrote it: course-level fields and an ordered list of chapters.
 ///
 /// Values are normalised by the parsers (trimmed, one-line fields single-spaced, runs of blank

@@ -1,4 +1,5 @@
 import SystemPackage
+import Platform
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import Platform
 
 /// What an answer's headers say about the API's rate limits, read once and decided on here.
 /// Pure: the headers and the time of day come in, durations come out.

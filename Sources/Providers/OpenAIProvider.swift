@@ -1,8 +1,8 @@
 public import AsyncHTTPClient
 import Foundation
 import NIOCore
-import NIOFoundationCompat
 import NIOHTTP1
+import Platform
 
 /// An OpenAI-compatible chat completions API over AsyncHTTPClient: OpenAI itself, or a server on
 /// this machine (Ollama, llama.cpp's server, vLLM, LM Studio). `POST {base}/chat/completions`
@@ -92,7 +92,7 @@ public struct OpenAIProvider: ChapterProvider {
         addHeaders(to: &http)
         http.headers.add(name: "content-type", value: "application/json")
         let body = try JSONEncoder().encode(OpenAIWire.Request(request, budget: budget, stream: streaming != nil))
-        http.body = .bytes(ByteBuffer(data: body))
+        http.body = .bytes(ByteBuffer(bytes: body))
         do {
             if let streaming {
                 return try await stream(

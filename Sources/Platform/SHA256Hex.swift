@@ -1,8 +1,9 @@
 import Crypto
+import Platform
 
 extension Sequence<UInt8> {
     /// Lowercase hexadecimal, two digits per byte.
-    var hexString: String {
+    public var hexString: String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         for byte in self {
@@ -14,7 +15,7 @@ extension Sequence<UInt8> {
 }
 
 /// SHA-256 of `bytes` as 64 lowercase hex digits.
-func sha256Hex(_ bytes: some Sequence<UInt8>) -> String {
+public func sha256Hex(_ bytes: some Sequence<UInt8>) -> String {
     var hasher = SHA256()
     hasher.update(data: Array(bytes))
     return hasher.finalize().hexString

@@ -1,8 +1,8 @@
 public import AsyncHTTPClient
 import Foundation
 import NIOCore
-import NIOFoundationCompat
 import NIOHTTP1
+import Platform
 
 /// Google's Gemini API, over AsyncHTTPClient: `streamGenerateContent?alt=sse` by default, with a
 /// stall detector, or `generateContent` when streaming is off.
@@ -57,7 +57,7 @@ public struct GeminiProvider: ChapterProvider {
         http.headers.add(name: "content-type", value: "application/json")
         http.headers.add(name: "user-agent", value: "coursegen")
         let body = try JSONEncoder().encode(GeminiWire.Request(request, includeThoughts: streaming != nil))
-        http.body = .bytes(ByteBuffer(data: body))
+        http.body = .bytes(ByteBuffer(bytes: body))
         do {
             if let streaming {
                 return try await stream(

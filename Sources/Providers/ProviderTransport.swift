@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import SystemPackage
+import Platform
 
 /// How a provider streams answers. Every provider streams through the same stall watch
 /// (`StreamActivity`), so one setting (`--stall-timeout`) means the same thing for all of them.
