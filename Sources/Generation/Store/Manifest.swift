@@ -124,27 +124,14 @@ struct ManifestStore: Sendable {
     /// The manifest for `folder`, nil if there is none or it cannot be decoded (then the folder's
     /// files are treated as not written by coursegen: hand edits are kept, nothing is lost).
     func manifest(forFolder folder: String) throws(FileError) -> Manifest? {
-        guard let bytes = try files.read(path(forFolder: folder)) else { return nil }
-        return try? BodyStore.decoder.decode(Manifest.self, from: Data(bytes))
+        try files.readJSON(Manifest.self, at: path(forFolder: folder))
     }
 
     func save(_ manifest: Manifest) throws(FileError) {
-        try files.makeDirectory(directory, mode: [.ownerReadWriteExecute, .groupReadExecute])
-        let bytes: [UInt8]
-        do { bytes = Array(try BodyStore.encoder.encode(manifest)) } catch {
-            preconditionFailure("encoding a Manifest cannot fail: \(error)")
-        }
-        try files.replaceDurably(bytes, at: path(forFolder: manifest.folder), mode: [.ownerReadWrite, .groupRead])
+        try files.saveJSON(manifest, at: path(forFolder: manifest.folder))
     }
 
     func all() throws(FileError) -> [Manifest] {
-        var manifests: [Manifest] = []
-        for name in try files.entries(of: directory).sorted() where name.hasSuffix(".json") {
-            guard let bytes = try files.read("\(directory)/\(name)"),
-                let manifest = try? BodyStore.decoder.decode(Manifest.self, from: Data(bytes))
-            else { continue }
-            manifests.append(manifest)
-        }
-        return manifests
+        try files.readAllJSON(Manifest.self, in: directory)
     }
 }
