@@ -24,6 +24,8 @@ public final class Engine: Sendable {
     private let logger: Logger
     /// The staging folders this process published through, removed at shutdown when empty.
     private let stagingFolders = NIOLockedValueBox<Set<String>>([])
+    /// What the state folder records of each course: up to date, retry times, status, the stop.
+    public let records: CourseRecords
 
     /// - Parameters:
     ///   - stateDirectory: where bodies, manifests and locks live.
@@ -37,6 +39,7 @@ public final class Engine: Sendable {
         self.scheduler = scheduler
         self.io = io
         self.logger = logger
+        records = CourseRecords(state: state, io: io, logger: logger)
         let unstored = UnstoredAnswers()
         self.unstored = unstored
         requests = RequestTable(
@@ -63,66 +66,6 @@ public final class Engine: Sendable {
         _ = try? await io.run {
             for folder in folders { rmdir(folder) }
         }
-    }
-
-    /// Keeps the scheduler's daily-quota stop in the state folder, so a restart does not spend a
-    /// request to learn it again.
-    private func keepStop() async {
-        let stop = await scheduler.stop
-        let state = self.state
-        do {
-            try await io.run { try state.saveStop(stop) }
-        } catch {
-            logger.warning("cannot keep the daily-quota stop in the state folder", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Removes a kept daily-quota stop (a reload lifted it).
-    public func forgetStop() async {
-        let state = self.state
-        try? await io.run { try state.saveStop(nil) }
-    }
-
-    /// The daemon's next try of `outline`'s failed chapters, as kept in `folder`'s manifest:
-    /// nil unless the manifest describes this very outline under `settings` (a save or a new
-    /// setting starts afresh).
-    public func retry(for outline: Outline, settings: GenerationSettings, in folder: String) async -> RetryTime? {
-        let keys = ChapterKey.all(settings: settings, outline: outline).map(\.hex)
-        let state = self.state
-        return (try? await io.run {
-            guard let manifest = try state.manifests.manifest(forFolder: folder), let retry = manifest.retry,
-                manifest.outlineDigest == outline.digest, manifest.chapters.map(\.key) == keys
-            else { return nil }
-            return RetryTime(at: retry.at, failedTries: retry.failedTries)
-        }) ?? nil
-    }
-
-    /// Keeps the daemon's next try of `folder`'s failed chapters in its manifest (nil: none), so
-    /// a restart continues the schedule.
-    public func recordRetry(_ retry: RetryTime?, in folder: String) async {
-        let state = self.state
-        do {
-            try await io.run {
-                guard var manifest = try state.manifests.manifest(forFolder: folder) else { return }
-                let kept = retry.map { Manifest.Retry(at: $0.at, failedTries: $0.failedTries) }
-                guard manifest.retry != kept else { return }
-                manifest.retry = kept
-                try state.manifests.save(manifest)
-            }
-        } catch {
-            logger.warning("cannot keep the retry time in the state folder", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// The status of the course published in `folder` as its manifest tells it; nil when
-    /// nothing was ever published there.
-    /// - Parameter watched: the daemon follows the course (its advice says coursegen tries
-    ///   again on its own, not that the author runs `generate` again).
-    public func courseStatus(in folder: String, watched: Bool = false) async -> CourseStatus? {
-        let state = self.state
-        return (try? await io.run {
-            try state.manifests.manifest(forFolder: folder).map { CourseStatus(manifest: $0, watched: watched) }
-        }) ?? nil
     }
 
     /// Writes `status` where the author and the tools look: `STATUS.md` in the course's folder
@@ -152,25 +95,6 @@ public final class Engine: Sendable {
             await locks.release(folder)
             throw error
         }
-    }
-
-    /// True when `outline`, under `settings`, is exactly what was last brought up to date in
-    /// `folder` (HTML published as `settings.allowHTML` says, under the sanitizer's current
-    /// rules: an upgrade that changes them republishes), with nothing failed or pending and
-    /// every file in place: a save that changed no parsed field needs no work at all.
-    public func isUpToDate(_ outline: Outline, settings: GenerationSettings, in folder: String) async -> Bool {
-        let keys = ChapterKey.all(settings: settings, outline: outline).map(\.hex)
-        let state = self.state
-        return (try? await io.run {
-            guard let manifest = try state.manifests.manifest(forFolder: folder),
-                manifest.outlineDigest == outline.digest, manifest.chapters.map(\.key) == keys,
-                manifest.htmlAllowed == settings.allowHTML, manifest.sanitizerVersion == ChapterSanitizer.version
-            else { return false }
-            return manifest.chapters.allSatisfy { entry in
-                entry.state != .failed && entry.state != .pending && entry.state != .skippedForBudget
-                    && entry.file.map { state.files.kind(of: "\(folder)/\($0)") == .file } == true
-            }
-        }) ?? false
     }
 
     /// Brings `job`'s folder up to date, publishing each chapter the moment its text is stored.
@@ -365,7 +289,7 @@ public final class Engine: Sendable {
             throw error
         }
         if run.failed.values.contains(where: { $0.error.disposition == .dailyQuotaExhausted }) {
-            await keepStop()
+            await records.keepStop(await scheduler.stop)
         }
         // The last publish records the failures (and is all there is when nothing was needed).
         let (finalPlan, backups) = try await publish(&run, logger: logger)

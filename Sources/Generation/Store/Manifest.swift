@@ -77,7 +77,7 @@ struct Manifest: Codable, Sendable, Hashable {
     var sanitizerVersion: Int?
     /// The daemon's next try of the chapters that failed for a reason that may pass, and how
     /// many tries of them failed in a row (`watch` only).
-    var retry: Retry?
+    var retry: RetryTime?
     /// The last run's budget (nil: none) and the price it estimated with: chapters it skipped
     /// for the budget are tried again by a run with a higher budget or another price.
     var budget: Double?
@@ -92,10 +92,6 @@ struct Manifest: Codable, Sendable, Hashable {
         var at: Date
     }
 
-    struct Retry: Codable, Sendable, Hashable {
-        var at: Date
-        var failedTries: Int
-    }
     /// Hashes of files a publish in progress may have left (the previous or next version), also
     /// recognised as written by coursegen: a crash between writing the manifest and swapping
     /// files must not make coursegen's own files look hand-edited.

@@ -27,16 +27,8 @@ public struct StateDirectory: Sendable {
         try? files.readJSON(SubmissionStop.self, at: stopPath)
     }
 
-    /// Keeps `stop` if it is a daily-quota stop; removes the kept one otherwise (it ended).
-    public func saveStop(_ stop: SubmissionStop?) throws(FileError) {
-        guard let stop, stop.reason == .dailyQuota else {
-            try files.remove(stopPath)
-            return
-        }
-        try files.saveJSON(stop, at: stopPath)
-    }
-
-    private var stopPath: String { "\(path)/submission-stop.json" }
+    /// Where `CourseRecords` keeps the daily-quota stop.
+    var stopPath: String { "\(path)/submission-stop.json" }
 
     /// Whether the file at `path` is one coursegen wrote, never an outline: a chapter,
     /// `SUMMARY.md` or anything else in a folder this state folder publishes into (it has a
