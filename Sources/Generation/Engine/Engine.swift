@@ -156,7 +156,12 @@ public final class Engine: Sendable {
                 metadata: ["model": "\(job.settings.model)"]
             )
         }
-        keepBudgetSkips(&run)
+        run.keepsBudgetSkips = Plan.keepsBudgetSkips(
+            run.folder.previous,
+            retrying: job.retriesBudgetSkips,
+            budget: run.budget,
+            price: run.price
+        )
         let spending = Spending(price: run.price, budget: run.budget)
         let plan = Plan.make(run.inputs)
         run.unchangedAtStart = Set(plan.chapters.filter(\.isUnchanged).map(\.key))
@@ -327,28 +332,6 @@ public final class Engine: Sendable {
                 gathered.usage[chapter.key] = body.usage
             }
             return gathered
-        }
-    }
-
-    /// Chapters the last run skipped for its budget stay skipped, without a request, unless the
-    /// job retries them (a save) or the budget or the price changed since (the same budget and
-    /// price would skip them again; the daemon's own retries must not spend a fresh budget on
-    /// them each time).
-    private func keepBudgetSkips(_ run: inout RunState) {
-        guard !run.job.retriesBudgetSkips, let previous = run.folder.previous,
-            previous.budget == run.budget, previous.price == run.price
-        else { return }
-        let wanted = Set(run.chapters.map(\.key))
-        for entry in previous.chapters where entry.state == .skippedForBudget {
-            guard let key = ChapterKey(hex: entry.key), wanted.contains(key), run.folder.rendered[key] == nil else {
-                continue
-            }
-            run.failed[key] = GenerationFailure(
-                attempts: 0,
-                error: ProviderError(.fatal, entry.error ?? "not sent: the run's budget would not cover it"),
-                usage: Usage(),
-                skippedForBudget: true
-            )
         }
     }
 

@@ -19,6 +19,9 @@ struct RunState: Sendable {
     var unchangedAtStart: Set<ChapterKey> = []
     /// The outline file that published the folder before this one took it over, and when.
     var takenOver: (from: String, at: Date)?
+    /// Whether the chapters the last run skipped for its budget stay skipped (decided once, from
+    /// the manifest the run started from).
+    var keepsBudgetSkips = false
 
     init(job: Engine.Job, outline: Outline, chapters: [Plan.Inputs.Chapter]) {
         self.job = job
@@ -46,7 +49,8 @@ struct RunState: Sendable {
                     disposition: $0.error.disposition
                 )
             },
-            force: job.force
+            force: job.force,
+            keepsBudgetSkips: keepsBudgetSkips
         )
     }
 }

@@ -1,5 +1,6 @@
 /// Decisions taken from the manifest of a folder's last run alone, beside `Plan.make` and as
-/// pure: whether the folder is already exactly up to date (the daemon then runs nothing).
+/// pure: whether the folder is already exactly up to date (the daemon then runs nothing), and
+/// whether the chapters the last run skipped for its budget stay skipped (an input of the plan).
 extension Plan {
     /// True when `previous` records `outline`, under `settings`, brought up to date: HTML
     /// published as `settings.allowHTML` says, under the sanitizer's current rules (an upgrade
@@ -18,6 +19,15 @@ extension Plan {
         return previous.chapters.allSatisfy { chapter in
             ![.failed, .pending, .skippedForBudget].contains(chapter.state) && chapter.file.map(isFile) == true
         }
+    }
+
+    /// Whether the chapters the last run (`previous`) skipped for its budget stay skipped
+    /// (`Inputs.keepsBudgetSkips`): not when this run retries them (a save or a command-line run),
+    /// nor when the budget or the price changed since. The same budget and price would skip them
+    /// again: the daemon's own retries must not spend a fresh budget on them each time.
+    static func keepsBudgetSkips(_ previous: Manifest?, retrying: Bool, budget: Double?, price: Price?) -> Bool {
+        guard let previous, !retrying else { return false }
+        return previous.budget == budget && previous.price == price
     }
 }
 
