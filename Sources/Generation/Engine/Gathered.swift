@@ -7,30 +7,32 @@ struct Gathered: Sendable {
         var hash: String
     }
 
+    /// A chapter's text rendered as its file.
+    struct Text: Sendable {
+        var bytes: [UInt8]
+        /// Computed once, when the text is set: a plan is made at every chapter's arrival, and
+        /// hashing every chapter each time made a long course quadratic.
+        var hash: String
+        var neutralised: ChapterSanitizer.Neutralised
+        var usage: Usage
+
+        /// `body` rendered for its chapter `title`.
+        init(_ body: BodyStore.Body, title: String, allowHTML: Bool) {
+            let file = ChapterFile.render(title: title, body: body.text, allowHTML: allowHTML)
+            (bytes, hash, neutralised, usage) = (file.bytes, sha256Hex(file.bytes), file.neutralised, body.usage)
+        }
+    }
+
     var previous: Manifest?
     /// Managed files in the folder now, by name.
     var live: [String: LiveFile] = [:]
-    /// Chapter keys whose text is available -> the file that text renders to.
-    var rendered: [ChapterKey: [UInt8]] = [:]
-    /// Chapter keys whose text is available -> the tokens that text took.
-    var usage: [ChapterKey: Usage] = [:]
-    /// What the sanitizer neutralised in each rendered text.
-    var neutralised: [ChapterKey: ChapterSanitizer.Neutralised] = [:]
-    /// The SHA-256 of each rendered text, computed once when it is set: a plan is made at every
-    /// chapter's arrival, and hashing every chapter each time made a long course quadratic.
-    var renderedHashes: [ChapterKey: String] = [:]
+    /// The chapters whose text is available, by key.
+    var texts: [ChapterKey: Text] = [:]
 
     /// Reads the manifest and the folder's managed files; a file whose identity (inode, size,
-    /// times) is the one `earlier` read is not read again. `rendered` and `neutralised` are
-    /// carried from `earlier`.
+    /// times) is the one `earlier` read is not read again. The texts are carried from `earlier`.
     static func read(folder: String, state: StateDirectory, reusing earlier: Gathered) throws(FileError) -> Gathered {
-        var gathered = Gathered(
-            previous: try state.manifests.manifest(forFolder: folder),
-            rendered: earlier.rendered,
-            usage: earlier.usage,
-            neutralised: earlier.neutralised,
-            renderedHashes: earlier.renderedHashes
-        )
+        var gathered = Gathered(previous: try state.manifests.manifest(forFolder: folder), texts: earlier.texts)
         for name in try state.files.entries(of: folder) where Publisher.isManaged(name) {
             let path = "\(folder)/\(name)"
             guard let identity = state.files.contentIdentity(of: path) else { continue }
@@ -41,11 +43,5 @@ struct Gathered: Sendable {
             }
         }
         return gathered
-    }
-
-    /// Records the text `key` renders to, and its hash.
-    mutating func setRendered(_ bytes: [UInt8], for key: ChapterKey) {
-        rendered[key] = bytes
-        renderedHashes[key] = sha256Hex(bytes)
     }
 }

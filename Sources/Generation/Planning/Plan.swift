@@ -120,15 +120,6 @@ struct Plan: Sendable, Hashable {
         chapters.compactMap { chapter in chapter.source.map { (chapter.fileName, $0) } }
     }
 
-    /// SHA-256 of every file the plan publishes (chapters and `SUMMARY.md`), by name.
-    var hashes: [String: String] {
-        var hashes = [Publisher.summaryName: sha256Hex(summary)]
-        for chapter in chapters where chapter.source != nil {
-            hashes[chapter.fileName] = chapter.entry.sha256
-        }
-        return hashes
-    }
-
     static func make(_ inputs: Inputs) -> Plan {
         let previous = inputs.previous
         let earlierByIdentity = Dictionary(
@@ -145,15 +136,7 @@ struct Plan: Sendable, Hashable {
                 guard let file = earlier.file, let hash = inputs.live[file] else { return nil }
                 return (file, hash, !(previous?.wrote(hash) ?? false))
             }
-            var entry = Manifest.Chapter(
-                title: chapter.title,
-                key: chapter.key.hex,
-                file: nil,
-                sha256: nil,
-                publishedKey: nil,
-                state: .upToDate,
-                error: nil
-            )
+            var entry = Manifest.Chapter(title: chapter.title, key: chapter.key.hex, state: .upToDate)
             let action: Action
             var source: Source? = nil
 
