@@ -669,7 +669,11 @@ check_status_page() {
     say "the author reads $course's status page: up to date, and no API key in it"
 }
 
-# The journal's fields and priorities for the first outline (jq, one problem a line).
+# The journal's fields and priorities for the first outline (jq, one problem a line). Every
+# chapter's first attempt fails with a 503, so the circuit breaker opens after the first few and
+# probes: a probe the API fails is the breaker's try, not the chapter's (no retry entry, its
+# attempt not counted). So each chapter's ATTEMPT is one more than its own retry entries, and
+# there are between one and six of those.
 readonly JOURNAL_CHECKS='
 def text: if . == null then "" else tostring end;
 def number: text | test("^[0-9]+$");
@@ -688,8 +692,9 @@ map(select(.OUTLINE == $outline)) as $entries
         | select($entry[.] == null) | "\"chapter generated\" for chapter \($entry.CHAPTER | text) has no \(.)="),
   ($generated[] | select(.PRIORITY != "6")
         | "\"chapter generated\" for chapter \(.CHAPTER | text) has PRIORITY=\(.PRIORITY | text), expected 6"),
-  ($generated[] | select(.HTTP_STATUS != "200" or .ATTEMPT != ($failFirst + 1 | tostring))
-        | "\"chapter generated\" for chapter \(.CHAPTER | text): HTTP_STATUS=\(.HTTP_STATUS | text) ATTEMPT=\(.ATTEMPT | text), expected 200 and \($failFirst + 1)"),
+  ($generated[] | . as $entry | ($retries | map(select(.CHAPTER == $entry.CHAPTER)) | length) as $failed
+        | select(.HTTP_STATUS != "200" or .ATTEMPT != ($failed + 1 | tostring))
+        | "\"chapter generated\" for chapter \(.CHAPTER | text): HTTP_STATUS=\(.HTTP_STATUS | text) ATTEMPT=\(.ATTEMPT | text), expected 200 and \($failed + 1) (after \($failed) retry entries)"),
   ($generated[] | select((.CHAPTER | number) and .CHAPTER_TITLE != $titles[(.CHAPTER | tonumber) - 1])
         | "chapter \(.CHAPTER) has CHAPTER_TITLE=\(.CHAPTER_TITLE | text), expected \($titles[(.CHAPTER | tonumber) - 1])"),
   ($generated[] | select([.DURATION_MS, .TOKENS_IN, .TOKENS_OUT, .CODE_LINE] | all(number) | not)
@@ -698,8 +703,8 @@ map(select(.OUTLINE == $outline)) as $entries
         | "\"chapter generated\" for chapter \(.CHAPTER | text) reports TOKENS_OUT=0"),
   ($entries[] | select(.CODE_FILE | text | test("\\.swift$") | not)
         | "\"\(.MESSAGE | text)\" has CODE_FILE=\(.CODE_FILE | text), expected a Swift file"),
-  (if ($retries | length) != ($titles | length) * $failFirst then
-        "\($retries | length) \"chapter attempt failed, retrying\" entries, expected \(($titles | length) * $failFirst)" else empty end),
+  (if ($retries | length) < 1 or ($retries | length) > ($titles | length) * $failFirst then
+        "\($retries | length) \"chapter attempt failed, retrying\" entries, expected 1 to \(($titles | length) * $failFirst)" else empty end),
   ($retries[] | . as $entry | chapter_fields[] | select($entry[.] == null)
         | "\"chapter attempt failed, retrying\" for chapter \($entry.CHAPTER | text) has no \(.)="),
   ($retries[] | select(.PRIORITY != "4" or .HTTP_STATUS != "503")
@@ -724,7 +729,8 @@ check_journal() {
     filtered=$(unit_journal_json coursegen -p warning | jq -s \
         'if all((.PRIORITY | tonumber) <= 4) then length else "entries above warning" end')
     expect_equal "entries of 'journalctl -u coursegen -p warning'" "$filtered" "$count"
-    ((count >= ${#RUST_TITLES[@]} * FAIL_FIRST)) || fail "'journalctl -p warning' lacks the retries"
+    ((count >= $(jq -s 'map(select(.MESSAGE == "chapter attempt failed, retrying")) | length' "$json"))) ||
+        fail "'journalctl -p warning' lacks the retries"
     say "journal: one info entry per chapter, one warning per retry, with OUTLINE, CHAPTER," \
         "CHAPTER_TITLE, ATTEMPT, HTTP_STATUS, DURATION_MS, TOKENS_IN/OUT, CODE_FILE/LINE;" \
         "OUTLINE= and -p warning filter"

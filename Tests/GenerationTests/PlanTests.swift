@@ -36,7 +36,9 @@ struct PlanTests {
     ])
 
     static func chapters(_ outline: Outline, settings: GenerationSettings = settings) -> [Plan.Inputs.Chapter] {
-        zip(outline.chapters, ChapterKey.all(settings: settings, outline: outline)).map { Plan.Inputs.Chapter(title: $0.title, key: $1) }
+        zip(outline.chapters, ChapterKey.all(settings: settings, outline: outline)).map {
+            Plan.Inputs.Chapter(title: $0.title, key: $1)
+        }
     }
 
     /// The hash a stored text renders to, standing in for real bytes: distinct per key.
@@ -101,7 +103,8 @@ struct PlanTests {
         Row(
             name: "one chapter's points",
             outline: outline([
-                ("Getting started", ["Installing rustup"]), ("Ownership", ["Moves and copies", "Borrows and lifetimes"]),
+                ("Getting started", ["Installing rustup"]),
+                ("Ownership", ["Moves and copies", "Borrows and lifetimes"]),
                 ("Error handling", ["The ? operator"]), ("Shipping", ["Release builds"]),
             ]),
             requests: 1,
@@ -162,7 +165,13 @@ struct PlanTests {
             requests: 4,
             swaps: false
         ),
-        Row(name: "a generation setting", outline: base, settings: GenerationSettings(temperature: 0.3), requests: 4, swaps: false),
+        Row(
+            name: "a generation setting",
+            outline: base,
+            settings: GenerationSettings(temperature: 0.3),
+            requests: 4,
+            swaps: false
+        ),
     ]
 
     @Test("each change to the outline asks for exactly the requests the README's table says", arguments: rows)
@@ -173,7 +182,9 @@ struct PlanTests {
         #expect(plan.backups.isEmpty)
         // Until their text arrives, chapters being generated keep their previous version.
         for chapter in plan.requests {
-            let previous = Self.base.chapters.contains { ChapterIdentity(title: $0.title) == ChapterIdentity(title: chapter.title) }
+            let previous = Self.base.chapters.contains {
+                ChapterIdentity(title: $0.title) == ChapterIdentity(title: chapter.title)
+            }
             #expect((chapter.source != nil) == previous, "\(chapter.title)")
             #expect(chapter.entry.state == .pending)
         }
@@ -202,7 +213,11 @@ struct PlanTests {
         let published = Self.published(Self.base)
         let moved = Self.rows.first { $0.name == "two chapters swapped" }!.outline
         let plan = Self.plan(moved, after: published)
-        #expect(plan.files.map(\.name) == ["01-getting-started.md", "02-error-handling.md", "03-ownership.md", "04-shipping.md"])
+        #expect(
+            plan.files.map(\.name) == [
+                "01-getting-started.md", "02-error-handling.md", "03-ownership.md", "04-shipping.md",
+            ]
+        )
         #expect(plan.removals == ["02-ownership.md", "03-error-handling.md"])
         #expect(plan.chapters.map(\.isUnchanged) == [true, false, false, true])
         #expect(plan.chapters.allSatisfy { $0.action == .publish })
@@ -321,7 +336,9 @@ struct PlanTests {
         #expect(summary.contains("(03-ownership.md)"))
     }
 
-    @Test("a chapter moved and edited in the same save is requested once, its old text shown meanwhile under its new number")
+    @Test(
+        "a chapter moved and edited in the same save is requested once, its old text shown meanwhile under its new number"
+    )
     func movedAndEdited() {
         let published = Self.published(Self.base)
         let changed = Self.outline([
@@ -348,5 +365,16 @@ struct PlanTests {
         ])
         let plan = Self.plan(respaced, after: published, live: live)
         #expect(plan.chapters[1].action == .keepHandEdit(entryChanged: true))
+    }
+}
+
+extension Plan {
+    /// SHA-256 of every file the plan publishes (chapters and `SUMMARY.md`), by name.
+    var hashes: [String: String] {
+        var hashes = [Publisher.summaryName: sha256Hex(summary)]
+        for chapter in chapters where chapter.source != nil {
+            hashes[chapter.fileName] = chapter.entry.sha256
+        }
+        return hashes
     }
 }

@@ -55,7 +55,7 @@ struct StatusTableTests {
             usage: Usage(),
             requests: 1,
             lastRun: Date(),
-            retry: nextTry.map { Manifest.Retry(at: $0, failedTries: 1) },
+            retry: nextTry.map { RetryTime(at: $0, failedTries: 1) },
             budget: skipped > 0 ? 0.001 : nil
         )
         return CourseStatus(manifest: manifest, watched: watched)

@@ -47,11 +47,11 @@ struct UntrustedAnswerTests {
         allowing.allowHTML = true
         let folder = "\(harness.output)/course"
 
-        let upToDate = await harness.engine.isUpToDate(outline, settings: harness.settings, in: folder)
-        let staleWhenAllowed = await harness.engine.isUpToDate(outline, settings: allowing, in: folder)
+        let upToDate = await harness.engine.records.isUpToDate(outline, settings: harness.settings, in: folder)
+        let staleWhenAllowed = await harness.engine.records.isUpToDate(outline, settings: allowing, in: folder)
         let escaped = harness.chapter("01-only.md")
         try await harness.generate(text, settings: allowing)
-        let allowedUpToDate = await harness.engine.isUpToDate(outline, settings: allowing, in: folder)
+        let allowedUpToDate = await harness.engine.records.isUpToDate(outline, settings: allowing, in: folder)
         let kept = harness.chapter("01-only.md")
         let requests = harness.requests
         let files = harness.files()
@@ -122,7 +122,7 @@ struct UntrustedAnswerTests {
         try await harness.generate(text)
         let outline = try OutlineParser.parse(fileAt: "\(harness.inbox)/course.md")
         let folder = "\(harness.output)/course"
-        let upToDate = await harness.engine.isUpToDate(outline, settings: harness.settings, in: folder)
+        let upToDate = await harness.engine.records.isUpToDate(outline, settings: harness.settings, in: folder)
 
         // As the version before this one left it: the directives published as written, and a
         // manifest that records no sanitizer version.
@@ -138,10 +138,10 @@ struct UntrustedAnswerTests {
         manifest.sanitizerVersion = nil
         try harness.temp.write(manifestPath, String(decoding: try BodyStore.encoder.encode(manifest), as: UTF8.self))
         #expect(!(harness.temp.read(manifestPath)!.contains("sanitizerVersion")))
-        let staleAfterUpgrade = await harness.engine.isUpToDate(outline, settings: harness.settings, in: folder)
+        let staleAfterUpgrade = await harness.engine.records.isUpToDate(outline, settings: harness.settings, in: folder)
 
         try await harness.generate(text)
-        let upToDateAgain = await harness.engine.isUpToDate(outline, settings: harness.settings, in: folder)
+        let upToDateAgain = await harness.engine.records.isUpToDate(outline, settings: harness.settings, in: folder)
         let chapters = [harness.chapter("01-one.md"), harness.chapter("02-two.md")]
         let requests = harness.requests
         let files = harness.files()

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Logging
 import Metrics
 import NIOConcurrencyHelpers
@@ -9,64 +9,14 @@ import Platform
 /// Brings outlines' published folders up to date, paying only for chapters whose key is not yet
 /// in the store. One engine per process, shared by every outline: it owns the one table of
 /// requests in flight and the folder locks, and sends every request through the one scheduler.
-/// It decides nothing itself: `Plan` decides, the engine gathers what the plan needs and carries
-/// it out.
+/// It decides nothing itself: `Plan` decides, `RunState` and `RunReport` compute what follows
+/// from the answers; the engine gathers what they need and carries out what they say.
 ///
 /// A run: gather (manifest, live files, stored texts) -> plan -> join the requests the plan
 /// needs, each answer stored durably as it arrives -> gather again under the folder's lock, plan
 /// with the answers, publish the folder atomically in outline order -> record the manifest.
 /// Blocking file work runs on `BlockingIO`, never on the cooperative pool.
 public final class Engine: Sendable {
-    /// One outline to bring up to date, and the settings to do it with.
-    public struct Job: Sendable {
-        /// The outline file.
-        public var outlinePath: String
-        /// The outline as parsed; parsed from `outlinePath` when nil.
-        public var outline: Outline?
-        /// The outline's name in logs and status (`team-a/practical-rust`).
-        public var name: String
-        /// The folder its chapters are published in (absolute).
-        public var outputFolder: String
-        /// What shapes every request of this run (and so every chapter key).
-        public var settings: GenerationSettings
-        /// Regenerate and replace hand-edited chapters (the edited file is kept as `NAME.orig`).
-        public var force: Bool
-        /// How long to wait before sending new requests (`--settle`): a save starts spending
-        /// only once the outline has been quiet this long. Requests already in flight for an
-        /// earlier version are joined at once.
-        public var settle: Duration
-        /// The prices costs are estimated with, and the run's budget (lowered by the outline's
-        /// own `budget:`).
-        public var cost: CostPolicy
-        /// Whether chapters the last run skipped for its budget are requested again: true for a
-        /// save or a command-line run. The daemon's own retries and restarts pass false, so they
-        /// never spend a fresh budget on them again and again; a higher budget, or other prices,
-        /// tries them in any case.
-        public var retriesBudgetSkips: Bool
-
-        public init(
-            outlinePath: String,
-            outline: Outline? = nil,
-            name: String,
-            outputFolder: String,
-            settings: GenerationSettings,
-            force: Bool = false,
-            settle: Duration = .zero,
-            cost: CostPolicy = CostPolicy(),
-            retriesBudgetSkips: Bool = true
-        ) {
-            self.outlinePath = outlinePath
-            self.outline = outline
-            self.name = name
-            self.outputFolder = outputFolder
-            self.settings = settings
-            self.force = force
-            self.settle = settle
-            self.cost = cost
-            self.retriesBudgetSkips = retriesBudgetSkips
-        }
-    }
-
     private let state: StateDirectory
     private let scheduler: Scheduler
     private let requests: RequestTable
@@ -77,6 +27,8 @@ public final class Engine: Sendable {
     private let logger: Logger
     /// The staging folders this process published through, removed at shutdown when empty.
     private let stagingFolders = NIOLockedValueBox<Set<String>>([])
+    /// What the state folder records of each course: up to date, retry times, status, the stop.
+    public let records: CourseRecords
 
     /// - Parameters:
     ///   - stateDirectory: where bodies, manifests and locks live.
@@ -90,6 +42,7 @@ public final class Engine: Sendable {
         self.scheduler = scheduler
         self.io = io
         self.logger = logger
+        records = CourseRecords(state: state, io: io, logger: logger)
         let unstored = UnstoredAnswers()
         self.unstored = unstored
         requests = RequestTable(
@@ -113,69 +66,7 @@ public final class Engine: Sendable {
     /// tree but the courses. One still holding a replaced version stays until it expires.
     public func removeEmptyStagingFolders() async {
         let folders = stagingFolders.withLockedValue { $0 }
-        _ = try? await io.run {
-            for folder in folders { rmdir(folder) }
-        }
-    }
-
-    /// Keeps the scheduler's daily-quota stop in the state folder, so a restart does not spend a
-    /// request to learn it again.
-    private func keepStop() async {
-        let stop = await scheduler.stop
-        let state = self.state
-        do {
-            try await io.run { try state.saveStop(stop) }
-        } catch {
-            logger.warning("cannot keep the daily-quota stop in the state folder", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Removes a kept daily-quota stop (a reload lifted it).
-    public func forgetStop() async {
-        let state = self.state
-        try? await io.run { try state.saveStop(nil) }
-    }
-
-    /// The daemon's next try of `outline`'s failed chapters, as kept in `folder`'s manifest:
-    /// nil unless the manifest describes this very outline under `settings` (a save or a new
-    /// setting starts afresh).
-    public func retry(for outline: Outline, settings: GenerationSettings, in folder: String) async -> RetryTime? {
-        let keys = ChapterKey.all(settings: settings, outline: outline).map(\.hex)
-        let state = self.state
-        return (try? await io.run {
-            guard let manifest = try state.manifests.manifest(forFolder: folder), let retry = manifest.retry,
-                manifest.outlineDigest == outline.digest, manifest.chapters.map(\.key) == keys
-            else { return nil }
-            return RetryTime(at: retry.at, failedTries: retry.failedTries)
-        }) ?? nil
-    }
-
-    /// Keeps the daemon's next try of `folder`'s failed chapters in its manifest (nil: none), so
-    /// a restart continues the schedule.
-    public func recordRetry(_ retry: RetryTime?, in folder: String) async {
-        let state = self.state
-        do {
-            try await io.run {
-                guard var manifest = try state.manifests.manifest(forFolder: folder) else { return }
-                let kept = retry.map { Manifest.Retry(at: $0.at, failedTries: $0.failedTries) }
-                guard manifest.retry != kept else { return }
-                manifest.retry = kept
-                try state.manifests.save(manifest)
-            }
-        } catch {
-            logger.warning("cannot keep the retry time in the state folder", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// The status of the course published in `folder` as its manifest tells it; nil when
-    /// nothing was ever published there.
-    /// - Parameter watched: the daemon follows the course (its advice says coursegen tries
-    ///   again on its own, not that the author runs `generate` again).
-    public func courseStatus(in folder: String, watched: Bool = false) async -> CourseStatus? {
-        let state = self.state
-        return (try? await io.run {
-            try state.manifests.manifest(forFolder: folder).map { CourseStatus(manifest: $0, watched: watched) }
-        }) ?? nil
+        _ = try? await io.run { for folder in folders { rmdir(folder) } }
     }
 
     /// Writes `status` where the author and the tools look: `STATUS.md` in the course's folder
@@ -205,25 +96,6 @@ public final class Engine: Sendable {
             await locks.release(folder)
             throw error
         }
-    }
-
-    /// True when `outline`, under `settings`, is exactly what was last brought up to date in
-    /// `folder` (HTML published as `settings.allowHTML` says, under the sanitizer's current
-    /// rules: an upgrade that changes them republishes), with nothing failed or pending and
-    /// every file in place: a save that changed no parsed field needs no work at all.
-    public func isUpToDate(_ outline: Outline, settings: GenerationSettings, in folder: String) async -> Bool {
-        let keys = ChapterKey.all(settings: settings, outline: outline).map(\.hex)
-        let state = self.state
-        return (try? await io.run {
-            guard let manifest = try state.manifests.manifest(forFolder: folder),
-                manifest.outlineDigest == outline.digest, manifest.chapters.map(\.key) == keys,
-                manifest.htmlAllowed == settings.allowHTML, manifest.sanitizerVersion == ChapterSanitizer.version
-            else { return false }
-            return manifest.chapters.allSatisfy { entry in
-                entry.state != .failed && entry.state != .pending && entry.state != .skippedForBudget
-                    && entry.file.map { state.files.kind(of: "\(folder)/\($0)") == .file } == true
-            }
-        }) ?? false
     }
 
     /// Brings `job`'s folder up to date, publishing each chapter the moment its text is stored.
@@ -263,19 +135,15 @@ public final class Engine: Sendable {
         }
         let chapters = zip(outline.chapters, chapterRequests).map { Plan.Inputs.Chapter(title: $0.title, key: $1.key) }
 
-        // Plan: which chapters need a request.
+        // Gather, then plan: which chapters need a request.
         var run = RunState(job: job, outline: outline, chapters: chapters)
         try await gather(&run)
-        run.baseline = run.folder.previous
-        if let previous = run.folder.previous, previous.source != job.outlinePath {
-            // Another outline file published this folder (`course.md`, now `course.yaml`): it is
-            // this one's from now on, and what this one costs counts from zero.
+        run.begin(now: Date())
+        if let takenOver = run.takenOver {
             logger.notice(
                 "this outline takes over a folder another outline file published; its costs count from now",
-                metadata: ["previous_outline": "\(previous.source)", "folder": "\(job.outputFolder)"]
+                metadata: ["previous_outline": "\(takenOver.from)", "folder": "\(job.outputFolder)"]
             )
-            run.baseline = nil
-            run.takenOver = (previous.source, Date())
         }
         if let price = run.price {
             logger.debug("estimating costs", metadata: ["model": "\(job.settings.model)", "price": "\(price)"])
@@ -285,7 +153,6 @@ public final class Engine: Sendable {
                 metadata: ["model": "\(job.settings.model)"]
             )
         }
-        keepBudgetSkips(&run)
         let spending = Spending(price: run.price, budget: run.budget)
         let plan = Plan.make(run.inputs)
         run.unchangedAtStart = Set(plan.chapters.filter(\.isUnchanged).map(\.key))
@@ -297,6 +164,8 @@ public final class Engine: Sendable {
         if !needed.isEmpty {
             logger.info("generating chapters", metadata: ["chapters": "\(needed.count)", "total": "\(chapters.count)"])
         }
+
+        // Execute: join the requests, publish the answers as they arrive.
         let join = { (chapter: Plan.Chapter, onlyInFlight: Bool) async -> RequestTable.Ticket? in
             let request = chapterRequests[chapter.position - 1]
             let chapterLogger = logger.with([
@@ -332,97 +201,19 @@ public final class Engine: Sendable {
             if !plan.removals.isEmpty {
                 try await publish(&run, logger: logger)
             }
-        } catch {
-            await requests.release(tickets)
-            throw error
-        }
-
-        // Generate: every missing chapter at once; the scheduler paces them. Each is published
-        // as it arrives, whatever order the answers come in; answers that arrive while a publish
-        // is under way go out together in the next one.
-        do {
-            let arrivals = Arrivals<(ChapterKey, Result<RequestTable.Outcome, any Error>)>()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for ticket in tickets {
-                    group.addTask {
-                        do {
-                            arrivals.add((ticket.key, .success(try await self.requests.outcome(of: ticket))))
-                        } catch {
-                            arrivals.add((ticket.key, .failure(error)))
-                        }
-                    }
-                }
-                var signals = arrivals.makeSignals()
-                var remaining = tickets.count
-                // A publish that fails (a full or read-only output folder) does not stop the run:
-                // the answers still to come are stored, so none is paid for twice, and publishing
-                // is tried again as they arrive; the last publish says whether it failed for good.
-                var publishFailed = false
-                while remaining > 0 {
-                    let batch = try await arrivals.next(&signals)
-                    remaining -= batch.count
-                    var stored = false
-                    for (key, result) in batch {
-                        switch try result.get() {
-                        case .success(let answer):
-                            // Another process paid for an answer found in the store.
-                            if !answer.fromStore {
-                                run.generated.insert(key)
-                                run.spent += answer.body.usage
-                                run.requestsMade += answer.attempts
-                                Counter(label: MetricName.chapters, dimensions: [("outcome", "generated")]).increment()
-                            }
-                            let title = chapters.first { $0.key == key }?.title ?? ""
-                            let rendered = ChapterFile.render(
-                                title: title,
-                                body: answer.body.text,
-                                allowHTML: job.settings.allowHTML
-                            )
-                            run.folder.setRendered(rendered.bytes, for: key)
-                            run.folder.neutralised[key] = rendered.neutralised
-                            run.folder.usage[key] = answer.body.usage
-                            tracker.finished(key, .ready)
-                            stored = true
-                        case .failure(let failure) where failure.error.disposition == .interrupted:
-                            // Not a failure of the chapter: coursegen is stopping, and the next
-                            // run asks for it (it stays pending).
-                            run.spent += failure.usage
-                            run.requestsMade += failure.attempts
-                            tracker.finished(key, .interrupted)
-                        case .failure(let failure):
-                            run.failed[key] = failure
-                            run.spent += failure.usage
-                            run.requestsMade += failure.attempts
-                            tracker.finished(key, failure.skippedForBudget ? .skippedForBudget : .failed)
-                            let outcome = failure.skippedForBudget ? "skipped_for_budget" : "failed"
-                            Counter(label: MetricName.chapters, dimensions: [("outcome", outcome)]).increment()
-                        }
-                    }
-                    guard stored else { continue }
-                    do {
-                        try await publish(&run, logger: logger)
-                        publishFailed = false
-                    } catch let error as FileError {
-                        if !publishFailed {
-                            logger.error(
-                                "cannot publish; the chapters still to come are generated and stored, and publishing is tried again as they arrive",
-                                metadata: ["error": "\(error)"]
-                            )
-                        }
-                        publishFailed = true
-                    }
-                }
-            }
+            try await collect(tickets, into: &run, tracker: tracker, logger: logger)
         } catch {
             await requests.release(tickets)
             throw error
         }
         if run.failed.values.contains(where: { $0.error.disposition == .dailyQuotaExhausted }) {
-            await keepStop()
+            await records.keepStop(await scheduler.stop)
         }
         // The last publish records the failures (and is all there is when nothing was needed).
-        let (finalPlan, backups) = try await publish(&run, logger: logger)
-        return report(plan: finalPlan, backups: backups, run: run, logger: logger)
+        let last = try await publish(&run, logger: logger)
+        let report = RunReport(plan: last, run: run)
+        report.log(last, generated: run.generated.count, to: logger)
+        return report
     }
 
     /// What a plan is made from, read from disk: the manifest, the folder's managed files and the
@@ -450,45 +241,75 @@ public final class Engine: Sendable {
                 guard let body = try state.store.body(for: chapter.key) ?? unstored.body(for: chapter.key) else {
                     continue
                 }
-                let rendered = ChapterFile.render(title: chapter.title, body: body.text, allowHTML: allowHTML)
-                gathered.setRendered(rendered.bytes, for: chapter.key)
-                gathered.neutralised[chapter.key] = rendered.neutralised
-                gathered.usage[chapter.key] = body.usage
+                gathered.texts[chapter.key] = Gathered.Text(body, title: chapter.title, allowHTML: allowHTML)
             }
             return gathered
         }
     }
 
-    /// Chapters the last run skipped for its budget stay skipped, without a request, unless the
-    /// job retries them (a save) or the budget or the price changed since (the same budget and
-    /// price would skip them again; the daemon's own retries must not spend a fresh budget on
-    /// them each time).
-    private func keepBudgetSkips(_ run: inout RunState) {
-        guard !run.job.retriesBudgetSkips, let previous = run.folder.previous,
-            previous.budget == run.budget, previous.price == run.price
-        else { return }
-        let wanted = Set(run.chapters.map(\.key))
-        for entry in previous.chapters where entry.state == .skippedForBudget {
-            guard let key = ChapterKey(hex: entry.key), wanted.contains(key), run.folder.rendered[key] == nil else {
-                continue
+    /// Takes in the answers of `tickets` as they arrive, in whatever order they come, and
+    /// publishes each batch: answers that arrive while a publish is under way go out together
+    /// in the next one. The scheduler paces the requests.
+    private func collect(
+        _ tickets: [RequestTable.Ticket],
+        into run: inout RunState,
+        tracker: ProgressTracker,
+        logger: Logger
+    ) async throws {
+        let arrivals = Arrivals<(ChapterKey, Result<RequestTable.Outcome, any Error>)>()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for ticket in tickets {
+                group.addTask {
+                    do {
+                        arrivals.add((ticket.key, .success(try await self.requests.outcome(of: ticket))))
+                    } catch {
+                        arrivals.add((ticket.key, .failure(error)))
+                    }
+                }
             }
-            run.failed[key] = GenerationFailure(
-                attempts: 0,
-                error: ProviderError(.fatal, entry.error ?? "not sent: the run's budget would not cover it"),
-                usage: Usage(),
-                skippedForBudget: true
-            )
+            var signals = arrivals.makeSignals()
+            var remaining = tickets.count
+            // A publish that fails (a full or read-only output folder) does not stop the run:
+            // the answers still to come are stored, so none is paid for twice, and publishing
+            // is tried again as they arrive; the last publish says whether it failed for good.
+            var publishFailed = false
+            while remaining > 0 {
+                let batch = try await arrivals.next(&signals)
+                remaining -= batch.count
+                var stored = false
+                for (key, result) in batch {
+                    let (end, counted) = run.take(try result.get(), for: key)
+                    tracker.finished(key, end)
+                    if let counted {
+                        Counter(label: MetricName.chapters, dimensions: [("outcome", counted)]).increment()
+                    }
+                    stored = stored || end == .ready
+                }
+                guard stored else { continue }
+                do {
+                    try await publish(&run, logger: logger)
+                    publishFailed = false
+                } catch let error as FileError {
+                    if !publishFailed {
+                        logger.error(
+                            "cannot publish; the chapters still to come are generated and stored, and publishing is tried again as they arrive",
+                            metadata: ["error": "\(error)"]
+                        )
+                    }
+                    publishFailed = true
+                }
+            }
         }
     }
 
     /// Plans with what is known now and publishes it, under the folder's locks (this process's
     /// and other processes'), reading the folder again there: another process may have published
     /// since, and the author may have edited a file meanwhile.
-    /// - Returns: the plan published and the backups it made.
+    /// - Returns: the plan published.
     /// - Throws: `CancellationError` when the run was cancelled (superseded) before the locks
     ///   were taken: it publishes nothing more.
     @discardableResult
-    private func publish(_ run: inout RunState, logger: Logger) async throws -> (Plan, [String: String]) {
+    private func publish(_ run: inout RunState, logger: Logger) async throws -> Plan {
         let folder = run.job.outputFolder
         try await locks.acquire(folder)
         do {
@@ -507,7 +328,13 @@ public final class Engine: Sendable {
                 var run = snapshot
                 run.folder = try Gathered.read(folder: folder, state: state, reusing: snapshot.folder)
                 let plan = Plan.make(run.inputs)
-                let result = try Self.write(plan, run: run, state: state)
+                // Two phases: until the files are in place, the manifest also knows the previous
+                // version's hashes, so a crash never makes coursegen's own files look hand-edited.
+                var manifest = run.manifest(for: plan, now: Date())
+                try state.manifests.save(manifest)
+                let result = try Publisher(folder: folder, files: state.files).publish(run.version(of: plan))
+                manifest.transitionalHashes = []
+                try state.manifests.save(manifest)
                 return (plan, result, run.folder)
             }
             run.folder = gathered
@@ -520,7 +347,7 @@ public final class Engine: Sendable {
                 ]
             )
             for chapter in plan.chapters where !chapter.isUnchanged {
-                guard case .body(let key) = chapter.source, let found = gathered.neutralised[key], !found.isEmpty
+                guard case .body(let key) = chapter.source, let found = gathered.texts[key]?.neutralised, !found.isEmpty
                 else { continue }
                 logger.warning(
                     "neutralised what the model wrote that could run script or make mdbook read a file; --allow-html keeps HTML, never mdBook directives",
@@ -531,284 +358,10 @@ public final class Engine: Sendable {
                 )
             }
             await locks.release(folder)
-            return (plan, result.backups)
+            return plan
         } catch {
             await locks.release(folder)
             throw error
         }
-    }
-
-    /// Writes the plan's files and the manifest (in two phases: until the files are in place,
-    /// the previous version's hashes stay known, so a crash never makes coursegen's own files
-    /// look hand-edited). Totals count from the manifest the run started from.
-    private static func write(_ plan: Plan, run: RunState, state: StateDirectory) throws(FileError) -> Publisher.Result {
-        let previous = run.folder.previous
-        var chapterFiles: [(name: String, bytes: [UInt8])] = []
-        for (name, source) in plan.files {
-            switch source {
-            case .body(let key): chapterFiles.append((name, run.folder.rendered[key] ?? []))
-            case .live(let file): chapterFiles.append((name, run.folder.live[file]?.bytes ?? []))
-            }
-        }
-        let baseline = run.baseline
-        // A manifest from before costs were estimated counts its tokens as unpriced.
-        let costBefore = baseline.map { $0.cost ?? CostEstimate(unpriced: $0.usage) } ?? CostEstimate()
-        let price = run.price
-        var manifest = Manifest(
-            outline: run.job.name,
-            source: run.job.outlinePath,
-            folder: run.job.outputFolder,
-            title: run.outline.title,
-            outlineDigest: run.outline.digest,
-            chapters: plan.chapters.map { chapter in
-                var entry = chapter.entry
-                // What the text it holds took: known when it holds the current key's text.
-                if entry.publishedKey == entry.key, let usage = run.folder.usage[chapter.key] {
-                    entry.usage = usage
-                    entry.cost = CostEstimate(usage, at: price)
-                }
-                return entry
-            },
-            summarySha256: sha256Hex(plan.summary),
-            usage: (baseline?.usage ?? Usage()) + run.spent,
-            cost: costBefore + CostEstimate(run.spent, at: price),
-            requests: (baseline?.requests ?? 0) + run.requestsMade,
-            lastRun: Date(),
-            lastGenerated: run.generated.isEmpty ? baseline?.lastGenerated : Date(),
-            budget: run.budget,
-            price: price
-        )
-        manifest.model = run.job.settings.model
-        manifest.htmlAllowed = run.job.settings.allowHTML
-        manifest.takenOver = run.takenOver.map { Manifest.TakeOver(from: $0.from, at: $0.at) } ?? previous?.takenOver
-        manifest.sanitizerVersion = ChapterSanitizer.version
-        manifest.transitionalHashes = previous.map { Array($0.allHashes) } ?? []
-        try state.manifests.save(manifest)
-        let result = try Publisher(folder: run.job.outputFolder, files: state.files).publish(
-            Publisher.Version(
-                chapters: chapterFiles,
-                unchanged: plan.unchanged,
-                summary: plan.summary,
-                bookConfiguration: ChapterFile.bookConfiguration(title: run.outline.title),
-                previousBookConfiguration: previous.map { ChapterFile.bookConfiguration(title: $0.title) },
-                backups: plan.backups,
-                removals: plan.removals
-            )
-        )
-        manifest.transitionalHashes = []
-        try state.manifests.save(manifest)
-        return result
-    }
-
-    /// The run's report, and its log lines.
-    private func report(plan: Plan, backups: [String: String], run: RunState, logger: Logger) -> RunReport {
-        let job = run.job
-        let generated = run.generated
-        let spent = run.spent
-        let folder = job.outputFolder
-        var outcomes: [RunReport.Chapter] = []
-        for chapter in plan.chapters {
-            let outcome: RunReport.Chapter.Outcome
-            switch chapter.action {
-            case .publish:
-                // Published files are unchanged by the end of a run: what counts is how it began.
-                outcome =
-                    generated.contains(chapter.key)
-                    ? .generated : run.unchangedAtStart.contains(chapter.key) ? .unchanged : .reused
-            case .keepHandEdit(let entryChanged):
-                outcome = .handEdited
-                let metadata: Logger.Metadata = [
-                    "chapter": "\(chapter.position)", "file": "\(folder)/\(chapter.fileName)",
-                ]
-                if entryChanged {
-                    logger.warning(
-                        "keeping a hand-edited chapter file; its outline entry changed, run with --force to regenerate it",
-                        metadata: metadata
-                    )
-                } else {
-                    logger.notice("keeping a hand-edited chapter file", metadata: metadata)
-                }
-            case .failed(let message):
-                outcome = .failed(message, keptPrevious: chapter.source != nil)
-            case .skippedForBudget(let message):
-                outcome = .skippedForBudget(message, keptPrevious: chapter.source != nil)
-            case .generate:
-                // Nothing failed: coursegen stopped before its answer.
-                outcome = .interrupted(keptPrevious: chapter.source != nil)
-            }
-            outcomes.append(
-                RunReport.Chapter(
-                    position: chapter.position,
-                    title: chapter.title,
-                    file: chapter.source == nil ? nil : chapter.fileName,
-                    outcome: outcome,
-                    failure: run.failed[chapter.key]?.error
-                )
-            )
-        }
-        for (original, backup) in run.backups.sorted(by: { $0.key < $1.key }) {
-            logger.warning(
-                "kept a file coursegen did not write as a backup",
-                metadata: ["file": "\(folder)/\(original)", "backup": "\(folder)/\(backup)"]
-            )
-        }
-        let report = RunReport(
-            outline: job.name,
-            folder: folder,
-            chapters: outcomes,
-            usage: spent,
-            cost: CostEstimate(spent, at: run.price),
-            budget: run.budget,
-            backups: run.backups
-        )
-        var metadata: Logger.Metadata = [
-            "chapters": "\(plan.chapters.count)",
-            "generated": "\(generated.count)",
-            "failed": "\(report.failedChapters.count)",
-            "tokens_in": "\(spent.promptTokens)",
-            "tokens_out": "\(spent.outputTokens)",
-            "tokens_thinking": "\(spent.thinkingTokens)",
-            "cost_usd": "\(report.cost.field)",
-        ]
-        if let budget = run.budget {
-            metadata["budget_usd"] = "\(CostEstimate.fieldText(budget))"
-            metadata["skipped_for_budget"] = "\(report.skippedChapters.count)"
-        }
-        if !report.skippedChapters.isEmpty {
-            logger.warning(
-                "chapters skipped: the run's budget would not cover them; a save or a higher budget tries them again",
-                metadata: metadata
-            )
-        }
-        if report.failedChapters.isEmpty {
-            logger.info("outline published", metadata: metadata)
-        } else {
-            logger.error("outline published with failed chapters", metadata: metadata)
-        }
-        return report
-    }
-}
-
-/// What one run knows: its job, what it gathered from disk, and what its requests brought.
-struct RunState: Sendable {
-    let job: Engine.Job
-    let outline: Outline
-    let chapters: [Plan.Inputs.Chapter]
-    var folder = Gathered()
-    /// The manifest the run started from: totals count from it, however often the run publishes.
-    var baseline: Manifest?
-    var generated: Set<ChapterKey> = []
-    var failed: [ChapterKey: GenerationFailure] = [:]
-    /// Tokens this run's requests took (the priced estimate is `CostEstimate(spent, at: price)`).
-    var spent = Usage()
-    var requestsMade = 0
-    /// Backups made by any of the run's publishes.
-    var backups: [String: String] = [:]
-    /// Chapters whose file was already exactly right when the run began.
-    var unchangedAtStart: Set<ChapterKey> = []
-    /// The outline file that published the folder before this one took it over, and when.
-    var takenOver: (from: String, at: Date)?
-
-    init(job: Engine.Job, outline: Outline, chapters: [Plan.Inputs.Chapter]) {
-        self.job = job
-        self.outline = outline
-        self.chapters = chapters
-    }
-
-    /// The price of the run's model, nil when the price table has none.
-    var price: Price? { job.cost.prices.price(for: job.settings.model) }
-
-    /// The run's budget: the setting's, lowered by the outline's own.
-    var budget: Double? { job.cost.budget(for: outline) }
-
-    var inputs: Plan.Inputs {
-        Plan.Inputs(
-            chapters: chapters,
-            previous: folder.previous,
-            live: folder.live.mapValues(\.hash),
-            available: folder.renderedHashes,
-            failed: failed.mapValues {
-                Plan.Failure(
-                    message: "\($0)",
-                    retryable: $0.mayPassWithTime,
-                    skippedForBudget: $0.skippedForBudget,
-                    disposition: $0.error.disposition
-                )
-            },
-            force: job.force
-        )
-    }
-}
-
-/// What the engine read from disk for a plan: the manifest, the managed files in the folder and
-/// the stored texts rendered for their chapters.
-struct Gathered: Sendable {
-    struct LiveFile: Sendable {
-        var identity: FileSystem.Identity
-        var bytes: [UInt8]
-        var hash: String
-    }
-
-    var previous: Manifest?
-    /// Managed files in the folder now, by name.
-    var live: [String: LiveFile] = [:]
-    /// Chapter keys whose text is available -> the file that text renders to.
-    var rendered: [ChapterKey: [UInt8]] = [:]
-    /// Chapter keys whose text is available -> the tokens that text took.
-    var usage: [ChapterKey: Usage] = [:]
-    /// What the sanitizer neutralised in each rendered text.
-    var neutralised: [ChapterKey: ChapterSanitizer.Neutralised] = [:]
-    /// The SHA-256 of each rendered text, computed once when it is set: a plan is made at every
-    /// chapter's arrival, and hashing every chapter each time made a long course quadratic.
-    var renderedHashes: [ChapterKey: String] = [:]
-
-    /// Reads the manifest and the folder's managed files; a file whose identity (inode, size,
-    /// times) is the one `earlier` read is not read again. `rendered` and `neutralised` are
-    /// carried from `earlier`.
-    static func read(folder: String, state: StateDirectory, reusing earlier: Gathered) throws(FileError) -> Gathered {
-        var gathered = Gathered(
-            previous: try state.manifests.manifest(forFolder: folder),
-            rendered: earlier.rendered,
-            usage: earlier.usage,
-            neutralised: earlier.neutralised,
-            renderedHashes: earlier.renderedHashes
-        )
-        for name in try state.files.entries(of: folder) where Publisher.isManaged(name) {
-            let path = "\(folder)/\(name)"
-            guard let identity = state.files.contentIdentity(of: path) else { continue }
-            if let known = earlier.live[name], known.identity == identity {
-                gathered.live[name] = known
-            } else if let bytes = try state.files.read(path) {
-                gathered.live[name] = LiveFile(identity: identity, bytes: bytes, hash: sha256Hex(bytes))
-            }
-        }
-        return gathered
-    }
-
-    /// Records the text `key` renders to, and its hash.
-    mutating func setRendered(_ bytes: [UInt8], for key: ChapterKey) {
-        rendered[key] = bytes
-        renderedHashes[key] = sha256Hex(bytes)
-    }
-}
-
-extension Logger {
-    /// A copy with `metadata` added.
-    public func with(_ metadata: Logger.Metadata) -> Logger {
-        var copy = self
-        for (key, value) in metadata { copy[metadataKey: key] = value }
-        return copy
-    }
-}
-
-/// When the daemon tries an outline's failed chapters again, and how many tries of them failed
-/// in a row.
-public struct RetryTime: Sendable, Hashable {
-    public var at: Date
-    public var failedTries: Int
-
-    public init(at: Date, failedTries: Int) {
-        self.at = at
-        self.failedTries = failedTries
     }
 }

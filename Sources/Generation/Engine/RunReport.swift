@@ -1,3 +1,4 @@
+import Logging
 public import Providers
 
 /// What one run did.
@@ -70,5 +71,88 @@ public struct RunReport: Sendable {
     /// Chapters not requested because the run's budget would not cover them.
     public var skippedChapters: [Chapter] {
         chapters.filter { if case .skippedForBudget = $0.outcome { true } else { false } }
+    }
+}
+
+extension RunReport {
+    /// The report of `run` once `plan`, its last, is published: each chapter's outcome is what
+    /// the plan did with it, told apart by what the run did (a published file is unchanged by the
+    /// end of a run: what counts is how it began; a chapter still to generate was interrupted).
+    init(plan: Plan, run: RunState) {
+        self.init(
+            outline: run.job.name,
+            folder: run.job.outputFolder,
+            chapters: plan.chapters.map { chapter in
+                let hasFile = chapter.source != nil
+                let outcome: Chapter.Outcome =
+                    switch chapter.action {
+                    case .publish where run.generated.contains(chapter.key): .generated
+                    case .publish where run.unchangedAtStart.contains(chapter.key): .unchanged
+                    case .publish: .reused
+                    case .keepHandEdit: .handEdited
+                    case .failed(let message): .failed(message, keptPrevious: hasFile)
+                    case .skippedForBudget(let message): .skippedForBudget(message, keptPrevious: hasFile)
+                    case .generate: .interrupted(keptPrevious: hasFile)
+                    }
+                return Chapter(
+                    position: chapter.position,
+                    title: chapter.title,
+                    file: hasFile ? chapter.fileName : nil,
+                    outcome: outcome,
+                    failure: run.failed[chapter.key]?.error
+                )
+            },
+            usage: run.spent,
+            cost: CostEstimate(run.spent, at: run.price),
+            budget: run.budget,
+            backups: run.backups
+        )
+    }
+
+    /// Says in the log what the report tells, `plan` its run's last plan: hand-edited chapters kept,
+    /// backups made, chapters skipped for the budget, and the totals. Decides nothing.
+    func log(_ plan: Plan, generated: Int, to logger: Logger) {
+        for chapter in plan.chapters {
+            guard case .keepHandEdit(let entryChanged) = chapter.action else { continue }
+            let metadata: Logger.Metadata = ["chapter": "\(chapter.position)", "file": "\(folder)/\(chapter.fileName)"]
+            if entryChanged {
+                logger.warning(
+                    "keeping a hand-edited chapter file; its outline entry changed, run with --force to regenerate it",
+                    metadata: metadata
+                )
+            } else {
+                logger.notice("keeping a hand-edited chapter file", metadata: metadata)
+            }
+        }
+        for (original, backup) in backups.sorted(by: { $0.key < $1.key }) {
+            logger.warning(
+                "kept a file coursegen did not write as a backup",
+                metadata: ["file": "\(folder)/\(original)", "backup": "\(folder)/\(backup)"]
+            )
+        }
+        var metadata: Logger.Metadata = [
+            "chapters": "\(chapters.count)",
+            "generated": "\(generated)",
+            "failed": "\(failedChapters.count)",
+            "tokens_in": "\(usage.promptTokens)",
+            "tokens_out": "\(usage.outputTokens)",
+            "tokens_thinking": "\(usage.thinkingTokens)",
+            "cost_usd": "\(cost.field)",
+        ]
+        if let budget {
+            metadata["budget_usd"] = "\(CostEstimate.fieldText(budget))"
+            metadata["skipped_for_budget"] = "\(skippedChapters.count)"
+        }
+        if !skippedChapters.isEmpty {
+            logger.warning(
+                "chapters skipped: the run's budget would not cover them; a save or a higher budget tries them again",
+                metadata: metadata
+            )
+        }
+        if failedChapters.isEmpty {
+            logger.info("outline published", metadata: metadata)
+        } else {
+            logger.error("outline published with failed chapters", metadata: metadata)
+        }
     }
 }

@@ -11,9 +11,10 @@ import Platform
 ///    wrote) and `--force` is off: the edit is kept, under the chapter's new file name if it moved;
 ///    no request.
 /// 2. Its text is available (stored under its key): it is published.
-/// 3. Otherwise it needs a request; until its text arrives (and for good if the request fails) its
-///    previous version stays published, renumbered if needed; a chapter with no previous version
-///    has no file yet.
+/// 3. Otherwise it needs a request (unless the last run skipped it for its budget and this run
+///    keeps such skips); until its text arrives (and for good if the request fails) its previous
+///    version stays published, renumbered if needed; a chapter with no previous version has no
+///    file yet.
 ///
 /// A chapter is matched to its previous version by `ChapterIdentity`, never by position. Every
 /// managed file in the folder (`NN-name.md`, `SUMMARY.md`) that coursegen did not write, and whose
@@ -41,6 +42,9 @@ struct Plan: Sendable, Hashable {
         var failed: [ChapterKey: Failure] = [:]
         /// Regenerate hand-edited chapters too (`--force`).
         var force = false
+        /// Chapters the last run skipped for its budget stay skipped, without a request, while
+        /// their key is the same (`Plan.keepsBudgetSkips` says when).
+        var keepsBudgetSkips = false
     }
 
     /// Why a chapter's request failed, and whether trying again later may help.
@@ -120,15 +124,6 @@ struct Plan: Sendable, Hashable {
         chapters.compactMap { chapter in chapter.source.map { (chapter.fileName, $0) } }
     }
 
-    /// SHA-256 of every file the plan publishes (chapters and `SUMMARY.md`), by name.
-    var hashes: [String: String] {
-        var hashes = [Publisher.summaryName: sha256Hex(summary)]
-        for chapter in chapters where chapter.source != nil {
-            hashes[chapter.fileName] = chapter.entry.sha256
-        }
-        return hashes
-    }
-
     static func make(_ inputs: Inputs) -> Plan {
         let previous = inputs.previous
         let earlierByIdentity = Dictionary(
@@ -145,15 +140,7 @@ struct Plan: Sendable, Hashable {
                 guard let file = earlier.file, let hash = inputs.live[file] else { return nil }
                 return (file, hash, !(previous?.wrote(hash) ?? false))
             }
-            var entry = Manifest.Chapter(
-                title: chapter.title,
-                key: chapter.key.hex,
-                file: nil,
-                sha256: nil,
-                publishedKey: nil,
-                state: .upToDate,
-                error: nil
-            )
+            var entry = Manifest.Chapter(title: chapter.title, key: chapter.key.hex, state: .upToDate)
             let action: Action
             var source: Source? = nil
 
@@ -169,7 +156,13 @@ struct Plan: Sendable, Hashable {
                 entry.sha256 = hash
                 entry.publishedKey = chapter.key.hex
             } else {
-                if let failure = inputs.failed[chapter.key], failure.skippedForBudget {
+                let keptSkip = earlier.flatMap { earlier -> Failure? in
+                    guard inputs.keepsBudgetSkips, earlier.state == .skippedForBudget, earlier.key == chapter.key.hex
+                    else { return nil }
+                    let message = earlier.error ?? "not sent: the run's budget would not cover it"
+                    return Failure(message: message, retryable: false, skippedForBudget: true)
+                }
+                if let failure = inputs.failed[chapter.key] ?? keptSkip, failure.skippedForBudget {
                     action = .skippedForBudget(failure.message)
                     entry.state = .skippedForBudget
                     entry.error = failure.message

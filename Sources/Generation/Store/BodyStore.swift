@@ -53,8 +53,7 @@ struct BodyStore: Sendable {
     /// The body stored for `key`, nil if there is none. A file that cannot be decoded (a disk
     /// error) is treated as missing, so the chapter is generated again rather than never.
     func body(for key: ChapterKey) throws(FileError) -> Body? {
-        guard let bytes = try files.read(path(for: key)) else { return nil }
-        guard let body = try? Self.decoder.decode(Body.self, from: Data(bytes)), body.key == key.hex else { return nil }
+        guard let body = try files.readJSON(Body.self, at: path(for: key)), body.key == key.hex else { return nil }
         return body
     }
 
@@ -63,14 +62,7 @@ struct BodyStore: Sendable {
         guard let key = ChapterKey(hex: body.key) else {
             preconditionFailure("a body's key is always a ChapterKey's hex")
         }
-        let path = path(for: key)
-        let folder = String(path.prefix(upTo: path.lastIndex(of: "/")!))
-        try files.makeDirectory(folder, mode: [.ownerReadWriteExecute, .groupReadExecute])
-        let bytes: [UInt8]
-        do { bytes = Array(try Self.encoder.encode(body)) } catch {
-            preconditionFailure("encoding a Body cannot fail: \(error)")
-        }
-        try files.replaceDurably(bytes, at: path, mode: [.ownerReadWrite, .groupRead])
+        try files.saveJSON(body, at: path(for: key))
     }
 
     /// Every stored key with the age of its file in seconds.
@@ -118,4 +110,37 @@ struct BodyStore: Sendable {
         decoder.dateDecodingStrategy = .iso8601
         return decoder
     }()
+}
+
+/// How the state folder keeps its records: as JSON, one per file.
+extension FileSystem {
+    /// The record at `path`; nil when there is none or it cannot be decoded (a damaged record
+    /// counts as missing).
+    func readJSON<T: Decodable>(_ type: T.Type, at path: String) throws(FileError) -> T? {
+        guard let bytes = try read(path) else { return nil }
+        return try? BodyStore.decoder.decode(T.self, from: Data(bytes))
+    }
+
+    /// Every record in `folder` that can be decoded, in name order.
+    func readAllJSON<T: Decodable>(_ type: T.Type, in folder: String) throws(FileError) -> [T] {
+        var records: [T] = []
+        for name in try entries(of: folder).sorted() where name.hasSuffix(".json") {
+            if let record = try readJSON(T.self, at: "\(folder)/\(name)") { records.append(record) }
+        }
+        return records
+    }
+
+    /// Keeps `value` at `path` durably (`replaceDurably`), making its folder if missing; readable
+    /// by the owner's group (a shared state folder).
+    func saveJSON(_ value: some Encodable, at path: String) throws(FileError) {
+        let bytes: [UInt8]
+        do { bytes = Array(try BodyStore.encoder.encode(value)) } catch {
+            preconditionFailure("encoding \(type(of: value)) cannot fail: \(error)")
+        }
+        try makeDirectory(
+            String(path.prefix(upTo: path.lastIndex(of: "/")!)),
+            mode: [.ownerReadWriteExecute, .groupReadExecute]
+        )
+        try replaceDurably(bytes, at: path, mode: [.ownerReadWrite, .groupRead])
+    }
 }

@@ -52,7 +52,7 @@ public struct FolderClaims: Sendable {
         }
         let contenders = (rivals.filter { files.kind(of: $0) != .missing } + [source])
         let winner = contenders.min { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }!
-        try write(Claim(folder: folder, source: winner))
+        try files.saveJSON(Claim(folder: folder, source: winner), at: path(forFolder: folder))
         return winner == source ? .granted : .refused(owner: winner)
     }
 
@@ -68,19 +68,10 @@ public struct FolderClaims: Sendable {
     }
 
     private func read(_ folder: String) throws(FileError) -> Claim? {
-        guard let bytes = try files.read(path(forFolder: folder)) else { return nil }
-        guard let claim = try? JSONDecoder().decode(Claim.self, from: Data(bytes)), claim.folder == folder else {
+        guard let claim = try files.readJSON(Claim.self, at: path(forFolder: folder)), claim.folder == folder else {
             return nil
         }
         return claim
-    }
-
-    private func write(_ claim: Claim) throws(FileError) {
-        try files.makeDirectory(directory, mode: [.ownerReadWriteExecute, .groupReadExecute])
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let bytes = Array((try? encoder.encode(claim)) ?? Data())
-        try files.replaceDurably(bytes, at: path(forFolder: claim.folder), mode: [.ownerReadWrite, .groupRead])
     }
 }
 

@@ -80,7 +80,7 @@ struct Manifest: Codable, Sendable, Hashable {
     var sanitizerVersion: Int?
     /// The daemon's next try of the chapters that failed for a reason that may pass, and how
     /// many tries of them failed in a row (`watch` only).
-    var retry: Retry?
+    var retry: RetryTime?
     /// The last run's budget (nil: none) and the price it estimated with: chapters it skipped
     /// for the budget are tried again by a run with a higher budget or another price.
     var budget: Double?
@@ -95,10 +95,6 @@ struct Manifest: Codable, Sendable, Hashable {
         var at: Date
     }
 
-    struct Retry: Codable, Sendable, Hashable {
-        var at: Date
-        var failedTries: Int
-    }
     /// Hashes of files a publish in progress may have left (the previous or next version), also
     /// recognised as written by coursegen: a crash between writing the manifest and swapping
     /// files must not make coursegen's own files look hand-edited.
@@ -127,27 +123,14 @@ struct ManifestStore: Sendable {
     /// The manifest for `folder`, nil if there is none or it cannot be decoded (then the folder's
     /// files are treated as not written by coursegen: hand edits are kept, nothing is lost).
     func manifest(forFolder folder: String) throws(FileError) -> Manifest? {
-        guard let bytes = try files.read(path(forFolder: folder)) else { return nil }
-        return try? BodyStore.decoder.decode(Manifest.self, from: Data(bytes))
+        try files.readJSON(Manifest.self, at: path(forFolder: folder))
     }
 
     func save(_ manifest: Manifest) throws(FileError) {
-        try files.makeDirectory(directory, mode: [.ownerReadWriteExecute, .groupReadExecute])
-        let bytes: [UInt8]
-        do { bytes = Array(try BodyStore.encoder.encode(manifest)) } catch {
-            preconditionFailure("encoding a Manifest cannot fail: \(error)")
-        }
-        try files.replaceDurably(bytes, at: path(forFolder: manifest.folder), mode: [.ownerReadWrite, .groupRead])
+        try files.saveJSON(manifest, at: path(forFolder: manifest.folder))
     }
 
     func all() throws(FileError) -> [Manifest] {
-        var manifests: [Manifest] = []
-        for name in try files.entries(of: directory).sorted() where name.hasSuffix(".json") {
-            guard let bytes = try files.read("\(directory)/\(name)"),
-                let manifest = try? BodyStore.decoder.decode(Manifest.self, from: Data(bytes))
-            else { continue }
-            manifests.append(manifest)
-        }
-        return manifests
+        try files.readAllJSON(Manifest.self, in: directory)
     }
 }

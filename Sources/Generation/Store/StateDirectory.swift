@@ -25,25 +25,11 @@ public struct StateDirectory: Sendable {
     /// A daily-quota stop kept across restarts, so a restarted daemon does not spend a request to
     /// learn it again. Nil when there is none or it cannot be read.
     public func savedStop() -> SubmissionStop? {
-        guard let bytes = try? files.read(stopPath) else { return nil }
-        return try? BodyStore.decoder.decode(SubmissionStop.self, from: Data(bytes))
+        try? files.readJSON(SubmissionStop.self, at: stopPath)
     }
 
-    /// Keeps `stop` if it is a daily-quota stop; removes the kept one otherwise (it ended).
-    public func saveStop(_ stop: SubmissionStop?) throws(FileError) {
-        guard let stop, stop.reason == .dailyQuota else {
-            try files.remove(stopPath)
-            return
-        }
-        let bytes: [UInt8]
-        do { bytes = Array(try BodyStore.encoder.encode(stop)) } catch {
-            preconditionFailure("encoding a SubmissionStop cannot fail: \(error)")
-        }
-        try files.makeDirectory(path, mode: [.ownerReadWriteExecute, .groupReadExecute])
-        try files.replaceDurably(bytes, at: stopPath, mode: [.ownerReadWrite, .groupRead])
-    }
-
-    private var stopPath: String { "\(path)/submission-stop.json" }
+    /// Where `CourseRecords` keeps the daily-quota stop.
+    var stopPath: String { "\(path)/submission-stop.json" }
 
     /// Whether the file at `path` is one coursegen wrote, never an outline: a chapter,
     /// `SUMMARY.md` or anything else in a folder this state folder publishes into (it has a
@@ -67,7 +53,7 @@ public struct StateDirectory: Sendable {
         for manifest in try manifests.all() {
             byFolder[manifest.folder] = CourseStatus(manifest: manifest, updated: manifest.lastRun)
         }
-        for kept in try courseStatuses() {
+        for kept in try files.readAllJSON(CourseStatus.self, in: coursesPath) {
             if let derived = byFolder[kept.folder], let lastRun = derived.lastRun, lastRun > kept.updated { continue }
             byFolder[kept.folder] = kept
         }
@@ -82,24 +68,7 @@ public struct StateDirectory: Sendable {
 
     /// Keeps `status` as the latest of its course (the daemon does, whenever it changes).
     public func saveCourseStatus(_ status: CourseStatus) throws(FileError) {
-        let bytes: [UInt8]
-        do { bytes = Array(try BodyStore.encoder.encode(status)) } catch {
-            preconditionFailure("encoding a CourseStatus cannot fail: \(error)")
-        }
-        try files.makeDirectory(coursesPath, mode: [.ownerReadWriteExecute, .groupReadExecute])
-        try files.replaceDurably(bytes, at: courseStatusPath(forFolder: status.folder), mode: [.ownerReadWrite, .groupRead])
-    }
-
-    /// The statuses the daemon kept; unreadable ones are skipped.
-    func courseStatuses() throws(FileError) -> [CourseStatus] {
-        var statuses: [CourseStatus] = []
-        for name in try files.entries(of: coursesPath).sorted() where name.hasSuffix(".json") {
-            guard let bytes = try files.read("\(coursesPath)/\(name)"),
-                let status = try? BodyStore.decoder.decode(CourseStatus.self, from: Data(bytes))
-            else { continue }
-            statuses.append(status)
-        }
-        return statuses
+        try files.saveJSON(status, at: courseStatusPath(forFolder: status.folder))
     }
 
     public struct GarbageReport: Sendable, Hashable {

@@ -96,7 +96,7 @@ struct Generate: AsyncParsableCommand {
         // The status page beside the chapters, as the daemon keeps it (generate never retries on
         // its own: failed chapters wait for the next run).
         let interrupted = signal != nil
-        if case .success = outcome, var status = await runtime.engine.courseStatus(in: outputFolder) {
+        if case .success = outcome, var status = await runtime.engine.records.courseStatus(in: outputFolder) {
             status.source = outlinePath
             if let stop { status.pause(for: stop) }
             if interrupted { status.stopped(total: parsed.chapters.count) }
@@ -107,7 +107,7 @@ struct Generate: AsyncParsableCommand {
             }
         }
         if interrupted, case .failure(is CancellationError) = outcome,
-            var status = await runtime.engine.courseStatus(in: outputFolder)
+            var status = await runtime.engine.records.courseStatus(in: outputFolder)
         {
             // The answers in flight did not arrive within the stop timeout: what was published
             // stays, and the page says the course stopped.

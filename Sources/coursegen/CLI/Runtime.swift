@@ -55,7 +55,7 @@ struct Runtime: Sendable {
         await scheduler.update(settings.scheduler)
         await scheduler.replaceProvider(provider)
         await scheduler.resume()
-        await engine.forgetStop()
+        await engine.records.forgetStop()
     }
 
     /// The provider `settings` name, sending through `httpClient`.

@@ -106,8 +106,8 @@ struct CourseReader: Sendable {
             return Result(read: .unreadable(await problem(error, in: file)), error: "\(error)")
         }
         guard let outline = parsed.outline, let settings = parsed.settings else { return parsed }
-        async let isUpToDate = engine.isUpToDate(outline, settings: settings, in: folder)
-        async let keptRetry = engine.retry(for: outline, settings: settings, in: folder)
+        async let isUpToDate = engine.records.isUpToDate(outline, settings: settings, in: folder)
+        async let keptRetry = engine.records.retry(for: outline, settings: settings, in: folder)
         return Result(
             read: .parsed(
                 digest: Self.digest(outline, settings),

@@ -313,7 +313,7 @@ actor RunCoordinator {
         courses[path] = course
         guard changed else { return }
         await resetTimer()
-        if let folder = reader.folder(of: course.file) { await engine.recordRetry(retry, in: folder) }
+        if let folder = reader.folder(of: course.file) { await engine.records.recordRetry(retry, in: folder) }
     }
 
     /// Sets the one timer to the earliest retry (none when nothing is scheduled).
@@ -376,7 +376,7 @@ actor RunCoordinator {
         guard let course = courses[path], !draining || evenWhileStopping || course.run != nil,
             let folder = reader.folder(of: course.file)
         else { return }
-        let base = await engine.courseStatus(in: folder, watched: true)
+        let base = await engine.records.courseStatus(in: folder, watched: true)
         guard let current = courses[path],
             let status = DaemonStatus.page(
                 current,
