@@ -75,6 +75,7 @@ let package = Package(
             dependencies: [
                 "CInotify",
                 "CLinux",
+                "Platform",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -248,6 +249,7 @@ let package = Package(
             name: "WatcherTests",
             dependencies: [
                 "Watcher",
+                "Platform",
                 "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),

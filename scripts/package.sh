@@ -15,7 +15,7 @@
 # - scripts/install.sh --prefix /usr --destdir STAGE builds the release binary exactly as an
 #   installation from source does (Swift runtime linked in, stripped) and stages every file it
 #   installs, so the package and the installer cannot drift apart;
-# - the version is the binary's own (`coursegen --version`, from Sources/coursegen/CLI/Release.swift);
+# - the version is the binary's own (`coursegen --version`, from Sources/coursegen/Commands/Release.swift);
 #   packaging/deb/changelog must have its newest entry for that version, and its trailer names the
 #   maintainer;
 # - Debian's additions: the manual page and the changelog compressed (gzip -9n), the copyright

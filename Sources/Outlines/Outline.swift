@@ -1,4 +1,4 @@
-import Platform
+public import Platform
 
 /// A course outline as its author wrote it: course-level fields and an ordered list of chapters.
 ///
@@ -112,18 +112,37 @@ extension Outline {
 ///
 /// `description` is `FILE:LINE: message` (or `FILE: message` when no line applies), where the
 /// message says what is wrong and how to fix it.
-public struct OutlineError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct OutlineError: CodedError, Hashable {
+    public enum Code: String, ErrorCode {
+        /// The file cannot be opened or read as an outline file (missing, unreadable, not a
+        /// regular file, too large, a name with no outline extension).
+        case cannotRead
+        /// The file's text is not a usable outline (syntax, keys, values, chapters).
+        case invalid
+    }
+
+    public var code: Code
     /// The outline's path as the user named it.
     public var file: String
     /// The 1-based line the problem is on, when there is one.
     public var line: Int?
     /// What is wrong and how to fix it, one sentence or two, no trailing newline.
     public var message: String
+    public var origin: SourceOrigin
 
-    public init(file: String, line: Int? = nil, message: String) {
+    public init(
+        _ code: Code = .invalid,
+        file: String,
+        line: Int? = nil,
+        message: String,
+        fileID: String = #fileID,
+        codeLine: Int = #line
+    ) {
+        self.code = code
         self.file = file
         self.line = line
         self.message = message
+        self.origin = SourceOrigin(fileID: fileID, line: codeLine)
     }
 
     public var description: String {

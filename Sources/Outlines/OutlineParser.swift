@@ -49,6 +49,7 @@ public enum OutlineParser {
         let name = displayName ?? path
         guard let format = OutlineFormat(fileName: path) else {
             throw OutlineError(
+                .cannotRead,
                 file: name,
                 message: "not an outline file name: name it with .md (or .markdown), .yaml (or .yml) or .json"
             )
@@ -93,6 +94,7 @@ public enum OutlineParser {
 extension OutlineError {
     static func tooLarge(file: String, size: Int) -> OutlineError {
         OutlineError(
+            .cannotRead,
             file: file,
             message: "the outline is \(size) bytes, over the limit of \(OutlineParser.maximumFileSize) bytes (1 MiB): "
                 + "split the course into several outlines"
@@ -114,11 +116,13 @@ enum OutlineFile {
             case .cannotRead(let code): throw failure(code, doing: "read", file: displayName)
             case .notRegular(isDirectory: true):
                 throw OutlineError(
+                    .cannotRead,
                     file: displayName,
                     message: "this is a directory, not an outline file: name a .md, .yaml or .json file"
                 )
             case .notRegular(isDirectory: false):
                 throw OutlineError(
+                    .cannotRead,
                     file: displayName,
                     message:
                         "this is not a regular file (a FIFO, socket or device): save the outline as an ordinary file"
@@ -137,6 +141,6 @@ enum OutlineFile {
         case .tooManySymbolicLinkLevels: advice = "the path has a symbolic link loop; fix the link"
         default: advice = "check the file and try again"
         }
-        return OutlineError(file: file, message: "cannot \(action) the outline: \(code.words); \(advice)")
+        return OutlineError(.cannotRead, file: file, message: "cannot \(action) the outline: \(code.words); \(advice)")
     }
 }

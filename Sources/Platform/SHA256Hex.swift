@@ -1,5 +1,4 @@
 import Crypto
-import Platform
 
 extension Sequence<UInt8> {
     /// Lowercase hexadecimal, two digits per byte.

@@ -1,4 +1,5 @@
 import Foundation
+public import Platform
 
 /// Something that writes a chapter's text: Gemini (`GeminiProvider`) or an OpenAI-compatible
 /// server (`OpenAIProvider`).
@@ -122,8 +123,8 @@ public struct Usage: Sendable, Hashable, Codable {
 }
 
 /// A failed request, classified once by the provider so the scheduler acts on the class.
-public struct ProviderError: Error, Sendable, Hashable, Codable, CustomStringConvertible {
-    public enum Disposition: String, Sendable, Hashable, Codable {
+public struct ProviderError: CodedError, Hashable, Codable {
+    public enum Disposition: String, Codable, ErrorCode {
         /// Transient: try again after a backoff (or after `retryDelay` when the API named one).
         case retry
         /// The answer ran out of output budget while thinking: try again with a larger budget.
@@ -159,6 +160,13 @@ public struct ProviderError: Error, Sendable, Hashable, Codable, CustomStringCon
     /// A sign that the API is overloaded (503, 504, a timeout, a stalled stream): the scheduler
     /// lowers how many requests it keeps in flight.
     public var overloaded: Bool
+    /// Where the provider classified it; not kept in the state folder (an error read back from
+    /// it has an empty origin).
+    public var origin = SourceOrigin(fileID: "", line: 0)
+
+    private enum CodingKeys: String, CodingKey {
+        case disposition, message, httpStatus, retryDelay, usage, overloaded
+    }
 
     public init(
         _ disposition: Disposition,
@@ -166,7 +174,9 @@ public struct ProviderError: Error, Sendable, Hashable, Codable, CustomStringCon
         httpStatus: Int? = nil,
         retryDelay: Duration? = nil,
         usage: Usage? = nil,
-        overloaded: Bool = false
+        overloaded: Bool = false,
+        fileID: String = #fileID,
+        line: Int = #line
     ) {
         self.disposition = disposition
         self.message = message
@@ -174,6 +184,22 @@ public struct ProviderError: Error, Sendable, Hashable, Codable, CustomStringCon
         self.retryDelay = retryDelay
         self.usage = usage
         self.overloaded = overloaded
+        self.origin = SourceOrigin(fileID: fileID, line: line)
+    }
+
+    /// The classification the scheduler acts on.
+    public var code: Disposition { disposition }
+
+    /// Errors are equal when they say the same (where they were made is not part of it).
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        (lhs.disposition, lhs.message, lhs.httpStatus, lhs.retryDelay, lhs.usage, lhs.overloaded)
+            == (rhs.disposition, rhs.message, rhs.httpStatus, rhs.retryDelay, rhs.usage, rhs.overloaded)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(disposition)
+        hasher.combine(message)
+        hasher.combine(httpStatus)
     }
 
     /// Whether trying again later may succeed (see `GenerationFailure.mayPassWithTime`).

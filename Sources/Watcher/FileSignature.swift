@@ -1,19 +1,5 @@
+import Platform
 import SystemPackage
-
-/// Which file system object a path names: its device and inode.
-struct FileIdentity: Sendable, Hashable {
-    var device: UInt64
-    var inode: UInt64
-
-    init(device: UInt64, inode: UInt64) {
-        self.device = device
-        self.inode = inode
-    }
-
-    init(_ status: Stat) {
-        self.init(device: UInt64(status.deviceID.rawValue), inode: UInt64(status.inode.rawValue))
-    }
-}
 
 /// What a periodic scan compares to tell, without reading a file, whether it may have changed: which file it is
 /// (device and inode: a rename onto it replaces it), its size, and its modification and status-change times

@@ -1,4 +1,5 @@
 import Glibc
+import Platform
 import SystemPackage
 
 /// Looks at inbox entries on disk: what a path is, what a folder holds, and the signatures a periodic scan
@@ -28,19 +29,19 @@ struct InboxInspector: Sendable {
         case .directory: return .folder
         case .regular:
             // Reached through a folder that a symlink replaced after it was watched: treat as a link.
-            guard let target = Self.resolvedPath(path) else { return .missing }
-            guard let root = Self.resolvedPath(inbox), target.hasPrefix(root + "/") else {
-                return .linkOutsideInbox(target: target)
+            guard let target = AbsolutePath(path).real else { return .missing }
+            guard let root = AbsolutePath(inbox).real, root.contains(target) else {
+                return .linkOutsideInbox(target: target.string)
             }
             return .file
         case .symbolicLink:
-            guard let target = Self.resolvedPath(path) else { return .other }
-            guard let root = Self.resolvedPath(inbox), target.hasPrefix(root + "/") else {
-                return .linkOutsideInbox(target: target)
+            guard let target = AbsolutePath(path).real else { return .other }
+            guard let root = AbsolutePath(inbox).real, root.contains(target) else {
+                return .linkOutsideInbox(target: target.string)
             }
-            let excluded = excludedPaths.compactMap(Self.resolvedPath)
-            if excluded.contains(where: { target == $0 || target.hasPrefix($0 + "/") }) { return .other }
-            let targetStatus = try? Stat(FilePath(target), followTargetSymlink: false)
+            let excluded = excludedPaths.compactMap { AbsolutePath($0).real }
+            if excluded.contains(where: { target == $0 || $0.contains(target) }) { return .other }
+            let targetStatus = try? Stat(target.path, followTargetSymlink: false)
             return targetStatus?.type == .regular ? .linkToFile : .other
         default:
             return .other
@@ -60,10 +61,10 @@ struct InboxInspector: Sendable {
     /// (so `/srv/inbox/out` and `/data/inbox/out` both match when `/srv/inbox` links to `/data/inbox`).
     func excludedRelativePaths() -> Set<String> {
         var relative: Set<String> = []
-        let root = Self.resolvedPath(inbox)
-        for excluded in excludedPaths {
-            if let path = Self.relative(excluded, to: inbox) { relative.insert(path) }
-            if let root, let resolved = Self.resolvedPath(excluded), let path = Self.relative(resolved, to: root) {
+        let (inbox, root) = (AbsolutePath(inbox), AbsolutePath(inbox).real)
+        for excluded in excludedPaths.map({ AbsolutePath($0) }) {
+            if let path = inbox.relative(excluded) { relative.insert(path) }
+            if let root, let resolved = excluded.real, let path = root.relative(resolved) {
                 relative.insert(path)
             }
         }
@@ -134,20 +135,6 @@ struct InboxInspector: Sendable {
             status = target
         }
         return status.type == .regular ? FileSignature(status) : nil
-    }
-
-    /// `path` with every symlink resolved, or nil if it does not resolve.
-    static func resolvedPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
-
-    /// `path` relative to `root` ("" for the root itself), or nil if it is not inside it. Both are normalised
-    /// lexically first (symlinks untouched).
-    static func relative(_ path: String, to root: String) -> String? {
-        var path = FilePath(path).lexicallyNormalized()
-        return path.removePrefix(FilePath(root).lexicallyNormalized()) ? path.string : nil
     }
 }
 

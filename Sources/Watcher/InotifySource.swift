@@ -1,6 +1,7 @@
 import CInotify
 import Foundation
 import Glibc
+import Platform
 import Logging
 import NIOConcurrencyHelpers
 import SystemPackage

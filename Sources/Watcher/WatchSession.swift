@@ -1,4 +1,5 @@
 import Logging
+import Platform
 import SystemPackage
 
 /// One iteration of an `InboxWatcher`: starts the event source, scans, and turns raw events and periodic scans

@@ -1,36 +1,28 @@
+public import Platform
 import SystemPackage
 
 /// Why an `InboxWatcher` stopped. Its `description` says what went wrong and what to do.
-public struct WatcherError: Error, Sendable, CustomStringConvertible {
+public struct WatcherError: CodedError {
     /// A stable classification of the failure.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: String {
-            case watchLimitReached, instanceLimitReached, descriptorTooHigh, alreadyWatching
-            case permissionDenied, controlFolderFailed, inotifyFailed, scanFailed, stopped
-        }
-        private let value: Value
-        private init(_ value: Value) { self.value = value }
-
+    public enum Code: String, ErrorCode {
         /// The per-user `fs.inotify.max_user_watches` limit is reached.
-        public static let watchLimitReached = Code(.watchLimitReached)
+        case watchLimitReached
         /// The per-user `fs.inotify.max_user_instances` limit is reached.
-        public static let instanceLimitReached = Code(.instanceLimitReached)
+        case instanceLimitReached
         /// libinotifytools' descriptor would be 1024 or more, where its `select()` aborts the process.
-        public static let descriptorTooHigh = Code(.descriptorTooHigh)
+        case descriptorTooHigh
         /// Another `InboxWatcher` is iterating in this process (libinotifytools is one global instance).
-        public static let alreadyWatching = Code(.alreadyWatching)
+        case alreadyWatching
         /// The inbox itself cannot be read or watched.
-        public static let permissionDenied = Code(.permissionDenied)
+        case permissionDenied
         /// The private folder used to wake the inotify thread could not be created or watched.
-        public static let controlFolderFailed = Code(.controlFolderFailed)
+        case controlFolderFailed
         /// inotify failed in another way (the message has the system error).
-        public static let inotifyFailed = Code(.inotifyFailed)
+        case inotifyFailed
         /// The inbox folder cannot be listed for a reason other than permissions (the message has the system error).
-        public static let scanFailed = Code(.scanFailed)
+        case scanFailed
         /// The inotify thread has already stopped.
-        public static let stopped = Code(.stopped)
-
-        public var description: String { value.rawValue }
+        case stopped
     }
 
     /// The classification.
@@ -38,16 +30,12 @@ public struct WatcherError: Error, Sendable, CustomStringConvertible {
     /// What went wrong and what to do, naming the path involved.
     public let message: String
     /// Where in the Watcher module the error was made.
-    public let fileID: String
-    public let line: Int
-
-    public var description: String { message }
+    public let origin: SourceOrigin
 
     private init(_ code: Code, _ message: String, fileID: String, line: Int) {
         self.code = code
         self.message = message
-        self.fileID = fileID
-        self.line = line
+        self.origin = SourceOrigin(fileID: fileID, line: line)
     }
 
     static func watchLimitReached(path: String, limit: Int, fileID: String = #fileID, line: Int = #line) -> Self {

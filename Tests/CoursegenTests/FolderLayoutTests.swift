@@ -1,5 +1,6 @@
 import FakeGemini
 import Foundation
+import Platform
 import TestSupport
 import Testing
 
@@ -27,7 +28,7 @@ struct FolderLayoutTests {
         ] as [(String, String, String, String?)]
     )
     func layouts(inbox: String, output: String, state: String, problem: String?) {
-        let found = FolderLayout(inbox: inbox, output: output, state: state).problem
+        let found = FolderLayout(inbox: AbsolutePath(inbox), output: AbsolutePath(output), state: AbsolutePath(state)).problem
         if let problem {
             #expect(found?.contains(problem) == true, "\(found ?? "no problem found")")
         } else {
@@ -40,9 +41,12 @@ struct FolderLayoutTests {
         let temp = try TemporaryFolder()
         try FileManager.default.createDirectory(atPath: "\(temp.path)/real", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: "\(temp.path)/link", withDestinationPath: "\(temp.path)/real")
-        let root = FolderLayout.resolved(temp.path)
-        #expect(FolderLayout.resolved("\(temp.path)/link") == "\(root)/real")
-        #expect(FolderLayout.resolved("\(temp.path)/link/not/yet") == "\(root)/real/not/yet")
+        let root = AbsolutePath(temp.path).resolved.string
+        #expect(AbsolutePath("\(temp.path)/link").resolved.string == "\(root)/real")
+        #expect(AbsolutePath("\(temp.path)/link/not/yet").resolved.string == "\(root)/real/not/yet")
+        #expect(AbsolutePath("\(temp.path)/link/../real/./not//yet/").resolved.string == "\(root)/real/not/yet")
+        #expect(AbsolutePath("/../..").resolved.string == "/")
+        #expect(AbsolutePath("b/../c", from: "/a").string == "/a/c")
     }
 
     @Test(
@@ -63,7 +67,7 @@ struct FolderLayoutTests {
         )
         try await server.shutdown()
         #expect(result.status == 78, "\(result.standardError.suffix(1000))")
-        #expect(result.standardError.contains("\(FolderLayout.resolved(temp.path))/books"))
+        #expect(result.standardError.contains("\(AbsolutePath(temp.path).resolved)/books"))
         #expect(server.statistics.requestCount == 0)
         #expect(temp.list("books") == before)
         #expect(!FileManager.default.fileExists(atPath: "\(temp.path)/state"))

@@ -1,3 +1,4 @@
+import Platform
 import TestSupport
 import Testing
 
@@ -5,7 +6,7 @@ import Testing
 
 @Suite("Choosing the log output from JOURNAL_STREAM")
 struct JournalStreamTests {
-    private let standardError = LogOutput.FileIdentity(device: 64769, inode: 1_234_567)
+    private let standardError = FileIdentity(device: 64769, inode: 1_234_567)
 
     @Test("the journal when JOURNAL_STREAM names standard error's device and inode")
     func matching() {
@@ -30,10 +31,10 @@ struct JournalStreamTests {
 
     @Test("DEV:INODE parses as two decimal numbers")
     func parsing() {
-        #expect(LogOutput.parseJournalStream("8:3") == LogOutput.FileIdentity(device: 8, inode: 3))
+        #expect(LogOutput.parseJournalStream("8:3") == FileIdentity(device: 8, inode: 3))
         #expect(
             LogOutput.parseJournalStream("18446744073709551615:1")
-                == LogOutput.FileIdentity(device: .max, inode: 1)
+                == FileIdentity(device: .max, inode: 1)
         )
         #expect(LogOutput.parseJournalStream("8:") == nil)
         #expect(LogOutput.parseJournalStream(":3") == nil)

@@ -190,7 +190,7 @@ struct PromptTemplateTests {
             _ = try PromptTemplate(text, role: .chapter, origin: "team/style.mustache")
         } throws: { error in
             guard let error = error as? PromptTemplateError else { return false }
-            #expect(error.origin == "team/style.mustache")
+            #expect(error.file == "team/style.mustache")
             #expect(error.line == line, "\(error)")
             #expect(error.message.contains(message), "\(error)")
             return true

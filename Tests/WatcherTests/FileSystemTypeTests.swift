@@ -1,5 +1,6 @@
 import Foundation
 import SystemPackage
+import Platform
 import TestSupport
 import Testing
 
@@ -84,7 +85,7 @@ struct FileSystemTypeTests {
 enum MountTable {
     /// The file system type of the mount holding `path` (the longest mount point that is a prefix of it).
     static func fileSystemType(of path: String) -> String? {
-        guard let resolved = InboxInspector.resolvedPath(path),
+        guard let resolved = AbsolutePath(path).real?.string,
             let table = Disk.readProcFile("/proc/self/mountinfo")
         else { return nil }
         var best: (mountPoint: String, type: String)?

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+public import Platform
 public import Providers
 
 /// What one run spends, priced at its model's price, and the budget its requests must stay
@@ -162,23 +163,40 @@ public final class Spending: Sendable {
 }
 
 /// Why an attempt was not sent: the run's budget.
-public struct BudgetRefusal: Error, Sendable, Hashable, CustomStringConvertible {
-    public var message: String
+public struct BudgetRefusal: CodedError, Hashable {
+    public enum Code: String, ErrorCode {
+        /// The attempt could cost more than the budget has left.
+        case overBudget
+        /// The run has a budget, and the model no price to hold it to.
+        case noPrice
+    }
 
-    static func overBudget(budget: Double, spent: Double, most: Double) -> BudgetRefusal {
+    public let code: Code
+    public let origin: SourceOrigin
+    public let message: String
+
+    static func overBudget(
+        budget: Double,
+        spent: Double,
+        most: Double,
+        fileID: String = #fileID,
+        line: Int = #line
+    ) -> BudgetRefusal {
         BudgetRefusal(
+            code: .overBudget,
+            origin: SourceOrigin(fileID: fileID, line: line),
             message: "not sent: the run's budget of \(CostEstimate.format(budget)) would not cover it "
                 + "(\(CostEstimate.format(spent)) spent, and it may cost up to \(CostEstimate.format(most))); "
                 + "raise the budget (--budget, or budget: in the outline), or save the outline to try again"
         )
     }
 
-    static func noPrice(model: String) -> BudgetRefusal {
+    static func noPrice(model: String, fileID: String = #fileID, line: Int = #line) -> BudgetRefusal {
         BudgetRefusal(
+            code: .noPrice,
+            origin: SourceOrigin(fileID: fileID, line: line),
             message: "not sent: the run has a budget, but the model \(model) has no price to estimate it with; "
                 + "add the model to the prices setting"
         )
     }
-
-    public var description: String { message }
 }

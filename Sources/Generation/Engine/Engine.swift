@@ -2,8 +2,8 @@ import Foundation
 public import Logging
 import Metrics
 import NIOConcurrencyHelpers
-public import Providers
-public import Outlines
+import Providers
+import Outlines
 import Platform
 
 /// Brings outlines' published folders up to date, paying only for chapters whose key is not yet

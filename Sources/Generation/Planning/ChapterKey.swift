@@ -1,7 +1,7 @@
 import Crypto
 public import Outlines
 public import Providers
-public import Platform
+import Platform
 
 extension ChapterKey {
     /// The key of chapter `index` (0-based) of `outline`.

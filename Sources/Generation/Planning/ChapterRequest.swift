@@ -1,6 +1,6 @@
 public import Outlines
 public import Providers
-public import Platform
+import Platform
 
 extension ChapterRequest {
     /// Builds the request for chapter `index` (0-based) of `outline` under `settings`.

@@ -214,8 +214,8 @@ struct Plan: Sendable, Hashable {
         var carried = Set([sha256Hex(summary)])
         for chapter in chapters {
             switch chapter.source {
-            case .body(let key): inputs.available[key].map { carried.insert($0) }
-            case .live(let file): inputs.live[file].map { carried.insert($0) }
+            case .body(let key): if let bytes = inputs.available[key] { carried.insert(bytes) }
+            case .live(let file): if let bytes = inputs.live[file] { carried.insert(bytes) }
             case nil: break
             }
         }

@@ -1,6 +1,6 @@
 import Foundation
 import SystemPackage
-public import Platform
+import Platform
 public import Outlines
 
 /// Reads prompt template files: the installation's (`system-template`, `chapter-template`) and a
@@ -28,7 +28,7 @@ public enum CoursePrompts {
         guard outline.prompt != nil || outline.systemPrompt != nil else { return settings }
         let folder = (outlinePath as NSString).deletingLastPathComponent
         let displayFolder = (displayName as NSString).deletingLastPathComponent
-        let boundary = resolved(root ?? folder)
+        let boundary = AbsolutePath(root ?? folder).resolved
         for (key, reference, role) in [
             ("prompt", outline.prompt, PromptTemplate.Role.chapter),
             ("system-prompt", outline.systemPrompt, .system),
@@ -48,8 +48,8 @@ public enum CoursePrompts {
                     "which is not there: create it beside the outline, or remove the key to use the installation's template"
                 )
             }
-            let target = resolved(path)
-            guard target.hasPrefix(boundary == "/" ? "/" : boundary + "/") else {
+            let target = AbsolutePath(path).resolved
+            guard boundary.contains(target) else {
                 throw refuse("which leads outside the inbox (\(target)): keep templates in the inbox")
             }
             let template = try load(path, role: role, displayName: shown)
@@ -70,7 +70,7 @@ public enum CoursePrompts {
     {
         let shown = displayName ?? path
         func failure(_ message: String) -> PromptTemplateError {
-            PromptTemplateError(origin: shown, line: nil, message: message)
+            PromptTemplateError(.cannotRead, file: shown, line: nil, message: message)
         }
         let bytes: [UInt8]
         do {
@@ -92,9 +92,5 @@ public enum CoursePrompts {
             throw failure("the template is not UTF-8 text: save it as UTF-8")
         }
         return try PromptTemplate(text, role: role, origin: shown)
-    }
-
-    private static func resolved(_ path: String) -> String {
-        URL(fileURLWithPath: path).resolvingSymlinksInPath().path
     }
 }

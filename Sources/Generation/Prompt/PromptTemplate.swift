@@ -1,3 +1,4 @@
+public import Platform
 import Mustache
 import Outlines
 
@@ -47,12 +48,12 @@ public struct PromptTemplate: Sendable, Hashable, CustomStringConvertible {
             template = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + text)
         } catch let error as MustacheTemplate.ParserError {
             throw PromptTemplateError(
-                origin: origin,
+                file: origin,
                 line: error.context.lineNumber,
                 message: "\(Self.explain(error.error)): fix the template"
             )
         } catch {
-            throw PromptTemplateError(origin: origin, line: nil, message: "\(error): fix the template")
+            throw PromptTemplateError(file: origin, line: nil, message: "\(error): fix the template")
         }
         self.role = role
         self.text = text
@@ -134,19 +135,37 @@ public struct PromptTemplates: Sendable, Hashable {
 }
 
 /// A template that cannot be used, with where and what to do.
-public struct PromptTemplateError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct PromptTemplateError: CodedError, Hashable {
+    public enum Code: String, ErrorCode {
+        /// The template file cannot be read (missing, not a regular file, too large, not UTF-8).
+        case cannotRead
+        /// Its text is not a usable template (a tag, a section, a variable).
+        case invalid
+    }
+
+    public var code: Code
     /// The template's path (or "the built-in ... template").
-    public var origin: String
+    public var file: String
     public var line: Int?
     public var message: String
+    public var origin: SourceOrigin
 
-    public init(origin: String, line: Int?, message: String) {
-        self.origin = origin
+    public init(
+        _ code: Code = .invalid,
+        file: String,
+        line: Int?,
+        message: String,
+        fileID: String = #fileID,
+        codeLine: Int = #line
+    ) {
+        self.code = code
+        self.file = file
         self.line = line
         self.message = message
+        self.origin = SourceOrigin(fileID: fileID, line: codeLine)
     }
 
     public var description: String {
-        if let line { "\(origin):\(line): \(message)" } else { "\(origin): \(message)" }
+        if let line { "\(file):\(line): \(message)" } else { "\(file): \(message)" }
     }
 }

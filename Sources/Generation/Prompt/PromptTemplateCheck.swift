@@ -21,7 +21,7 @@ enum PromptTemplateCheck {
             let bodyStart = isTriple ? rest.index(after: tagStart.upperBound) : tagStart.upperBound
             guard let close = rest[bodyStart...].range(of: closing) else {
                 throw PromptTemplateError(
-                    origin: origin,
+                    file: origin,
                     line: tagLine,
                     message: "a tag is not finished: close the `{{` with `\(closing)`"
                 )
@@ -30,7 +30,7 @@ enum PromptTemplateCheck {
             line += body.count { $0 == "\n" }
             rest = rest[close.upperBound...]
             func fail(_ message: String) -> PromptTemplateError {
-                PromptTemplateError(origin: origin, line: tagLine, message: message)
+                PromptTemplateError(file: origin, line: tagLine, message: message)
             }
 
             let trimmed = body.trimmingWhitespace()
@@ -70,7 +70,7 @@ enum PromptTemplateCheck {
         }
         if let unclosed = open.last {
             throw PromptTemplateError(
-                origin: origin,
+                file: origin,
                 line: unclosed.line,
                 message:
                     "the section `{{#\(unclosed.name)}}` is never closed: add `{{/\(unclosed.name)}}` where it ends"

@@ -1,7 +1,7 @@
 public import Foundation
 public import Logging
 import Metrics
-public import Platform
+import Platform
 public import Providers
 
 /// The one gate every request in the process goes through (the quota is per project, shared by

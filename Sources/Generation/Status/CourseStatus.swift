@@ -1,5 +1,5 @@
 public import Foundation
-public import Platform
+import Platform
 public import Providers
 
 /// Everything an author or a tool needs to know about one course: what is happening to it, what

@@ -1,3 +1,5 @@
+public import Platform
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -40,23 +42,27 @@ public final class DaemonLock: Sendable {
 
 /// A state folder another `coursegen watch` runs on. Its `description` names the folder and the
 /// other daemon's PID, and what to do.
-public struct StateFolderInUse: Error, Sendable, CustomStringConvertible {
+public struct StateFolderInUse: CodedError {
+    public enum Code: String, ErrorCode {
+        /// Another daemon holds the state folder's lock.
+        case stateFolderInUse
+    }
+
+    public let code = Code.stateFolderInUse
     /// The state folder.
     public let folder: String
     /// The PID the other daemon wrote; nil when it could not be read (it had not written it yet).
     public let pid: Int32?
     /// Where the error was made.
-    public let fileID: String
-    public let line: Int
+    public let origin: SourceOrigin
 
     public init(folder: String, pid: Int32?, fileID: String = #fileID, line: Int = #line) {
         self.folder = folder
         self.pid = pid
-        self.fileID = fileID
-        self.line = line
+        self.origin = SourceOrigin(fileID: fileID, line: line)
     }
 
-    public var description: String {
+    public var message: String {
         let other = pid.map { "another coursegen watch (PID \($0))" } ?? "another coursegen watch"
         let stop = pid.map { " (kill \($0), or `systemctl stop coursegen` if it is the service)" } ?? ""
         return "\(other) is already running on the state folder \(folder); two daemons on one state folder would "

@@ -1,13 +1,13 @@
 import CLinux
 public import SystemPackage
-import Platform
+public import Platform
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// A file operation that failed: what coursegen was doing, on which path, why, and what to do.
-public struct FileError: Error, Sendable, CustomStringConvertible {
+public struct FileError: CodedError {
     /// The path the operation was about.
     public let path: String
     /// What coursegen was doing ("write", "rename", ...).
@@ -15,21 +15,22 @@ public struct FileError: Error, Sendable, CustomStringConvertible {
     /// The system's reason.
     public let errno: Errno
     /// Where in coursegen the error was made.
-    public let fileID: String
-    public let line: Int
+    public let origin: SourceOrigin
 
     public init(path: String, operation: String, errno: Errno, fileID: String = #fileID, line: Int = #line) {
         self.path = path
         self.operation = operation
         self.errno = errno
-        self.fileID = fileID
-        self.line = line
+        self.origin = SourceOrigin(fileID: fileID, line: line)
     }
+
+    /// The system's reason classifies it: out of space, permission, a name too long.
+    public var code: Errno { errno }
 
     /// True when the file system is full or the quota is used up: freeing space fixes it.
     public var isOutOfSpace: Bool { errno == .noSpace || errno == .diskQuotaExceeded }
 
-    public var description: String {
+    public var message: String {
         let hint: String
         switch errno {
         case .noSpace, .diskQuotaExceeded:
@@ -216,9 +217,8 @@ struct FileSystem: Sendable {
     }
 
     /// Device and inode of `path` (not following a symlink), to tell whether two names are one file.
-    func identity(of path: String) -> (device: UInt64, inode: UInt64)? {
-        guard let status = try? Stat(FilePath(path), followTargetSymlink: false) else { return nil }
-        return (UInt64(status.deviceID.rawValue), UInt64(status.inode.rawValue))
+    func identity(of path: String) -> FileIdentity? {
+        FileIdentity(path: path)
     }
 
     /// What tells two versions of a file apart without reading them: a replaced file has a new

@@ -127,11 +127,7 @@ final class FileLock: Sendable {
             }
             // The holder before may have removed the file between our open and our lock: a lock
             // on a removed file guards nothing.
-            var locked = stat()
-            var named = stat()
-            if fstat(fd, &locked) == 0, stat(path, &named) == 0, locked.st_dev == named.st_dev,
-                locked.st_ino == named.st_ino
-            {
+            if let locked = FileIdentity(descriptor: fd), locked == FileIdentity(path: path, followingSymlink: true) {
                 return FileLock(path: path, descriptor: fd)
             }
             close(fd)

@@ -76,8 +76,7 @@ struct CourseReader: Sendable {
                 guard !state.wroteFile(at: file.path) else { return Result(read: .writtenByCoursegen) }
                 // The watcher refuses symlinks leading out of the inbox; this checks again right
                 // before reading, in case a link was swapped in since.
-                guard let real = FolderLayout.real(file.path), FolderLayout.isInside(real, FolderLayout.resolved(inbox))
-                else {
+                guard let real = AbsolutePath(file.path).real, AbsolutePath(inbox).resolved.contains(real) else {
                     return Result(read: .outsideInbox)
                 }
                 let outline = try OutlineParser.parse(fileAt: file.path)
@@ -142,7 +141,7 @@ struct CourseReader: Sendable {
         if let error = error as? PromptTemplateError {
             // The template's own line, read from the template beside the outline.
             let text = await line(error.line, of: "\(inbox)/\(error.origin)")
-            return .init(file: error.origin, line: error.line, message: error.message, text: text)
+            return .init(file: error.file, line: error.line, message: error.message, text: text)
         }
         guard let error = error as? OutlineError else {
             return .init(file: file.relativePath, line: nil, message: "\(error)", text: nil)

@@ -36,7 +36,7 @@ actor RetryTimer {
             Task {
                 let slept: Void? = try? await clock.sleep(for: wait)
                 if slept != nil, !Task.isCancelled { await fire() }
-                await self.ended(id)
+                self.ended(id)
             }
         )
     }

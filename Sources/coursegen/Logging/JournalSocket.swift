@@ -1,3 +1,6 @@
+import Platform
+import SystemPackage
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -22,15 +25,15 @@ final class JournalSocket: Sendable {
     ///   or `@name`, `.socket` when no socket can be made, `.unreachable` when nothing receives
     ///   datagrams at `path` (journald is not running, or this is not a systemd machine).
     init(path: String = JournalSocket.defaultPath) throws(JournalError) {
-        guard let address = UnixSocketAddress(path) else { throw JournalError(.badAddress, path: path, errno: EINVAL) }
+        guard let address = UnixSocketAddress(path) else { throw JournalError(.badAddress, path: path, errno: .invalidArgument) }
         let probe = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard probe >= 0 else { throw JournalError(.socket, path: path, errno: errno) }
+        guard probe >= 0 else { throw JournalError(.socket, path: path, errno: .current) }
         defer { close(probe) }
         let connected = address.withSocketAddress { connect(probe, $0, $1) }
-        guard connected == 0 else { throw JournalError(.unreachable, path: path, errno: errno) }
+        guard connected == 0 else { throw JournalError(.unreachable, path: path, errno: .current) }
 
         let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw JournalError(.socket, path: path, errno: errno) }
+        guard descriptor >= 0 else { throw JournalError(.socket, path: path, errno: .current) }
         self.address = address
         self.descriptor = descriptor
     }
@@ -51,7 +54,7 @@ final class JournalSocket: Sendable {
         if sent >= 0 { return }
         let code = errno
         guard code == EMSGSIZE || code == ENOBUFS else {
-            throw JournalError(.send, path: address.description, errno: code)
+            throw JournalError(.send, path: address.description, errno: Errno(rawValue: code))
         }
         try sendThroughMemoryFile(entry)
     }
@@ -84,7 +87,7 @@ final class JournalSocket: Sendable {
             message.msg_controllen = space
             return sendmsg(descriptor, &message, Int32(MSG_NOSIGNAL))
         }
-        guard sent >= 0 else { throw JournalError(.send, path: address.description, errno: errno) }
+        guard sent >= 0 else { throw JournalError(.send, path: address.description, errno: .current) }
     }
 }
 
@@ -106,9 +109,9 @@ private struct MemoryFile {
         .map { unsafeBitCast($0, to: MemfdCreate.self) }
 
     init(contents: [UInt8], path: String) throws(JournalError) {
-        guard let memfdCreate = Self.memfdCreate else { throw JournalError(.memfd, path: path, errno: ENOSYS) }
+        guard let memfdCreate = Self.memfdCreate else { throw JournalError(.memfd, path: path, errno: .noFunction) }
         let descriptor = memfdCreate("journal-entry", Self.allowSealing | Self.closeOnExec)
-        guard descriptor >= 0 else { throw JournalError(.memfd, path: path, errno: errno) }
+        guard descriptor >= 0 else { throw JournalError(.memfd, path: path, errno: .current) }
         var written = 0
         while written < contents.count {
             let result = contents.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
@@ -116,22 +119,22 @@ private struct MemoryFile {
             guard result > 0 else {
                 let code = errno
                 close(descriptor)
-                throw JournalError(.memfd, path: path, errno: code)
+                throw JournalError(.memfd, path: path, errno: Errno(rawValue: code))
             }
             written += result
         }
         guard fcntl(descriptor, Self.addSeals, Self.allSeals) == 0 else {
             let code = errno
             close(descriptor)
-            throw JournalError(.memfd, path: path, errno: code)
+            throw JournalError(.memfd, path: path, errno: Errno(rawValue: code))
         }
         self.descriptor = descriptor
     }
 }
 
 /// Why an entry could not reach journald.
-struct JournalError: Error, CustomStringConvertible {
-    enum Code: Sendable, Hashable {
+struct JournalError: CodedError {
+    enum Code: String, ErrorCode {
         /// The socket path is neither an absolute path nor an `@name`.
         case badAddress
         /// No socket could be created.
@@ -144,18 +147,20 @@ struct JournalError: Error, CustomStringConvertible {
         case memfd
     }
 
-    var code: Code
+    let code: Code
     /// The journal socket's path.
-    var path: String
-    var errno: Int32
+    let path: String
+    let errno: Errno
+    let origin: SourceOrigin
 
-    init(_ code: Code, path: String, errno: Int32) {
+    init(_ code: Code, path: String, errno: Errno, fileID: String = #fileID, line: Int = #line) {
         self.code = code
         self.path = path
         self.errno = errno
+        self.origin = SourceOrigin(fileID: fileID, line: line)
     }
 
-    var description: String {
+    var message: String {
         let what =
             switch code {
             case .badAddress: "is not an absolute path or @name"
@@ -164,6 +169,6 @@ struct JournalError: Error, CustomStringConvertible {
             case .send: "did not take an entry"
             case .memfd: "cannot take an oversized entry through a memfd"
             }
-        return "journal socket \(path) \(what): \(errnoDescription(errno))"
+        return "journal socket \(path) \(what): \(errno.words)"
     }
 }

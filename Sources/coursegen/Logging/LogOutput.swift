@@ -1,4 +1,5 @@
 import Logging
+import Platform
 
 #if canImport(Glibc)
     import Glibc
@@ -9,12 +10,6 @@ import Logging
 enum LogOutput: Sendable, Equatable {
     case journal
     case terminal
-
-    /// A file's identity as `fstat(2)` reports it.
-    struct FileIdentity: Sendable, Equatable {
-        var device: UInt64
-        var inode: UInt64
-    }
 
     /// The output for a process whose `$JOURNAL_STREAM` is `journalStream` and whose standard
     /// error is `standardError`: the journal only when the variable names exactly that file.
@@ -37,9 +32,7 @@ enum LogOutput: Sendable, Equatable {
 
     /// The identity of file descriptor 2, or nil when it is closed.
     static func standardErrorIdentity() -> FileIdentity? {
-        var info = stat()
-        guard fstat(2, &info) == 0 else { return nil }
-        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        FileIdentity(descriptor: 2)
     }
 
     /// Bootstraps swift-log (once per process, as `LoggingSystem.bootstrap` requires) with the

@@ -1,3 +1,6 @@
+import Platform
+import SystemPackage
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -63,10 +66,10 @@ struct SystemdNotifier: Sendable {
     private func send(_ assignments: [String: String], status: String? = nil) throws(SystemdNotifierError) {
         guard let socketAddress else { return }
         guard let address = UnixSocketAddress(socketAddress) else {
-            throw SystemdNotifierError(.unsupportedAddress, address: socketAddress, errno: EAFNOSUPPORT)
+            throw SystemdNotifierError(.unsupportedAddress, address: socketAddress, errno: .addressFamilyNotSupported)
         }
         let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw SystemdNotifierError(.socket, address: socketAddress, errno: errno) }
+        guard descriptor >= 0 else { throw SystemdNotifierError(.socket, address: socketAddress, errno: .current) }
         defer { close(descriptor) }
         let bytes = Array(Self.message(assignments, status: status).utf8)
         let sent = bytes.withUnsafeBytes { buffer in
@@ -75,7 +78,7 @@ struct SystemdNotifier: Sendable {
             }
         }
         guard sent == bytes.count else {
-            throw SystemdNotifierError(.send, address: socketAddress, errno: sent < 0 ? errno : EMSGSIZE)
+            throw SystemdNotifierError(.send, address: socketAddress, errno: sent < 0 ? .current : .messageTooLong)
         }
     }
 
@@ -101,8 +104,8 @@ struct SystemdNotifier: Sendable {
 }
 
 /// Why a message did not reach systemd.
-struct SystemdNotifierError: Error, CustomStringConvertible {
-    enum Code: Sendable, Hashable {
+struct SystemdNotifierError: CodedError {
+    enum Code: String, ErrorCode {
         /// `NOTIFY_SOCKET` is neither an absolute path nor an `@name` (e.g. a `vsock:` address).
         case unsupportedAddress
         /// No socket could be created.
@@ -111,24 +114,26 @@ struct SystemdNotifierError: Error, CustomStringConvertible {
         case send
     }
 
-    var code: Code
+    let code: Code
     /// The `NOTIFY_SOCKET` value.
-    var address: String
-    var errno: Int32
+    let address: String
+    let errno: Errno
+    let origin: SourceOrigin
 
-    init(_ code: Code, address: String, errno: Int32) {
+    init(_ code: Code, address: String, errno: Errno, fileID: String = #fileID, line: Int = #line) {
         self.code = code
         self.address = address
         self.errno = errno
+        self.origin = SourceOrigin(fileID: fileID, line: line)
     }
 
-    var description: String {
+    var message: String {
         let what =
             switch code {
             case .unsupportedAddress: "is not a supported address (expected /path or @name)"
             case .socket: "cannot be used: no socket could be created"
             case .send: "did not take the message"
             }
-        return "NOTIFY_SOCKET \(address) \(what): \(errnoDescription(errno))"
+        return "NOTIFY_SOCKET \(address) \(what): \(errno.words)"
     }
 }

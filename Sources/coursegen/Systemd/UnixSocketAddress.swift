@@ -41,8 +41,3 @@ struct UnixSocketAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
-
-/// The text of an `errno` value, for error descriptions.
-func errnoDescription(_ code: Int32) -> String {
-    String(cString: strerror(code))
-}

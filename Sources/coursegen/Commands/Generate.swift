@@ -51,7 +51,7 @@ struct Generate: AsyncParsableCommand {
             )
             throw Exit.usage
         }
-        let outlinePath = absolutePath(outline)
+        let outlinePath = AbsolutePath(outline).string
         let fileName = (outlinePath as NSString).lastPathComponent
         guard let folderName = Outline.folderName(forFile: fileName) else {
             printError(
@@ -72,7 +72,7 @@ struct Generate: AsyncParsableCommand {
         let generation = try await orExit(Exit.badOutline) {
             try CoursePrompts.settings(for: parsed, at: outlinePath, displayName: outline, base: settings.generation)
         }
-        let outputFolder = absolutePath(outputRoot) + "/" + folderName
+        let outputFolder = AbsolutePath(outputRoot).string + "/" + folderName
         try await orExit(Exit.badOutline) {
             try claimFolder(outputFolder, for: outlinePath, state: stateFolder)
         }
@@ -153,12 +153,24 @@ struct Generate: AsyncParsableCommand {
 }
 
 /// An outline refused because another outline file publishes into the same folder.
-struct FolderClash: Error, CustomStringConvertible {
-    var outline: String
-    var owner: String
-    var folder: String
+struct FolderClash: CodedError {
+    enum Code: String, ErrorCode {
+        /// Another outline publishes into the folder.
+        case folderTaken
+    }
 
-    var description: String {
+    let code = Code.folderTaken
+    let outline: String
+    let owner: String
+    let folder: String
+    let origin: SourceOrigin
+
+    init(outline: String, owner: String, folder: String, fileID: String = #fileID, line: Int = #line) {
+        (self.outline, self.owner, self.folder) = (outline, owner, folder)
+        self.origin = SourceOrigin(fileID: fileID, line: line)
+    }
+
+    var message: String {
         "\(outline): not published: \(owner) already publishes into \(folder); "
             + "rename one of the two files (the folder is named after the file name without its extension)"
     }

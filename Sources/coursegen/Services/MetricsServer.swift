@@ -1,4 +1,6 @@
 import Generation
+import Platform
+import SystemPackage
 import Logging
 import Metrics
 import NIOCore
@@ -46,7 +48,7 @@ struct MetricsServer: Service {
             // what the system said, in its words.
             let reason =
                 switch error {
-                case let error as IOError: errnoDescription(error.errnoCode).lowercased()
+                case let error as IOError: Errno(rawValue: error.errnoCode).words
                 case is SocketAddressError: "not an address of this machine"
                 default: "the system refused it"
                 }
@@ -87,11 +89,25 @@ struct MetricsServer: Service {
 }
 
 /// The metrics address could not be bound.
-struct MetricsServerError: Error, CustomStringConvertible {
-    var address: String
-    var underlying: String
+struct MetricsServerError: CodedError {
+    enum Code: String, ErrorCode {
+        /// The address is taken, not this machine's, or refused.
+        case cannotBind
+    }
 
-    var description: String {
+    let code = Code.cannotBind
+    let address: String
+    /// Why, in the system's words.
+    let underlying: String
+    let origin: SourceOrigin
+
+    init(address: String, underlying: String, fileID: String = #fileID, line: Int = #line) {
+        self.address = address
+        self.underlying = underlying
+        self.origin = SourceOrigin(fileID: fileID, line: line)
+    }
+
+    var message: String {
         "cannot serve metrics on \(address): \(underlying); choose a free port on a local address "
             + "(--metrics-listen, metrics-listen: in the config file)"
     }

@@ -50,7 +50,7 @@ struct Check: AsyncParsableCommand {
                 // or broken one would stop every run of the course.
                 let settings = try CoursePrompts.settings(
                     for: outline,
-                    at: absolutePath(file),
+                    at: AbsolutePath(file).string,
                     displayName: file,
                     base: installation ?? GenerationSettings()
                 )

@@ -20,30 +20,15 @@ func stateDirectory(_ setting: String?, environment: [String: String]) throws ->
 }
 
 private func stateFolderPath(_ setting: String?, environment: [String: String]) throws -> String {
-    if let setting, !setting.isEmpty { return absolutePath(setting) }
+    if let setting, !setting.isEmpty { return AbsolutePath(setting).string }
     if let systemd = environment["STATE_DIRECTORY"]?.split(separator: ":").first, !systemd.isEmpty {
-        return absolutePath(String(systemd))
+        return AbsolutePath(String(systemd)).string
     }
     if let xdg = environment["XDG_STATE_HOME"], xdg.hasPrefix("/") { return "\(xdg)/coursegen" }
     guard let home = environment["HOME"], !home.isEmpty else {
         throw SettingsError("no state folder: pass --state DIR (or set STATE_DIRECTORY, XDG_STATE_HOME or HOME)")
     }
     return "\(home)/.local/state/coursegen"
-}
-
-/// `path` made absolute against the working directory, with `.`/`..` and duplicate slashes
-/// resolved (symlinks are kept: the user's names are the ones shown).
-func absolutePath(_ path: String) -> String {
-    let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-    var parts: [Substring] = []
-    for part in absolute.split(separator: "/") {
-        switch part {
-        case ".": continue
-        case "..": if !parts.isEmpty { parts.removeLast() }
-        default: parts.append(part)
-        }
-    }
-    return "/" + parts.joined(separator: "/")
 }
 
 /// Finds the API key for `settings`' provider: `--api-key-file` (or `api-key-file` in the

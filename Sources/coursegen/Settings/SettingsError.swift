@@ -1,46 +1,35 @@
 import Generation
 import Logging
 import Outlines
+import Platform
 
 /// A setting, key or folder that cannot be used. Its `description` says where the problem is
 /// (the flag, the variable, or `FILE:LINE` of the config file) and what is allowed.
-struct SettingsError: Error, Sendable, CustomStringConvertible {
+struct SettingsError: CodedError {
     /// A stable classification of the problem.
-    struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: String {
-            case invalidValue, unknownKey, unreadableConfigFile, malformedConfigFile, unusable
-        }
-        private let value: Value
-        private init(_ value: Value) { self.value = value }
-
+    enum Code: String, ErrorCode {
         /// A setting's text is not one it allows.
-        static let invalidValue = Code(.invalidValue)
+        case invalidValue
         /// The config file has a key that is no setting's.
-        static let unknownKey = Code(.unknownKey)
+        case unknownKey
         /// The config file cannot be read.
-        static let unreadableConfigFile = Code(.unreadableConfigFile)
+        case unreadableConfigFile
         /// The config file is not flat `name: value` YAML.
-        static let malformedConfigFile = Code(.malformedConfigFile)
+        case malformedConfigFile
         /// Something else the user must set or fix (no API key, no state folder, ...).
-        static let unusable = Code(.unusable)
-
-        var description: String { value.rawValue }
+        case unusable
     }
 
     let code: Code
     /// What is wrong and what to do, naming where.
     let message: String
     /// Where the error was made.
-    let fileID: String
-    let line: Int
-
-    var description: String { message }
+    let origin: SourceOrigin
 
     private init(_ code: Code, _ message: String, fileID: String, line: Int) {
         self.code = code
         self.message = message
-        self.fileID = fileID
-        self.line = line
+        self.origin = SourceOrigin(fileID: fileID, line: line)
     }
 
     /// Something the user must set or fix, said by `message`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Generation
+import Platform
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -63,12 +64,12 @@ struct Watch: AsyncParsableCommand {
             )
             throw Exit.usage
         }
-        let inboxFolder = absolutePath(inboxSetting)
-        let outputFolder = absolutePath(outputSetting)
+        let inboxFolder = AbsolutePath(inboxSetting).string
+        let outputFolder = AbsolutePath(outputSetting).string
         let layout = FolderLayout(
-            inbox: FolderLayout.resolved(inboxFolder),
-            output: FolderLayout.resolved(outputFolder),
-            state: FolderLayout.resolved(stateFolder)
+            inbox: AbsolutePath(inboxFolder).resolved,
+            output: AbsolutePath(outputFolder).resolved,
+            state: AbsolutePath(stateFolder).resolved
         )
         if let problem = layout.problem ?? Self.inboxProblem(inboxFolder, environment: environment) {
             printError("coursegen: \(problem)")
