@@ -79,13 +79,13 @@ public actor Scheduler {
     private var stopWaiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
     private var nextWaiterID: UInt64 = 0
     private var verification = Verification.needed
+    /// Woken when a check of the key and model ends.
+    private let verified = Wakeups()
     private var stopObservers: [@Sendable (SubmissionStop?) -> Void] = []
     private var outageGate = OutageGate()
 
     private enum Verification {
-        case needed
-        case running([CheckedContinuation<Void, any Error>])
-        case done
+        case needed, running, done
     }
 
     /// Why submissions are stopped, if they are.
@@ -490,14 +490,13 @@ public actor Scheduler {
         switch verification {
         case .done:
             return
-        case .running(var waiters):
-            try await withCheckedThrowingContinuation { continuation in
-                waiters.append(continuation)
-                verification = .running(waiters)
-            }
+        case .running:
+            // Cancellable: a request cancelled meanwhile stops waiting at once.
+            try await verified.wait(after: verified.generation)
+            if let stop { throw GenerationFailure(attempts: 0, error: stop.error, usage: Usage()) }
             return
         case .needed:
-            verification = .running([])
+            verification = .running
         }
         let provider = self.provider
         let timeout = configuration.requestTimeout
@@ -528,15 +527,9 @@ public actor Scheduler {
     }
 
     private func resumeVerificationWaiters(next: Verification) {
-        guard case .running(let waiters) = verification else { return }
+        guard case .running = verification else { return }
         verification = next
-        for waiter in waiters {
-            if let stop {
-                waiter.resume(throwing: GenerationFailure(attempts: 0, error: stop.error, usage: Usage()))
-            } else {
-                waiter.resume()
-            }
-        }
+        verified.wakeAll()
     }
 
     // MARK: - Stops
