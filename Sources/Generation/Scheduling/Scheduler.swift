@@ -18,41 +18,6 @@ public import Providers
 /// (`ChapterProvider.verify`), a request that costs no tokens: a wrong key then costs one such
 /// request, not one per chapter.
 public actor Scheduler {
-    public struct Configuration: Sendable, Hashable {
-        /// Most requests in flight at once (waiting for a submission slot counts as in flight).
-        public var concurrency: Int
-        /// Requests per minute the project may send.
-        public var requestsPerMinute: Int
-        /// Input tokens per minute the project may send.
-        public var inputTokensPerMinute: Int
-        /// Attempts per chapter, the first included.
-        public var maximumAttempts: Int
-        /// How long one attempt may take, answer included.
-        public var requestTimeout: Duration
-        public var backoff: Backoff
-        /// Whether signs of overload lower the in-flight limit below `concurrency`
-        /// (`AdaptiveLimit`). Off only to measure what the adaptation is worth (coursegen-bench).
-        public var adaptsToOverload: Bool
-
-        public init(
-            concurrency: Int = 8,
-            requestsPerMinute: Int = 1000,
-            inputTokensPerMinute: Int = 1_000_000,
-            maximumAttempts: Int = 6,
-            requestTimeout: Duration = .seconds(300),
-            backoff: Backoff = Backoff(),
-            adaptsToOverload: Bool = true
-        ) {
-            self.concurrency = concurrency
-            self.requestsPerMinute = requestsPerMinute
-            self.inputTokensPerMinute = inputTokensPerMinute
-            self.maximumAttempts = maximumAttempts
-            self.requestTimeout = requestTimeout
-            self.backoff = backoff
-            self.adaptsToOverload = adaptsToOverload
-        }
-    }
-
     /// What happened to one attempt, for progress displays.
     public enum Event: Sendable, Hashable {
         case submitted(attempt: Int)
@@ -732,36 +697,6 @@ public struct SubmissionStop: Sendable, Hashable, Codable {
         self.until = until
     }
 }
-
-/// A chapter that could not be generated, with the last error.
-public struct GenerationFailure: Error, Sendable, CustomStringConvertible {
-    /// Attempts made (0 when submissions were already stopped).
-    public var attempts: Int
-    public var error: ProviderError
-    /// Tokens billed for the failed attempts.
-    public var usage: Usage
-    /// Not sent (or not sent again) because the run's budget would not cover it: the chapter is
-    /// skipped for the budget, not failed, and only a save or a higher budget tries it again.
-    public var skippedForBudget = false
-
-    /// Whether trying again later may succeed: true for server errors, timeouts, stalls,
-    /// overload and quotas; false when only the author (`.fatal`) or the configuration
-    /// (`.stopEverything`) can fix it.
-    public var mayPassWithTime: Bool { !skippedForBudget && error.mayPassWithTime }
-
-    public var description: String {
-        if skippedForBudget { return error.message }
-        switch error.disposition {
-        case .interrupted:
-            return error.message
-        case .fatal, .dailyQuotaExhausted, .stopEverything:
-            return attempts > 1 ? "\(error) (attempt \(attempts))" : "\(error)"
-        case .retry, .retryWithLargerBudget:
-            return attempts == 0 ? "\(error)" : "\(error) (gave up after \(attempts) attempts)"
-        }
-    }
-}
-
 
 /// Lets the actor keep a caller-chosen generator (a seeded one in tests) as a stored property.
 struct AnyRandomNumberGenerator: RandomNumberGenerator, Sendable {
