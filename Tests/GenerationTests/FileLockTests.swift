@@ -122,3 +122,31 @@ struct FileLockTests {
         held.release()
     }
 }
+
+@Suite("One publisher per folder within the process")
+struct FolderLocksTests {
+    @Test("publishers take a folder in the order they came; one that gives up its turn leaves the line at once")
+    func inOrderAndCancellable() async throws {
+        let locks = FolderLocks()
+        try await locks.acquire("/out/course")
+        let order = Locked([String]())
+        let superseded = Task { try await locks.acquire("/out/course") }
+        // Another folder is not held by the first.
+        try await locks.acquire("/out/other")
+        superseded.cancel()
+        await #expect(throws: CancellationError.self) { try await superseded.value }
+        let next = Task {
+            try await locks.acquire("/out/course")
+            order.withLockedValue { $0.append("next") }
+        }
+        // Time for it to take the folder, were it free.
+        for _ in 0..<1_000 { await Task.yield() }
+        order.withLockedValue { $0.append("released") }
+        await locks.release("/out/course")
+        try await next.value
+        #expect(order.value == ["released", "next"])
+        await locks.release("/out/course")
+        // Free again: taken at once.
+        try await locks.acquire("/out/course")
+    }
+}

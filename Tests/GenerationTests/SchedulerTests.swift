@@ -413,6 +413,28 @@ struct SchedulerTests {
         #expect(fixed.submissions.count == 2)
     }
 
+    @Test("a request cancelled while another checks the key and model stops waiting at once")
+    func cancelledDuringKeyCheck() async throws {
+        let clock = ManualClock()
+        let provider = ScriptedProvider(clock: clock, verifyLatency: .seconds(10))
+        let scheduler = Scheduler(provider: provider, configuration: .init(requestsPerMinute: 1_000_000), clock: clock)
+        let checking = Task { try await scheduler.generate(.named("first"), logger: .quiet) }
+        #expect(await settle { provider.verifications == 1 && clock.sleeperCount == 1 })
+        let ended = Locked(false)
+        let waiting = Task {
+            defer { ended.withLockedValue { $0 = true } }
+            return try await scheduler.generate(.named("second"), logger: .quiet)
+        }
+        waiting.cancel()
+        #expect(await settle { ended.value }, "still waiting for the key check")
+        // The check ends; only the request that made it is sent.
+        clock.advance(by: .seconds(10))
+        _ = try await checking.value
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+        #expect(provider.submissions.map(\.prompt) == ["first"])
+        #expect(provider.verifications == 1)
+    }
+
     @Test("a daily stop carried over from an earlier process holds until its reset time on the wall clock")
     func savedDailyStop() async throws {
         let clock = ManualClock()

@@ -74,7 +74,8 @@ actor RequestTable {
         claiming inflight: InFlightChapters,
         io: BlockingIO
     ) -> Perform {
-        { request, logger, spending, onEvent in
+        unstored.refuse(through: scheduler.stops)
+        return { request, logger, spending, onEvent in
             let key = request.key
             let lookUp: @Sendable () -> BodyStore.Body? = { (try? store.body(for: key)) ?? unstored.body(for: key) }
             let claim: FileLock?
@@ -142,7 +143,6 @@ actor RequestTable {
                 request,
                 logger: logger,
                 spending: spending,
-                refusal: { unstored.refusal },
                 keep: { response in
                     let answer = body(response)
                     kept.withLockedValue { $0 = answer }

@@ -1,7 +1,6 @@
 public import Foundation
 import Logging
 import Metrics
-import NIOConcurrencyHelpers
 import Platform
 import Providers
 
@@ -131,55 +130,5 @@ struct OutageGate {
         changes.wakeAll()
         let outage = self.outage
         for observer in observers { observer(outage) }
-    }
-}
-
-/// Tasks waiting for something to change, woken all at once. A waiter passes the `generation` it
-/// read when it decided to wait, so a change between that decision and its wait is not missed.
-final class Wakeups: Sendable {
-    private struct State {
-        var generation: UInt64 = 0
-        var nextID: UInt64 = 0
-        var waiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
-    }
-
-    private let state = NIOLockedValueBox(State())
-
-    /// Counts the calls of `wakeAll`.
-    var generation: UInt64 { state.withLockedValue { $0.generation } }
-
-    /// Waiters not woken yet.
-    var parked: Int { state.withLockedValue { $0.waiters.count } }
-
-    /// Returns once `wakeAll` has been called since `generation` was read (at once if it was).
-    /// - Throws: CancellationError if the task is cancelled first.
-    func wait(after generation: UInt64) async throws {
-        let id = state.withLockedValue { state in
-            state.nextID += 1
-            return state.nextID
-        }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let outcome: Result<Void, any Error>? = state.withLockedValue { state in
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    if state.generation != generation { return .success(()) }
-                    state.waiters[id] = continuation
-                    return nil
-                }
-                if let outcome { continuation.resume(with: outcome) }
-            }
-        } onCancel: {
-            state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume(throwing: CancellationError())
-        }
-    }
-
-    /// Wakes every waiter.
-    func wakeAll() {
-        let waiters = state.withLockedValue { state in
-            state.generation += 1
-            defer { state.waiters = [:] }
-            return state.waiters.values
-        }
-        for waiter in waiters { waiter.resume() }
     }
 }

@@ -10,44 +10,23 @@ import Platform
 /// One publisher per folder at a time within this process. Waiting can be cancelled (a
 /// superseded run gives up its turn).
 actor FolderLocks {
-    private var held: Set<String> = []
-    private var waiters: [String: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)]] = [:]
-    private var nextID: UInt64 = 0
+    /// The folders held, each with the publishers waiting for it, first come first served.
+    private var held: [String: Wakeups] = [:]
 
     /// Takes `folder`'s lock, waiting for the holder to release it.
     /// - Throws: `CancellationError` when the task is cancelled while waiting (or before).
     func acquire(_ folder: String) async throws {
         try Task.checkCancellation()
-        if !held.contains(folder) {
-            held.insert(folder)
+        guard let waiting = held[folder] else {
+            held[folder] = Wakeups()
             return
         }
-        nextID += 1
-        let id = nextID
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                waiters[folder, default: []].append((id, continuation))
-            }
-        } onCancel: {
-            Task { await self.abandon(folder, id: id) }
-        }
+        try await waiting.wait()
     }
 
     func release(_ folder: String) {
-        if var queue = waiters[folder], !queue.isEmpty {
-            let next = queue.removeFirst()
-            waiters[folder] = queue.isEmpty ? nil : queue
-            next.continuation.resume()  // the folder stays held, by the next waiter
-        } else {
-            held.remove(folder)
-        }
-    }
-
-    private func abandon(_ folder: String, id: UInt64) {
-        guard var queue = waiters[folder], let index = queue.firstIndex(where: { $0.id == id }) else { return }
-        let waiter = queue.remove(at: index)
-        waiters[folder] = queue.isEmpty ? nil : queue
-        waiter.continuation.resume(throwing: CancellationError())
+        // The first waiter, woken, holds the folder from now on.
+        if held[folder]?.wakeFirst() != true { held[folder] = nil }
     }
 }
 

@@ -4,11 +4,12 @@ import Providers
 /// Answers that arrived but could not be written to the state folder (full, read-only, gone),
 /// kept in memory so that none is paid for twice.
 ///
-/// While one is unstored, no new request is sent (`refusal`): its answer could not be kept
-/// either. Every run first tries to store them (`store(into:)`), and uses them meanwhile; the
-/// first that is stored lifts the refusal. They live as long as the process: the daemon keeps
-/// them until space is back; a one-shot `generate` loses those it holds when it ends (at most
-/// the answers that were in flight when the folder filled).
+/// While one is unstored, no new request is sent (`refusal`, one of the scheduler's
+/// `SubmissionStops`): its answer could not be kept either. Every run first tries to store them
+/// (`store(into:)`), and uses them meanwhile; the first that is stored lifts the refusal. They
+/// live as long as the process: the daemon keeps them until space is back; a one-shot `generate`
+/// loses those it holds when it ends (at most the answers that were in flight when the folder
+/// filled).
 final class UnstoredAnswers: Sendable {
     /// The most kept in memory; older answers are dropped beyond it (each is at most the
     /// provider's answer limit, 1 MiB by default).
@@ -20,8 +21,19 @@ final class UnstoredAnswers: Sendable {
         /// Keys in the order they were kept: the oldest is dropped first.
         var order: [String] = []
         var bytes = 0
-        /// Why the last store failed; nil once one succeeds.
-        var failure: String?
+        /// Why the last store failed; nil once one succeeds. The scheduler's stops follow it.
+        var failure: String? { didSet { stops?.stateFolder(refuses: refusal) } }
+        var stops: SubmissionStops? { didSet { stops?.stateFolder(refuses: refusal) } }
+
+        var refusal: ProviderError? {
+            failure.map {
+                ProviderError(
+                    .retry,
+                    "not sent: the state folder cannot keep answers (\($0)); "
+                        + "free space there or fix it, and the next save or retry sends it"
+                )
+            }
+        }
     }
 
     private let state = NIOLockedValueBox(State())
@@ -57,16 +69,11 @@ final class UnstoredAnswers: Sendable {
 
     /// Why a new request must not be sent now: the state folder could not keep the last answer.
     /// Nil when answers are being stored. Its disposition lets the daemon try again later.
-    var refusal: ProviderError? {
-        state.withLockedValue { state in
-            state.failure.map {
-                ProviderError(
-                    .retry,
-                    "not sent: the state folder cannot keep answers (\($0)); "
-                        + "free space there or fix it, and the next save or retry sends it"
-                )
-            }
-        }
+    var refusal: ProviderError? { state.withLockedValue { $0.refusal } }
+
+    /// Sets and lifts the refusal in `stops` (the scheduler's) from now on.
+    func refuse(through stops: SubmissionStops) {
+        state.withLockedValue { $0.stops = stops }
     }
 
     /// A store succeeded: answers are being kept again. Tries to store the ones held, oldest

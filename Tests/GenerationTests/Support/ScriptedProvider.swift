@@ -34,12 +34,15 @@ final class ScriptedProvider: ChapterProvider, Sendable {
     private let reports: Reports
     /// What the key and model check answers: nil accepts.
     private let verdict: ProviderError?
+    /// How long the key and model check takes, on `clock`.
+    private let verifyLatency: Duration
     private let state = NIOLockedValueBox(State())
 
     init(
         clock: ManualClock,
         latency: Duration = .zero,
         verdict: ProviderError? = nil,
+        verifyLatency: Duration = .zero,
         reports: @escaping Reports = { _, _ in [] },
         script: @escaping Script = { prompt, _ in
             .success(.init(text: "Text for \(prompt)", usage: Usage(promptTokens: 10, outputTokens: 100)))
@@ -49,6 +52,7 @@ final class ScriptedProvider: ChapterProvider, Sendable {
         self.reports = reports
         self.latency = latency
         self.verdict = verdict
+        self.verifyLatency = verifyLatency
         self.script = script
     }
 
@@ -57,6 +61,7 @@ final class ScriptedProvider: ChapterProvider, Sendable {
 
     func verify(model: String, timeout: Duration) async throws {
         state.withLockedValue { $0.verifications += 1 }
+        if verifyLatency > .zero { try await clock.sleep(for: verifyLatency) }
         if let verdict { throw verdict }
     }
 
