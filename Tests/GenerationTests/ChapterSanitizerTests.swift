@@ -21,6 +21,8 @@ struct SanitizerCase: Sendable, CustomTestStringConvertible {
 }
 
 private let hostileCases: [SanitizerCase] = [
+    SanitizerCase("Some text a</p> more.", "Some text a&lt;/p> more.", "a stray </p> tag"),
+    SanitizerCase("> quote</P >\n\n*x*</p>", "> quote&lt;/P >\n\n*x*&lt;/p>", "2 stray </p> tags"),
     SanitizerCase("Hi <script>alert(1)</script>", "Hi &lt;script&gt;alert(1)&lt;/script&gt;", "a <script> element"),
     SanitizerCase("<ScRiPt>x</sCrIpT>", "&lt;ScRiPt&gt;x&lt;/sCrIpT&gt;", "a <script> element"),
     SanitizerCase("a < script>x", "a &lt; script>x", "a <script> element"),
@@ -104,6 +106,8 @@ private let hostileCases: [SanitizerCase] = [
 ]
 
 private let harmlessCases: [SanitizerCase] = [
+    SanitizerCase("A span `</p>` and a </pre> or </param> tag stay.", "A span `</p>` and a </pre> or </param> tag stay."),
+    SanitizerCase("<p>An HTML block</p>", "<p>An HTML block</p>"),
     SanitizerCase(
         "Use `<script>` for scripts and `onclick=` for clicks.",
         "Use `<script>` for scripts and `onclick=` for clicks."

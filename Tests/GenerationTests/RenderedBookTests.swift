@@ -71,6 +71,45 @@ struct RenderedBookTests {
     }
 
     @Test(
+        "a stray </p> in a paragraph, after emphasis or in a quote is shown as text, so mdbook builds the book (mdBook 0.5 panics on it); one in a code span or an HTML block stays",
+        .enabled(if: RenderTools.found.runs(browser: false), RenderTools.found.comment(browser: false)),
+        .timeLimit(.minutes(5))
+    )
+    func strayParagraphEnd() async throws {
+        let tools = try RenderTools.found.required(browser: false)
+        let temp = try TemporaryFolder()
+        let answer = """
+            Some text a</p> more.
+
+            *Emphasis*</P>
+
+            > A quote</p >
+
+            A span `</p>` is code.
+
+            <p>An HTML block</p>
+            """
+        let harness = try await EngineHarness(temp: temp, reply: { _ in .success(text: answer) })
+        try await harness.generate(markdownOutline(title: "Stray tags", chapters: [("Stray", ["one"])]))
+        try await harness.shutdown()
+        let built = try await tools.build("\(harness.output)/course", into: "\(temp.path)/html", home: temp.path)
+        let page = try String(contentsOfFile: "\(temp.path)/html/01-stray.html", encoding: .utf8)
+
+        #expect(built.status == 0, "\(built.errors)")
+        #expect(page.contains("<p>Some text a&lt;/p&gt; more.</p>"))
+        #expect(page.contains("<code>&lt;/p&gt;</code>"))
+        #expect(page.contains("<p>An HTML block</p>"))
+
+        // The same chapter as the model wrote it: mdbook fails on it, so the build above does test
+        // the escape.
+        try temp.write("control/book.toml", try #require(temp.read("out/course/book.toml")))
+        try temp.write("control/SUMMARY.md", try #require(temp.read("out/course/SUMMARY.md")))
+        try temp.write("control/01-stray.md", "# Stray\n\n" + answer + "\n")
+        let control = try await tools.build("\(temp.path)/control", into: "\(temp.path)/control-html", home: temp.path)
+        #expect(control.status != 0)
+    }
+
+    @Test(
         "no hostile chapter of the corpus runs script, loads anything, shows a file of the machine or changes its title in a real browser",
         .enabled(if: RenderTools.found.runs(browser: true), RenderTools.found.comment(browser: true)),
         .timeLimit(.minutes(10))

@@ -35,8 +35,9 @@ import Foundation
 enum ChapterSanitizer {
     /// The version of these rules, recorded in each manifest: a change of what is escaped bumps
     /// it, so chapters published under other rules are republished (from their stored answers).
-    /// 1: HTML and URLs; 2: mdBook directives too; 3: directives in the chapter's title as well.
-    static let version = 3
+    /// 1: HTML and URLs; 2: mdBook directives too; 3: directives in the chapter's title as well;
+    /// 4: stray `</p>` end tags in paragraphs.
+    static let version = 4
 
     /// The text to publish and what was neutralised in it.
     struct Result: Sendable, Equatable {
@@ -58,9 +59,13 @@ enum ChapterSanitizer {
         /// mdBook directives that act (`MdBookDirectives.actedOn`) escaped, by name (`include`),
         /// whether HTML is allowed or not.
         var directives: [String: Int] = [:]
+        /// `</p>` end tags inside a paragraph, which make mdBook 0.5 panic ("pop too far") and
+        /// so fail the whole book's build.
+        var strayParagraphEnds = 0
 
         var isEmpty: Bool {
             elements.isEmpty && eventHandlers == 0 && urls.isEmpty && uncheckedTags == 0 && directives.isEmpty
+                && strayParagraphEnds == 0
         }
 
         /// "a <script> element, 2 on...= attributes, a javascript: URL, an mdBook {{#include}} directive".
@@ -83,6 +88,9 @@ enum ChapterSanitizer {
                 parts.append(
                     count == 1 ? "an mdBook {{#\(name)}} directive" : "\(count) mdBook {{#\(name)}} directives"
                 )
+            }
+            if strayParagraphEnds > 0 {
+                parts.append(strayParagraphEnds == 1 ? "a stray </p> tag" : "\(strayParagraphEnds) stray </p> tags")
             }
             return parts.joined(separator: ", ")
         }
@@ -426,6 +434,9 @@ struct InlineBlock {
             text += line
         }
         let protected = codeSpans(in: text, lineStarts: lineStarts)
+        // mdBook 0.5 panics on a `</p>` inside a paragraph (not in an HTML block, where it is the
+        // browser's business), failing the whole book: shown as text instead.
+        let isParagraph = !kinds.contains(.text(html: true))
         // Per scalar: "&lt;" or "&gt;" in its place, "unsafe:" before it.
         var replacements = [String?](repeating: nil, count: text.count)
         var insertions = [Bool](repeating: false, count: text.count)
@@ -440,6 +451,9 @@ struct InlineBlock {
             let scalar = text[index]
             if scalar == "\\", index + 1 < text.count, Self.isASCIIPunctuation(text[index + 1]) {
                 index += 1
+            } else if scalar == "<", isParagraph, Self.isParagraphEnd(at: index, in: text) {
+                replacements[index] = "&lt;"
+                neutralised.strayParagraphEnds += 1
             } else if scalar == "<", let tag = Self.dangerousTag(at: index, in: text, budget: &budget) {
                 replacements[index] = "&lt;"
                 if let end = tag.end, !protected[end] { replacements[end] = "&gt;" }
@@ -587,6 +601,13 @@ struct InlineBlock {
             eventHandlers: handlers,
             urls: urls
         )
+    }
+
+    /// Whether a `</p>` end tag (any case, `>` or a space after the name) starts at `index`.
+    private static func isParagraphEnd(at index: Int, in text: Scalars) -> Bool {
+        guard index + 3 < text.count, text[index + 1] == "/", text[index + 2] == "p" || text[index + 2] == "P"
+        else { return false }
+        return text[index + 3] == ">" || isSpace(text[index + 3])
     }
 
     /// The `>` ending a tag whose name ends before `start`, skipping quoted text; nil when none
