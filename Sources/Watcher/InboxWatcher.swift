@@ -31,6 +31,7 @@ public struct InboxWatcher: AsyncSequence, Sendable {
     private let logger: Logger
     private let makeSource: @Sendable (_ inbox: String, _ logger: Logger) -> any RawEventSource
     private let fileSystemOf: @Sendable (String) -> Result<FileSystemType, Errno>
+    private let clock: any Clock<Duration>
 
     /// - Parameters:
     ///   - inbox: the folder to watch (relative paths are resolved against the current directory; the path
@@ -44,21 +45,24 @@ public struct InboxWatcher: AsyncSequence, Sendable {
         }
     }
 
-    /// Watches through another event source, and finds file systems another way (tests).
+    /// Watches through another event source, finds file systems another way, and times on another clock (tests).
     /// - Parameters:
-    ///   - makeSource: makes the inotify source; never called in poll mode.
     ///   - fileSystemOf: the file system of a path.
+    ///   - clock: what the debounce, the periodic scan and the checks for a missing inbox are timed on.
+    ///   - makeSource: makes the inotify source; never called in poll mode.
     init(
         inbox: String,
         configuration: WatcherConfiguration,
         logger: Logger,
         fileSystemOf: @escaping @Sendable (String) -> Result<FileSystemType, Errno> = FileSystemType.of(path:),
+        clock: any Clock<Duration> = ContinuousClock(),
         makeSource: @escaping @Sendable (_ inbox: String, _ logger: Logger) -> any RawEventSource
     ) {
         self.inbox = Self.absolute(inbox)
         self.configuration = configuration
         self.logger = logger
         self.fileSystemOf = fileSystemOf
+        self.clock = clock
         self.makeSource = makeSource
     }
 
@@ -76,29 +80,34 @@ public struct InboxWatcher: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(
-            session: WatchSession(
-                inbox: inbox,
-                configuration: configuration,
-                excludedPaths: configuration.excludedPaths.map(Self.absolute),
-                logger: logger,
-                source: configuration.mode.usesInotify ? makeSource(inbox, logger) : nil,
-                fileSystemOf: fileSystemOf
-            )
-        )
+        Iterator(next: startSession(clock: clock))
+    }
+
+    /// A new session on `clock`, as its `next()` (the session's type names its clock, which the iterator hides).
+    private func startSession(clock: some Clock<Duration>) -> () async throws(WatcherError) -> WatchEvent? {
+        WatchSession(
+            inbox: inbox,
+            configuration: configuration,
+            excludedPaths: configuration.excludedPaths.map(Self.absolute),
+            logger: logger,
+            source: configuration.mode.usesInotify ? makeSource(inbox, logger) : nil,
+            fileSystemOf: fileSystemOf,
+            clock: clock
+        ).next
     }
 
     public struct Iterator: AsyncIteratorProtocol {
-        private let session: WatchSession
+        /// The session's `next()`, whatever its clock; it holds the session.
+        private let nextEvent: () async throws(WatcherError) -> WatchEvent?
 
-        fileprivate init(session: WatchSession) {
-            self.session = session
+        fileprivate init(next: @escaping () async throws(WatcherError) -> WatchEvent?) {
+            nextEvent = next
         }
 
         /// The next report, or nil once the iterating task is cancelled.
         /// - Throws: `WatcherError` when watching cannot go on.
         public mutating func next() async throws -> WatchEvent? {
-            try await session.next()
+            try await nextEvent()
         }
     }
 

@@ -57,11 +57,16 @@ struct GenerateCommandTests {
         server.beginStorm(StormPolicy(fraction: 1, seed: 1))
         try temp.write("course.md", outlineText(chapters: chapters))
         let run = try Binary.start(
-            ["generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL],
+            [
+                "generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL,
+                "--log-level", "debug",
+            ],
             environment: ["GEMINI_API_KEY": key],
             directory: temp.path
         )
-        // The outage lasts until coursegen finds the API down; its first probe comes seconds later.
+        // The outage lasts until coursegen finds the API down; its first probe comes seconds later,
+        // or later still if this test is slow to see the opening (then more probes fail, each one
+        // request, as they should).
         try await run.waitForLines(containing: "the API is unavailable")
         server.endStorm()
         let result = await run.wait()

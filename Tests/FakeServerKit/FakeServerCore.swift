@@ -114,14 +114,17 @@ extension FakeServer {
     /// is given. Because it is checked at every change, a condition that holds only for an
     /// instant, such as `inFlight == 4`, is still seen.
     ///
-    /// - Parameter timeout: A safety net for broken tests, not a measurement.
+    /// - Parameter timeout: how long to wait at most; nil (the default): no deadline of its own,
+    ///   the test's time limit is the safety net, so a starved machine makes a test slower, not
+    ///   failed.
     /// - Throws: ``FakeServerError`` `.timedOut` after `timeout`, `.shutDown` if the server shuts
     ///   down first; `CancellationError` if the task is cancelled.
     public func waitUntil(
-        timeout: Duration = .seconds(60),
+        timeout: Duration? = nil,
         _ condition: @escaping @Sendable (FakeServerStatistics) -> Bool
     ) async throws {
         let state = core.state
+        guard let timeout else { return try await state.wait(until: condition) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await state.wait(until: condition) }
             group.addTask {
@@ -136,7 +139,7 @@ extension FakeServer {
     /// Suspends until at least `count` requests have arrived (``FakeServerStatistics/requestCount``).
     ///
     /// - Throws: As ``waitUntil(timeout:_:)``.
-    public func waitForRequests(_ count: Int, timeout: Duration = .seconds(60)) async throws {
+    public func waitForRequests(_ count: Int, timeout: Duration? = nil) async throws {
         try await waitUntil(timeout: timeout) { $0.requestCount >= count }
     }
 
