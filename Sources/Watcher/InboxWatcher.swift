@@ -31,7 +31,9 @@ public struct InboxWatcher: AsyncSequence, Sendable {
     private let logger: Logger
     private let makeSource: @Sendable (_ inbox: String, _ logger: Logger) -> any RawEventSource
     private let fileSystemOf: @Sendable (String) -> Result<FileSystemType, Errno>
-    private let clock: any Clock<Duration>
+    /// Starts a session on the clock given at initialisation (the session's type names its clock, which the
+    /// watcher hides).
+    private let startSession: @Sendable (InboxWatcher) -> () async throws(WatcherError) -> WatchEvent?
 
     /// - Parameters:
     ///   - inbox: the folder to watch (relative paths are resolved against the current directory; the path
@@ -50,19 +52,19 @@ public struct InboxWatcher: AsyncSequence, Sendable {
     ///   - fileSystemOf: the file system of a path.
     ///   - clock: what the debounce, the periodic scan and the checks for a missing inbox are timed on.
     ///   - makeSource: makes the inotify source; never called in poll mode.
-    init(
+    init<SessionClock: Clock>(
         inbox: String,
         configuration: WatcherConfiguration,
         logger: Logger,
         fileSystemOf: @escaping @Sendable (String) -> Result<FileSystemType, Errno> = FileSystemType.of(path:),
-        clock: any Clock<Duration> = ContinuousClock(),
+        clock: SessionClock = ContinuousClock(),
         makeSource: @escaping @Sendable (_ inbox: String, _ logger: Logger) -> any RawEventSource
-    ) {
+    ) where SessionClock.Duration == Duration {
         self.inbox = Self.absolute(inbox)
         self.configuration = configuration
         self.logger = logger
         self.fileSystemOf = fileSystemOf
-        self.clock = clock
+        self.startSession = { watcher in watcher.startSession(clock: clock) }
         self.makeSource = makeSource
     }
 
@@ -80,11 +82,13 @@ public struct InboxWatcher: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(next: startSession(clock: clock))
+        Iterator(next: startSession(self))
     }
 
-    /// A new session on `clock`, as its `next()` (the session's type names its clock, which the iterator hides).
-    private func startSession(clock: some Clock<Duration>) -> () async throws(WatcherError) -> WatchEvent? {
+    /// A new session on `clock`, as its `next()`.
+    private func startSession<SessionClock: Clock>(
+        clock: SessionClock
+    ) -> () async throws(WatcherError) -> WatchEvent? where SessionClock.Duration == Duration {
         WatchSession(
             inbox: inbox,
             configuration: configuration,
