@@ -13,13 +13,23 @@ public final class FakeServerCore: Sendable {
         package var quota: QuotaPolicy?
         package var storm: StormPolicy?
         package var unresponsive: Bool
+        /// What the quota and a scheduled storm follow; nil: the real clock.
+        package var clock: FakeServerClock?
 
-        package init(host: String, port: Int, quota: QuotaPolicy?, storm: StormPolicy?, unresponsive: Bool) {
+        package init(
+            host: String,
+            port: Int,
+            quota: QuotaPolicy?,
+            storm: StormPolicy?,
+            unresponsive: Bool,
+            clock: FakeServerClock? = nil
+        ) {
             self.host = host
             self.port = port
             self.quota = quota
             self.storm = storm
             self.unresponsive = unresponsive
+            self.clock = clock
         }
     }
 
@@ -39,7 +49,12 @@ public final class FakeServerCore: Sendable {
     ///
     /// - Throws: ``FakeServerError`` `.bindFailed` when the address cannot be bound.
     package static func start<API: FakeAPI>(_ settings: Settings, api: API) async throws -> FakeServerCore {
-        let state = ServerState(quota: settings.quota, storm: settings.storm, unresponsive: settings.unresponsive)
+        let state = ServerState(
+            quota: settings.quota,
+            storm: settings.storm,
+            unresponsive: settings.unresponsive,
+            clock: settings.clock
+        )
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
