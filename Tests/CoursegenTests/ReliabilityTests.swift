@@ -14,7 +14,11 @@ import Platform
 /// The campaign of RELIABILITY.md, against the real binary: kills at random moments, an API that
 /// misbehaves in every way Gemini does, and more. Each case checks that nothing published is
 /// ever partial or lost and that nothing stored is paid for twice, and prints its figures.
-@Suite("Reliability campaign: kills and a misbehaving API", .serialized)
+@Suite(
+    "Reliability campaign: kills and a misbehaving API",
+    .serialized,
+    .enabled(if: Campaign.isEnabled, Campaign.skipped)
+)
 struct ReliabilityTests {
     let key = FakeGeminiServer.defaultAPIKey
 
@@ -408,7 +412,11 @@ struct ReliabilityTests {
     }
 }
 
-@Suite("Reliability campaign: the machine misbehaving", .serialized)
+@Suite(
+    "Reliability campaign: the machine misbehaving",
+    .serialized,
+    .enabled(if: Campaign.isEnabled, Campaign.skipped)
+)
 struct MachineTests {
     let key = FakeGeminiServer.defaultAPIKey
 
