@@ -160,8 +160,8 @@ struct RealTimingTests {
         )
         try await daemon.waitForLines(containing: "failed chapters will be tried again")
         // The page and the JSON are written together, from one model, after the retry time.
-        while temp.read("out/course/STATUS.md")?.contains("Phase: `waiting-to-retry`") != true {
-            try await Task.sleep(for: .milliseconds(5))
+        try await waitUntil("the page says waiting-to-retry") {
+            temp.read("out/course/STATUS.md")?.contains("Phase: `waiting-to-retry`") == true
         }
         let status = try await Binary.run(["status", "--json", "--state", "state"], directory: temp.path)
         daemon.signal(SIGTERM)
@@ -205,11 +205,10 @@ struct ProgressivePublishingTests {
     let key = FakeGeminiServer.defaultAPIKey
 
     /// Waits until `condition` holds for the folder's file names (checked every few milliseconds:
-    /// the folder is written by another process). No deadline of its own: the suite's time limit
-    /// is the safety net.
+    /// the folder is written by another process), given up only after `TestTime.hangGuard`.
     func waitUntil(_ temp: TemporaryFolder, _ folder: String, _ condition: ([String]) -> Bool) async throws {
-        while !condition(temp.list(folder)) {
-            try await Task.sleep(for: .milliseconds(5))
+        try await CoursegenTests.waitUntil("\(folder) is as expected; it holds \(temp.list(folder))") {
+            condition(temp.list(folder))
         }
     }
 

@@ -129,9 +129,9 @@ extension FakeServer {
     /// is given. Because it is checked at every change, a condition that holds only for an
     /// instant, such as `inFlight == 4`, is still seen.
     ///
-    /// - Parameter timeout: how long to wait at most; nil (the default): no deadline of its own,
-    ///   the test's time limit is the safety net, so a starved machine makes a test slower, not
-    ///   failed.
+    /// - Parameter timeout: how long to wait at most; nil (the default): ten minutes, only so
+    ///   that a condition that never holds fails the test instead of hanging the run (a starved
+    ///   machine makes a test slower, not failed).
     /// - Throws: ``FakeServerError`` `.timedOut` after `timeout`, `.shutDown` if the server shuts
     ///   down first; `CancellationError` if the task is cancelled.
     public func waitUntil(
@@ -139,7 +139,7 @@ extension FakeServer {
         _ condition: @escaping @Sendable (FakeServerStatistics) -> Bool
     ) async throws {
         let state = core.state
-        guard let timeout else { return try await state.wait(until: condition) }
+        let timeout = timeout ?? .seconds(600)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await state.wait(until: condition) }
             group.addTask {

@@ -53,9 +53,8 @@ public final class LogRecorder: Sendable {
         for continuation in ready { continuation.resume() }
     }
 
-    /// Waits until a record with `message` has been logged: an event, with no deadline of its own
-    /// unless `timeout` is given (for "not within this time" checks). Without one, the test's time
-    /// limit is the safety net, so a starved machine makes a test slower, not failed.
+    /// Waits until a record with `message` has been logged: an event, given up only after
+    /// `timeout` (for "not within this time" checks) or, without one, `TestTime.hangGuard`.
     /// - Returns: whether it was; false after `timeout`, or if the waiting task was cancelled.
     public func waitFor(message: String, timeout: Duration? = nil) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
@@ -71,12 +70,7 @@ public final class LogRecorder: Sendable {
                 return true
             }
             group.addTask {
-                if let timeout {
-                    try? await Task.sleep(for: timeout)
-                } else {
-                    // Until cancelled.
-                    while (try? await Task.sleep(for: .seconds(3600))) != nil {}
-                }
+                try? await Task.sleep(for: timeout ?? TestTime.hangGuard)
                 return false
             }
             let first = await group.next()!

@@ -11,7 +11,7 @@ import Testing
 /// The scans and the debounce run on a manual clock that moves only while the test waits for the watcher (see
 /// `EventQueue`): a save is always complete before a scan looks, and a starved machine makes a test slower, never
 /// different. These use no global state (no libinotifytools), so they run in parallel with the rest.
-@Suite("Periodic scan (poll mode) on real files", .timeLimit(.minutes(2 * TestTime.factor)))
+@Suite("Periodic scan (poll mode) on real files", .timeLimit(.minutes(10 * TestTime.factor)))
 struct PollingWatcherTests {
     static let debounce = Duration.milliseconds(150)
     static let pollInterval = Duration.milliseconds(50)

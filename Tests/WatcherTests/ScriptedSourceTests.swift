@@ -51,7 +51,7 @@ final class ScriptedSource: RawEventSource {
 /// The watcher's session over real files, with inotify replaced by a scripted source to inject what the
 /// kernel cannot be made to do on demand: queue overflows and a full watch table. The debounce runs on a manual
 /// clock, moved while the test waits for reports (see `EventQueue`).
-@Suite("Session with injected events", .timeLimit(.minutes(2 * TestTime.factor)))
+@Suite("Session with injected events", .timeLimit(.minutes(10 * TestTime.factor)))
 struct ScriptedSourceTests {
     let configuration = WatcherConfiguration(debounce: .milliseconds(50))
     let clock = ManualClock()

@@ -8,7 +8,7 @@ import Testing
 /// What the watch mode and the inbox's file system decide, over real files, with inotify replaced by a scripted
 /// source that delivers no events (as inotify on a share does for saves made on other machines) and the file
 /// system type injected. Watchers that scan run on a manual clock, moved while the test waits (see `EventQueue`).
-@Suite("Watch modes and network file systems", .timeLimit(.minutes(2 * TestTime.factor)))
+@Suite("Watch modes and network file systems", .timeLimit(.minutes(10 * TestTime.factor)))
 struct WatchModeTests {
     static let nfs = FileSystemType.classify(magic: 0x6969)
     static let ext4 = FileSystemType.classify(magic: 0xEF53)

@@ -60,14 +60,26 @@ struct Binary {
         func signal(_ number: Int32) { process.signal(number) }
 
         /// Waits until `condition` holds for what the process wrote to standard error, checking
-        /// whenever it writes: an event, with no deadline of its own (the test's time limit is the
-        /// safety net, so a starved machine makes a test slower, not failed).
-        /// - Throws: `BinaryError` when the process exits first, or the waiting task is cancelled.
+        /// whenever it writes: an event, given up only after `TestTime.hangGuard` (so a starved
+        /// machine makes a test slower, not failed).
+        /// - Throws: `BinaryError` when the process exits first, or the guard passes.
         func waitForStandardError(_ condition: @escaping @Sendable (String) -> Bool) async throws {
-            guard await process.waitForOutput({ _, errors in condition(errors) }) else {
-                throw BinaryError(
-                    "coursegen exited (or the test was cancelled) before: \(process.standardError.suffix(2000))"
-                )
+            let process = self.process
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    guard await process.waitForOutput({ _, errors in condition(errors) }) else {
+                        throw BinaryError("coursegen exited before: \(process.standardError.suffix(2000))")
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: TestTime.hangGuard)
+                    throw BinaryError(
+                        "still waiting after \(TestTime.hangGuard) (the hang guard); standard error so far: "
+                            + process.standardError.suffix(2000)
+                    )
+                }
+                defer { group.cancelAll() }
+                try await group.next()
             }
         }
 
@@ -85,16 +97,14 @@ struct Binary {
         }
 
         /// Waits for the process to exit. It is killed after `timeout` if one is given (widened by
-        /// `TestTime`), or when the waiting task is cancelled (the test's time limit).
+        /// `TestTime`), else after `TestTime.hangGuard`.
         func wait(timeout: Duration? = nil) async -> Result {
             let process = self.process
             let status = await withTaskGroup(of: Int32?.self) { group in
                 group.addTask { await process.exit() }
-                if let timeout {
-                    group.addTask {
-                        try? await Task.sleep(for: TestTime.scaled(timeout))
-                        return nil
-                    }
+                group.addTask {
+                    try? await Task.sleep(for: timeout.map(TestTime.scaled) ?? TestTime.hangGuard)
+                    return nil
                 }
                 let first = await group.next()!
                 group.cancelAll()
@@ -144,10 +154,22 @@ struct BinaryError: Error, CustomStringConvertible {
 }
 
 /// Waits for a file to appear, checking every 10 ms (the file is written by another process),
-/// with no deadline of its own: the test's time limit is the safety net.
-/// - Throws: `CancellationError` if the waiting task is cancelled.
+/// given up only after `TestTime.hangGuard`.
+/// - Throws: `BinaryError` after the guard.
 func waitForFile(_ path: String) async throws {
-    while !FileManager.default.fileExists(atPath: path) {
-        try await Task.sleep(for: .milliseconds(10))
+    try await waitUntil("\(path) exists") { FileManager.default.fileExists(atPath: path) }
+}
+
+/// Waits until `condition` holds, checking every 5 ms (what it reads is written by another
+/// process), given up only after `TestTime.hangGuard`: a starved machine makes a test slower, not
+/// failed.
+/// - Throws: `BinaryError` naming `what` after the guard.
+func waitUntil(_ what: @autoclosure () -> String, _ condition: () throws -> Bool) async throws {
+    let guardPassed = ContinuousClock.now + TestTime.hangGuard
+    while try !condition() {
+        guard ContinuousClock.now < guardPassed else {
+            throw BinaryError("still waiting until \(what()) after \(TestTime.hangGuard) (the hang guard)")
+        }
+        try await Task.sleep(for: .milliseconds(5))
     }
 }
