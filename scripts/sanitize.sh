@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Runs the whole test suite under a sanitizer, in the same three groups as scripts/test.sh.
+# Runs the whole test suite under a sanitizer, the reliability campaign included
+# (COURSEGEN_RELIABILITY=short unless set), in three groups (watcher, engine, command): sanitized
+# code runs several times slower, and three smaller processes keep each run's memory and the
+# time a report takes to find down.
 #
 #   scripts/sanitize.sh thread|address [ARGUMENTS FOR swift test]
 #
@@ -34,6 +37,7 @@ flags=(--sanitize="$kind" --scratch-path "$scratch")
 swift build --build-tests "${flags[@]}"
 
 export COURSEGEN_TEST_TIME_SCALE="$scale"
+export COURSEGEN_RELIABILITY="${COURSEGEN_RELIABILITY:-short}"
 # Swift's crash backtracer and the sanitizers both want a crashed process; let the sanitizer
 # report it.
 export SWIFT_BACKTRACE=enable=no

@@ -31,6 +31,9 @@ public struct InboxWatcher: AsyncSequence, Sendable {
     private let logger: Logger
     private let makeSource: @Sendable (_ inbox: String, _ logger: Logger) -> any RawEventSource
     private let fileSystemOf: @Sendable (String) -> Result<FileSystemType, Errno>
+    /// Starts a session on the clock given at initialisation (the session's type names its clock, which the
+    /// watcher hides).
+    private let startSession: @Sendable (InboxWatcher) -> () async throws(WatcherError) -> WatchEvent?
 
     /// - Parameters:
     ///   - inbox: the folder to watch (relative paths are resolved against the current directory; the path
@@ -44,21 +47,24 @@ public struct InboxWatcher: AsyncSequence, Sendable {
         }
     }
 
-    /// Watches through another event source, and finds file systems another way (tests).
+    /// Watches through another event source, finds file systems another way, and times on another clock (tests).
     /// - Parameters:
-    ///   - makeSource: makes the inotify source; never called in poll mode.
     ///   - fileSystemOf: the file system of a path.
-    init(
+    ///   - clock: what the debounce, the periodic scan and the checks for a missing inbox are timed on.
+    ///   - makeSource: makes the inotify source; never called in poll mode.
+    init<SessionClock: Clock>(
         inbox: String,
         configuration: WatcherConfiguration,
         logger: Logger,
         fileSystemOf: @escaping @Sendable (String) -> Result<FileSystemType, Errno> = FileSystemType.of(path:),
+        clock: SessionClock = ContinuousClock(),
         makeSource: @escaping @Sendable (_ inbox: String, _ logger: Logger) -> any RawEventSource
-    ) {
+    ) where SessionClock.Duration == Duration {
         self.inbox = Self.absolute(inbox)
         self.configuration = configuration
         self.logger = logger
         self.fileSystemOf = fileSystemOf
+        self.startSession = { watcher in watcher.startSession(clock: clock) }
         self.makeSource = makeSource
     }
 
@@ -76,29 +82,36 @@ public struct InboxWatcher: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(
-            session: WatchSession(
-                inbox: inbox,
-                configuration: configuration,
-                excludedPaths: configuration.excludedPaths.map(Self.absolute),
-                logger: logger,
-                source: configuration.mode.usesInotify ? makeSource(inbox, logger) : nil,
-                fileSystemOf: fileSystemOf
-            )
-        )
+        Iterator(next: startSession(self))
+    }
+
+    /// A new session on `clock`, as its `next()`.
+    private func startSession<SessionClock: Clock>(
+        clock: SessionClock
+    ) -> () async throws(WatcherError) -> WatchEvent? where SessionClock.Duration == Duration {
+        WatchSession(
+            inbox: inbox,
+            configuration: configuration,
+            excludedPaths: configuration.excludedPaths.map(Self.absolute),
+            logger: logger,
+            source: configuration.mode.usesInotify ? makeSource(inbox, logger) : nil,
+            fileSystemOf: fileSystemOf,
+            clock: clock
+        ).next
     }
 
     public struct Iterator: AsyncIteratorProtocol {
-        private let session: WatchSession
+        /// The session's `next()`, whatever its clock; it holds the session.
+        private let nextEvent: () async throws(WatcherError) -> WatchEvent?
 
-        fileprivate init(session: WatchSession) {
-            self.session = session
+        fileprivate init(next: @escaping () async throws(WatcherError) -> WatchEvent?) {
+            nextEvent = next
         }
 
         /// The next report, or nil once the iterating task is cancelled.
         /// - Throws: `WatcherError` when watching cannot go on.
         public mutating func next() async throws -> WatchEvent? {
-            try await session.next()
+            try await nextEvent()
         }
     }
 

@@ -32,8 +32,10 @@ enum InboxEntry: Sendable, Equatable {
 ///   gone now (or is no longer an outline) reports `.removed`; anything else reports nothing. Where content is
 ///   compared, a file whose content did not change reports nothing and one still changing is looked at again.
 /// - A periodic scan (`scanNoticed`) settles a path like an event does.
-struct OutlineTracker {
-    typealias Instant = ContinuousClock.Instant
+///
+/// Generic over the instants of the clock the caller reads (`ContinuousClock` in the daemon, a manual clock in
+/// tests).
+struct OutlineTracker<Instant: InstantProtocol> where Instant.Duration == Duration {
 
     /// What the caller must do to the watched folders after an event.
     enum FolderAction: Sendable, Equatable {
@@ -208,7 +210,8 @@ struct OutlineTracker {
     }
 
     private func deadline(of change: PendingChange) -> Instant? {
-        change.writing ? nil : min(change.lastEvent + debounce, change.firstEvent + maximumDelay)
+        change.writing
+            ? nil : min(change.lastEvent.advanced(by: debounce), change.firstEvent.advanced(by: maximumDelay))
     }
 
     private mutating func settle(_ path: String, at now: Instant) {

@@ -6,8 +6,11 @@ import SystemPackage
 /// into reports, waiting on the next event or the next deadline. Its only timers: a debounce deadline while a
 /// report is pending, the check for a missing inbox, and the periodic scan while the inbox is scanned (poll mode,
 /// or auto mode on a network file system). An idle session watching a local inbox through inotify has none.
-final class WatchSession {
-    typealias Instant = ContinuousClock.Instant
+///
+/// Its timers run on `clock` (`ContinuousClock` in the daemon; tests drive a manual one, so that periodic scans and
+/// debounces happen when the test moves time, not when the machine gets round to it).
+final class WatchSession<SessionClock: Clock> where SessionClock.Duration == Duration {
+    typealias Instant = SessionClock.Instant
 
     private enum Phase {
         case notStarted
@@ -32,10 +35,11 @@ final class WatchSession {
     private let mode: WatchMode
     private let pollInterval: Duration
     private let fileSystemOf: @Sendable (String) -> Result<FileSystemType, Errno>
+    private let clock: SessionClock
     private let logger: Logger
     /// Where listing, `stat` and reading go while the inbox is scanned periodically (a network share may block).
     private let blockingQueue = BlockingQueue(label: "inbox-scan")
-    private var tracker: OutlineTracker
+    private var tracker: OutlineTracker<Instant>
     private var phase = Phase.notStarted
     private var sourceStarted = false
     private var ready: [WatchEvent] = []
@@ -63,13 +67,15 @@ final class WatchSession {
     ///   - excludedPaths: absolute, normalised excluded folders.
     ///   - source: the inotify source; nil in poll mode.
     ///   - fileSystemOf: finds the file system of a path (`FileSystemType.of(path:)`; tests inject others).
+    ///   - clock: what the debounce, the periodic scan and the checks for a missing inbox are timed on.
     init(
         inbox: String,
         configuration: WatcherConfiguration,
         excludedPaths: [String],
         logger: Logger,
         source: (any RawEventSource)?,
-        fileSystemOf: @escaping @Sendable (String) -> Result<FileSystemType, Errno>
+        fileSystemOf: @escaping @Sendable (String) -> Result<FileSystemType, Errno>,
+        clock: SessionClock
     ) {
         self.source = source
         self.inspector = InboxInspector(inbox: inbox, excludedPaths: excludedPaths)
@@ -77,6 +83,7 @@ final class WatchSession {
         self.mode = configuration.mode
         self.pollInterval = configuration.pollInterval
         self.fileSystemOf = fileSystemOf
+        self.clock = clock
         self.logger = logger
         self.tracker = OutlineTracker(
             inbox: inbox,
@@ -150,7 +157,7 @@ final class WatchSession {
                 "the inbox does not exist; waiting for it to appear",
                 metadata: ["inbox": "\(inspector.inbox)"]
             )
-            phase = .waitingForInbox(attempt: 0, nextCheck: .now + Self.inboxCheckDelay(attempt: 0))
+            phase = .waitingForInbox(attempt: 0, nextCheck: after(Self.inboxCheckDelay(attempt: 0)))
             return
         }
         await checkFileSystem()
@@ -168,11 +175,11 @@ final class WatchSession {
     /// - Returns: nil when the task is cancelled.
     private func nextInput(until deadline: Instant?) async -> Input? {
         guard let deadline else { return await inputs.next() }
-        let continuation = inputContinuation
+        let (continuation, clock) = (inputContinuation, self.clock)
         return await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 // Cancelled as soon as another input arrives; a tick that slips through is harmless.
-                if (try? await Task.sleep(until: deadline, clock: .continuous)) != nil { continuation.yield(.tick) }
+                if (try? await clock.sleep(until: deadline, tolerance: nil)) != nil { continuation.yield(.tick) }
             }
             let input = await inputs.next()
             group.cancelAll()
@@ -187,10 +194,10 @@ final class WatchSession {
         case .source(.failed(let error)):
             throw error
         case .source(.event(let event)):
-            let actions = tracker.handle(event, at: .now, inspect: inspector.entry(at:))
+            let actions = tracker.handle(event, at: clock.now, inspect: inspector.entry(at:))
             for action in actions { try await perform(action) }
         }
-        if case .waitingForInbox(let attempt, let nextCheck) = phase, nextCheck <= .now {
+        if case .waitingForInbox(let attempt, let nextCheck) = phase, nextCheck <= clock.now {
             if inspector.inboxIsFolder {
                 logger.notice("the inbox is back; rescanning it", metadata: ["inbox": "\(inspector.inbox)"])
                 await checkFileSystem()
@@ -198,14 +205,19 @@ final class WatchSession {
             } else {
                 phase = .waitingForInbox(
                     attempt: attempt + 1,
-                    nextCheck: .now + Self.inboxCheckDelay(attempt: attempt + 1)
+                    nextCheck: after(Self.inboxCheckDelay(attempt: attempt + 1))
                 )
             }
         }
-        if case .watching = phase, let nextScan, nextScan <= .now { try await periodicScan() }
+        if case .watching = phase, let nextScan, nextScan <= clock.now { try await periodicScan() }
     }
 
-    private func perform(_ action: OutlineTracker.FolderAction) async throws(WatcherError) {
+    /// The instant `delay` from now on the session's clock.
+    private func after(_ delay: Duration) -> Instant {
+        clock.now.advanced(by: delay)
+    }
+
+    private func perform(_ action: OutlineTracker<Instant>.FolderAction) async throws(WatcherError) {
         switch action {
         case .watchAndScan(let folder):
             _ = try await walk(from: folder)
@@ -223,7 +235,7 @@ final class WatchSession {
     /// Reports what is due now. Where content is compared, the due paths are looked at (and read) on the
     /// blocking queue first, and `InboxSnapshot` judges each look.
     private func takeDueEvents() async -> [WatchEvent] {
-        let now = ContinuousClock.now
+        let now = clock.now
         guard snapshot != nil else { return tracker.takeEvents(at: now, inspect: inspector.entry(at:)) }
         let due = tracker.duePaths(at: now)
         guard !due.isEmpty else { return tracker.takeEvents(at: now, inspect: inspector.entry(at:)) }
@@ -268,14 +280,14 @@ final class WatchSession {
         phase = .watching
         tracker.filter = InboxFilter(extensions: extensions, excludedRelativePaths: inspector.excludedRelativePaths())
         inboxIdentity = inspector.inboxIdentity
-        tracker.beginFullScan(at: .now)
+        tracker.beginFullScan(at: clock.now)
         switch try await walk(from: "") {
         case .completed:
             tracker.endFullScan()
-            nextScan = scansPeriodically ? .now + pollInterval : nil
+            nextScan = scansPeriodically ? after(pollInterval) : nil
         case .inboxMissing:
             logger.error("the inbox vanished while it was scanned; waiting for it to reappear")
-            tracker.inboxVanished(at: .now)
+            tracker.inboxVanished(at: clock.now)
             await inboxVanished()
         }
     }
@@ -284,7 +296,7 @@ final class WatchSession {
         await source?.unwatchAll()
         watchedFolders.removeAll()
         nextScan = nil
-        phase = .waitingForInbox(attempt: 0, nextCheck: .now + Self.inboxCheckDelay(attempt: 0))
+        phase = .waitingForInbox(attempt: 0, nextCheck: after(Self.inboxCheckDelay(attempt: 0)))
     }
 
     /// Watches `start` (relative to the inbox) and the folders below it, each before listing it, so a file
@@ -323,7 +335,7 @@ final class WatchSession {
                     metadata: ["path": "\(path)", "error": "\(error)"]
                 )
             case .success(let entries)?:
-                let now = ContinuousClock.now
+                let now = clock.now
                 for entry in entries {
                     let child = folder.isEmpty ? entry.name : folder + "/" + entry.name
                     if !entry.isFolder {
@@ -356,13 +368,13 @@ final class WatchSession {
         let inspector = self.inspector
         let filter = tracker.filter
         let scan = await blockingQueue.run { inspector.scan(filter: filter) }
-        nextScan = .now + pollInterval
+        nextScan = after(pollInterval)
         guard let identity = scan.inbox else {
             logger.error(
                 "the inbox was deleted, moved or unmounted; waiting for it to reappear",
                 metadata: ["inbox": "\(inspector.inbox)"]
             )
-            tracker.inboxVanished(at: .now)
+            tracker.inboxVanished(at: clock.now)
             await inboxVanished()
             return
         }
@@ -390,7 +402,7 @@ final class WatchSession {
             }
         }
         guard let changed = snapshot?.changes(in: scan.files, unlistedFolders: unlistableFolders) else { return }
-        let now = ContinuousClock.now
+        let now = clock.now
         for path in changed { tracker.scanNoticed(path, at: now) }
         logger.trace(
             "inbox scanned",

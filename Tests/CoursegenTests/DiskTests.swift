@@ -14,6 +14,7 @@ import Testing
 @Suite(
     "Reliability campaign: full and read-only disks",
     .serialized,
+    .enabled(if: Campaign.isEnabled, Campaign.skipped),
     .enabled(
         if: MountNamespace.isAvailable,
         "needs root to mount tmpfs in a private mount namespace (unshare, nsenter)"

@@ -219,19 +219,12 @@ final class HeldSync: Sendable {
         condition.unlock()
     }
 
-    /// Waits until `count` callers are held.
-    func waitUntilHeld(_ count: Int, timeout: Duration = .seconds(60)) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                if self.heldCount >= count { return }
-                for await _ in self.arrivals.stream where self.heldCount >= count { return }
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw BinaryError("only \(self.heldCount) fsyncs were held, not \(count)")
-            }
-            defer { group.cancelAll() }
-            try await group.next()
-        }
+    /// Waits until `count` callers are held (no deadline of its own: the test's time limit is the
+    /// safety net).
+    /// - Throws: `BinaryError` if the waiting task is cancelled first.
+    func waitUntilHeld(_ count: Int) async throws {
+        if heldCount >= count { return }
+        for await _ in arrivals.stream where heldCount >= count { return }
+        throw BinaryError("only \(heldCount) fsyncs were held, not \(count)")
     }
 }

@@ -160,10 +160,8 @@ struct RealTimingTests {
         )
         try await daemon.waitForLines(containing: "failed chapters will be tried again")
         // The page and the JSON are written together, from one model, after the retry time.
-        let deadline = ContinuousClock.now + .seconds(60)
-        while temp.read("out/course/STATUS.md")?.contains("Phase: `waiting-to-retry`") != true {
-            guard ContinuousClock.now < deadline else { throw BinaryError("no page saying waiting-to-retry") }
-            try await Task.sleep(for: .milliseconds(5))
+        try await waitUntil("the page says waiting-to-retry") {
+            temp.read("out/course/STATUS.md")?.contains("Phase: `waiting-to-retry`") == true
         }
         let status = try await Binary.run(["status", "--json", "--state", "state"], directory: temp.path)
         daemon.signal(SIGTERM)
@@ -207,14 +205,10 @@ struct ProgressivePublishingTests {
     let key = FakeGeminiServer.defaultAPIKey
 
     /// Waits until `condition` holds for the folder's file names (checked every few milliseconds:
-    /// the folder is written by another process).
-    func waitUntil(_ temp: TemporaryFolder, _ folder: String, timeout: Duration = .seconds(60), _ condition: ([String]) -> Bool)
-        async throws
-    {
-        let deadline = ContinuousClock.now + timeout
-        while !condition(temp.list(folder)) {
-            guard ContinuousClock.now < deadline else { throw BinaryError("timed out; \(folder) holds \(temp.list(folder))") }
-            try await Task.sleep(for: .milliseconds(5))
+    /// the folder is written by another process), given up only after `TestTime.hangGuard`.
+    func waitUntil(_ temp: TemporaryFolder, _ folder: String, _ condition: ([String]) -> Bool) async throws {
+        try await CoursegenTests.waitUntil("\(folder) is as expected; it holds \(temp.list(folder))") {
+            condition(temp.list(folder))
         }
     }
 

@@ -43,7 +43,7 @@ struct StateFolderSharingTests {
     func waitUntil(_ server: FakeGeminiServer, _ condition: @escaping @Sendable (FakeGeminiServer.Statistics) -> Bool)
         async throws
     {
-        try await server.waitUntil(timeout: TestTime.scaled(.seconds(60)), condition)
+        try await server.waitUntil(condition)
     }
 
     /// Waits until `process` has said `chapters` times that it waits for the other process, or
@@ -72,7 +72,7 @@ struct StateFolderSharingTests {
         #expect(server.statistics.chapterRequestCount == 3)
 
         let second = try startWatching(temp, server: server, inbox: "inbox2", output: "out2")
-        let refused = await second.wait(timeout: .seconds(30))
+        let refused = await second.wait()
         #expect(refused.status == 78, "\(refused.standardError.suffix(1500))")
         #expect(
             refused.standardError.contains("another coursegen watch (PID \(first.pid))"),

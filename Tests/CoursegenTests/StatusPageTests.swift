@@ -34,22 +34,22 @@ struct StatusPageTests {
     }
 
     /// Waits until the page exists and `condition` holds for it (the page is written by another
-    /// process: checked every few milliseconds), and returns it.
+    /// process: checked every few milliseconds), and returns it; given up only after
+    /// `TestTime.hangGuard`.
     @discardableResult
     func page(
         _ temp: TemporaryFolder,
         _ course: String = "course",
-        timeout: Duration = .seconds(60),
         until condition: (String) -> Bool
     ) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            if let text = temp.read("out/\(course)/STATUS.md"), condition(text) { return text }
-            guard ContinuousClock.now < deadline else {
-                throw BinaryError("timed out; the page says: \(temp.read("out/\(course)/STATUS.md") ?? "(no page)")")
-            }
-            try await Task.sleep(for: .milliseconds(5))
+        var page = ""
+        let path = "out/\(course)/STATUS.md"
+        try await waitUntil("the page is as expected; it says: \(temp.read(path) ?? "(no page)")") {
+            guard let text = temp.read(path), condition(text) else { return false }
+            page = text
+            return true
         }
+        return page
     }
 
     @Test("while a slow chapter is in flight the page says what is ready and what is being written; then up to date, with the model and what it spent; a reader never sees it partial")
@@ -222,11 +222,8 @@ struct StatusPageTests {
         try await page(temp) { $0.contains("Phase: `up-to-date`") }
         try Save.inPlace(course, "---\nlevle: beginner\n---\n" + watchedOutline())
         try await page(temp) { $0.contains("Phase: `unreadable`") }
-        let deadline = ContinuousClock.now + .seconds(30)
-        while (temp.read("notifications.log") ?? "").components(separatedBy: "\n\n").count < 3,
-            ContinuousClock.now < deadline
-        {
-            try await Task.sleep(for: .milliseconds(10))
+        try await waitUntil("three notifications") {
+            (temp.read("notifications.log") ?? "").components(separatedBy: "\n\n").count >= 3
         }
         daemon.signal(SIGTERM)
         #expect(await daemon.wait().status == 0)

@@ -49,6 +49,9 @@ public final class FakeGeminiServer: FakeServer {
         /// False: `GET …/models/{model}` gets a plain-text 404 as from a gateway in front of the
         /// API that forwards only generation requests.
         public var forwardsModelCheck = true
+        /// The time the quota's window and a scheduled storm follow, moved by the test; nil (the
+        /// default): the real clock.
+        public var clock: FakeServerClock?
 
         /// - Parameters:
         ///   - host: Defaults to "127.0.0.1".
@@ -137,7 +140,8 @@ public final class FakeGeminiServer: FakeServer {
             port: configuration.port,
             quota: configuration.quota,
             storm: configuration.storm,
-            unresponsive: configuration.unresponsive
+            unresponsive: configuration.unresponsive,
+            clock: configuration.clock
         )
         let core = try await FakeServerCore.start(settings, api: GeminiAPI(configuration: configuration))
         return FakeGeminiServer(configuration: configuration, core: core)

@@ -81,6 +81,9 @@ public final class FakeOpenAIServer: FakeServer {
         public var lineEnding: LineEnding
         public var split: SplitPolicy
         public var unresponsive: Bool
+        /// The time the quota's window and a scheduled storm follow, moved by the test; nil (the
+        /// default): the real clock.
+        public var clock: FakeServerClock?
         /// Whether `GET /v1/models/{model}` is served (OpenAI, Ollama); false answers it 404
         /// "Invalid URL", as a server without the route does (llama.cpp's).
         public var servesModelRoute: Bool
@@ -165,7 +168,8 @@ public final class FakeOpenAIServer: FakeServer {
             port: configuration.port,
             quota: configuration.rateLimits,
             storm: configuration.storm,
-            unresponsive: configuration.unresponsive
+            unresponsive: configuration.unresponsive,
+            clock: configuration.clock
         )
         let core = try await FakeServerCore.start(settings, api: OpenAIAPI(configuration: configuration))
         return FakeOpenAIServer(configuration: configuration, core: core)

@@ -97,7 +97,7 @@ package enum StatisticsJSON {
             ("unresponsiveConnections", .integer(statistics.unresponsiveConnections)),
             (
                 "uptimeSeconds",
-                .number((DurationFormat.seconds(ContinuousClock.now - state.start) * 1000).rounded() / 1000)
+                .number((DurationFormat.seconds(state.now - state.start) * 1000).rounded() / 1000)
             ),
         ])
     }

@@ -13,13 +13,23 @@ public final class FakeServerCore: Sendable {
         package var quota: QuotaPolicy?
         package var storm: StormPolicy?
         package var unresponsive: Bool
+        /// What the quota and a scheduled storm follow; nil: the real clock.
+        package var clock: FakeServerClock?
 
-        package init(host: String, port: Int, quota: QuotaPolicy?, storm: StormPolicy?, unresponsive: Bool) {
+        package init(
+            host: String,
+            port: Int,
+            quota: QuotaPolicy?,
+            storm: StormPolicy?,
+            unresponsive: Bool,
+            clock: FakeServerClock? = nil
+        ) {
             self.host = host
             self.port = port
             self.quota = quota
             self.storm = storm
             self.unresponsive = unresponsive
+            self.clock = clock
         }
     }
 
@@ -39,7 +49,12 @@ public final class FakeServerCore: Sendable {
     ///
     /// - Throws: ``FakeServerError`` `.bindFailed` when the address cannot be bound.
     package static func start<API: FakeAPI>(_ settings: Settings, api: API) async throws -> FakeServerCore {
-        let state = ServerState(quota: settings.quota, storm: settings.storm, unresponsive: settings.unresponsive)
+        let state = ServerState(
+            quota: settings.quota,
+            storm: settings.storm,
+            unresponsive: settings.unresponsive,
+            clock: settings.clock
+        )
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -114,14 +129,17 @@ extension FakeServer {
     /// is given. Because it is checked at every change, a condition that holds only for an
     /// instant, such as `inFlight == 4`, is still seen.
     ///
-    /// - Parameter timeout: A safety net for broken tests, not a measurement.
+    /// - Parameter timeout: how long to wait at most; nil (the default): ten minutes, only so
+    ///   that a condition that never holds fails the test instead of hanging the run (a starved
+    ///   machine makes a test slower, not failed).
     /// - Throws: ``FakeServerError`` `.timedOut` after `timeout`, `.shutDown` if the server shuts
     ///   down first; `CancellationError` if the task is cancelled.
     public func waitUntil(
-        timeout: Duration = .seconds(60),
+        timeout: Duration? = nil,
         _ condition: @escaping @Sendable (FakeServerStatistics) -> Bool
     ) async throws {
         let state = core.state
+        let timeout = timeout ?? .seconds(600)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await state.wait(until: condition) }
             group.addTask {
@@ -136,7 +154,7 @@ extension FakeServer {
     /// Suspends until at least `count` requests have arrived (``FakeServerStatistics/requestCount``).
     ///
     /// - Throws: As ``waitUntil(timeout:_:)``.
-    public func waitForRequests(_ count: Int, timeout: Duration = .seconds(60)) async throws {
+    public func waitForRequests(_ count: Int, timeout: Duration? = nil) async throws {
         try await waitUntil(timeout: timeout) { $0.requestCount >= count }
     }
 

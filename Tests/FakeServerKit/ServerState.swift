@@ -42,14 +42,18 @@ package final class ServerState: Sendable {
 
     /// When the server started: the origin of a scheduled storm and of the quota's days.
     package let start: ContinuousClock.Instant
+    /// The time the quota and a scheduled storm follow, if a test moves it; else the real clock.
+    private let clock: FakeServerClock?
     /// The storm that runs on its own schedule, if any.
     package let scheduledStorm: StormPolicy?
     /// The quota enforced, if any.
     package let quotaPolicy: QuotaPolicy?
     private let state: NIOLockedValueBox<State>
 
-    package init(quota: QuotaPolicy?, storm: StormPolicy?, unresponsive: Bool, start: ContinuousClock.Instant = .now) {
+    package init(quota: QuotaPolicy?, storm: StormPolicy?, unresponsive: Bool, clock: FakeServerClock? = nil) {
+        let start = clock?.now ?? .now
         self.start = start
+        self.clock = clock
         self.scheduledStorm = storm
         self.quotaPolicy = quota
         var initial = State()
@@ -73,6 +77,11 @@ package final class ServerState: Sendable {
         state.withLockedValue { $0.statistics }
     }
 
+    /// Now, on the time the quota and a scheduled storm follow.
+    package var now: ContinuousClock.Instant {
+        clock?.now ?? .now
+    }
+
     // MARK: Switches
 
     /// Switches a storm on (`policy`) or off (nil); a scheduled storm still runs on its schedule.
@@ -82,7 +91,8 @@ package final class ServerState: Sendable {
 
     /// The storm in force `elapsed` after the start: the switched-on one, else the scheduled one
     /// if its schedule covers that time.
-    package func activeStorm(at now: ContinuousClock.Instant = .now) -> StormPolicy? {
+    package func activeStorm(at now: ContinuousClock.Instant? = nil) -> StormPolicy? {
+        let now = now ?? self.now
         let switchedOn = state.withLockedValue { $0.switchedOnStorm }
         if let switchedOn { return switchedOn }
         guard let scheduledStorm, scheduledStorm.isScheduled(at: now - start) else { return nil }
@@ -96,8 +106,9 @@ package final class ServerState: Sendable {
     }
 
     /// The quota's limits as they stand now, nil without a quota.
-    package func quotaSnapshot(at now: ContinuousClock.Instant = .now) -> QuotaSnapshot? {
-        state.withLockedValue { state in state.quota?.snapshot(at: now) }
+    package func quotaSnapshot(at now: ContinuousClock.Instant? = nil) -> QuotaSnapshot? {
+        let now = now ?? self.now
+        return state.withLockedValue { state in state.quota?.snapshot(at: now) }
     }
 
     // MARK: Requests
@@ -131,8 +142,9 @@ package final class ServerState: Sendable {
         model: String,
         prompt: String,
         tokens: Int,
-        now: ContinuousClock.Instant = .now
+        now: ContinuousClock.Instant? = nil
     ) -> Admission {
+        let now = now ?? self.now
         let storm = activeStorm(at: now)
         return mutate { state in
             state.statistics.requestsByPrompt[prompt, default: 0] += 1

@@ -4,8 +4,10 @@ import Foundation
 import TestSupport
 import Testing
 
-// The quota and the overload storm of the fake Gemini server, on the wire with the real clock:
-// counts and bodies are asserted, never durations.
+// The quota and the overload storm of the fake Gemini server, on the wire: counts and bodies are
+// asserted, never durations. Where a quota window matters, the server follows a clock the test
+// moves (`FakeServerClock`), so a window holds, or has moved past, when the test says, however
+// slowly a starved machine sends the requests.
 
 private let model = "gemini-2.5-flash"
 
@@ -13,9 +15,10 @@ private let model = "gemini-2.5-flash"
 struct FakeServerQuotaTests {
     @Test("beyond its RPM the sliding window answers Google's 429 with QuotaFailure and RetryInfo, and holds")
     func requestQuota() async throws {
-        let window = TestTime.scaled(.seconds(30))
-        let quota = QuotaPolicy.requestsPerMinute(3, window: window)
-        try await withServer(.init(quota: quota)) { server in
+        let window = Duration.seconds(30)
+        var configuration = FakeGeminiServer.Configuration(quota: .requestsPerMinute(3, window: window))
+        configuration.clock = FakeServerClock()
+        try await withServer(configuration) { server in
             var statuses: [Int] = []
             for index in 1...5 {
                 statuses.append(try await exchange(server, body: requestBody(prompt: "chapter \(index)")).status)
@@ -52,25 +55,27 @@ struct FakeServerQuotaTests {
 
     @Test("a request the quota turned away is admitted once the window has moved past, and the maximum holds")
     func windowMoves() async throws {
-        let quota = QuotaPolicy.requestsPerMinute(2, window: TestTime.scaled(.seconds(3)))
-        try await withServer(.init(quota: quota)) { server in
-            // Fill the window until the quota answers 429 (however slowly requests go out).
-            var turnedAway: String?
-            for index in 1...20 where turnedAway == nil {
-                let prompt = "fill \(index)"
-                if try await exchange(server, body: requestBody(prompt: prompt)).status == 429 { turnedAway = prompt }
-            }
-            let prompt = try #require(turnedAway)
-            // Retry it as a client following RetryInfo would, until the window admits it.
-            var status = 429
-            for _ in 1...20 where status == 429 {
-                let response = try await exchange(server, body: requestBody(prompt: prompt))
-                status = response.status
-                guard status == 429 else { break }
-                let error = try #require(dig(try response.json(), "error") as? [String: Any])
-                let delay = try #require(detail(error, "RetryInfo")?["retryDelay"] as? String)
-                try await Task.sleep(for: .seconds(try #require(Double(delay.dropLast()))))
-            }
+        let clock = FakeServerClock()
+        var configuration = FakeGeminiServer.Configuration(quota: .requestsPerMinute(2, window: .seconds(3)))
+        configuration.clock = clock
+        try await withServer(configuration) { server in
+            // Two requests fill the window, a second apart; the third is turned away.
+            #expect(try await exchange(server, body: requestBody(prompt: "fill 1")).status == 200)
+            clock.advance(by: .seconds(1))
+            #expect(try await exchange(server, body: requestBody(prompt: "fill 2")).status == 200)
+            let prompt = "fill 3"
+            let turnedAway = try await exchange(server, body: requestBody(prompt: prompt))
+            #expect(turnedAway.status == 429)
+            // Retried as a client following RetryInfo would: once the first request has left the
+            // window (2 s from now), not before.
+            let error = try #require(dig(try turnedAway.json(), "error") as? [String: Any])
+            let delay = try #require(detail(error, "RetryInfo")?["retryDelay"] as? String)
+            let seconds = try #require(Double(delay.dropLast()))
+            #expect(seconds > 0 && seconds <= 2, "retryDelay \(delay)")
+            clock.advance(by: .seconds(seconds) - .milliseconds(100))
+            #expect(try await exchange(server, body: requestBody(prompt: prompt)).status == 429)
+            clock.advance(by: .milliseconds(100))
+            let status = try await exchange(server, body: requestBody(prompt: prompt)).status
             #expect(status == 200)
             let statistics = server.statistics
             #expect(statistics.maxAdmittedPerWindow == 2)
@@ -179,7 +184,9 @@ struct FakeServerQuotaTests {
 
     @Test("POST /_fake/storm switches the storm, and /_fake/stats reports the quota and storm counters")
     func controlEndpoints() async throws {
-        try await withServer(.init(quota: .requestsPerMinute(1))) { server in
+        var configuration = FakeGeminiServer.Configuration(quota: .requestsPerMinute(1))
+        configuration.clock = FakeServerClock()
+        try await withServer(configuration) { server in
             let on = try await exchange(server, method: "POST", path: "/_fake/storm?active=true&fraction=1", body: nil)
             #expect(on.status == 200)
             #expect(dig(try on.json(), "stormActive") as? Bool == true)

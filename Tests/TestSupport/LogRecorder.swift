@@ -53,9 +53,10 @@ public final class LogRecorder: Sendable {
         for continuation in ready { continuation.resume() }
     }
 
-    /// Waits until a record with `message` has been logged, up to `timeout` (a safety net).
-    /// - Returns: whether it was.
-    public func waitFor(message: String, timeout: Duration = .seconds(30)) async -> Bool {
+    /// Waits until a record with `message` has been logged: an event, given up only after
+    /// `timeout` (for "not within this time" checks) or, without one, `TestTime.hangGuard`.
+    /// - Returns: whether it was; false after `timeout`, or if the waiting task was cancelled.
+    public func waitFor(message: String, timeout: Duration? = nil) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await withCheckedContinuation { continuation in
@@ -69,7 +70,7 @@ public final class LogRecorder: Sendable {
                 return true
             }
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                try? await Task.sleep(for: timeout ?? TestTime.hangGuard)
                 return false
             }
             let first = await group.next()!

@@ -1,8 +1,9 @@
 import NIOConcurrencyHelpers
 
 /// A clock that moves only when a test says so. Sleepers wake, in deadline order, as the test
-/// advances it. A test sees what sleeps: `sleeperCount` and `nextDeadline` now, and `sleeps`, the
-/// length of every sleep as it begins (the events tests wait on instead of real time).
+/// advances it. A test sees what sleeps: `sleeperCount` and `nextDeadline` now, `sleeps`, the
+/// length of every sleep as it begins, and `waitForSleeper()` (the events tests wait on instead of
+/// real time).
 public final class ManualClock: Clock, Sendable {
     public struct Instant: InstantProtocol {
         public var offset: Duration
@@ -23,6 +24,8 @@ public final class ManualClock: Clock, Sendable {
         var sleepers: [Sleeper] = []
         var nextID: UInt64 = 0
         var sleepsBegun = 0
+        /// Tasks in `waitForSleeper()`, by id.
+        var sleeperWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -53,15 +56,18 @@ public final class ManualClock: Clock, Sendable {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let outcome: Result<Void, any Error>? = state.withLockedValue { state in
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    if deadline <= state.now { return .success(()) }
+                let (outcome, waiters) = state.withLockedValue {
+                    state -> (Result<Void, any Error>?, [CheckedContinuation<Void, Never>]) in
+                    if Task.isCancelled { return (.failure(CancellationError()), []) }
+                    if deadline <= state.now { return (.success(()), []) }
                     state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
                     state.sleepsBegun += 1
                     sleepsContinuation.yield(state.now.duration(to: deadline))
-                    return nil
+                    defer { state.sleeperWaiters.removeAll() }
+                    return (nil, Array(state.sleeperWaiters.values))
                 }
                 if let outcome { continuation.resume(with: outcome) }
+                for waiter in waiters { waiter.resume() }
             }
         } onCancel: {
             let sleeper = state.withLockedValue { state -> Sleeper? in
@@ -69,6 +75,28 @@ public final class ManualClock: Clock, Sendable {
                 return state.sleepers.remove(at: index)
             }
             sleeper?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Waits until a task sleeps on this clock (returns at once if one does already): the moment a
+    /// task that times its work on this clock has done everything it can until time moves. Returns
+    /// early if the waiting task is cancelled.
+    public func waitForSleeper() async {
+        let id = state.withLockedValue { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLockedValue { state in
+                    if !state.sleepers.isEmpty || Task.isCancelled { return true }
+                    state.sleeperWaiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLockedValue { $0.sleeperWaiters.removeValue(forKey: id) }?.resume()
         }
     }
 

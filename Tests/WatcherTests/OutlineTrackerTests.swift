@@ -12,7 +12,7 @@ struct OutlineTrackerTests {
 
     let start = ContinuousClock.now
     let log = LogRecorder()
-    var tracker: OutlineTracker
+    var tracker: OutlineTracker<Instant>
     /// What each absolute path is on the pretend disk; absent means missing.
     var disk: [String: InboxEntry] = [:]
 
@@ -37,7 +37,7 @@ struct OutlineTrackerTests {
 
     @discardableResult
     mutating func send(_ mask: EventMask, _ name: String, in folder: String = "", at milliseconds: Int)
-        -> [OutlineTracker.FolderAction]
+        -> [OutlineTracker<Instant>.FolderAction]
     {
         let absolute = folder.isEmpty ? Self.inbox : Self.inbox + "/" + folder
         let disk = self.disk
@@ -288,7 +288,7 @@ struct OutlineTrackerTests {
 
     @Test("checks for a missing inbox back off from 250 ms to at most 10 s")
     func inboxCheckBackoff() {
-        let delays = (0..<10).map(WatchSession.inboxCheckDelay(attempt:))
+        let delays = (0..<10).map(WatchSession<ContinuousClock>.inboxCheckDelay(attempt:))
         #expect(
             delays.prefix(6) == [
                 .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8),

@@ -7,14 +7,18 @@ import Testing
 
 /// The watcher in poll mode (no inotify at all) against real files: the save patterns the inotify tests replay,
 /// seen only by periodic scans, each reported exactly once; touches, chmods and identical rewrites not at all.
-/// These use no global state (no libinotifytools), so they run in parallel with the rest.
-@Suite("Periodic scan (poll mode) on real files")
+///
+/// The scans and the debounce run on a manual clock that moves only while the test waits for the watcher (see
+/// `EventQueue`): a save is always complete before a scan looks, and a starved machine makes a test slower, never
+/// different. These use no global state (no libinotifytools), so they run in parallel with the rest.
+@Suite("Periodic scan (poll mode) on real files", .timeLimit(.minutes(10 * TestTime.factor)))
 struct PollingWatcherTests {
     static let debounce = Duration.milliseconds(150)
     static let pollInterval = Duration.milliseconds(50)
 
     let inbox: TemporaryFolder
     let log = LogRecorder()
+    let clock = ManualClock()
 
     init() throws {
         inbox = try TemporaryFolder()
@@ -29,7 +33,8 @@ struct PollingWatcherTests {
                 mode: .poll,
                 pollInterval: Self.pollInterval
             ),
-            logger: log.logger()
+            logger: log.logger(),
+            clock: clock
         ) { _, _ in
             Issue.record("poll mode asked for an inotify source")
             return ScriptedSource()
@@ -54,7 +59,7 @@ struct PollingWatcherTests {
             try Disk.write(inbox(name), content)
             if savedLongAgo { try Disk.backdate(inbox(name)) }
         }
-        try await withRunningWatcher(watcher()) { queue in
+        try await withRunningWatcher(watcher(), clock: clock) { queue in
             let startup = try await queue.collect(until: \.isScanCompleted)
             #expect(Set(startup.dropLast()) == Set(outlines.keys.map { .changed(file($0)) }))
             #expect(startup.count == outlines.count + 1)
@@ -77,10 +82,10 @@ struct PollingWatcherTests {
         #expect(try await queue.next() == .changed(file(name)))
     }
 
-    /// Waits until a look found `relativePath` unchanged (it was read and compared, not missed). Only for an
-    /// outline saved long ago: otherwise the first scans read it again anyway.
-    func expectLookedAtAndUnchanged(_ relativePath: String) async {
-        #expect(await log.waitFor(message: "outline content unchanged; not reported"))
+    /// Lets the watcher run until a look found `relativePath` unchanged (it was read and compared, not missed).
+    /// Only for an outline saved long ago: otherwise the first scans read it again anyway.
+    func expectLookedAtAndUnchanged(_ queue: EventQueue, _ relativePath: String) async {
+        await queue.advance { log.all.contains { $0.message == "outline content unchanged; not reported" } }
         let unchanged = log.all.filter { $0.message == "outline content unchanged; not reported" }
         #expect(unchanged.allSatisfy { $0.metadata["path"] == inbox(relativePath) })
     }
@@ -190,9 +195,9 @@ struct PollingWatcherTests {
                 let line = "line \(index)\n"
                 try file.write(line)
                 expected += line
-                // The scenario, not a wait for the watcher: a writer slower than the scans, never pausing as
-                // long as the debounce.
-                try await Task.sleep(for: Self.pollInterval)
+                // The scenario: a writer slower than the scans (one runs after each line), never pausing as long
+                // as the debounce.
+                await queue.step()
             }
             try file.close()
             try await expectChanged(queue, "a.md", content: expected)
@@ -216,7 +221,7 @@ struct PollingWatcherTests {
                 try Disk.write(inbox(".a.md.tmp"), "# Same\n")
                 try Disk.rename(inbox(".a.md.tmp"), inbox("a.md"))
             }
-            await expectLookedAtAndUnchanged("a.md")
+            await expectLookedAtAndUnchanged(queue, "a.md")
             try await expectNothingElse(queue)
         }
     }
@@ -229,12 +234,12 @@ struct PollingWatcherTests {
             // Saved long ago, as most outlines are: none is "racily clean" and read again by the first scans.
             try Disk.backdate(inbox(name))
         }
-        try await withRunningWatcher(watcher()) { queue in
+        try await withRunningWatcher(watcher(), clock: clock) { queue in
             let startup = try await queue.collect(until: \.isScanCompleted)
             #expect(startup.count == 501)
             let recordsAtStart = log.all.count
             let scansAtStart = log.all.filter { $0.message == "inbox scanned" }.count
-            #expect(await log.waitFor(count: scansAtStart + 3, of: "inbox scanned"))
+            await queue.advance { log.all.filter { $0.message == "inbox scanned" }.count >= scansAtStart + 3 }
             let since = log.all.dropFirst(recordsAtStart)
             #expect(!since.contains { $0.message == "outlines read to compare their content" })
             #expect(since.filter { $0.message == "inbox scanned" }.allSatisfy { $0.metadata["outlines"] == "500" })
@@ -298,7 +303,7 @@ struct PollingWatcherTests {
     func notOutlines() async throws {
         defer { inbox.remove() }
         try Disk.mkdir(inbox("out"))
-        try await withRunningWatcher(watcher(excluded: [inbox("out")])) { queue in
+        try await withRunningWatcher(watcher(excluded: [inbox("out")]), clock: clock) { queue in
             #expect(try await queue.collect(until: \.isScanCompleted) == [.scanCompleted])
             for name in [".hidden.md", "a.md~", "#a.md#", "a.md.tmp", "notes.txt", "4913", "out/x.md"] {
                 try Disk.write(inbox(name), "x")
@@ -316,7 +321,7 @@ struct PollingWatcherTests {
             try Disk.symlink("a.md", at: inbox("alias.md"))
             #expect(try await queue.next() == .changed(file("alias.md")))
             let scans = log.all.filter { $0.message == "inbox scanned" }.count
-            #expect(await log.waitFor(count: scans + 3, of: "inbox scanned"))
+            await queue.advance { log.all.filter { $0.message == "inbox scanned" }.count >= scans + 3 }
             try await expectNothingElse(queue)
         }
         #expect(log.all.filter { $0.message == "ignoring symlink that points outside the inbox" }.count == 1)
@@ -347,15 +352,16 @@ struct PollingWatcherTests {
 }
 
 extension LogRecorder {
-    /// Waits until `message` has been logged `count` times in all, up to 30 s (a safety net, not a pause).
-    /// - Returns: whether it was.
+    /// Waits until `message` has been logged `count` times in all (an event, with no deadline of its own: the
+    /// suite's time limit is the safety net).
+    /// - Returns: whether it was; false if the waiting task was cancelled first.
     @discardableResult
     func waitFor(count: Int, of message: String) async -> Bool {
         await waitUntil { records in records.filter { $0.message == message }.count >= count }
     }
 
-    /// Waits until a record matching `isWanted` has been logged, up to 30 s (a safety net, not a pause).
-    /// - Returns: whether one was.
+    /// Waits until a record matching `isWanted` has been logged (an event, with no deadline of its own).
+    /// - Returns: whether one was; false if the waiting task was cancelled first.
     @discardableResult
     func waitFor(_ isWanted: @escaping @Sendable (Record) -> Bool) async -> Bool {
         await waitUntil { records in records.contains(where: isWanted) }
@@ -363,19 +369,8 @@ extension LogRecorder {
 
     /// Waits until `condition` holds for everything logged so far, checking it after each new record.
     private func waitUntil(_ condition: @escaping @Sendable ([Record]) -> Bool) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                if condition(self.all) { return true }
-                for await _ in self.messages where condition(self.all) { return true }
-                return false
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(30))
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        if condition(all) { return true }
+        for await _ in messages where condition(all) { return true }
+        return false
     }
 }

@@ -49,13 +49,17 @@ final class ScriptedSource: RawEventSource {
 }
 
 /// The watcher's session over real files, with inotify replaced by a scripted source to inject what the
-/// kernel cannot be made to do on demand: queue overflows and a full watch table.
-@Suite("Session with injected events")
+/// kernel cannot be made to do on demand: queue overflows and a full watch table. The debounce runs on a manual
+/// clock, moved while the test waits for reports (see `EventQueue`).
+@Suite("Session with injected events", .timeLimit(.minutes(10 * TestTime.factor)))
 struct ScriptedSourceTests {
     let configuration = WatcherConfiguration(debounce: .milliseconds(50))
+    let clock = ManualClock()
 
     func watcher(_ inbox: TemporaryFolder, _ source: ScriptedSource, log: LogRecorder = LogRecorder()) -> InboxWatcher {
-        InboxWatcher(inbox: inbox.path, configuration: configuration, logger: log.logger()) { _, _ in source }
+        InboxWatcher(inbox: inbox.path, configuration: configuration, logger: log.logger(), clock: clock) { _, _ in
+            source
+        }
     }
 
     @Test("an overflow during the startup scan rescans, and every outline is reported once, then scanCompleted")
@@ -65,16 +69,11 @@ struct ScriptedSourceTests {
         try Disk.write(inbox("a.md"), "# A")
         try Disk.mkdir(inbox("team"))
         try Disk.write(inbox("team/b.md"), "# B")
+        // The overflow is queued before the scan; time stands still until the watcher waits, so the first
+        // scan's finds cannot be reported before the overflow is handled, however slow the scan.
         let source = ScriptedSource(eventsAtStart: [.overflow])
-        // The overflow is queued before the scan; a debounce far longer than the scan keeps a
-        // loaded machine from reporting the first scan's finds before the overflow is handled.
-        let slow = InboxWatcher(
-            inbox: inbox.path,
-            configuration: WatcherConfiguration(debounce: .seconds(1)),
-            logger: LogRecorder().logger()
-        ) { _, _ in source }
 
-        let events = try await withRunningWatcher(slow) { queue in
+        let events = try await withRunningWatcher(watcher(inbox, source), clock: clock) { queue in
             try await queue.collect(until: \.isScanCompleted)
         }
         #expect(events.count == 3)
@@ -97,7 +96,7 @@ struct ScriptedSourceTests {
         let source = ScriptedSource()
         let log = LogRecorder()
 
-        try await withRunningWatcher(watcher(inbox, source, log: log)) { queue in
+        try await withRunningWatcher(watcher(inbox, source, log: log), clock: clock) { queue in
             #expect(try await queue.collect(until: \.isScanCompleted).count == 3)
             // Changes whose events the overflow lost.
             try Disk.unlink(inbox("gone.md"))

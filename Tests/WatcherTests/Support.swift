@@ -111,104 +111,169 @@ enum Disk {
     }
 }
 
-/// The events a running watcher reported, consumed one at a time with a safety timeout.
+/// The events a running watcher reported, consumed one at a time.
+///
+/// Waits have no deadline of their own: a watcher that never reports fails the test at its suite's time limit, so
+/// a starved machine makes a test slower, not failed. When the watcher runs on a manual clock (`clock`), waiting
+/// moves time: to each deadline the watcher sleeps until, one at a time, once it has done everything it could
+/// before that deadline. Periodic scans and debounces then happen at the simulated instants their durations say,
+/// however slowly the machine runs them, and never while the test is still writing files.
 final class EventQueue: Sendable {
     private struct State {
         var events: [WatchEvent] = []
         var failure: (any Error)?
         var ended = false
-        var waiter: CheckedContinuation<Void, Never>?
+        /// Counts appends and the end, so that a waiter misses no change.
+        var version = 0
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiterID: UInt64 = 0
     }
     private let state = NIOLockedValueBox(State())
+    /// The clock the watcher's timers run on, if the test drives it.
+    let clock: ManualClock?
+
+    init(clock: ManualClock? = nil) {
+        self.clock = clock
+    }
 
     func append(_ event: WatchEvent) {
-        let waiter = state.withLockedValue { state in
-            state.events.append(event)
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
+        changed { $0.events.append(event) }
     }
 
     func end(failure: (any Error)?) {
-        let waiter = state.withLockedValue { state in
+        changed { state in
             state.ended = true
             state.failure = failure
-            defer { state.waiter = nil }
-            return state.waiter
         }
-        waiter?.resume()
     }
 
-    /// The next event, waiting for it up to `timeout` (a safety net, not a pause).
-    /// - Returns: nil if no event came in time or the watcher ended.
+    /// Whether an event is there to be taken now.
+    var hasEvents: Bool { state.withLockedValue { !$0.events.isEmpty } }
+
+    /// The next event, waiting for it (and moving simulated time while the watcher waits for it).
+    /// - Returns: nil once the watcher ended.
     /// - Throws: what the watcher threw.
-    func next(timeout: Duration = .seconds(30)) async throws -> WatchEvent? {
-        let deadline = ContinuousClock.now + timeout
+    func next() async throws -> WatchEvent? {
         while true {
-            enum Step { case event(WatchEvent), failure(any Error), ended, wait }
+            enum Step { case event(WatchEvent), failure(any Error), ended, wait(version: Int) }
             let step: Step = state.withLockedValue { state in
                 if !state.events.isEmpty { return .event(state.events.removeFirst()) }
                 if let failure = state.failure { return .failure(failure) }
-                return state.ended ? .ended : .wait
+                return state.ended ? .ended : .wait(version: state.version)
             }
             switch step {
             case .event(let event): return event
             case .failure(let error): throw error
             case .ended: return nil
-            case .wait:
-                if ContinuousClock.now >= deadline { return nil }
-                await waitForChange(until: deadline)
+            case .wait(let version):
+                if let clock {
+                    // Nothing to take: the watcher is at work, or asleep until its next deadline.
+                    if await waitForSleepOrChange(since: version, clock: clock), !hasEvents {
+                        clock.advance(to: clock.nextDeadline ?? clock.now)
+                    }
+                } else {
+                    await waitForChange(since: version)
+                }
             }
         }
     }
 
     /// Events until (and including) the first one matching `last`.
-    func collect(until last: (WatchEvent) -> Bool, timeout: Duration = .seconds(30)) async throws -> [WatchEvent] {
+    func collect(until last: (WatchEvent) -> Bool) async throws -> [WatchEvent] {
         var events: [WatchEvent] = []
-        while let event = try await next(timeout: timeout) {
+        while let event = try await next() {
             events.append(event)
             if last(event) { return events }
         }
-        Issue.record("timed out waiting; got \(events)")
+        Issue.record("the watcher ended first; got \(events)")
         return events
     }
 
-    /// Waits until an event arrives, the watcher ends, or the deadline passes.
-    private func waitForChange(until deadline: ContinuousClock.Instant) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
-            group.addTask {
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { continuation in
-                        let resumeNow = self.state.withLockedValue { state in
-                            if !state.events.isEmpty || state.ended || Task.isCancelled { return true }
-                            state.waiter?.resume()
-                            state.waiter = continuation
-                            return false
-                        }
-                        if resumeNow { continuation.resume() }
-                    }
-                } onCancel: {
-                    let waiter = self.state.withLockedValue { state in
-                        defer { state.waiter = nil }
-                        return state.waiter
-                    }
-                    waiter?.resume()
-                }
+    /// Moves simulated time from deadline to deadline, as `next()` does, until `condition` holds (checked each
+    /// time the watcher has done what was due) or the watcher ends.
+    func advance(until condition: () -> Bool) async {
+        guard let clock else { preconditionFailure("the watcher runs on the real clock") }
+        while !condition() {
+            let version = state.withLockedValue { $0.ended ? nil : $0.version }
+            guard let version else { return }
+            if await waitForSleepOrChange(since: version, clock: clock), !condition() {
+                clock.advance(to: clock.nextDeadline ?? clock.now)
             }
-            await group.next()
-            group.cancelAll()
         }
+    }
+
+    /// Moves simulated time to the watcher's next deadline, once it sleeps until it, and returns once the watcher
+    /// has done what was due then and sleeps again (or has ended).
+    func step() async {
+        guard let clock else { preconditionFailure("the watcher runs on the real clock") }
+        await waitForSleep(clock: clock)
+        clock.advance(to: clock.nextDeadline ?? clock.now)
+        await waitForSleep(clock: clock)
+    }
+
+    /// Waits until the watcher sleeps on `clock` or has ended.
+    private func waitForSleep(clock: ManualClock) async {
+        while let version = state.withLockedValue({ $0.ended ? nil : $0.version }) {
+            if await waitForSleepOrChange(since: version, clock: clock) { return }
+        }
+    }
+
+    /// Waits until the watcher sleeps on `clock` (true), or an event arrives or the watcher ends (false).
+    private func waitForSleepOrChange(since version: Int, clock: ManualClock) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await clock.waitForSleeper()
+                return true
+            }
+            group.addTask {
+                await self.waitForChange(since: version)
+                return false
+            }
+            let asleep = await group.next() ?? false
+            group.cancelAll()
+            return asleep && clock.sleeperCount > 0
+        }
+    }
+
+    /// Waits until an event arrives or the watcher ends after `version`; returns early if cancelled.
+    private func waitForChange(since version: Int) async {
+        let id = state.withLockedValue { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLockedValue { state in
+                    if state.version != version || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
+        }
+    }
+
+    private func changed(_ change: (inout State) -> Void) {
+        let waiters = state.withLockedValue { state in
+            change(&state)
+            state.version += 1
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
     }
 }
 
 /// Runs `watcher` in a child task while `body` runs, then cancels it and waits for it to stop.
+/// - Parameter clock: the manual clock the watcher's timers run on, if the test drives them (see `EventQueue`).
 func withRunningWatcher<Result: Sendable>(
     _ watcher: InboxWatcher,
+    clock: ManualClock? = nil,
     _ body: (EventQueue) async throws -> Result
 ) async throws -> Result {
-    let queue = EventQueue()
+    let queue = EventQueue(clock: clock)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {
             do {

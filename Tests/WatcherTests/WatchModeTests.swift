@@ -7,8 +7,8 @@ import Testing
 
 /// What the watch mode and the inbox's file system decide, over real files, with inotify replaced by a scripted
 /// source that delivers no events (as inotify on a share does for saves made on other machines) and the file
-/// system type injected.
-@Suite("Watch modes and network file systems")
+/// system type injected. Watchers that scan run on a manual clock, moved while the test waits (see `EventQueue`).
+@Suite("Watch modes and network file systems", .timeLimit(.minutes(10 * TestTime.factor)))
 struct WatchModeTests {
     static let nfs = FileSystemType.classify(magic: 0x6969)
     static let ext4 = FileSystemType.classify(magic: 0xEF53)
@@ -18,6 +18,7 @@ struct WatchModeTests {
 
     let inbox: TemporaryFolder
     let log = LogRecorder()
+    let clock = ManualClock()
 
     init() throws {
         inbox = try TemporaryFolder()
@@ -44,7 +45,8 @@ struct WatchModeTests {
             inbox: inbox.path,
             configuration: configuration(mode),
             logger: log.logger(),
-            fileSystemOf: Self.fileSystems(fileSystems)
+            fileSystemOf: Self.fileSystems(fileSystems),
+            clock: clock
         ) { _, _ in source }
     }
 
@@ -52,15 +54,17 @@ struct WatchModeTests {
         InboxFile(path: inbox(relativePath), relativePath: relativePath)
     }
 
-    /// A session driven directly, until its startup scan is complete.
-    func startedSession(_ mode: WatchMode, fileSystem: FileSystemType) async throws -> WatchSession {
+    /// A session driven directly, on the real clock (its startup reports wait for the debounce), until its
+    /// startup scan is complete.
+    func startedSession(_ mode: WatchMode, fileSystem: FileSystemType) async throws -> WatchSession<ContinuousClock> {
         let session = WatchSession(
             inbox: inbox.path,
             configuration: configuration(mode),
             excludedPaths: [],
             logger: log.logger(),
             source: mode.usesInotify ? ScriptedSource() : nil,
-            fileSystemOf: Self.fileSystems([fileSystem])
+            fileSystemOf: Self.fileSystems([fileSystem]),
+            clock: ContinuousClock()
         )
         var events: [WatchEvent] = []
         while let event = try await session.next() {
@@ -96,7 +100,7 @@ struct WatchModeTests {
         defer { inbox.remove() }
         try Disk.write(inbox("a.md"), "# A")
         let source = ScriptedSource()
-        try await withRunningWatcher(watcher(.auto, source: source, fileSystems: [Self.nfs])) { queue in
+        try await withRunningWatcher(watcher(.auto, source: source, fileSystems: [Self.nfs]), clock: clock) { queue in
             #expect(try await queue.collect(until: \.isScanCompleted) == [.changed(file("a.md")), .scanCompleted])
             // Saved "on another machine": the scripted source delivers no event, only a scan can see it.
             try Disk.write(inbox("a.md"), "# A2")
@@ -155,7 +159,7 @@ struct WatchModeTests {
     func shareUnmountedStillScanned() async throws {
         defer { inbox.remove() }
         try Disk.write(inbox("a.md"), "# A")
-        try await withRunningWatcher(watcher(.auto, fileSystems: [Self.nfs, Self.ext4])) { queue in
+        try await withRunningWatcher(watcher(.auto, fileSystems: [Self.nfs, Self.ext4]), clock: clock) { queue in
             #expect(try await queue.collect(until: \.isScanCompleted) == [.changed(file("a.md")), .scanCompleted])
             // Another folder at the inbox's path (as after an unmount): rescanned, and on ext4 now.
             let elsewhere = try TemporaryFolder()
@@ -186,7 +190,8 @@ struct WatchModeTests {
             excludedPaths: [],
             logger: log.logger(),
             source: ScriptedSource(),
-            fileSystemOf: { _ in .failure(.permissionDenied) }
+            fileSystemOf: { _ in .failure(.permissionDenied) },
+            clock: ContinuousClock()
         )
         #expect(try await session.next() == .changed(file("a.md")))
         #expect(!session.scansPeriodically)

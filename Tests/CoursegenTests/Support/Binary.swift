@@ -60,12 +60,10 @@ struct Binary {
         func signal(_ number: Int32) { process.signal(number) }
 
         /// Waits until `condition` holds for what the process wrote to standard error, checking
-        /// whenever it writes.
-        /// - Throws: `BinaryError` when the process exits first or after `timeout` (a safety net,
-        ///   widened by `TestTime`).
-        func waitForStandardError(timeout: Duration = .seconds(60), _ condition: @escaping @Sendable (String) -> Bool)
-            async throws
-        {
+        /// whenever it writes: an event, given up only after `TestTime.hangGuard` (so a starved
+        /// machine makes a test slower, not failed).
+        /// - Throws: `BinaryError` when the process exits first, or the guard passes.
+        func waitForStandardError(_ condition: @escaping @Sendable (String) -> Bool) async throws {
             let process = self.process
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -74,17 +72,21 @@ struct Binary {
                     }
                 }
                 group.addTask {
-                    try await Task.sleep(for: TestTime.scaled(timeout))
-                    throw BinaryError("timed out waiting; standard error so far: \(process.standardError.suffix(2000))")
+                    try await Task.sleep(for: TestTime.hangGuard)
+                    throw BinaryError(
+                        "still waiting after \(TestTime.hangGuard) (the hang guard); standard error so far: "
+                            + process.standardError.suffix(2000)
+                    )
                 }
                 defer { group.cancelAll() }
                 try await group.next()
             }
         }
 
-        /// Waits until standard error holds `count` lines containing `text`.
-        func waitForLines(containing text: String, count: Int = 1, timeout: Duration = .seconds(60)) async throws {
-            try await waitForStandardError(timeout: timeout) { output in
+        /// Waits until standard error holds `count` lines containing `text` (see
+        /// `waitForStandardError`).
+        func waitForLines(containing text: String, count: Int = 1) async throws {
+            try await waitForStandardError { output in
                 output.split(separator: "\n").filter { $0.contains(text) }.count >= count
             }
         }
@@ -94,14 +96,14 @@ struct Binary {
             standardError.split(separator: "\n").filter { $0.contains(text) }
         }
 
-        /// Waits for the process to exit (`timeout` is a safety net, widened by `TestTime`: it is
-        /// killed after that).
-        func wait(timeout: Duration = .seconds(120)) async -> Result {
+        /// Waits for the process to exit. It is killed after `timeout` if one is given (widened by
+        /// `TestTime`), else after `TestTime.hangGuard`.
+        func wait(timeout: Duration? = nil) async -> Result {
             let process = self.process
             let status = await withTaskGroup(of: Int32?.self) { group in
                 group.addTask { await process.exit() }
                 group.addTask {
-                    try? await Task.sleep(for: TestTime.scaled(timeout))
+                    try? await Task.sleep(for: timeout.map(TestTime.scaled) ?? TestTime.hangGuard)
                     return nil
                 }
                 let first = await group.next()!
@@ -151,11 +153,23 @@ struct BinaryError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Waits for a file to appear (polling: the file is written by another process).
-func waitForFile(_ path: String, timeout: Duration = .seconds(60)) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while !FileManager.default.fileExists(atPath: path) {
-        guard ContinuousClock.now < deadline else { throw BinaryError("timed out waiting for \(path)") }
-        try await Task.sleep(for: .milliseconds(10))
+/// Waits for a file to appear, checking every 10 ms (the file is written by another process),
+/// given up only after `TestTime.hangGuard`.
+/// - Throws: `BinaryError` after the guard.
+func waitForFile(_ path: String) async throws {
+    try await waitUntil("\(path) exists") { FileManager.default.fileExists(atPath: path) }
+}
+
+/// Waits until `condition` holds, checking every 5 ms (what it reads is written by another
+/// process), given up only after `TestTime.hangGuard`: a starved machine makes a test slower, not
+/// failed.
+/// - Throws: `BinaryError` naming `what` after the guard.
+func waitUntil(_ what: @autoclosure () -> String, _ condition: () throws -> Bool) async throws {
+    let guardPassed = ContinuousClock.now + TestTime.hangGuard
+    while try !condition() {
+        guard ContinuousClock.now < guardPassed else {
+            throw BinaryError("still waiting until \(what()) after \(TestTime.hangGuard) (the hang guard)")
+        }
+        try await Task.sleep(for: .milliseconds(5))
     }
 }
