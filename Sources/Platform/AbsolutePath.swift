@@ -66,3 +66,21 @@ public struct AbsolutePath: Sendable, Hashable, CustomStringConvertible {
         other != self && other.path.starts(with: path)
     }
 }
+
+extension String {
+    /// Whether this path is `folder` or lies inside it, both written the same way (absolute, or
+    /// relative to one root with "" for the root itself) and normalised: compared by whole
+    /// components, so `/srv/inbox2` is not inside `/srv/inbox`.
+    public func isPath(within folder: String) -> Bool {
+        folder.isEmpty || self == folder || hasPrefix(folder == "/" ? "/" : folder + "/")
+    }
+
+    /// This path relative to `folder` ("" for the folder itself), nil when it is not inside;
+    /// both written as for `isPath(within:)`.
+    public func path(relativeTo folder: String) -> String? {
+        if folder.isEmpty { return self }
+        if self == folder { return "" }
+        let prefix = folder == "/" ? "/" : folder + "/"
+        return hasPrefix(prefix) ? String(dropFirst(prefix.count)) : nil
+    }
+}

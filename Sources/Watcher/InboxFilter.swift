@@ -1,3 +1,5 @@
+import Platform
+
 /// Decides which inbox entries are outline candidates and which folders are watched and scanned. Pure: works on
 /// inbox-relative paths only.
 struct InboxFilter: Sendable {
@@ -33,9 +35,7 @@ struct InboxFilter: Sendable {
 
     /// Whether `relativePath` is an excluded folder or lies inside one.
     func isExcluded(_ relativePath: String) -> Bool {
-        excludedRelativePaths.contains { excluded in
-            relativePath == excluded || relativePath.hasPrefix(excluded + "/")
-        }
+        excludedRelativePaths.contains { relativePath.isPath(within: $0) }
     }
 
     /// Editor and tool temporaries, whatever their extension: vim's `4913` probe, swap files and `name~` backups;

@@ -1,3 +1,4 @@
+import Platform
 import SystemPackage
 
 /// What the watcher knows of each outline while the inbox is scanned periodically: the signature it last saw and
@@ -37,7 +38,7 @@ struct InboxSnapshot: Sendable {
     ///   racily clean ones, sorted: each is to be looked at once it has settled. Other paths are not.
     mutating func changes(in scan: [String: FileSignature], unlistedFolders: Set<String> = []) -> [String] {
         func isUnlisted(_ path: String) -> Bool {
-            unlistedFolders.contains { $0.isEmpty || path.hasPrefix($0 + "/") }
+            unlistedFolders.contains { path.isPath(within: $0) }
         }
         var changed: [String] = []
         for path in Set(scan.keys).union(seen.keys).sorted() {

@@ -191,7 +191,7 @@ private final class InotifyThread {
             case .watch(let path, let isInboxRoot, let reply):
                 reply.resume(returning: watch(path, isInboxRoot: isInboxRoot))
             case .unwatch(let path):
-                for (folder, watched) in folders where folder == path || folder.hasPrefix(path + "/") {
+                for (folder, watched) in folders where folder.isPath(within: path) {
                     remove(watched.descriptor, of: folder)
                 }
             case .unwatchAll:

@@ -1,3 +1,4 @@
+import Platform
 import Logging
 
 /// What an inbox path is at the moment it is looked at (see `InboxInspector`).
@@ -266,8 +267,6 @@ struct OutlineTracker<Instant: InstantProtocol> where Instant.Duration == Durati
     }
 
     private func relativePath(of absolutePath: String) -> String? {
-        if absolutePath == inbox { return "" }
-        guard absolutePath.hasPrefix(inbox + "/") else { return nil }
-        return String(absolutePath.dropFirst(inbox.count + 1))
+        absolutePath.path(relativeTo: inbox)
     }
 }

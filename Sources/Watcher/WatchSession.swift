@@ -222,7 +222,7 @@ final class WatchSession<SessionClock: Clock> where SessionClock.Duration == Dur
         case .watchAndScan(let folder):
             _ = try await walk(from: folder)
         case .unwatch(let folder):
-            watchedFolders = watchedFolders.filter { $0 != folder && !$0.hasPrefix(folder + "/") }
+            watchedFolders = watchedFolders.filter { !$0.isPath(within: folder) }
             await source?.unwatch(subtree: tracker.absolute(folder))
         case .rescan:
             // While the inbox is missing there is nothing to rescan: it is scanned when it reappears.

@@ -43,6 +43,19 @@ struct InboxFilterTests {
         #expect(!filter.watchesFolder("team-a/.cache/deeper"))
     }
 
+    @Test(
+        "a path is within a folder by whole components, relative paths with \"\" for the root",
+        arguments: [
+            ("/srv/inbox/a", "/srv/inbox", "a"), ("/srv/inbox", "/srv/inbox", ""), ("/srv/inbox2/a", "/srv/inbox", nil),
+            ("/srv", "/", "srv"), ("team/a.md", "", "team/a.md"), ("team/a.md", "team", "a.md"),
+            ("teams/a.md", "team", nil), ("team", "team/a", nil),
+        ] as [(String, String, String?)]
+    )
+    func within(path: String, folder: String, relative: String?) {
+        #expect(path.isPath(within: folder) == (relative != nil))
+        #expect(path.path(relativeTo: folder) == relative)
+    }
+
     @Test("paths are normalised lexically and made relative to the inbox (AbsolutePath)")
     func relativePaths() {
         #expect(AbsolutePath("/srv/inbox").relative(AbsolutePath("/srv//inbox/./a/../out/")) == "out")

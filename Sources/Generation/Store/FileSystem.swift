@@ -224,8 +224,7 @@ struct FileSystem: Sendable {
     /// What tells two versions of a file apart without reading them: a replaced file has a new
     /// inode, an edited one a new size or new times.
     struct Identity: Sendable, Hashable {
-        var device: UInt64
-        var inode: UInt64
+        var file: FileIdentity
         var size: Int64
         var modified: Int64
         var changed: Int64
@@ -239,8 +238,7 @@ struct FileSystem: Sendable {
         }
         func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec) }
         return Identity(
-            device: UInt64(status.deviceID.rawValue),
-            inode: UInt64(status.inode.rawValue),
+            file: FileIdentity(status),
             size: status.size,
             modified: nanoseconds(status.st_mtim),
             changed: nanoseconds(status.st_ctim)

@@ -58,7 +58,7 @@ struct Course: Sendable {
         guard !removed else { return false }
         let folder = (template.path as NSString).deletingLastPathComponent
         let outlineFolder = (file.path as NSString).deletingLastPathComponent
-        return folder == outlineFolder || folder.hasPrefix(outlineFolder + "/")
+        return folder.isPath(within: outlineFolder)
     }
 
     /// The outline's name in logs and status: its path in the inbox without the extension.
