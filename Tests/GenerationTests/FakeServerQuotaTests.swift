@@ -7,7 +7,7 @@ import Testing
 // The quota and the overload storm of the fake Gemini server, on the wire with the real clock:
 // counts and bodies are asserted, never durations.
 
-private let model = "gemini-2.5-flash"
+private let model = "gemini-2.5-flash-lite"
 
 @Suite("Fake Gemini server: quota and storms")
 struct FakeServerQuotaTests {
@@ -153,7 +153,7 @@ struct FakeServerQuotaTests {
                 let connection = try RawConnection(port: port)
                 defer { connection.close() }
                 return try (0..<40).map { index in
-                    try connection.send(httpRequest(path: "/v1beta/models/gemini-2.5-flash:generateContent", body: requestBody(prompt: "c\(index)")))
+                    try connection.send(httpRequest(path: "/v1beta/models/gemini-2.5-flash-lite:generateContent", body: requestBody(prompt: "c\(index)")))
                     return try connection.readResponse().status
                 }
             }
