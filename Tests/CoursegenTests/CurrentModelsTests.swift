@@ -5,6 +5,10 @@ import Platform
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @testable import Generation
 
 /// Gemini as it is today (issue 21): the default model is current, requests take the shape
@@ -174,5 +178,58 @@ struct CurrentModelsTests {
         try await server.shutdown()
         #expect(result.status == 78, "\(result.standardError)")
         #expect(!result.standardError.contains("not-the-right-key"))
+    }
+
+    func watch(_ temp: TemporaryFolder, server: FakeGeminiServer, extra: [String] = []) throws -> Binary.Running {
+        try Binary.start(
+            [
+                "watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--base-url", server.baseURL,
+                "--debounce-ms", "100", "--settle", "0",
+            ] + extra,
+            environment: environment,
+            directory: temp.path
+        )
+    }
+
+    @Test("watch says once at start that it uses the default model, naming it; not when a model is set")
+    func watchNamesTheDefault() async throws {
+        let temp = try TemporaryFolder()
+        let server = try await FakeGeminiServer.start { _ in .success() }
+        try temp.write("inbox/course.md", watchedOutline())
+        let byDefault = try watch(temp, server: server)
+        try await byDefault.waitForLines(containing: "outline published  outline=course")
+        byDefault.signal(SIGTERM)
+        _ = await byDefault.wait()
+        let chosen = try watch(temp, server: server, extra: ["--model", "gemini-3.7-flash"])
+        try await chosen.waitForLines(containing: "outline published  outline=course")
+        chosen.signal(SIGTERM)
+        _ = await chosen.wait()
+        try await server.shutdown()
+        let lines = byDefault.lines(containing: "using the default model")
+        #expect(lines.count == 1, "\(lines)")
+        #expect(lines.first?.contains("model=gemini-3.8-flash") == true, "\(lines)")
+        #expect(lines.first?.contains("regenerate") == true)
+        #expect(chosen.lines(containing: "using the default model").isEmpty)
+    }
+
+    @Test("watch with a retired model sends no chapter request and its status page names the models the key can use")
+    func watchRetiredModel() async throws {
+        let temp = try TemporaryFolder()
+        let server = try await FakeGeminiServer.start { _ in .success() }
+        try temp.write("inbox/course.md", watchedOutline())
+        let daemon = try watch(temp, server: server, extra: ["--model", "gemini-2.5-flash"])
+        let deadline = ContinuousClock.now + .seconds(60)
+        var page = ""
+        while ContinuousClock.now < deadline {
+            page = temp.read("out/course/STATUS.md") ?? ""
+            if page.contains("gemini-3.8-flash") { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        daemon.signal(SIGTERM)
+        let result = await daemon.wait()
+        try await server.shutdown()
+        #expect(page.contains("gemini-2.5-flash is not found") && page.contains("gemini-3.8-flash"), "\(page)")
+        #expect(server.statistics.chapterRequestCount == 0)
+        #expect(result.standardError.contains("gemini-3.5-flash-lite"), "the journal names them too")
     }
 }
