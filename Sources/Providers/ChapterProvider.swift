@@ -49,20 +49,25 @@ public struct ChapterRequest: Sendable, Hashable {
     public var model: String
     public var systemInstruction: String
     public var prompt: String
-    public var temperature: Double
+    /// Sampling temperature; nil: not sent (Gemini 3 deprecates it).
+    public var temperature: Double?
     /// Output budget in tokens, thinking included. The scheduler raises it on a retry after an
     /// answer that ran out of budget while thinking.
     public var maxOutputTokens: Int
-    public var thinkingBudget: Int
+    /// Thinking budget in tokens (Gemini 2.5); nil: not sent.
+    public var thinkingBudget: Int?
+    /// Thinking level (Gemini 3); nil: not sent, the model's own default.
+    public var thinkingLevel: ThinkingLevel?
 
     public init(
         key: ChapterKey,
         model: String,
         systemInstruction: String,
         prompt: String,
-        temperature: Double,
+        temperature: Double?,
         maxOutputTokens: Int,
-        thinkingBudget: Int
+        thinkingBudget: Int?,
+        thinkingLevel: ThinkingLevel? = nil
     ) {
         self.key = key
         self.model = model
@@ -71,6 +76,7 @@ public struct ChapterRequest: Sendable, Hashable {
         self.temperature = temperature
         self.maxOutputTokens = maxOutputTokens
         self.thinkingBudget = thinkingBudget
+        self.thinkingLevel = thinkingLevel
     }
 
     /// Input tokens this request will be charged, estimated before sending (about four bytes of

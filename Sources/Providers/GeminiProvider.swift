@@ -82,7 +82,7 @@ public struct GeminiProvider: ChapterProvider {
             }
             return answer
         } catch let error as ProviderError {
-            throw error
+            throw await namingUsableModels(error)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
@@ -135,7 +135,80 @@ public struct GeminiProvider: ChapterProvider {
             try Task.checkCancellation()
             throw ProviderTransport.transportError(error, timeout: timeout)
         }
-        if let error = GeminiWire.classifyModelCheck(status: status, body: bytes) { throw error }
+        if let error = GeminiWire.classifyModelCheck(status: status, body: bytes) {
+            guard GeminiWire.isUnknownModel(status: status, body: bytes) else { throw error }
+            throw await namingUsableModels(error)
+        }
+    }
+
+    /// The models the key can use for `generateContent`, in the API's order: every page of
+    /// `GET /v1beta/models?pageSize=…&pageToken=…`, following `nextPageToken` until there is none.
+    /// - Parameters:
+    ///   - pageSize: models per page asked for (the API caps it).
+    ///   - timeout: how long each page may take.
+    /// - Throws: `ProviderError` as for a chapter (a refused key is `.stopEverything`).
+    public func usableModels(pageSize: Int = 100, timeout: Duration = .seconds(30)) async throws -> [GeminiModel] {
+        var models: [GeminiModel] = []
+        var token: String?
+        var pages = 0
+        repeat {
+            var query = "pageSize=\(pageSize)"
+            if let token { query += "&pageToken=\(Self.queryEscaped(token))" }
+            var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/models?\(query)")
+            http.method = .GET
+            apiKey.withValue { http.headers.add(name: "x-goog-api-key", value: $0) }
+            http.headers.add(name: "user-agent", value: "coursegen")
+            let status: Int
+            let bytes: [UInt8]
+            do {
+                let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
+                let response = try await httpClient.execute(http, deadline: deadline)
+                status = Int(response.status.code)
+                var buffer = try await response.body.collect(upTo: 4 << 20)
+                bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                try Task.checkCancellation()
+                throw ProviderTransport.transportError(error, timeout: timeout)
+            }
+            let page = try GeminiWire.classifyModelPage(status: status, body: bytes).get()
+            models += page.models.filter(\.generatesContent)
+            token = page.next
+            pages += 1
+            // A server that hands back a token forever must not keep coursegen asking.
+        } while token != nil && pages < Self.maximumModelPages
+        return models
+    }
+
+    /// The most pages `usableModels` reads.
+    static let maximumModelPages = 50
+
+    /// `error` (the API saying the model is not found) with the models the key can use, so the
+    /// message says what to choose instead; or with why they could not be listed.
+    func namingUsableModels(_ error: ProviderError) async -> ProviderError {
+        guard error.disposition == .stopEverything, error.httpStatus == 404, error.message.contains("models/")
+        else { return error }
+        var named = error
+        do {
+            let names = try await usableModels().map(\.name)
+            named.message +=
+                names.isEmpty
+                ? "; the key can use no model for generateContent"
+                : "; models this key can use: \(names.joined(separator: ", ")) (see coursegen models)"
+        } catch is CancellationError {
+            return error
+        } catch {
+            named.message += "; the models this key can use could not be listed (\(error))"
+        }
+        return named
+    }
+
+    /// A page token as a query value: letters, digits and `-._~` as they are, the rest %-escaped.
+    static func queryEscaped(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 
     /// Model names go into the URL path: letters, digits, '.', '-' and '_' only.
@@ -147,4 +220,3 @@ public struct GeminiProvider: ChapterProvider {
             }
     }
 }
-

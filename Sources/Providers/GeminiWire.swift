@@ -13,30 +13,42 @@ enum GeminiWire {
         }
         struct GenerationConfig: Encodable {
             struct ThinkingConfig: Encodable {
-                var thinkingBudget: Int
+                /// Gemini 2.5 only; nil for Gemini 3, which refuses it.
+                var thinkingBudget: Int?
+                /// Gemini 3 only, as the enum's name (`LOW`); nil: the model's default.
+                var thinkingLevel: String?
                 /// Thought summaries: streamed while the model thinks, so a stream that is
                 /// thinking is not mistaken for a stalled one. Left out when nil.
                 var includeThoughts: Bool?
+
+                var isEmpty: Bool { thinkingBudget == nil && thinkingLevel == nil && includeThoughts == nil }
             }
-            var temperature: Double
+            /// Left out when nil (Gemini 3 deprecates it).
+            var temperature: Double?
             var maxOutputTokens: Int
-            var thinkingConfig: ThinkingConfig
+            /// Left out when it would be empty.
+            var thinkingConfig: ThinkingConfig?
         }
         var systemInstruction: Content
         var contents: [Content]
         var generationConfig: GenerationConfig
 
+        /// The request as `request` says: what it leaves nil is not sent (`SentSettings` decided
+        /// what applies to its model).
         /// - Parameter includeThoughts: ask for thought summaries (streaming, thinking on).
         init(_ request: ChapterRequest, includeThoughts: Bool = false) {
             systemInstruction = Content(role: nil, parts: [Part(text: request.systemInstruction)])
             contents = [Content(role: "user", parts: [Part(text: request.prompt)])]
+            let thinkingOn = request.thinkingBudget != 0
+            let thinking = GenerationConfig.ThinkingConfig(
+                thinkingBudget: request.thinkingBudget,
+                thinkingLevel: request.thinkingLevel?.wireName,
+                includeThoughts: includeThoughts && thinkingOn ? true : nil
+            )
             generationConfig = GenerationConfig(
                 temperature: request.temperature,
                 maxOutputTokens: request.maxOutputTokens,
-                thinkingConfig: .init(
-                    thinkingBudget: request.thinkingBudget,
-                    includeThoughts: includeThoughts && request.thinkingBudget != 0 ? true : nil
-                )
+                thinkingConfig: thinking.isEmpty ? nil : thinking
             )
         }
     }
@@ -210,12 +222,60 @@ extension GeminiWire {
             switch (status, apiError?.status) {
             case (400, "INVALID_ARGUMENT"): error.disposition == .stopEverything  // API_KEY_INVALID
             case (401, "UNAUTHENTICATED"), (403, "PERMISSION_DENIED"): true
-            // "models/X is not found for API version v1beta …": the model, not the route.
-            case (404, "NOT_FOUND"): apiError?.message?.contains("models/") == true
+            case (404, _): isUnknownModel(status: status, body: body)
             default: false
             }
         guard !refusal else { return error }
         return ProviderError(.retry, "the model check was not answered: \(error.message)", httpStatus: status)
+    }
+
+    /// Whether the API said the model does not exist (or no longer does): 404 NOT_FOUND "models/X
+    /// is not found for API version v1beta, or is not supported for generateContent. Call
+    /// ListModels …", as opposed to a gateway's 404 for a route it does not forward.
+    static func isUnknownModel(status: Int, body: [UInt8]) -> Bool {
+        guard status == 404, let error = (try? JSONDecoder().decode(ErrorEnvelope.self, from: Data(body)))?.error
+        else { return false }
+        return error.status == "NOT_FOUND" && error.message?.contains("models/") == true
+    }
+
+    /// One page of `GET /v1beta/models` (`ListModelsResponse`): `models[]` and, when more
+    /// follow, `nextPageToken`. python-genai reads the REST field `supportedGenerationMethods`
+    /// as `supported_actions`; both spellings are read.
+    struct ModelPage: Decodable {
+        struct Model: Decodable {
+            var name: String?
+            var displayName: String?
+            var supportedGenerationMethods: [String]?
+            var supportedActions: [String]?
+        }
+        var models: [Model]?
+        var nextPageToken: String?
+
+        /// The page's models that have a name, and the token of the next page (nil or empty: none).
+        var entries: (models: [GeminiModel], next: String?) {
+            let models = (self.models ?? []).compactMap { model -> GeminiModel? in
+                guard let name = model.name, !name.isEmpty else { return nil }
+                return GeminiModel(
+                    name: name,
+                    displayName: model.displayName,
+                    supportedActions: model.supportedGenerationMethods ?? model.supportedActions ?? []
+                )
+            }
+            return (models, nextPageToken.flatMap { $0.isEmpty ? nil : $0 })
+        }
+    }
+
+    /// Classifies one page of the model list: its models and the next page's token, or the
+    /// error as for a chapter (a refused key stops everything).
+    static func classifyModelPage(
+        status: Int,
+        body: [UInt8]
+    ) -> Result<(models: [GeminiModel], next: String?), ProviderError> {
+        guard status == 200 else { return .failure(classifyError(status: status, body: body)) }
+        guard let page = try? JSONDecoder().decode(ModelPage.self, from: Data(body)) else {
+            return .failure(notJSON(body))
+        }
+        return .success(page.entries)
     }
 
     static func classifyError(status: Int, body: [UInt8]) -> ProviderError {

@@ -22,7 +22,8 @@ enum OpenAIWire {
         }
         var model: String
         var messages: [Message]
-        var temperature: Double
+        /// Always set for OpenAI-compatible servers (see `SentSettings`); left out when nil.
+        var temperature: Double?
         var maxCompletionTokens: Int?
         var maxTokens: Int?
         /// Left out (nil) when not streaming: some servers refuse `stream_options` then.

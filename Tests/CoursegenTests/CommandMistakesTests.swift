@@ -43,7 +43,7 @@ struct CommandMistakesTests {
         let result = try await Binary.run(
             [
                 "generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL,
-                "--thinking-budget", "-1",
+                "--thinking-budget", "-1", "--model", "gemini-2.5-flash-lite",
             ],
             environment: ["GEMINI_API_KEY": key],
             directory: temp.path

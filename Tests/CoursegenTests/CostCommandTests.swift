@@ -23,7 +23,7 @@ struct CostCommandTests {
             [
                 "generate", "course.md", "--output", "out", "--state", "state", "--base-url", server.baseURL,
                 "--max-output-tokens", "4096", "--thinking-budget", "0", "--budget", "0.65",
-                "--prices", "{gemini-2.5-flash: {input: 0, output: 100}}",
+                "--model", "gemini-2.5-flash-lite", "--prices", "{gemini-2.5-flash-lite: {input: 0, output: 100}}",
             ],
             environment: ["GEMINI_API_KEY": key],
             directory: temp.path

@@ -146,13 +146,13 @@ struct GenerateCommandTests {
         // the URL; the flag fixes the model.
         try temp.write("config.yaml", "model: gemini-nonexistent\nbase-url: http://127.0.0.1:9\noutput: out\n")
         let result = try await Binary.run(
-            ["generate", "course.md", "--config", "config.yaml", "--state", "state", "--model", "gemini-2.5-pro"],
+            ["generate", "course.md", "--config", "config.yaml", "--state", "state", "--model", "gemini-3.1-pro-preview"],
             environment: ["GEMINI_API_KEY": key, "COURSEGEN_BASE_URL": server.baseURL],
             directory: temp.path
         )
         try await server.shutdown()
         #expect(result.status == 0, "\(result.standardError)")
-        #expect(server.statistics.requestsByModel == ["gemini-2.5-pro": 1])
+        #expect(server.statistics.requestsByModel == ["gemini-3.1-pro-preview": 1])
         #expect(temp.list("out/course").contains("01-chapter-1.md"), "output came from the config file")
     }
 
@@ -181,7 +181,7 @@ struct GenerateCommandTests {
             ("COURSEGEN_RPM", "lots", 78, "COURSEGEN_RPM 'lots' must be a whole number from 1 to 1000000"),
             ("COURSEGEN_TEMPERATURE", "9", 78, "COURSEGEN_TEMPERATURE '9' must be a number from 0 to 2"),
             ("--base-url", "http://example.com", 78, "plain http to a non-local host"),
-            ("--model", "../../evil", 64, "--model '../../evil' must be a model name such as gemini-2.5-flash"),
+            ("--model", "../../evil", 64, "--model '../../evil' must be a model name such as gemini-3.8-flash"),
             // A negative number is the flag's value, refused for what it is (not a "missing value").
             ("--rpm", "-1", 64, "--rpm '-1' must be a whole number from 1 to 1000000"),
             ("--max-attempts", "-3", 64, "--max-attempts '-3' must be"),

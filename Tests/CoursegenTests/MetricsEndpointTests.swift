@@ -64,7 +64,7 @@ struct MetricsEndpointTests {
             [
                 "watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--base-url", server.baseURL,
                 "--debounce-ms", "100", "--settle", "0", "--metrics-listen", "127.0.0.1:0",
-                "--prices", "{gemini-2.5-flash: {input: 1, output: 10}}",
+                "--prices", "{gemini-3.8-flash: {input: 1, output: 10}}",
             ],
             environment: ["GEMINI_API_KEY": key],
             directory: temp.path

@@ -64,7 +64,9 @@ struct RefusedKeyTests {
         )
         try await server.shutdown()
         #expect(result.status == 78)
-        #expect(server.statistics.requestCount == 1)
+        // The model check, then the list of models the message names instead; no chapter.
+        #expect(server.statistics.requestCount == 2)
+        #expect(server.statistics.chapterRequestCount == 0)
         #expect(result.standardError.contains("model"))
         #expect(!temp.list("out/course").contains { ChapterFile.isChapterFileName($0) })
     }

@@ -44,10 +44,15 @@ private let samples: [String: (flag: String, environment: String, file: String)]
     "temperature": ("0", "1.25", "2"),
     "max-output-tokens": ("256", "20000", "65536"),
     "thinking-budget": ("-1", "0", "24576"),
+    "thinking-level": ("minimal", "medium", "high"),
     "prices": (
-        "{gemini-2.5-flash: {input: 0.3, output: 2.5, thinking: 2.5}, m1: {input: 1, output: 2, thinking: 3}}",
-        "{gemini-2.5-flash: {input: 0.15, output: 1.25, thinking: 1.25}}",
-        #"{gemini-2.5-flash: {input: 0.3, output: 2.5, thinking: 2.5}, "llama3.1:8b": {input: 0, output: 0, thinking: 0}}"#
+        // Each overrides every built-in row, so the resolved table is the sample itself.
+        "{gemini-2.5-flash: {input: 0.3, output: 2.5, thinking: 2.5}, gemini-3.5-flash-lite: {input: 1, output: 1, "
+            + "thinking: 1}, gemini-3.8-flash: {input: 2, output: 2, thinking: 2}, m1: {input: 1, output: 2, thinking: 3}}",
+        "{gemini-2.5-flash: {input: 0.15, output: 1.25, thinking: 1.25}, gemini-3.5-flash-lite: {input: 0.1, output: 0.2, "
+            + "thinking: 0.2}, gemini-3.8-flash: {input: 0.5, output: 3, thinking: 3}}",
+        "{gemini-2.5-flash: {input: 0.3, output: 2.5, thinking: 2.5}, gemini-3.5-flash-lite: {input: 0, output: 0, "
+            + #"thinking: 0}, gemini-3.8-flash: {input: 0, output: 0, thinking: 0}, "llama3.1:8b": {input: 0, output: 0, thinking: 0}}"#
     ),
     "budget": ("0", "2.5", "1000000"),
     "api-key-file": ("key-flag", "key-env", "key-file"),
@@ -83,6 +88,7 @@ private let fieldChecks: [(name: String, text: String, isSet: @Sendable (Setting
     ("temperature", "1.25", { $0.generation.temperature == 1.25 }),
     ("max-output-tokens", "20000", { $0.generation.maxOutputTokens == 20_000 }),
     ("thinking-budget", "-1", { $0.generation.thinkingBudget == -1 }),
+    ("thinking-level", "low", { $0.generation.thinkingLevel == .low }),
     (
         "prices", "{m: {input: 1, output: 2}}",
         { $0.cost.prices.price(for: "m") == Price(inputPerMillion: 1, outputPerMillion: 2, thinkingPerMillion: 2) }
@@ -119,7 +125,7 @@ private let invalid: [(name: String, text: String, message: String)] = [
     ("base-url", "example.com", "--base-url 'example.com' must be an http or https URL such as https://example.com"),
     (
         "model", "../../evil",
-        "--model '../../evil' must be a model name such as gemini-2.5-flash, gpt-4o-mini or llama3.1:8b"
+        "--model '../../evil' must be a model name such as gemini-3.8-flash, gpt-4o-mini or llama3.1:8b"
     ),
     ("concurrency", "0", "--concurrency '0' must be a whole number from 1 to 256"),
     ("rpm", "lots", "--rpm 'lots' must be a whole number from 1 to 1000000"),
@@ -130,6 +136,7 @@ private let invalid: [(name: String, text: String, message: String)] = [
     ("temperature", "9", "--temperature '9' must be a number from 0 to 2"),
     ("max-output-tokens", "100", "--max-output-tokens '100' must be a whole number from 256 to 65536"),
     ("thinking-budget", "-2", "--thinking-budget '-2' must be a whole number from -1 to 24576"),
+    ("thinking-level", "max", "--thinking-level 'max' must be one of minimal, low, medium or high"),
     (
         "prices", "{m: {input: -1, output: 2}}",
         "--prices '{m: {input: -1, output: 2}}' must be a mapping of model names to prices in US dollars per "
@@ -569,6 +576,7 @@ struct SettingsTests {
         (Watch.self, .watch, ["config", "help"]),
         (Status.self, .status, ["config", "json", "help"]),
         (GarbageCollect.self, .gc, ["config", "grace-days", "help"]),
+        (ModelsCommand.self, .models, ["config", "json", "help"]),
     ]
 
     @Test("every row is a declared flag of the commands that take it, with the table's help, and vice versa")
@@ -675,6 +683,7 @@ struct SettingsTests {
         expected.metricsListen = "127.0.0.1:9464"
         expected.systemTemplate = "/etc/coursegen/system.mustache"
         expected.chapterTemplate = "/etc/coursegen/chapter.mustache"
+        expected.generation.thinkingLevel = .medium
         #expect(settings == expected)
     }
 

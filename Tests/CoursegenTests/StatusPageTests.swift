@@ -73,7 +73,7 @@ struct StatusPageTests {
         slow.open()
         let done = try await page(temp) { $0.contains("Phase: `up-to-date`") }
         #expect(done.contains("**Up to date**: every chapter of the outline is published."))
-        #expect(done.contains("with gemini-2.5-flash"))
+        #expect(done.contains("with gemini-3.8-flash"))
         #expect(done.contains("- Chapters: 3 in the outline, 3 up to date"))
         #expect(done.contains("over 3 requests; estimated cost $0.0"))
         #expect(!done.contains(key), "the page never carries the API key")
@@ -87,7 +87,7 @@ struct StatusPageTests {
         let courses = try decoder.decode([CourseStatus].self, from: Data(status.standardOutput.utf8))
         let course = try #require(courses.first { $0.outline == "course" })
         #expect(course.phase == .upToDate)
-        #expect(course.model == "gemini-2.5-flash")
+        #expect(course.model == "gemini-3.8-flash")
         #expect(course.requests == 3)
 
         daemon.signal(SIGTERM)

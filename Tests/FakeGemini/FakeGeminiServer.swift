@@ -11,7 +11,9 @@ public import FakeServerKit
 /// wire faults of ``Delivery`` (stalls, cuts, clean ends without a finish reason, trickles).
 /// Before the decision, an optional ``Configuration/quota`` answers 429 with Google's
 /// QuotaFailure and RetryInfo, and a storm answers 503. It records every request and serves its
-/// statistics at `GET /_fake/stats`.
+/// statistics at `GET /_fake/stats`. It also answers models.get (`GET …/models/{model}`) and
+/// models.list (`GET …/models?pageSize=&pageToken=`, in pages), and refuses a Gemini 3 request
+/// that carries `thinkingBudget` (400) as the API does.
 ///
 /// Start with ``start(_:)``, point the client at ``baseURL``, and always `shutdown()`. Any
 /// number of servers may run in one process; they share NIO's singleton event loop group.
@@ -52,6 +54,9 @@ public final class FakeGeminiServer: FakeServer {
         /// The time the quota's window and a scheduled storm follow, moved by the test; nil (the
         /// default): the real clock.
         public var clock: FakeServerClock?
+        /// The most models one page of `GET /v1beta/models` holds, whatever `pageSize` asks
+        /// (the API's own cap is 1000; tests set a small one to exercise paging).
+        public var modelPageSize = 50
 
         /// - Parameters:
         ///   - host: Defaults to "127.0.0.1".
@@ -111,10 +116,20 @@ public final class FakeGeminiServer: FakeServer {
     /// The key a server expects unless configured otherwise.
     public static let defaultAPIKey = "fake-gemini-test-key"
 
-    /// The model names served by default.
+    /// The model names served by default: Google's catalog as of December 2026. Listed by
+    /// `GET /v1beta/models` in sorted order.
     public static let knownModels: Set<String> = [
-        "gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite", "gemini-2.0-flash",
-        "gemini-2.0-flash-lite", "gemini-flash-latest", "gemini-flash-lite-latest", "gemini-pro-latest",
+        "gemini-3.8-flash", "gemini-3.7-flash", "gemini-3.6-flash", "gemini-3.5-flash-lite", "gemini-3.1-flash-lite",
+        "gemini-3.1-pro-preview", "gemini-2.5-flash-lite", "gemini-flash-latest", "gemini-flash-lite-latest",
+        "gemini-pro-latest",
+    ]
+
+    /// Models Google has shut down: not in ``knownModels``, so they answer 404 NOT_FOUND
+    /// ("models/X is not found for API version v1beta … Call ListModels …") on models.get and
+    /// generateContent, as any unknown name does. Named here for tests that want a retired one.
+    public static let retiredModels: Set<String> = [
+        "gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash", "gemini-2.0-flash-lite", "gemini-3-pro-preview",
+        "gemini-3-flash-preview",
     ]
 
     /// The configuration the server was started with.

@@ -140,6 +140,9 @@ struct GeminiAPI: FakeAPI {
     /// `GET /{v1beta|v1}/models/{model}` (models.get): the key and the model checked as for
     /// `generateContent`, and the model's description.
     func modelCheck(_ incoming: IncomingRequest) -> WirePlan? {
+        if incoming.head.method == .GET, let apiVersion = ModelListRoute.apiVersion(path: incoming.path) {
+            return modelList(incoming, apiVersion: apiVersion)
+        }
         guard incoming.head.method == .GET, let route = ModelRoute(path: incoming.path) else { return nil }
         guard configuration.forwardsModelCheck else {
             return .whole(status: 404, contentType: "text/plain; charset=utf-8", Array("404 page not found\n".utf8))
@@ -159,6 +162,82 @@ struct GeminiAPI: FakeAPI {
             ("thinking", true),
         ])
         return .whole(status: 200, contentType: ReplyRenderer.jsonType, Array(model.serialized(pretty: true).utf8))
+    }
+}
+
+extension GeminiAPI {
+    /// The catalog in listing order.
+    var catalog: [String] { (configuration.models ?? FakeGeminiServer.knownModels).sorted() }
+
+    /// `GET /{v1beta|v1}/models?pageSize=&pageToken=` (models.list): the catalog in pages of at
+    /// most `pageSize` (capped by `modelPageSize`), each but the last with a `nextPageToken`
+    /// (the index of the next model, opaque to clients); a token it did not hand out is 400.
+    func modelList(_ incoming: IncomingRequest, apiVersion: String) -> WirePlan {
+        let key = incoming.head.headers.first(name: "x-goog-api-key") ?? incoming.queryParameters["key"]
+        guard let key, !key.isEmpty else { return ReplyRenderer.plan(for: .missingKey) }
+        if let expected = configuration.apiKey, key != expected { return ReplyRenderer.plan(for: .invalidKey) }
+        let parameters = incoming.queryParameters
+        var size = configuration.modelPageSize
+        if let text = parameters["pageSize"] {
+            guard let asked = Int(text), asked >= 0 else {
+                return ReplyRenderer.plan(for: .invalidArgument("Invalid value for pageSize: \(text)"))
+            }
+            if asked > 0 { size = min(asked, configuration.modelPageSize) }
+        }
+        let models = catalog
+        var start = 0
+        if let token = parameters["pageToken"], !token.isEmpty {
+            guard token.hasPrefix("page-"), let index = Int(token.dropFirst(5)), (0..<models.count).contains(index)
+            else { return ReplyRenderer.plan(for: .invalidArgument("Invalid page token.")) }
+            start = index
+        }
+        let end = min(start + max(size, 1), models.count)
+        let page: [JSONValue] = models[start..<end].map { name in
+            .object([
+                ("name", .string("models/\(name)")),
+                ("version", .string("001")),
+                ("displayName", .string(Self.displayName(name))),
+                ("inputTokenLimit", .number(1_048_576)),
+                ("outputTokenLimit", .number(65_536)),
+                ("supportedGenerationMethods", .array([.string("generateContent"), .string("countTokens")])),
+                ("thinking", true),
+            ])
+        }
+        // An embedding model, as the real list holds: it must not be offered for chapters.
+        var members: [(key: String, value: JSONValue)] = []
+        var listed = page
+        if start == 0 {
+            listed.append(
+                .object([
+                    ("name", .string("models/gemini-embedding-001")),
+                    ("displayName", .string("Gemini Embedding 001")),
+                    ("supportedGenerationMethods", .array([.string("embedContent"), .string("countTextTokens")])),
+                ])
+            )
+        }
+        members.append(("models", .array(listed)))
+        if end < models.count { members.append(("nextPageToken", .string("page-\(end)"))) }
+        return .whole(
+            status: 200,
+            contentType: ReplyRenderer.jsonType,
+            Array(JSONValue.object(members).serialized(pretty: true).utf8)
+        )
+    }
+
+    /// "gemini-3.8-flash" as "Gemini 3.8 Flash".
+    static func displayName(_ name: String) -> String {
+        name.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(separator: " ")
+    }
+}
+
+/// The model list path: `/{v1beta|v1}/models`.
+enum ModelListRoute {
+    static func apiVersion(path: String) -> String? {
+        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard components.count == 3, components[0].isEmpty, ["v1beta", "v1"].contains(components[1]),
+            components[2] == "models"
+        else { return nil }
+        return String(components[1])
     }
 }
 

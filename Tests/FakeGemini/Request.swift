@@ -47,17 +47,29 @@ extension FakeGeminiServer {
         public var thinkingBudget: Int?
         /// `thinkingConfig.includeThoughts`.
         public var includeThoughts: Bool?
+        /// `thinkingConfig.thinkingLevel` as sent ("LOW", or "low": both are accepted).
+        public var thinkingLevel: String?
+        /// `topP` and `topK`, recorded so tests can check that a Gemini 3 request carries none
+        /// (the API deprecates them, with temperature, for 3.x).
+        public var topP: Double?
+        public var topK: Int?
 
         public init(
             temperature: Double? = nil,
             maxOutputTokens: Int? = nil,
             thinkingBudget: Int? = nil,
-            includeThoughts: Bool? = nil
+            includeThoughts: Bool? = nil,
+            thinkingLevel: String? = nil,
+            topP: Double? = nil,
+            topK: Int? = nil
         ) {
             self.temperature = temperature
             self.maxOutputTokens = maxOutputTokens
             self.thinkingBudget = thinkingBudget
             self.includeThoughts = includeThoughts
+            self.thinkingLevel = thinkingLevel
+            self.topP = topP
+            self.topK = topK
         }
     }
 }
@@ -215,6 +227,36 @@ enum RequestValidator {
                 )
             )
         }
+        if let level = config.thinkingLevel,
+            !["THINKING_LEVEL_UNSPECIFIED", "MINIMAL", "LOW", "MEDIUM", "HIGH"].contains(level.uppercased())
+        {
+            return .failure(
+                .badRequest([
+                    .init(
+                        field: "generation_config.thinking_config.thinking_level",
+                        description: "Invalid value at 'generation_config.thinking_config.thinking_level'"
+                            + " (type.googleapis.com/google.ai.generativelanguage.v1beta.ThinkingConfig.ThinkingLevel),"
+                            + " \"\(level)\""
+                    )
+                ])
+            )
+        }
+        if config.thinkingLevel != nil, config.thinkingBudget != nil {
+            return .failure(
+                .invalidArgument("You can only set only one of thinking budget and thinking level.")
+            )
+        }
+        if config.thinkingBudget != nil, model.hasPrefix("gemini-3") {
+            // Gemini 3 takes a thinking level; a budget is refused, not translated.
+            return .failure(
+                .invalidArgument(
+                    "Thinking budget is not supported for this model. Please use thinking level instead."
+                )
+            )
+        }
+        if let level = config.thinkingLevel, !model.hasPrefix("gemini-3") {
+            return .failure(.invalidArgument("Thinking level is not supported for this model (\(level))."))
+        }
         if let budget = config.thinkingBudget {
             if !(-1...24576).contains(budget) {
                 return .failure(.invalidArgument("The thinking budget (\(budget)) is invalid."))
@@ -258,7 +300,10 @@ enum RequestValidator {
             includeThoughts: thinking?["include_thoughts"].flatMap { value in
                 if case .bool(let flag) = value { return flag }
                 return nil
-            }
+            },
+            thinkingLevel: thinking?["thinking_level"]?.stringValue,
+            topP: config["top_p"].flatMap(doubleValue),
+            topK: config["top_k"].flatMap(intValue)
         )
     }
 

@@ -3,7 +3,7 @@ public struct RecordedRequest: Sendable {
     /// When the request was complete (head and body), on the server's `ContinuousClock`.
     public var arrival: ContinuousClock.Instant
     public var method: String
-    /// The path without the query ("/v1beta/models/gemini-2.5-flash:generateContent").
+    /// The path without the query ("/v1beta/models/gemini-2.5-flash-lite:generateContent").
     public var path: String
     /// The query after "?", nil when there was none.
     public var query: String?

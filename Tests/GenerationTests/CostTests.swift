@@ -71,7 +71,8 @@ struct CostTests {
         let merged = PriceTable.builtIn.merging(mine)
         #expect(merged.price(for: "gemini-2.5-flash")?.inputPerMillion == 0.15)
         #expect(merged.price(for: "llama3.1:8b") != nil)
-        #expect(merged.prices.count == 2)
+        #expect(merged.prices.count == PriceTable.builtIn.prices.count + 1)
+        #expect(PriceTable.builtIn.price(for: GenerationSettings.defaultModel) != nil, "the default model is priced")
     }
 
     @Test(

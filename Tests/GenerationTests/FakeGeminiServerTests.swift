@@ -13,7 +13,7 @@ import Platform
 private typealias Server = FakeGeminiServer
 private typealias Reply = FakeGeminiServer.Reply
 
-private let model = "gemini-2.5-flash"
+private let model = "gemini-2.5-flash-lite"
 private let generatePath = "/v1beta/models/\(model):generateContent"
 
 @Suite("Fake Gemini server")

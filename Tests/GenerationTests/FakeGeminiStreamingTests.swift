@@ -10,7 +10,7 @@ import Platform
 // The fake Gemini server's streams and wire faults, through the raw client (which sees chunk
 // boundaries and EOF) and through AsyncHTTPClient (what the real client sees).
 
-private let model = "gemini-2.5-flash"
+private let model = "gemini-2.5-flash-lite"
 private let streamPath = "/v1beta/models/\(model):streamGenerateContent?alt=sse"
 private let generatePath = "/v1beta/models/\(model):generateContent"
 

@@ -107,7 +107,7 @@ struct FakeServerExecutableTests {
         ])
         let body = #"{"contents": [{"parts": [{"text": "chapter"}]}]}"#
         let request =
-            "POST /v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "POST /v1beta/models/gemini-2.5-flash-lite:streamGenerateContent?alt=sse HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             + "x-goog-api-key: k\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
         #expect(try await fake.send(request).status == 503)
         let truncated = try await fake.send(request)
@@ -123,7 +123,7 @@ struct FakeServerExecutableTests {
         let fake = try await FakeProcess(["--key", "k", "--fault-mix", "500=0.5,reset=0.5", "--max-failures", "2"])
         let body = #"{"contents": [{"parts": [{"text": "chapter"}]}]}"#
         let request =
-            "POST /v1beta/models/gemini-2.5-flash:generateContent HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "POST /v1beta/models/gemini-2.5-flash-lite:generateContent HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             + "x-goog-api-key: k\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
         // Two attempts draw from the mix (a 500 or a reset connection), the third succeeds.
         for _ in 1...2 {

@@ -9,7 +9,7 @@ import Testing
 // moves (`FakeServerClock`), so a window holds, or has moved past, when the test says, however
 // slowly a starved machine sends the requests.
 
-private let model = "gemini-2.5-flash"
+private let model = "gemini-2.5-flash-lite"
 
 @Suite("Fake Gemini server: quota and storms")
 struct FakeServerQuotaTests {
@@ -158,7 +158,7 @@ struct FakeServerQuotaTests {
                 let connection = try RawConnection(port: port)
                 defer { connection.close() }
                 return try (0..<40).map { index in
-                    try connection.send(httpRequest(path: "/v1beta/models/gemini-2.5-flash:generateContent", body: requestBody(prompt: "c\(index)")))
+                    try connection.send(httpRequest(path: "/v1beta/models/gemini-2.5-flash-lite:generateContent", body: requestBody(prompt: "c\(index)")))
                     return try connection.readResponse().status
                 }
             }

@@ -207,10 +207,10 @@ struct GeminiWireTests {
         #expect(GeminiWire.parseDuration(text) == nil)
     }
 
-    @Test("the request body is Gemini's camelCase shape")
+    @Test("the request body is Gemini's camelCase shape (a 2.5 model: temperature and thinkingBudget)")
     func requestShape() throws {
         let outline = Outline(title: "T", language: "de", words: 900, chapters: [.init(title: "Eins", points: ["a"])])
-        let request = ChapterRequest(settings: GenerationSettings(), outline: outline, index: 0)
+        let request = ChapterRequest(settings: GenerationSettings(model: "gemini-2.5-flash-lite"), outline: outline, index: 0)
         let json = String(decoding: try JSONEncoderForTests.encode(GeminiWire.Request(request)), as: UTF8.self)
         #expect(json.contains(#""systemInstruction":{"parts":[{"text":"#))
         #expect(json.contains(#""contents":[{"parts":[{"text":"#))
@@ -220,5 +220,26 @@ struct GeminiWireTests {
                 #""generationConfig":{"maxOutputTokens":8192,"temperature":0.7,"thinkingConfig":{"thinkingBudget":1024}}"#
             )
         )
+        // The default, a Gemini 3 model: neither, and no empty thinkingConfig.
+        let current = ChapterRequest(settings: GenerationSettings(), outline: outline, index: 0)
+        let currentJSON = String(decoding: try JSONEncoderForTests.encode(GeminiWire.Request(current)), as: UTF8.self)
+        #expect(currentJSON.contains(#""generationConfig":{"maxOutputTokens":8192}"#), "\(currentJSON)")
+    }
+
+    @Test("a page of models.list: names without models/, what they support, and the next page's token")
+    func modelPage() throws {
+        let body = #"""
+            {"models": [{"name": "models/gemini-3.8-flash", "displayName": "Gemini 3.8 Flash",
+                         "supportedGenerationMethods": ["generateContent", "countTokens"]},
+                        {"name": "models/gemini-embedding-001", "supportedGenerationMethods": ["embedContent"]}],
+             "nextPageToken": "abc"}
+            """#
+        let page = try GeminiWire.classifyModelPage(status: 200, body: Array(body.utf8)).get()
+        #expect(page.models.map(\.name) == ["gemini-3.8-flash", "gemini-embedding-001"])
+        #expect(page.models.map(\.generatesContent) == [true, false])
+        #expect(page.models.first?.displayName == "Gemini 3.8 Flash")
+        #expect(page.next == "abc")
+        let last = try GeminiWire.classifyModelPage(status: 200, body: Array(#"{"models": [], "nextPageToken": ""}"#.utf8)).get()
+        #expect(last.next == nil && last.models.isEmpty)
     }
 }

@@ -106,8 +106,8 @@ struct IncrementalTests {
             text: baseOutline.replacingOccurrences(of: "# Practical Rust", with: "# Practical Rust, 2nd edition"),
             requests: 4
         ),
-        Change(name: "the model", settings: GenerationSettings(model: "gemini-2.5-pro"), requests: 4),
-        Change(name: "a generation setting", settings: GenerationSettings(temperature: 0.3), requests: 4),
+        Change(name: "the model", settings: GenerationSettings(model: "gemini-3.7-flash"), requests: 4),
+        Change(name: "a generation setting", settings: GenerationSettings(thinkingLevel: .low), requests: 4),
         Change(name: "the outline file renamed", file: "rust-course.md", requests: 0),
     ]
 

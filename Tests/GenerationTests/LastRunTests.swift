@@ -57,7 +57,7 @@ struct LastRunTests {
         ),
         UpToDateRow(
             name: "a setting in the key changed",
-            settings: GenerationSettings(temperature: 0.3),
+            settings: GenerationSettings(thinkingLevel: .low),
             upToDate: false
         ),
         UpToDateRow(name: "another outline digest", manifest: upToDate { $0.outlineDigest = "other" }, upToDate: false),

@@ -168,7 +168,7 @@ struct PlanTests {
         Row(
             name: "a generation setting",
             outline: base,
-            settings: GenerationSettings(temperature: 0.3),
+            settings: GenerationSettings(thinkingLevel: .low),
             requests: 4,
             swaps: false
         ),

@@ -23,7 +23,7 @@ struct RunReportTests {
                 name: "course",
                 outputFolder: "/out/course",
                 settings: GenerationSettings(),
-                cost: CostPolicy(prices: PriceTable(["gemini-2.5-flash": price]), budget: budget)
+                cost: CostPolicy(prices: PriceTable([GenerationSettings.defaultModel: price]), budget: budget)
             ),
             outline: PlanTests.base,
             chapters: chapters

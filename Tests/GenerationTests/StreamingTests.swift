@@ -188,7 +188,7 @@ struct StreamingTests {
 
     @Test("with thinking off, no thought summaries are asked for")
     func noThinking() async throws {
-        let harness = try await EngineHarness(settings: GenerationSettings(thinkingBudget: 0))
+        let harness = try await EngineHarness(settings: GenerationSettings(model: "gemini-2.5-flash-lite", thinkingBudget: 0))
         _ = try await harness.generate(outline)
         try await harness.shutdown()
         let body = try #require(

@@ -54,8 +54,14 @@ public struct PriceTable: Sendable, Hashable {
     /// $0.30 per million input tokens (text, image, video) and $2.50 per million output tokens,
     /// thinking tokens included (this model has no higher rate for long prompts). Other tiers
     /// (the free tier, batch) cost less: override with the `prices` setting.
+    ///
+    /// gemini-3.8-flash (the default model) is at its launch price, $0.75 / $3.75, which Google
+    /// says holds until 2026-12-31 and doubles to $1.50 / $7.50 from 2027-01-01: set `prices` for
+    /// it then. gemini-3.5-flash-lite: $0.30 / $2.50.
     public static let builtIn = PriceTable([
-        "gemini-2.5-flash": Price(inputPerMillion: 0.30, outputPerMillion: 2.50, thinkingPerMillion: 2.50)
+        "gemini-2.5-flash": Price(inputPerMillion: 0.30, outputPerMillion: 2.50, thinkingPerMillion: 2.50),
+        "gemini-3.8-flash": Price(inputPerMillion: 0.75, outputPerMillion: 3.75, thinkingPerMillion: 3.75),
+        "gemini-3.5-flash-lite": Price(inputPerMillion: 0.30, outputPerMillion: 2.50, thinkingPerMillion: 2.50),
     ])
 }
 

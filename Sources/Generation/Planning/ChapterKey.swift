@@ -19,9 +19,13 @@ extension ChapterKey {
         encoder.append("provider", settings.provider)
         encoder.append("model", settings.model)
         settings.templates.append(to: &encoder)
-        encoder.append("temperature", settings.temperature)
+        // What is sent, not what was set: a setting the model does not take changes no key. For a
+        // 2.5 model the fields are those of earlier releases, so their keys stay as they were.
+        let sent = settings.sent
+        if let temperature = sent.temperature { encoder.append("temperature", temperature) }
         encoder.append("max-output-tokens", settings.maxOutputTokens)
-        encoder.append("thinking-budget", settings.thinkingBudget)
+        if let thinkingBudget = sent.thinkingBudget { encoder.append("thinking-budget", thinkingBudget) }
+        if let thinkingLevel = sent.thinkingLevel { encoder.append("thinking-level", thinkingLevel.rawValue) }
         encoder.appendCourse(outline)
         encoder.appendChapter(outline.chapters[index])
         values.appendContext(to: &encoder)

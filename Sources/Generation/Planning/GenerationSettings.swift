@@ -1,4 +1,5 @@
 public import Outlines
+public import Providers
 
 /// What shapes a chapter besides the outline itself: the provider, the model, the sampling
 /// settings, the prompt templates and the course context, which are part of each chapter's cache key (changing any of them regenerates every
@@ -8,15 +9,19 @@ public import Outlines
 public struct GenerationSettings: Sendable, Hashable {
     /// The provider's name ("gemini").
     public var provider: String
-    /// The model to ask ("gemini-2.5-flash").
+    /// The model to ask (`defaultModel` unless set).
     public var model: String
-    /// Sampling temperature, 0...2.
+    /// Sampling temperature, 0...2; not sent to Gemini 3 models (see `sent`).
     public var temperature: Double
     /// Output budget per request, in tokens, thinking included. Raised automatically for long
     /// chapters (see `outputTokenBudget(words:)`) and on a retry after an empty MAX_TOKENS answer.
     public var maxOutputTokens: Int
     /// Thinking budget in tokens: 0 turns thinking off, -1 lets the model decide, at most 24576.
+    /// Sent to Gemini 2.5 models only (see `sent`); Gemini 3 models still count it in the output
+    /// budget, as an allowance for their thinking.
     public var thinkingBudget: Int
+    /// Thinking level for Gemini 3 models; nil sends none (the model's default).
+    public var thinkingLevel: ThinkingLevel?
     /// Publish raw HTML and script links the model wrote as they are (`--allow-html`); off, the
     /// publisher neutralises them (`ChapterSanitizer`). Not part of the cache key.
     public var allowHTML: Bool
@@ -27,15 +32,20 @@ public struct GenerationSettings: Sendable, Hashable {
     /// How much of the rest of the course a chapter's prompt shows; part of the key.
     public var context: CourseContext
 
+    /// The Gemini model used when none is set: the latest Flash. It changes with releases of
+    /// coursegen as Google retires models; every chapter's key changes with it.
+    public static let defaultModel = "gemini-3.8-flash"
+
     /// Words per chapter when the outline does not say.
     public static let defaultWords = 1200
 
     public init(
         provider: String = "gemini",
-        model: String = "gemini-2.5-flash",
+        model: String = GenerationSettings.defaultModel,
         temperature: Double = 0.7,
         maxOutputTokens: Int = 8192,
         thinkingBudget: Int = 1024,
+        thinkingLevel: ThinkingLevel? = nil,
         allowHTML: Bool = false,
         templates: PromptTemplates = .builtIn,
         context: CourseContext = .none
@@ -45,6 +55,7 @@ public struct GenerationSettings: Sendable, Hashable {
         self.temperature = temperature
         self.maxOutputTokens = maxOutputTokens
         self.thinkingBudget = thinkingBudget
+        self.thinkingLevel = thinkingLevel
         self.allowHTML = allowHTML
         self.templates = templates
         self.context = context
@@ -59,6 +70,6 @@ public struct GenerationSettings: Sendable, Hashable {
         return min(max(maxOutputTokens, needed), Self.outputTokenLimit)
     }
 
-    /// The largest output budget gemini-2.5-flash accepts.
+    /// The largest output budget Gemini Flash models accept.
     public static let outputTokenLimit = 65_536
 }

@@ -286,7 +286,8 @@ public struct CourseStatus: Sendable, Codable, Hashable {
         guard phase != .upToDate, phase != .needsAuthor, phase != .generating, phase != .stopped else { return }
         phase = .paused
         switch stop.reason {
-        case .refused: paused = "the API refused the service's key or model"
+        // The API's words and what to do (a retired model's message names those the key can use).
+        case .refused: paused = "the API refused the service's key or model: \(stop.error.message)"
         case .dailyQuota:
             paused = "the daily quota is used up" + (stop.until.map { "; it resets at \(StatusPage.time($0))" } ?? "")
         }

@@ -25,6 +25,7 @@ struct GenerationOptions: ParsableArguments {
     @Option(name: Setting.temperature.flagName, parsing: .unconditional, help: Setting.temperature.help) var temperature: String?
     @Option(name: Setting.maxOutputTokens.flagName, parsing: .unconditional, help: Setting.maxOutputTokens.help) var maxOutputTokens: String?
     @Option(name: Setting.thinkingBudget.flagName, parsing: .unconditional, help: Setting.thinkingBudget.help) var thinkingBudget: String?
+    @Option(name: Setting.thinkingLevel.flagName, help: Setting.thinkingLevel.help) var thinkingLevel: String?
     @Option(name: Setting.prices.flagName, help: Setting.prices.help) var prices: String?
     @Option(name: Setting.budget.flagName, parsing: .unconditional, help: Setting.budget.help) var budget: String?
     @Option(name: Setting.context.flagName, help: Setting.context.help) var context: String?

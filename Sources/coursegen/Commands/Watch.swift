@@ -179,6 +179,14 @@ struct Watch: AsyncParsableCommand {
                 "version": "\(Release.version)",
             ]
         )
+        if settings.generation.provider == "gemini", resolution.origins[Setting.model.name] == nil {
+            // The default changes with releases: say once which model that is now, since chapters
+            // made with another one are regenerated under it.
+            logger.info(
+                "using the default model; chapters made with another model regenerate once (set model: to keep one)",
+                metadata: ["model": "\(settings.generation.model)"]
+            )
+        }
         do {
             try await group.run()
         } catch {

@@ -17,9 +17,10 @@ struct Setting: Sendable {
         static let watch = Commands(rawValue: 1 << 1)
         static let status = Commands(rawValue: 1 << 2)
         static let gc = Commands(rawValue: 1 << 3)
+        static let models = Commands(rawValue: 1 << 4)
         /// The commands that generate chapters.
         static let generating: Commands = [.generate, .watch]
-        static let all: Commands = [.generate, .watch, .status, .gc]
+        static let all: Commands = [.generate, .watch, .status, .gc, .models]
     }
 
     /// What SIGHUP does with a changed value.

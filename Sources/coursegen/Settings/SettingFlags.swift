@@ -103,8 +103,9 @@ struct SettingSources: Sendable {
 
     /// Resolves the settings from these flags, `environment` and the config file it names.
     /// - Throws: `SettingsError` (see `Settings.resolve`).
-    /// - Parameter readingTemplates: also read the installation's prompt templates (commands that
-    ///   write prompts); a template that cannot be used is then a `SettingsError` too.
+    /// - Parameter readingTemplates: for commands that write prompts: also refuse a setting the
+    ///   model does not take (`checkModelFit`) and read the installation's prompt templates; a
+    ///   template that cannot be used is then a `SettingsError` too.
     func resolve(environment: [String: String], readingTemplates: Bool = false) throws(SettingsError)
         -> Settings.Resolution
     {
@@ -113,7 +114,10 @@ struct SettingSources: Sendable {
             environment: environment,
             configFile: configFile(environment: environment)
         )
-        if readingTemplates { try resolution.settings.loadTemplates(origins: resolution.origins) }
+        if readingTemplates {
+            try resolution.settings.checkModelFit(origins: resolution.origins)
+            try resolution.settings.loadTemplates(origins: resolution.origins)
+        }
         return resolution
     }
 

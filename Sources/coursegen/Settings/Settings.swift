@@ -126,6 +126,51 @@ extension Settings {
         }
     }
 
+    /// Refuses a setting that was given but that the model would not be sent (a thinking budget
+    /// or a temperature with a Gemini 3 model, a thinking level with any other), so a command that
+    /// writes chapters stops before any request instead of silently ignoring it.
+    /// - Throws: `SettingsError` naming the setting, where it came from, and what applies instead.
+    func checkModelFit(origins: [String: SettingOrigin]) throws(SettingsError) {
+        if let refusal = Self.inapplicableSetting(
+            provider: generation.provider,
+            model: generation.model,
+            given: Set(origins.keys)
+        ), let origin = origins[refusal.setting.name] {
+            throw SettingsError("\(SettingsError.subject(refusal.setting, from: origin)) \(refusal.reason)")
+        }
+    }
+
+    /// The first setting in `given` that the model would not be sent, and why, naming what
+    /// applies instead; nil when every given setting applies. A setting left at its default is
+    /// never refused: the default adapts (see `SentSettings`).
+    static func inapplicableSetting(provider: String, model: String, given: Set<String>)
+        -> (setting: Setting, reason: String)?
+    {
+        let gemini3 = provider == "gemini" && GeminiFamily(model: model) == .gemini3
+        if gemini3, given.contains(Setting.thinkingBudget.name) {
+            return (
+                Setting.thinkingBudget,
+                "does not apply to \(model), a Gemini 3 model, which refuses a thinking budget: set thinking-level "
+                    + "(minimal, low, medium or high) instead, or choose a 2.5 model"
+            )
+        }
+        if gemini3, given.contains(Setting.temperature.name) {
+            return (
+                Setting.temperature,
+                "does not apply to \(model), a Gemini 3 model (Google deprecated temperature for them and coursegen "
+                    + "does not send it): remove it, and steer thinking with thinking-level instead"
+            )
+        }
+        if !gemini3, given.contains(Setting.thinkingLevel.name) {
+            let instead = provider == "gemini" ? ", which takes thinking-budget instead" : " (provider \(provider))"
+            return (
+                Setting.thinkingLevel,
+                "applies to Gemini 3 models only, not to \(model)\(instead)"
+            )
+        }
+        return nil
+    }
+
     /// Reads the installation's templates into `generation.templates` (the built-in ones when not
     /// set), so a template that cannot be used stops the command, or the reload, before any request.
     /// - Throws: `SettingsError` naming the setting, where it came from, and the template's problem.

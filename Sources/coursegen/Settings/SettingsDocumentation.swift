@@ -13,6 +13,7 @@ enum SettingsDocumentation {
         Setting.apiKeyFile.name: ("/etc/coursegen/gemini-api-key", false),
         // Off by default: the commented line shows a value to start from.
         Setting.budget.name: ("5", false),
+        Setting.thinkingLevel.name: ("medium", false),
         Setting.metricsListen.name: ("127.0.0.1:9464", false),
         Setting.systemTemplate.name: ("/etc/coursegen/system.mustache", false),
         Setting.chapterTemplate.name: ("/etc/coursegen/chapter.mustache", false),

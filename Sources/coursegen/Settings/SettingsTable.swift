@@ -142,7 +142,7 @@ extension Setting {
         "base-url",
         .url,
         at: \.baseURL,
-        for: .generating,
+        for: [.generate, .watch, .models],
         onReload: .needsRestart,
         help: "The API's base URL. For openai the default is https://api.openai.com/v1 instead; a local Ollama is "
             + "http://127.0.0.1:11434/v1. Plain http only to a loopback address.",
@@ -154,14 +154,20 @@ extension Setting {
 
     static let model = Setting(
         "model",
-        .text("a model name such as gemini-2.5-flash, gpt-4o-mini or llama3.1:8b", valueName: "name") {
+        .text("a model name such as gemini-3.8-flash, gpt-4o-mini or llama3.1:8b", valueName: "name") {
             GeminiProvider.isValidModelName($0) || OpenAIProvider.isValidModelName($0)
         },
         at: \.generation.model,
-        for: .generating,
+        for: [.generate, .watch, .models],
         onReload: .appliesAtOnce,
         help: "The model. Part of every chapter's cache key. openai has no default: name one (gpt-4o-mini for OpenAI, "
-            + "llama3.1:8b for an Ollama that has pulled it)."
+            + "llama3.1:8b for an Ollama that has pulled it). `coursegen models` lists the Gemini models the key can use.",
+        details: [
+            "The gemini default is the latest Flash and changes when Google retires models: every chapter",
+            "then regenerates once. Set a model to keep it for as long as Google serves it.",
+            "Gemini 3 models (gemini-3...) take thinking-level and no temperature or thinking-budget;",
+            "2.5 models take thinking-budget and temperature.",
+        ]
     )
 
     static let concurrency = Setting(
@@ -179,7 +185,7 @@ extension Setting {
         at: \.scheduler.requestsPerMinute,
         for: .generating,
         onReload: .appliesAtOnce,
-        help: "Requests per minute your quota allows (1000 is Gemini's paid Tier 1 for gemini-2.5-flash)."
+        help: "Requests per minute your quota allows (1000 is Gemini's paid Tier 1 for Flash models)."
     )
 
     static let tpm = Setting(
@@ -215,7 +221,8 @@ extension Setting {
         at: \.generation.temperature,
         for: .generating,
         onReload: .appliesAtOnce,
-        help: "Sampling temperature. Part of every chapter's cache key: changing it regenerates them all."
+        help: "Sampling temperature. Part of every chapter's cache key: changing it regenerates them all. Not sent to "
+            + "Gemini 3 models (Google deprecated it for them): set it only with a 2.5 model or openai."
     )
 
     static let maxOutputTokens = Setting(
@@ -233,8 +240,19 @@ extension Setting {
         at: \.generation.thinkingBudget,
         for: .generating,
         onReload: .appliesAtOnce,
-        help: "Thinking tokens per chapter: 0 off, -1 lets the model decide (gemini only: openai does not send it). "
-            + "Part of the cache key."
+        help: "Thinking tokens per chapter for Gemini 2.5 models: 0 off, -1 lets the model decide (openai does not send "
+            + "it). Gemini 3 models take thinking-level instead. Part of the cache key."
+    )
+
+    static let thinkingLevel = Setting(
+        "thinking-level",
+        .choice(valueName: "level"),
+        at: \.generation.thinkingLevel,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "How hard Gemini 3 models think (each model takes some of the levels: 3.8 Flash low, medium, high); "
+            + "Gemini 2.5 models take thinking-budget instead. Part of the cache key.",
+        default: "not sent: the model's own"
     )
 
     static let stream = Setting(
@@ -325,7 +343,7 @@ extension Setting {
         "api-key-file",
         .path(valueName: "file"),
         at: \.apiKeyFile,
-        for: .generating,
+        for: [.generate, .watch, .models],
         onReload: .appliesAtOnce,
         help: "A file holding the API key; else the systemd credential gemini-api-key, else GOOGLE_API_KEY or "
             + "GEMINI_API_KEY (for openai: the credential openai-api-key, else OPENAI_API_KEY; none needed for a server "
@@ -345,7 +363,8 @@ extension Setting {
         help: "US dollars per million input, output and thinking tokens, by model, to estimate what chapters cost; "
             + "added to the built-in prices, replacing those of the same model.",
         details: [
-            "Built in: gemini-2.5-flash at Google's standard paid-tier prices, read on 2026-12-01 from",
+            "Built in: gemini-2.5-flash, gemini-3.5-flash-lite and gemini-3.8-flash (its launch price, which",
+            "Google doubles from 2027-01-01) at Google's standard paid-tier prices, read on 2026-12-01 from",
             "https://ai.google.dev/gemini-api/docs/pricing (thinking tokens are billed as output).",
             "thinking may be left out: it then costs what output costs. A model with no price gets no",
             "estimate (status says unknown) and cannot run under a budget. Several lines work too:",
@@ -405,7 +424,7 @@ extension Setting {
         inbox, output, state, debounceMs, settle, watchMode, pollInterval, stopTimeout, desktopNotifications, provider,
         baseURL, model,
         concurrency, rpm, tpm, maxAttempts, requestTimeout, stream, stallTimeout, temperature, maxOutputTokens,
-        thinkingBudget, context, systemTemplate, chapterTemplate, allowHTML, prices, budget, apiKeyFile, metricsListen,
+        thinkingBudget, thinkingLevel, context, systemTemplate, chapterTemplate, allowHTML, prices, budget, apiKeyFile, metricsListen,
         logLevel,
     ]
 

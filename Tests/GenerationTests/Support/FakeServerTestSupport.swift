@@ -56,7 +56,7 @@ func httpRequest(
 func exchange(
     _ server: some FakeServer,
     method: String = "POST",
-    path: String = "/v1beta/models/gemini-2.5-flash:generateContent",
+    path: String = "/v1beta/models/gemini-2.5-flash-lite:generateContent",
     body: String?,
     key: String? = FakeGeminiServer.defaultAPIKey,
     extraHeaders: [(String, String)] = []
