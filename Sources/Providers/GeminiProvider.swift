@@ -44,18 +44,12 @@ public struct GeminiProvider: ChapterProvider {
         timeout: Duration,
         onProgress: @escaping @Sendable (ChapterProgress) -> Void
     ) async throws -> ChapterResponse {
-        guard Self.isValidModelName(request.model) else {
-            throw ProviderError(
-                .stopEverything,
-                "model name '\(request.model)' may hold only letters, digits, '.', '-' and '_'"
-            )
-        }
+        guard Self.isValidModelName(request.model) else { throw Self.invalidModelName(request.model) }
         let method = streaming == nil ? "generateContent" : "streamGenerateContent?alt=sse"
         var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/models/\(request.model):\(method)")
         http.method = .POST
-        apiKey.withValue { http.headers.add(name: "x-goog-api-key", value: $0) }
+        addHeaders(to: &http)
         http.headers.add(name: "content-type", value: "application/json")
-        http.headers.add(name: "user-agent", value: "coursegen")
         let body = try JSONEncoder().encode(GeminiWire.Request(request, includeThoughts: streaming != nil))
         http.body = .bytes(ByteBuffer(bytes: body))
         do {
@@ -111,30 +105,16 @@ public struct GeminiProvider: ChapterProvider {
         )
     }
     public func verify(model: String, timeout: Duration) async throws {
-        guard Self.isValidModelName(model) else {
-            throw ProviderError(
-                .stopEverything,
-                "model name '\(model)' may hold only letters, digits, '.', '-' and '_'"
-            )
-        }
+        guard Self.isValidModelName(model) else { throw Self.invalidModelName(model) }
         var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/models/\(model)")
         http.method = .GET
-        apiKey.withValue { http.headers.add(name: "x-goog-api-key", value: $0) }
-        http.headers.add(name: "user-agent", value: "coursegen")
-        let status: Int
-        let bytes: [UInt8]
-        do {
-            let deadline = NIODeadline.now() + .nanoseconds(min(timeout, .seconds(30)).nanoseconds)
-            let response = try await httpClient.execute(http, deadline: deadline)
-            status = Int(response.status.code)
-            var buffer = try await response.body.collect(upTo: 1 << 20)
-            bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            try Task.checkCancellation()
-            throw ProviderTransport.transportError(error, timeout: timeout)
-        }
+        addHeaders(to: &http)
+        let (status, bytes) = try await ProviderTransport.fetch(
+            http,
+            with: httpClient,
+            timeout: min(timeout, .seconds(30)),
+            limit: 1 << 20
+        )
         if let error = GeminiWire.classifyModelCheck(status: status, body: bytes) {
             guard GeminiWire.isUnknownModel(status: status, body: bytes) else { throw error }
             throw await namingUsableModels(error)
@@ -156,22 +136,8 @@ public struct GeminiProvider: ChapterProvider {
             if let token { query += "&pageToken=\(Self.queryEscaped(token))" }
             var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/models?\(query)")
             http.method = .GET
-            apiKey.withValue { http.headers.add(name: "x-goog-api-key", value: $0) }
-            http.headers.add(name: "user-agent", value: "coursegen")
-            let status: Int
-            let bytes: [UInt8]
-            do {
-                let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
-                let response = try await httpClient.execute(http, deadline: deadline)
-                status = Int(response.status.code)
-                var buffer = try await response.body.collect(upTo: 4 << 20)
-                bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                try Task.checkCancellation()
-                throw ProviderTransport.transportError(error, timeout: timeout)
-            }
+            addHeaders(to: &http)
+            let (status, bytes) = try await ProviderTransport.fetch(http, with: httpClient, timeout: timeout, limit: 4 << 20)
             let page = try GeminiWire.classifyModelPage(status: status, body: bytes).get()
             models += page.models.filter(\.generatesContent)
             token = page.next
@@ -209,6 +175,16 @@ public struct GeminiProvider: ChapterProvider {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    /// The key (its only way out of this process) and who is asking.
+    private func addHeaders(to http: inout HTTPClientRequest) {
+        apiKey.withValue { http.headers.add(name: "x-goog-api-key", value: $0) }
+        http.headers.add(name: "user-agent", value: "coursegen")
+    }
+
+    private static func invalidModelName(_ name: String) -> ProviderError {
+        ProviderError(.stopEverything, "model name '\(name)' may hold only letters, digits, '.', '-' and '_'")
     }
 
     /// Model names go into the URL path: letters, digits, '.', '-' and '_' only.

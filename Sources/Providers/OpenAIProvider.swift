@@ -155,20 +155,12 @@ public struct OpenAIProvider: ChapterProvider {
         var http = HTTPClientRequest(url: "\(endpointBase)/models/\(segment)")
         http.method = .GET
         addHeaders(to: &http)
-        let status: Int
-        let bytes: [UInt8]
-        do {
-            let deadline = NIODeadline.now() + .nanoseconds(min(timeout, .seconds(30)).nanoseconds)
-            let response = try await httpClient.execute(http, deadline: deadline)
-            status = Int(response.status.code)
-            var buffer = try await response.body.collect(upTo: 1 << 20)
-            bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            try Task.checkCancellation()
-            throw ProviderTransport.transportError(error, timeout: timeout)
-        }
+        let (status, bytes) = try await ProviderTransport.fetch(
+            http,
+            with: httpClient,
+            timeout: min(timeout, .seconds(30)),
+            limit: 1 << 20
+        )
         if let error = OpenAIWire.classifyModelCheck(status: status, body: bytes) { throw error }
     }
 

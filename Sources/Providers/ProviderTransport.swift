@@ -56,6 +56,28 @@ enum ProviderTransport {
     /// How the messages of failures that never reached the server begin (`ProviderError.isUnreachable`).
     static let unreachableOpenings = ["cannot connect", "cannot resolve"]
 
+    /// Sends a small request (a model check, a page of the model list) and reads its whole
+    /// answer, at most `limit` bytes, within `timeout`: the status and the body, or the
+    /// transport's failure as a `ProviderError` (cancellation stays cancellation).
+    static func fetch(
+        _ request: HTTPClientRequest,
+        with client: HTTPClient,
+        timeout: Duration,
+        limit: Int
+    ) async throws -> (status: Int, body: [UInt8]) {
+        do {
+            let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
+            let response = try await client.execute(request, deadline: deadline)
+            var buffer = try await response.body.collect(upTo: limit)
+            return (Int(response.status.code), buffer.readBytes(length: buffer.readableBytes) ?? [])
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            try Task.checkCancellation()
+            throw transportError(error, timeout: timeout)
+        }
+    }
+
     /// A failure before a full answer arrived: always worth a retry.
     static func transportError(_ error: any Error, timeout: Duration) -> ProviderError {
         if let error = error as? HTTPClientError {
