@@ -137,7 +137,12 @@ public struct GeminiProvider: ChapterProvider {
             var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/models?\(query)")
             http.method = .GET
             addHeaders(to: &http)
-            let (status, bytes) = try await ProviderTransport.fetch(http, with: httpClient, timeout: timeout, limit: 4 << 20)
+            let (status, bytes) = try await ProviderTransport.fetch(
+                http,
+                with: httpClient,
+                timeout: timeout,
+                limit: 4 << 20
+            )
             let page = try GeminiWire.classifyModelPage(status: status, body: bytes).get()
             models += page.models.filter(\.generatesContent)
             token = page.next
