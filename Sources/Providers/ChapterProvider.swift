@@ -58,6 +58,9 @@ public struct ChapterRequest: Sendable, Hashable {
     public var thinkingBudget: Int?
     /// Thinking level (Gemini 3); nil: not sent, the model's own default.
     public var thinkingLevel: ThinkingLevel?
+    /// Gemini's service tier; `.standard` is not sent. Not part of the cache key: the tier
+    /// changes the price and the wait, not the answer.
+    public var serviceTier: ServiceTier = .standard
 
     public init(
         key: ChapterKey,
@@ -96,12 +99,22 @@ public struct ChapterResponse: Sendable, Hashable {
     public var modelVersion: String?
     /// Requests it took, retries included (set by the scheduler).
     public var attempts: Int
+    /// What it is billed at: the tier the API says it ran at, else the one asked for; `.batch`
+    /// for an answer of a Batch API job.
+    public var tier: BillingTier
 
-    public init(text: String, usage: Usage, modelVersion: String? = nil, attempts: Int = 1) {
+    public init(
+        text: String,
+        usage: Usage,
+        modelVersion: String? = nil,
+        attempts: Int = 1,
+        tier: BillingTier = .standard
+    ) {
         self.text = text
         self.usage = usage
         self.modelVersion = modelVersion
         self.attempts = attempts
+        self.tier = tier
     }
 }
 
@@ -110,18 +123,36 @@ public struct Usage: Sendable, Hashable, Codable {
     public var promptTokens: Int
     public var outputTokens: Int
     public var thinkingTokens: Int
+    /// Prompt tokens the API served from its cache (Gemini's `cachedContentTokenCount`): part of
+    /// `promptTokens`, billed at the cheaper cached-input price.
+    public var cachedPromptTokens: Int
 
-    public init(promptTokens: Int = 0, outputTokens: Int = 0, thinkingTokens: Int = 0) {
+    public init(promptTokens: Int = 0, outputTokens: Int = 0, thinkingTokens: Int = 0, cachedPromptTokens: Int = 0) {
         self.promptTokens = promptTokens
         self.outputTokens = outputTokens
         self.thinkingTokens = thinkingTokens
+        self.cachedPromptTokens = cachedPromptTokens
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case promptTokens, outputTokens, thinkingTokens, cachedPromptTokens
+    }
+
+    /// Reads usage stored before cached tokens were counted (none then).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        promptTokens = try container.decode(Int.self, forKey: .promptTokens)
+        outputTokens = try container.decode(Int.self, forKey: .outputTokens)
+        thinkingTokens = try container.decode(Int.self, forKey: .thinkingTokens)
+        cachedPromptTokens = try container.decodeIfPresent(Int.self, forKey: .cachedPromptTokens) ?? 0
     }
 
     public static func + (lhs: Self, rhs: Self) -> Self {
         Usage(
             promptTokens: lhs.promptTokens + rhs.promptTokens,
             outputTokens: lhs.outputTokens + rhs.outputTokens,
-            thinkingTokens: lhs.thinkingTokens + rhs.thinkingTokens
+            thinkingTokens: lhs.thinkingTokens + rhs.thinkingTokens,
+            cachedPromptTokens: lhs.cachedPromptTokens + rhs.cachedPromptTokens
         )
     }
 

@@ -9,6 +9,30 @@ public enum ThinkingLevel: String, Sendable, Hashable, CaseIterable, Codable {
     public var wireName: String { rawValue.uppercased() }
 }
 
+/// Gemini's service tiers for `generateContent` (the request's top-level `serviceTier`, in
+/// python-genai's spelling, lowercase): the same call, at another price and speed.
+public enum ServiceTier: String, Sendable, Hashable, CaseIterable, Codable {
+    /// The default: not sent.
+    case standard
+    /// Half price; answers within minutes, and requests may be shed under load.
+    case flex
+    /// Dearer, served first.
+    case priority
+}
+
+/// What an answer is billed at: the tier it ran at, or the Batch API (half price).
+public enum BillingTier: String, Sendable, Hashable, CaseIterable, Codable {
+    case standard, flex, priority, batch
+
+    public init(_ tier: ServiceTier) {
+        switch tier {
+        case .standard: self = .standard
+        case .flex: self = .flex
+        case .priority: self = .priority
+        }
+    }
+}
+
 /// The generations of Gemini models that differ in what their requests may carry.
 public enum GeminiFamily: Sendable, Hashable {
     /// Gemini 3 (`gemini-3…`): thinking by `thinkingLevel`; a `thinkingBudget` is refused (400
