@@ -327,6 +327,7 @@ private struct Assembler {
             prompt: fields.prompt,
             systemPrompt: fields.systemPrompt,
             context: fields.context,
+            serviceTier: fields.serviceTier,
             chapters: finished
         )
     }

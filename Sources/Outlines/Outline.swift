@@ -29,6 +29,9 @@ public struct Outline: Sendable, Hashable {
     /// How much of the rest of the course each chapter's prompt shows (`context: toc`); nil for
     /// the installation's setting.
     public var context: CourseContext?
+    /// Gemini's service tier for this course (`service-tier: flex`), one of `serviceTiers`; nil
+    /// for the installation's setting. It changes the price and the wait, not the chapters.
+    public var serviceTier: String?
     /// The chapters, in the order they are published.
     public var chapters: [Chapter]
 
@@ -43,6 +46,7 @@ public struct Outline: Sendable, Hashable {
         prompt: TemplateReference? = nil,
         systemPrompt: TemplateReference? = nil,
         context: CourseContext? = nil,
+        serviceTier: String? = nil,
         chapters: [Chapter]
     ) {
         self.title = title
@@ -55,8 +59,12 @@ public struct Outline: Sendable, Hashable {
         self.prompt = prompt
         self.systemPrompt = systemPrompt
         self.context = context
+        self.serviceTier = serviceTier
         self.chapters = chapters
     }
+
+    /// The words `service-tier:` takes (Gemini's tiers, as the `service-tier` setting).
+    public static let serviceTiers = ["standard", "flex", "priority"]
 }
 
 extension Outline {

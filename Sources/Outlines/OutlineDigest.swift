@@ -12,6 +12,7 @@ extension Outline {
         if let prompt { encoder.append("prompt", prompt.path) }
         if let systemPrompt { encoder.append("system-prompt", systemPrompt.path) }
         if let context { encoder.append("context", context.rawValue) }
+        if let serviceTier { encoder.append("service-tier", serviceTier) }
         encoder.append("chapters", chapters.count)
         for chapter in chapters { encoder.appendChapter(chapter) }
         return encoder.hexDigest()

@@ -69,6 +69,7 @@ struct StructuredOutlineParser {
             prompt: fields.prompt,
             systemPrompt: fields.systemPrompt,
             context: fields.context,
+            serviceTier: fields.serviceTier,
             chapters: chapters
         )
     }
@@ -224,7 +225,7 @@ struct StructuredOutlineParser {
 struct CourseFields {
     static let keys = [
         "title", "audience", "level", "language", "words", "description", "budget", "prompt", "system-prompt",
-        "context",
+        "context", "service-tier",
     ]
     /// Sane bounds for `words`, per chapter.
     static let wordRange = 50...20000
@@ -243,6 +244,7 @@ struct CourseFields {
     var prompt: Outline.TemplateReference?
     var systemPrompt: Outline.TemplateReference?
     var context: CourseContext?
+    var serviceTier: String?
 
     /// Reads `entry` if its key is a course field.
     /// - Returns: false when the key is not a course field (the caller decides what it is).
@@ -293,6 +295,18 @@ struct CourseFields {
                     )
                 }
                 context = value
+            }
+        case "service-tier":
+            if let text = try Self.oneLine(entry, using: reader) {
+                guard Outline.serviceTiers.contains(text) else {
+                    throw OutlineError(
+                        file: fileName,
+                        line: line,
+                        message: "`service-tier` is \(text): write `standard`, `flex` (half price, answers within "
+                            + "minutes) or `priority` (dearer, served first)"
+                    )
+                }
+                serviceTier = text
             }
         case "description":
             let name = "the description"

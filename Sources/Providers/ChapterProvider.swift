@@ -197,6 +197,11 @@ public struct ProviderError: CodedError, Hashable, Codable {
     /// A sign that the API is overloaded (503, 504, a timeout, a stalled stream): the scheduler
     /// lowers how many requests it keeps in flight.
     public var overloaded: Bool
+    /// A flex-tier request the API shed under load (a 503, or a 429 that names no quota): the
+    /// flex queue is full, the service is not down. Retried with the usual backoff; it neither
+    /// pauses every submission nor opens the circuit breaker, and a stretch of them lowers the
+    /// in-flight limit once. Not kept in the state folder.
+    public var shed = false
     /// Where the provider classified it; not kept in the state folder (an error read back from
     /// it has an empty origin).
     public var origin = SourceOrigin(fileID: "", line: 0)
@@ -231,6 +236,7 @@ public struct ProviderError: CodedError, Hashable, Codable {
     public static func == (lhs: Self, rhs: Self) -> Bool {
         (lhs.disposition, lhs.message, lhs.httpStatus, lhs.retryDelay, lhs.usage, lhs.overloaded)
             == (rhs.disposition, rhs.message, rhs.httpStatus, rhs.retryDelay, rhs.usage, rhs.overloaded)
+            && lhs.shed == rhs.shed
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -247,8 +253,9 @@ public struct ProviderError: CodedError, Hashable, Codable {
         }
     }
 
-    /// True for a 429: the whole project is over a per-minute quota, so every submission pauses.
-    public var isRateLimit: Bool { httpStatus == 429 && disposition == .retry }
+    /// True for a 429: the whole project is over a per-minute quota, so every submission pauses
+    /// (not for a flex request shed with a 429).
+    public var isRateLimit: Bool { httpStatus == 429 && disposition == .retry && !shed }
 
     public var description: String {
         if let httpStatus { "HTTP \(httpStatus): \(message)" } else { message }
@@ -286,7 +293,7 @@ extension ProviderError {
     }
 
     package var showsServiceUnavailable: Bool {
-        guard disposition == .retry, !isRateLimit else { return false }
+        guard disposition == .retry, !isRateLimit, !shed else { return false }
         if overloaded { return true }
         guard let httpStatus else { return true }
         return httpStatus == 408 || (500...599).contains(httpStatus)

@@ -56,6 +56,7 @@ public struct GeminiProvider: ChapterProvider {
             if let streaming {
                 return try await stream(
                     http,
+                    tier: request.serviceTier,
                     timeout: timeout,
                     stallTimeout: streaming.stallTimeout,
                     onProgress: onProgress
@@ -65,7 +66,11 @@ public struct GeminiProvider: ChapterProvider {
             let response = try await httpClient.execute(http, deadline: deadline)
             var buffer = try await response.body.collect(upTo: ProviderTransport.maximumResponseSize)
             let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-            let answer = try GeminiWire.classify(status: Int(response.status.code), body: bytes).get()
+            let answer = try GeminiWire.classify(
+                status: Int(response.status.code),
+                body: bytes,
+                asked: request.serviceTier
+            ).get()
             // The same bound as a streamed answer's: a body under maximumResponseSize can still
             // hold more text than a chapter ever should.
             guard answer.text.utf8.count <= ProviderTransport.maximumTextSize else {
@@ -85,9 +90,11 @@ public struct GeminiProvider: ChapterProvider {
         }
     }
 
-    /// Reads a streamed answer while a second task watches for silence.
+    /// Reads a streamed answer while a second task watches for silence. A flex request may wait
+    /// in Google's queue for minutes before its first byte: its silence counts from that byte.
     private func stream(
         _ http: HTTPClientRequest,
+        tier: ServiceTier,
         timeout: Duration,
         stallTimeout: Duration,
         onProgress: @escaping @Sendable (ChapterProgress) -> Void
@@ -97,11 +104,12 @@ public struct GeminiProvider: ChapterProvider {
             httpClient: httpClient,
             timeout: timeout,
             stallTimeout: stallTimeout,
-            makeAnswer: { GeminiStream(maximumTextSize: ProviderTransport.maximumTextSize) },
+            stallAfterFirstByte: tier == .flex,
+            makeAnswer: { GeminiStream(maximumTextSize: ProviderTransport.maximumTextSize, asked: tier) },
             onProgress: onProgress,
             inspect: { _ in () },
             // An error, or a 200 that is no event stream (an HTML page from a proxy).
-            whole: { status, _, body in try GeminiWire.classify(status: status, body: body).get() }
+            whole: { status, _, body in try GeminiWire.classify(status: status, body: body, asked: tier).get() }
         )
     }
     public func verify(model: String, timeout: Duration) async throws {

@@ -22,6 +22,9 @@ struct GeminiStream {
     /// Largest chapter text accepted, in UTF-8 bytes: a chapter is a few tens of kilobytes, so
     /// anything near this is a runaway answer, not a chapter.
     let maximumTextSize: Int
+    /// The tier the request asked for: how errors are read, and what the answer is billed at
+    /// when the API does not say.
+    let asked: ServiceTier
 
     private var text = ""
     private var textSize = 0
@@ -31,8 +34,9 @@ struct GeminiStream {
     private var promptFeedback: GeminiWire.Response.PromptFeedback?
     private var modelVersion: String?
 
-    init(maximumTextSize: Int = 1 << 20) {
+    init(maximumTextSize: Int = 1 << 20, asked: ServiceTier = .standard) {
         self.maximumTextSize = maximumTextSize
+        self.asked = asked
     }
 
     /// Takes one event.
@@ -42,7 +46,7 @@ struct GeminiStream {
         let bytes = Array(event.data.utf8)
         if let envelope = try? JSONDecoder().decode(GeminiWire.ErrorEnvelope.self, from: Data(bytes)) {
             // An error after HTTP 200: classified as the same error with its own status.
-            throw GeminiWire.classifyError(status: envelope.error.code ?? 500, body: bytes)
+            throw GeminiWire.classifyError(status: envelope.error.code ?? 500, body: bytes, asked: asked)
         }
         let response: GeminiWire.Response
         do {
@@ -96,7 +100,8 @@ struct GeminiStream {
                 promptFeedback: promptFeedback,
                 usageMetadata: usage,
                 modelVersion: modelVersion
-            )
+            ),
+            asked: BillingTier(asked)
         )
     }
 }

@@ -32,6 +32,9 @@ enum GeminiWire {
         var systemInstruction: Content
         var contents: [Content]
         var generationConfig: GenerationConfig
+        /// `flex` or `priority`; left out for the standard tier (python-genai puts
+        /// `config.service_tier` here, beside `generationConfig`).
+        var serviceTier: String?
 
         /// The request as `request` says: what it leaves nil is not sent (`SentSettings` decided
         /// what applies to its model).
@@ -50,6 +53,7 @@ enum GeminiWire {
                 maxOutputTokens: request.maxOutputTokens,
                 thinkingConfig: thinking.isEmpty ? nil : thinking
             )
+            serviceTier = request.serviceTier == .standard ? nil : request.serviceTier.rawValue
         }
     }
 
@@ -73,6 +77,19 @@ enum GeminiWire {
             var promptTokenCount: Int?
             var candidatesTokenCount: Int?
             var thoughtsTokenCount: Int?
+            /// Part of `promptTokenCount`, served from the API's cache (cheaper).
+            var cachedContentTokenCount: Int?
+            /// The tier the request ran at ("flex", or `SERVICE_TIER_FLEX` as a proto enum
+            /// name): priority over its limit runs at standard.
+            var serviceTier: String?
+
+            /// The tier the API says the request ran at, nil when it does not say or says
+            /// something unknown.
+            var ranAt: BillingTier? {
+                guard var word = serviceTier?.lowercased() else { return nil }
+                if word.hasPrefix("service_tier_") { word.removeFirst("service_tier_".count) }
+                return ServiceTier(rawValue: word).map(BillingTier.init)
+            }
         }
         var candidates: [Candidate]?
         var promptFeedback: PromptFeedback?
@@ -118,9 +135,13 @@ extension GeminiWire {
     /// - Stopping every submission: the key refused (400 API_KEY_INVALID, 401, 403) and an unknown
     ///   model or endpoint (404): no other request can succeed either.
     /// - Fatal, with the API's own message: other 4xx, a blocked prompt, any other finishReason.
-    static func classify(status: Int, body: [UInt8]) -> Result<ChapterResponse, ProviderError> {
+    static func classify(
+        status: Int,
+        body: [UInt8],
+        asked: ServiceTier = .standard
+    ) -> Result<ChapterResponse, ProviderError> {
         guard status == 200 else {
-            return .failure(classifyError(status: status, body: body))
+            return .failure(classifyError(status: status, body: body, asked: asked))
         }
         let response: Response
         do {
@@ -128,7 +149,7 @@ extension GeminiWire {
         } catch {
             return .failure(notJSON(body))
         }
-        return classify(response)
+        return classify(response, asked: BillingTier(asked))
     }
 
     /// The failure for a 200 whose body is not the JSON it should be (cut off, or an HTML page).
@@ -143,12 +164,14 @@ extension GeminiWire {
         )
     }
 
-    /// Classifies a whole answer (one JSON body, or the events of a stream merged).
-    static func classify(_ response: Response) -> Result<ChapterResponse, ProviderError> {
+    /// Classifies a whole answer (one JSON body, or the events of a stream merged), billed at
+    /// the tier the API says it ran at, else at `asked`.
+    static func classify(_ response: Response, asked: BillingTier = .standard) -> Result<ChapterResponse, ProviderError> {
         let usage = Usage(
             promptTokens: response.usageMetadata?.promptTokenCount ?? 0,
             outputTokens: response.usageMetadata?.candidatesTokenCount ?? 0,
-            thinkingTokens: response.usageMetadata?.thoughtsTokenCount ?? 0
+            thinkingTokens: response.usageMetadata?.thoughtsTokenCount ?? 0,
+            cachedPromptTokens: response.usageMetadata?.cachedContentTokenCount ?? 0
         )
         if let reason = response.promptFeedback?.blockReason {
             let detail = response.promptFeedback?.blockReasonMessage.map { ": \($0)" } ?? ""
@@ -176,7 +199,14 @@ extension GeminiWire {
                     ProviderError(.retry, "the answer finished (STOP) without any text", httpStatus: 200, usage: usage)
                 )
             }
-            return .success(ChapterResponse(text: text, usage: usage, modelVersion: response.modelVersion))
+            return .success(
+                ChapterResponse(
+                    text: text,
+                    usage: usage,
+                    modelVersion: response.modelVersion,
+                    tier: response.usageMetadata?.ranAt ?? asked
+                )
+            )
         case "MAX_TOKENS":
             return .failure(
                 ProviderError(
@@ -278,17 +308,39 @@ extension GeminiWire {
         return .success(page.entries)
     }
 
-    static func classifyError(status: Int, body: [UInt8]) -> ProviderError {
+    /// Classifies an error answer to a request at tier `asked`. Under flex, a 503, or a 429 that
+    /// names no quota, is the request shed under load (`ProviderError.shed`): the flex queue is
+    /// full, the service is not down. A 400 about the tier stops everything once.
+    static func classifyError(status: Int, body: [UInt8], asked: ServiceTier = .standard) -> ProviderError {
         let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: Data(body))
         let apiMessage = envelope?.error.message.map(ProviderTransport.oneLine)
         let apiStatus = envelope?.error.status
         let details = envelope?.error.details ?? []
         var message = [apiStatus, apiMessage].compactMap { $0 }.joined(separator: ": ")
         if message.isEmpty { message = "no error message in the answer" }
+        let quotaIDs = details.flatMap { $0.violations ?? [] }.compactMap(\.quotaId)
+
+        if asked == .flex, status == 503 || (status == 429 && quotaIDs.isEmpty) {
+            var shed = ProviderError(
+                .retry,
+                "\(message) (a flex request shed under load: the flex queue is full, not the service down)",
+                httpStatus: status,
+                retryDelay: details.compactMap(\.retryDelay).first.flatMap(parseDuration)
+            )
+            shed.shed = true
+            return shed
+        }
+        if status == 400, asked != .standard, let apiMessage, mentionsServiceTier(apiMessage) {
+            return ProviderError(
+                .stopEverything,
+                "this model does not take service tier \(asked.rawValue) (\(message)): set service-tier to standard, "
+                    + "or choose a model that takes \(asked.rawValue)",
+                httpStatus: status
+            )
+        }
 
         switch status {
         case 429:
-            let quotaIDs = details.flatMap { $0.violations ?? [] }.compactMap(\.quotaId)
             if quotaIDs.contains(where: { $0.contains("PerDay") }) {
                 return ProviderError(
                     .dailyQuotaExhausted,
@@ -326,6 +378,13 @@ extension GeminiWire {
         default:
             return ProviderError(.fatal, message, httpStatus: status)
         }
+    }
+
+    /// Whether an API message is about the request's service tier (`serviceTier`, "service
+    /// tier", `service_tier`).
+    static func mentionsServiceTier(_ message: String) -> Bool {
+        let folded = message.lowercased().replacingOccurrences(of: "_", with: " ")
+        return folded.contains("service tier") || folded.contains("servicetier")
     }
 
     /// Parses a protobuf JSON duration such as "15s" or "11.769242877s".

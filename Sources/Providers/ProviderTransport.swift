@@ -145,7 +145,8 @@ protocol StreamedAnswer {
 
 extension ProviderTransport {
     /// Sends `http` and reads its answer as server-sent events into `makeAnswer()`, while a second
-    /// task cancels it after `stallTimeout` of silence or `timeout` in all (`StreamActivity`).
+    /// task cancels it after `stallTimeout` of silence or `timeout` in all (`StreamActivity`);
+    /// with `stallAfterFirstByte`, silence counts only once the answer began (a queued request).
     /// An answer that is not an event stream (an error, a proxy's HTML page, a server that does
     /// not stream) is read whole, at most `maximumResponseSize` bytes, and given to `whole`.
     /// - Parameters:
@@ -158,12 +159,13 @@ extension ProviderTransport {
         httpClient: HTTPClient,
         timeout: Duration,
         stallTimeout: Duration,
+        stallAfterFirstByte: Bool = false,
         makeAnswer: @escaping @Sendable () -> Answer,
         onProgress: @escaping @Sendable (ChapterProgress) -> Void,
         inspect: @escaping @Sendable (HTTPClientResponse) -> Head,
         whole: @escaping @Sendable (_ status: Int, _ head: Head, _ body: [UInt8]) throws -> ChapterResponse
     ) async throws -> ChapterResponse {
-        let activity = StreamActivity()
+        let activity = StreamActivity(waitsForFirstByte: stallAfterFirstByte)
         return try await withThrowingTaskGroup(of: ChapterResponse.self) { group in
             group.addTask {
                 let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)

@@ -6,11 +6,15 @@ import Platform
 final class StreamActivity: Sendable {
     private let origin = ContinuousClock.now
     private let started: ContinuousClock.Instant
-    /// Nanoseconds from `origin` to the last sign of life.
-    private let last = Atomic<Int64>(0)
+    /// Nanoseconds from `origin` to the last sign of life; -1 before the first when the silence
+    /// counts only from the first byte.
+    private let last: Atomic<Int64>
 
-    init() {
+    /// - Parameter waitsForFirstByte: silence before the first byte is no stall (a flex request
+    ///   queued at the API); only the request timeout bounds it.
+    init(waitsForFirstByte: Bool = false) {
         started = origin
+        last = Atomic(waitsForFirstByte ? -1 : 0)
     }
 
     /// Records a sign of life: bytes arrived.
@@ -22,7 +26,7 @@ final class StreamActivity: Sendable {
     /// took `timeout`; ends with `CancellationError` once the stream is done.
     func watch(stallTimeout: Duration, timeout: Duration) async throws -> ChapterResponse {
         while true {
-            let lastSign = origin + .nanoseconds(last.load(ordering: .relaxed))
+            let lastNanoseconds = last.load(ordering: .relaxed)
             let now = ContinuousClock.now
             if now - started >= timeout {
                 throw ProviderError(
@@ -31,6 +35,12 @@ final class StreamActivity: Sendable {
                     overloaded: true
                 )
             }
+            guard lastNanoseconds >= 0 else {
+                // Queued: nothing arrived yet, and no stall is counted before something does.
+                try await Task.sleep(until: min(now + stallTimeout, started + timeout), clock: .continuous)
+                continue
+            }
+            let lastSign = origin + .nanoseconds(lastNanoseconds)
             if now - lastSign >= stallTimeout {
                 throw ProviderError(
                     .retry,

@@ -45,14 +45,18 @@ private let samples: [String: (flag: String, environment: String, file: String)]
     "max-output-tokens": ("256", "20000", "65536"),
     "thinking-budget": ("-1", "0", "24576"),
     "thinking-level": ("minimal", "medium", "high"),
+    "service-tier": ("flex", "priority", "standard"),
     "prices": (
         // Each overrides every built-in row, so the resolved table is the sample itself.
-        "{gemini-2.5-flash: {input: 0.3, output: 2.5, thinking: 2.5}, gemini-3.5-flash-lite: {input: 1, output: 1, "
-            + "thinking: 1}, gemini-3.8-flash: {input: 2, output: 2, thinking: 2}, m1: {input: 1, output: 2, thinking: 3}}",
-        "{gemini-2.5-flash: {input: 0.15, output: 1.25, thinking: 1.25}, gemini-3.5-flash-lite: {input: 0.1, output: 0.2, "
-            + "thinking: 0.2}, gemini-3.8-flash: {input: 0.5, output: 3, thinking: 3}}",
-        "{gemini-2.5-flash: {input: 0.3, output: 2.5, thinking: 2.5}, gemini-3.5-flash-lite: {input: 0, output: 0, "
-            + #"thinking: 0}, gemini-3.8-flash: {input: 0, output: 0, thinking: 0}, "llama3.1:8b": {input: 0, output: 0, thinking: 0}}"#
+        "{gemini-2.5-flash: {input: 0.3, output: 2.5, thinking: 2.5}, gemini-3.5-flash: {input: 1.5, output: 9, "
+            + "thinking: 9}, gemini-3.5-flash-lite: {input: 1, output: 1, thinking: 1}, gemini-3.8-flash: {input: 2, "
+            + "output: 2, thinking: 2, cached-input: 0.5, priority-factor: 1.75}, m1: {input: 1, output: 2, thinking: 3}}",
+        "{gemini-2.5-flash: {input: 0.15, output: 1.25, thinking: 1.25}, gemini-3.5-flash: {input: 1, output: 2, "
+            + "thinking: 2}, gemini-3.5-flash-lite: {input: 0.1, output: 0.2, thinking: 0.2}, gemini-3.8-flash: "
+            + "{input: 0.5, output: 3, thinking: 3}}",
+        "{gemini-2.5-flash: {input: 0.3, output: 2.5, thinking: 2.5}, gemini-3.5-flash: {input: 0, output: 0, "
+            + "thinking: 0}, gemini-3.5-flash-lite: {input: 0, output: 0, thinking: 0}, gemini-3.8-flash: {input: 0, "
+            + #"output: 0, thinking: 0}, "llama3.1:8b": {input: 0, output: 0, thinking: 0}}"#
     ),
     "budget": ("0", "2.5", "1000000"),
     "api-key-file": ("key-flag", "key-env", "key-file"),
@@ -89,6 +93,7 @@ private let fieldChecks: [(name: String, text: String, isSet: @Sendable (Setting
     ("max-output-tokens", "20000", { $0.generation.maxOutputTokens == 20_000 }),
     ("thinking-budget", "-1", { $0.generation.thinkingBudget == -1 }),
     ("thinking-level", "low", { $0.generation.thinkingLevel == .low }),
+    ("service-tier", "flex", { $0.generation.serviceTier == .flex }),
     (
         "prices", "{m: {input: 1, output: 2}}",
         { $0.cost.prices.price(for: "m") == Price(inputPerMillion: 1, outputPerMillion: 2, thinkingPerMillion: 2) }
@@ -137,6 +142,7 @@ private let invalid: [(name: String, text: String, message: String)] = [
     ("max-output-tokens", "100", "--max-output-tokens '100' must be a whole number from 256 to 65536"),
     ("thinking-budget", "-2", "--thinking-budget '-2' must be a whole number from -1 to 24576"),
     ("thinking-level", "max", "--thinking-level 'max' must be one of minimal, low, medium or high"),
+    ("service-tier", "batch", "--service-tier 'batch' must be one of standard, flex or priority"),
     (
         "prices", "{m: {input: -1, output: 2}}",
         "--prices '{m: {input: -1, output: 2}}' must be a mapping of model names to prices in US dollars per "

@@ -13,7 +13,10 @@ public import FakeServerKit
 /// QuotaFailure and RetryInfo, and a storm answers 503. It records every request and serves its
 /// statistics at `GET /_fake/stats`. It also answers models.get (`GET …/models/{model}`) and
 /// models.list (`GET …/models?pageSize=&pageToken=`, in pages), and refuses a Gemini 3 request
-/// that carries `thinkingBudget` (400) as the API does.
+/// that carries `thinkingBudget` (400) as the API does. Service tiers: a flex request waits
+/// silently in a queue before its first byte (``Configuration/flexQueue``), may be shed
+/// (``Configuration/flexShedAttempts``), and is refused by models that do not take it; its
+/// `usageMetadata.serviceTier` says the tier it ran at.
 ///
 /// Start with ``start(_:)``, point the client at ``baseURL``, and always `shutdown()`. Any
 /// number of servers may run in one process; they share NIO's singleton event loop group.
@@ -57,6 +60,15 @@ public final class FakeGeminiServer: FakeServer {
         /// The most models one page of `GET /v1beta/models` holds, whatever `pageSize` asks
         /// (the API's own cap is 1000; tests set a small one to exercise paging).
         public var modelPageSize = 50
+        /// The models that take `serviceTier: flex` and `priority`; a request with either tier to
+        /// another model gets 400 INVALID_ARGUMENT naming the tier. nil: every model takes them.
+        public var tieredModels: Set<String>?
+        /// How long a flex request waits in the flex queue before its status line: silence, then
+        /// the reply as decided (Google's target is 1 to 15 minutes).
+        public var flexQueue: Duration = .zero
+        /// The first this-many attempts of each flex prompt are shed: 503 UNAVAILABLE, as when
+        /// the flex queue is full.
+        public var flexShedAttempts = 0
 
         /// - Parameters:
         ///   - host: Defaults to "127.0.0.1".

@@ -56,6 +56,13 @@ struct GeminiAPI: FakeAPI {
         if let models = configuration.models, !models.contains(route.model) {
             return failure(.modelNotFound(route.model, apiVersion: route.apiVersion))
         }
+        if let tier = request.serviceTier, ["flex", "priority"].contains(tier),
+            let tiered = configuration.tieredModels, !tiered.contains(route.model)
+        {
+            return failure(
+                .invalidArgument("Service tier \(tier) is not supported for models/\(route.model).")
+            )
+        }
         return .success(Decided(request: request, serverSentEvents: parameters["alt"] == "sse"))
     }
 
@@ -107,10 +114,15 @@ struct GeminiAPI: FakeAPI {
     func answer(_ decided: Decided, attempt: Int, replyNumber: UInt64) -> APIAnswer {
         var request = decided.request
         request.attempt = attempt
-        var reply = configuration.reply(request)
+        let flex = request.serviceTier == "flex"
+        var reply =
+            flex && attempt <= configuration.flexShedAttempts
+            ? .status(code: 503, message: "The flex queue is full. Please try again later.")
+            : configuration.reply(request)
         if let latency = configuration.latency {
             reply = reply.timed(by: latency, prompt: request.prompt, attempt: attempt, isStreaming: request.isStreaming)
         }
+        if flex { reply.latency += configuration.flexQueue }
         switch reply.kind {
         case .hang:
             return .hang

@@ -88,7 +88,13 @@ enum ReplyRenderer {
             if let candidate { members.append(("candidates", .array([candidate]))) }
             if let feedback { members.append(("promptFeedback", feedback)) }
             members.append(
-                ("usageMetadata", usageJSON(usage ?? .init(promptTokenCount: promptTokens, candidatesTokenCount: 0)))
+                (
+                    "usageMetadata",
+                    usageJSON(
+                        usage ?? .init(promptTokenCount: promptTokens, candidatesTokenCount: 0),
+                        serviceTier: request.serviceTier
+                    )
+                )
             )
             members.append(("modelVersion", .string(request.model)))
             members.append(("responseId", .string(responseId)))
@@ -243,7 +249,9 @@ enum ReplyRenderer {
         return .object(candidate)
     }
 
-    private static func usageJSON(_ usage: FakeGeminiServer.Usage) -> JSONValue {
+    /// `usageMetadata`, with the tier the request ran at when it asked for one (python-genai's
+    /// `UsageMetadata.service_tier`).
+    private static func usageJSON(_ usage: FakeGeminiServer.Usage, serviceTier: String?) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = [("promptTokenCount", .integer(usage.promptTokenCount))]
         if usage.candidatesTokenCount > 0 {
             members.append(("candidatesTokenCount", .integer(usage.candidatesTokenCount)))
@@ -256,6 +264,7 @@ enum ReplyRenderer {
             )
         )
         if let thoughts = usage.thoughtsTokenCount { members.append(("thoughtsTokenCount", .integer(thoughts))) }
+        if let serviceTier, serviceTier != "unspecified" { members.append(("serviceTier", .string(serviceTier))) }
         return .object(members)
     }
 

@@ -18,6 +18,8 @@ extension FakeGeminiServer {
         /// How many requests with this same prompt the server has decided, this one included:
         /// 1 for the first attempt, 2 for the first retry, ...
         public var attempt: Int
+        /// The top-level `serviceTier` as sent, lowercased ("flex"); nil when absent.
+        public var serviceTier: String?
 
         public init(
             apiVersion: String = "v1beta",
@@ -145,6 +147,7 @@ private enum Schema {
             "model": .string, "contents": .repeated(.message(content)), "tools": .anyValue,
             "tool_config": .anyValue, "safety_settings": .anyValue, "system_instruction": .message(content),
             "generation_config": .message(generationConfig), "cached_content": .string,
+            "service_tier": .string,
         ]
     )
 }
@@ -266,16 +269,28 @@ enum RequestValidator {
             }
         }
 
-        return .success(
-            FakeGeminiServer.Request(
-                apiVersion: apiVersion,
-                model: model,
-                isStreaming: isStreaming,
-                systemInstruction: fields["system_instruction"].map(text(of:)),
-                prompt: text(of: contents[0]),
-                generationConfig: config
+        let tier = fields["service_tier"]?.stringValue?.lowercased()
+        if let tier, !["unspecified", "standard", "flex", "priority"].contains(tier) {
+            return .failure(
+                .badRequest([
+                    .init(
+                        field: "service_tier",
+                        description: "Invalid value at 'service_tier' "
+                            + "(type.googleapis.com/google.ai.generativelanguage.v1beta.ServiceTier), \"\(tier)\""
+                    )
+                ])
             )
+        }
+        var request = FakeGeminiServer.Request(
+            apiVersion: apiVersion,
+            model: model,
+            isStreaming: isStreaming,
+            systemInstruction: fields["system_instruction"].map(text(of:)),
+            prompt: text(of: contents[0]),
+            generationConfig: config
         )
+        request.serviceTier = tier
+        return .success(request)
     }
 
     /// "unexpected token" -> "Unexpected token".

@@ -1,7 +1,9 @@
+public import Foundation
 public import Providers
 public import Outlines
 
-/// What a model's tokens cost, in US dollars per million tokens.
+/// What a model's tokens cost, in US dollars per million tokens, at the standard tier; the other
+/// tiers are priced from it (`factor(for:)`).
 public struct Price: Sendable, Hashable, Codable {
     /// Prompt tokens (system instruction and prompt).
     public var inputPerMillion: Double
@@ -9,60 +11,123 @@ public struct Price: Sendable, Hashable, Codable {
     public var outputPerMillion: Double
     /// Thinking tokens (Gemini bills them as output; so does OpenAI for reasoning tokens).
     public var thinkingPerMillion: Double
+    /// Prompt tokens the API served from its cache (`Usage.cachedPromptTokens`); nil: a tenth of
+    /// `inputPerMillion`, Gemini's cached-input rate for 2.5 and newer models.
+    public var cachedInputPerMillion: Double?
+    /// The priority tier's price as a multiple of this one; nil: `defaultPriorityFactor`.
+    public var priorityFactor: Double?
 
-    public init(inputPerMillion: Double, outputPerMillion: Double, thinkingPerMillion: Double) {
+    /// Google gives priority as 75 to 100 % above standard: the upper end, so that a budget
+    /// holds whatever the model's premium is.
+    public static let defaultPriorityFactor = 2.0
+
+    public init(
+        inputPerMillion: Double,
+        outputPerMillion: Double,
+        thinkingPerMillion: Double,
+        cachedInputPerMillion: Double? = nil,
+        priorityFactor: Double? = nil
+    ) {
         self.inputPerMillion = inputPerMillion
         self.outputPerMillion = outputPerMillion
         self.thinkingPerMillion = thinkingPerMillion
+        self.cachedInputPerMillion = cachedInputPerMillion
+        self.priorityFactor = priorityFactor
     }
 
-    /// US dollars for `usage` at this price.
-    public func dollars(for usage: Usage) -> Double {
-        (Double(usage.promptTokens) * inputPerMillion + Double(usage.outputTokens) * outputPerMillion
-            + Double(usage.thinkingTokens) * thinkingPerMillion) / 1_000_000
+    /// What `tier` costs as a multiple of the standard price: flex and batch half, priority its
+    /// premium.
+    public func factor(for tier: BillingTier) -> Double {
+        switch tier {
+        case .standard: 1
+        case .flex, .batch: 0.5
+        case .priority: priorityFactor ?? Self.defaultPriorityFactor
+        }
+    }
+
+    /// US dollars for `usage` at this price and `tier`; cached prompt tokens at the cached rate.
+    public func dollars(for usage: Usage, tier: BillingTier = .standard) -> Double {
+        let cached = min(max(usage.cachedPromptTokens, 0), usage.promptTokens)
+        let input =
+            Double(usage.promptTokens - cached) * inputPerMillion
+            + Double(cached) * (cachedInputPerMillion ?? inputPerMillion / 10)
+        let standard =
+            (input + Double(usage.outputTokens) * outputPerMillion
+                + Double(usage.thinkingTokens) * thinkingPerMillion) / 1_000_000
+        return standard * factor(for: tier)
     }
 
     /// The most a request can cost: `inputTokens` at the input price, and its whole output
     /// budget at the dearer of the output and thinking prices (thinking tokens count against the
-    /// same budget, so the budget bounds both together).
-    public func mostDollars(inputTokens: Int, outputBudget: Int) -> Double {
+    /// same budget, so the budget bounds both together), at `tier`.
+    public func mostDollars(inputTokens: Int, outputBudget: Int, tier: BillingTier = .standard) -> Double {
         (Double(inputTokens) * inputPerMillion + Double(outputBudget) * max(outputPerMillion, thinkingPerMillion))
-            / 1_000_000
+            / 1_000_000 * factor(for: tier)
     }
 }
 
 /// Prices by model name: the built-in ones, with the rows of the `prices` setting added or
 /// replacing them.
 public struct PriceTable: Sendable, Hashable {
-    public private(set) var prices: [String: Price]
-
-    public init(_ prices: [String: Price] = [:]) {
-        self.prices = prices
+    /// A built-in price that Google announced will change on a date.
+    public struct Change: Sendable, Hashable {
+        /// From this instant on (UTC midnight of the day Google gave)...
+        public var from: Date
+        /// ...the model costs this.
+        public var price: Price
     }
 
-    /// The price of `model`, nil when the table has none: its cost is then unknown, never zero.
-    public func price(for model: String) -> Price? { prices[model] }
+    public private(set) var prices: [String: Price]
+    /// Announced changes of built-in prices, by model; a row of the `prices` setting for the
+    /// model replaces its change too.
+    public private(set) var changes: [String: Change]
 
-    /// This table with `other`'s rows added, replacing rows of the same model.
+    public init(_ prices: [String: Price] = [:], changes: [String: Change] = [:]) {
+        self.prices = prices
+        self.changes = changes
+    }
+
+    /// The price of `model` on `date`, nil when the table has none: its cost is then unknown,
+    /// never zero.
+    public func price(for model: String, on date: Date = Date()) -> Price? {
+        if let change = changes[model], date >= change.from { return change.price }
+        return prices[model]
+    }
+
+    /// This table with `other`'s rows added, replacing rows of the same model, and their
+    /// announced changes unless the row restates this table's price (the example config's
+    /// defaults, uncommented, change nothing).
     public func merging(_ other: PriceTable) -> PriceTable {
-        PriceTable(prices.merging(other.prices) { _, new in new })
+        let kept = changes.filter { model, _ in other.prices[model].map { $0 == prices[model] } ?? true }
+        return PriceTable(
+            prices.merging(other.prices) { _, new in new },
+            changes: kept.merging(other.changes) { _, new in new }
+        )
     }
 
     /// Google's published standard (paid tier) prices, as read on 2026-12-01 from
     /// https://ai.google.dev/gemini-api/docs/pricing (Gemini Developer API), as relayed by pages
-    /// that cite it (Google's own page was not reachable from the build machines): gemini-2.5-flash,
-    /// $0.30 per million input tokens (text, image, video) and $2.50 per million output tokens,
-    /// thinking tokens included (this model has no higher rate for long prompts). Other tiers
-    /// (the free tier, batch) cost less: override with the `prices` setting.
-    ///
-    /// gemini-3.8-flash (the default model) is at its launch price, $0.75 / $3.75, which Google
-    /// says holds until 2026-12-31 and doubles to $1.50 / $7.50 from 2027-01-01: set `prices` for
-    /// it then. gemini-3.5-flash-lite: $0.30 / $2.50.
-    public static let builtIn = PriceTable([
-        "gemini-2.5-flash": Price(inputPerMillion: 0.30, outputPerMillion: 2.50, thinkingPerMillion: 2.50),
-        "gemini-3.8-flash": Price(inputPerMillion: 0.75, outputPerMillion: 3.75, thinkingPerMillion: 3.75),
-        "gemini-3.5-flash-lite": Price(inputPerMillion: 0.30, outputPerMillion: 2.50, thinkingPerMillion: 2.50),
-    ])
+    /// that cite it (Google's own page was not reachable from the build machines), in US dollars
+    /// per million tokens, thinking tokens billed as output, no higher rate for long prompts:
+    /// gemini-2.5-flash and gemini-3.5-flash-lite $0.30 in / $2.50 out; gemini-3.5-flash
+    /// $1.50 / $9.00; gemini-3.8-flash (the default model) $0.75 / $3.75 until 2026-12-31, then
+    /// $1.50 / $7.50 from 2027-01-01 (a `Change`). Cached input: a tenth of input. Flex and the
+    /// Batch API cost half, priority up to twice (`Price.factor(for:)`). Other models have no
+    /// built-in price: the `prices` setting adds them.
+    public static let builtIn = PriceTable(
+        [
+            "gemini-2.5-flash": Price(inputPerMillion: 0.30, outputPerMillion: 2.50, thinkingPerMillion: 2.50),
+            "gemini-3.5-flash-lite": Price(inputPerMillion: 0.30, outputPerMillion: 2.50, thinkingPerMillion: 2.50),
+            "gemini-3.5-flash": Price(inputPerMillion: 1.50, outputPerMillion: 9.00, thinkingPerMillion: 9.00),
+            "gemini-3.8-flash": Price(inputPerMillion: 0.75, outputPerMillion: 3.75, thinkingPerMillion: 3.75),
+        ],
+        changes: [
+            "gemini-3.8-flash": Change(
+                from: Date(timeIntervalSince1970: 1_798_761_600),  // 2027-01-01T00:00:00Z
+                price: Price(inputPerMillion: 1.50, outputPerMillion: 7.50, thinkingPerMillion: 7.50)
+            )
+        ]
+    )
 }
 
 /// An estimate of what tokens cost: their usage times their model's price. Tokens of a model
@@ -79,10 +144,10 @@ public struct CostEstimate: Sendable, Hashable, Codable {
         self.unpriced = unpriced
     }
 
-    /// The cost of `usage` at `price`; all of it unpriced when `price` is nil.
-    public init(_ usage: Usage, at price: Price?) {
+    /// The cost of `usage` at `price` and `tier`; all of it unpriced when `price` is nil.
+    public init(_ usage: Usage, at price: Price?, tier: BillingTier = .standard) {
         if let price {
-            self.init(dollars: price.dollars(for: usage))
+            self.init(dollars: price.dollars(for: usage, tier: tier))
         } else {
             self.init(unpriced: usage)
         }

@@ -62,11 +62,12 @@ public final class Spending: Sendable {
 
     /// The most one attempt of `request` can cost, in US dollars: its prompt counted at one
     /// token per byte of UTF-8 (no tokenizer makes more tokens than bytes), its whole output budget
-    /// at the dearer of the output and thinking prices. Nil without a price.
+    /// at the dearer of the output and thinking prices, at the request's tier. Nil without a price.
     public func most(for request: ChapterRequest) -> Double? {
         price?.mostDollars(
             inputTokens: request.systemInstruction.utf8.count + request.prompt.utf8.count + 8,
-            outputBudget: request.maxOutputTokens
+            outputBudget: request.maxOutputTokens,
+            tier: BillingTier(request.serviceTier)
         )
     }
 
@@ -110,13 +111,13 @@ public final class Spending: Sendable {
         }
     }
 
-    /// An attempt has ended: what it reserved is freed, and what `usage` costs is spent. Waiting
-    /// attempts that fit now are sent. Settling twice changes nothing.
-    func settle(_ reservation: Reservation?, usage: Usage) {
+    /// An attempt has ended: what it reserved is freed, and what `usage` costs at `tier` is spent.
+    /// Waiting attempts that fit now are sent. Settling twice changes nothing.
+    func settle(_ reservation: Reservation?, usage: Usage, tier: BillingTier = .standard) {
         guard let reservation, let budget else { return }
         let resumes = state.withLockedValue { state -> [Resume] in
             guard state.reserved.removeValue(forKey: reservation.id) != nil else { return [] }
-            state.spent += price.map { $0.dollars(for: usage) } ?? 0
+            state.spent += price.map { $0.dollars(for: usage, tier: tier) } ?? 0
             return Self.serve(&state, budget: budget)
         }
         for resume in resumes { resume.run() }

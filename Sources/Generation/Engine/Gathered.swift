@@ -19,11 +19,14 @@ struct Gathered: Sendable {
         var hash: String
         var neutralised: ChapterSanitizer.Neutralised
         var usage: Usage
+        /// What `usage` was billed at.
+        var tier: BillingTier
 
         /// `body` rendered for its chapter `title`.
         init(_ body: BodyStore.Body, title: String, allowHTML: Bool) {
             let file = ChapterFile.render(title: title, body: body.text, allowHTML: allowHTML)
             (bytes, hash, neutralised, usage) = (file.bytes, sha256Hex(file.bytes), file.neutralised, body.usage)
+            tier = body.tier ?? .standard
         }
     }
 

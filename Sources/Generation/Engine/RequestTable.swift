@@ -133,7 +133,8 @@ actor RequestTable {
                 text: response.text,
                 usage: response.usage,
                 model: request.model,
-                modelVersion: response.modelVersion
+                modelVersion: response.modelVersion,
+                tier: response.tier
             )
         }
         let kept = NIOLockedValueBox<BodyStore.Body?>(nil)

@@ -49,8 +49,10 @@ public struct RunReport: Sendable {
     public var chapters: [Chapter]
     /// Tokens spent in this run.
     public var usage: Usage
-    /// Their estimated cost.
+    /// Their estimated cost, each answer's at the tier it was billed at.
     public var cost: CostEstimate
+    /// The service tier the run asked for.
+    public var serviceTier: ServiceTier = .standard
     /// The run's budget in US dollars, nil when it had none.
     public var budget: Double?
     /// Backups made of files coursegen did not write: original name -> backup name.
@@ -103,7 +105,8 @@ extension RunReport {
                 )
             },
             usage: run.spent,
-            cost: CostEstimate(run.spent, at: run.price),
+            cost: run.spentCost,
+            serviceTier: run.job.settings.serviceTier,
             budget: run.budget,
             backups: run.backups
         )
@@ -139,6 +142,7 @@ extension RunReport {
             "tokens_thinking": "\(usage.thinkingTokens)",
             "cost_usd": "\(cost.field)",
         ]
+        if serviceTier != .standard { metadata["service_tier"] = "\(serviceTier.rawValue)" }
         if let budget {
             metadata["budget_usd"] = "\(CostEstimate.fieldText(budget))"
             metadata["skipped_for_budget"] = "\(skippedChapters.count)"

@@ -14,8 +14,10 @@ struct RunState: Sendable {
     var baseline: Manifest?
     var generated: Set<ChapterKey> = []
     var failed: [ChapterKey: GenerationFailure] = [:]
-    /// Tokens this run's requests took (the priced estimate is `CostEstimate(spent, at: price)`).
+    /// Tokens this run's requests took.
     var spent = Usage()
+    /// Their estimated cost, each answer's at the tier it was billed at.
+    var spentCost = CostEstimate()
     var requestsMade = 0
     /// Backups made by any of the run's publishes.
     var backups: [String: String] = [:]
@@ -27,8 +29,11 @@ struct RunState: Sendable {
     /// the manifest the run started from).
     var keepsBudgetSkips = false
 
+    /// When the run began: the price of the model is the one in force then.
+    var began = Date()
+
     /// The price of the run's model, nil when the price table has none.
-    var price: Price? { job.cost.prices.price(for: job.settings.model) }
+    var price: Price? { job.cost.prices.price(for: job.settings.model, on: began) }
 
     /// The run's budget: the setting's, lowered by the outline's own.
     var budget: Double? { job.cost.budget(for: outline) }
@@ -56,6 +61,7 @@ struct RunState: Sendable {
     /// outline file published the folder (`course.md`, now `course.yaml`): the folder is this
     /// one's from `now` on, and what this one costs counts from zero.
     mutating func begin(now: Date) {
+        began = now
         baseline = folder.previous
         if let previous = folder.previous, previous.source != job.outlinePath {
             baseline = nil
@@ -83,10 +89,12 @@ struct RunState: Sendable {
             guard !answer.fromStore else { return (.ready, nil) }
             generated.insert(key)
             spent += answer.body.usage
+            spentCost += CostEstimate(answer.body.usage, at: price, tier: answer.body.tier ?? .standard)
             requestsMade += answer.attempts
             return (.ready, "generated")
         case .failure(let failure):
             spent += failure.usage
+            spentCost += CostEstimate(failure.usage, at: price, tier: BillingTier(job.settings.serviceTier))
             requestsMade += failure.attempts
             if failure.error.disposition == .interrupted { return (.interrupted, nil) }
             failed[key] = failure
@@ -109,15 +117,15 @@ struct RunState: Sendable {
             chapters: plan.chapters.map { chapter in
                 var entry = chapter.entry
                 // What the text it holds took: known when it holds the current key's text.
-                if entry.publishedKey == entry.key, let usage = folder.texts[chapter.key]?.usage {
-                    entry.usage = usage
-                    entry.cost = CostEstimate(usage, at: price)
+                if entry.publishedKey == entry.key, let text = folder.texts[chapter.key] {
+                    entry.usage = text.usage
+                    entry.cost = CostEstimate(text.usage, at: price, tier: text.tier)
                 }
                 return entry
             },
             summarySha256: sha256Hex(plan.summary),
             usage: (baseline?.usage ?? Usage()) + spent,
-            cost: costBefore + CostEstimate(spent, at: price),
+            cost: costBefore + spentCost,
             requests: (baseline?.requests ?? 0) + requestsMade,
             lastRun: now,
             lastGenerated: generated.isEmpty ? baseline?.lastGenerated : now,
@@ -125,6 +133,7 @@ struct RunState: Sendable {
             price: price
         )
         manifest.model = job.settings.model
+        manifest.serviceTier = job.settings.serviceTier == .standard ? nil : job.settings.serviceTier
         manifest.htmlAllowed = job.settings.allowHTML
         manifest.takenOver = takenOver ?? folder.previous?.takenOver
         manifest.sanitizerVersion = ChapterSanitizer.version

@@ -17,5 +17,6 @@ extension ChapterRequest {
             thinkingBudget: sent.thinkingBudget,
             thinkingLevel: sent.thinkingLevel
         )
+        serviceTier = settings.serviceTier
     }
 }

@@ -31,6 +31,9 @@ public struct GenerationSettings: Sendable, Hashable {
     public var templates: PromptTemplates
     /// How much of the rest of the course a chapter's prompt shows; part of the key.
     public var context: CourseContext
+    /// Gemini's service tier (`--service-tier`, or an outline's `service-tier:`): the price and
+    /// the wait, not the answer, so not part of the key.
+    public var serviceTier: ServiceTier
 
     /// The Gemini model used when none is set: the latest Flash. It changes with releases of
     /// coursegen as Google retires models; every chapter's key changes with it.
@@ -48,7 +51,8 @@ public struct GenerationSettings: Sendable, Hashable {
         thinkingLevel: ThinkingLevel? = nil,
         allowHTML: Bool = false,
         templates: PromptTemplates = .builtIn,
-        context: CourseContext = .none
+        context: CourseContext = .none,
+        serviceTier: ServiceTier = .standard
     ) {
         self.provider = provider
         self.model = model
@@ -59,6 +63,7 @@ public struct GenerationSettings: Sendable, Hashable {
         self.allowHTML = allowHTML
         self.templates = templates
         self.context = context
+        self.serviceTier = serviceTier
     }
 
     /// The output budget for a chapter of `words` words: the configured budget, or more when the

@@ -2,6 +2,7 @@ import Foundation
 import SystemPackage
 import Platform
 public import Outlines
+import Providers
 
 /// Reads prompt template files: the installation's (`system-template`, `chapter-template`) and a
 /// course's own, named by its outline (`prompt:`, `system-prompt:`) and kept beside it.
@@ -25,6 +26,7 @@ public enum CoursePrompts {
     ) throws -> GenerationSettings {
         var settings = base
         if let context = outline.context { settings.context = context }
+        if let tier = outline.serviceTier.flatMap(ServiceTier.init(rawValue:)) { settings.serviceTier = tier }
         guard outline.prompt != nil || outline.systemPrompt != nil else { return settings }
         let folder = (outlinePath as NSString).deletingLastPathComponent
         let displayFolder = (displayName as NSString).deletingLastPathComponent

@@ -25,6 +25,8 @@ struct AdaptiveLimit: Sendable, Hashable {
     /// Counts decreases; a request remembers the generation it was sent in.
     private(set) var generation = 0
     private var successesInARow = 0
+    /// A shed flex request lowered the limit since the last success: the stretch counted once.
+    private var shedCounted = false
     /// The limit when the last answer came back (`maximum` before any).
     private(set) var served: Int
 
@@ -44,8 +46,19 @@ struct AdaptiveLimit: Sendable, Hashable {
         return .decreased(from: before, to: current)
     }
 
+    /// A flex request sent in `generation` was shed: the flex queue is full. A stretch of sheds
+    /// (no success between them) lowers the limit once, as one sign of overload would; the
+    /// queue empties with time, not with fewer requests of ours.
+    mutating func shed(sentIn generation: Int) -> Change? {
+        guard !shedCounted else { return nil }
+        let change = overloaded(sentIn: generation)
+        if change != nil { shedCounted = true }
+        return change
+    }
+
     /// A request succeeded (or failed for a reason that says nothing about load).
     mutating func succeeded() -> Change? {
+        shedCounted = false
         defer { served = current }
         guard current < maximum else { return nil }
         successesInARow += 1

@@ -229,7 +229,7 @@ extension CircuitBreaker.Outcome {
     /// How a failed attempt bears on the service: a rate limit or a daily quota is `shed`, a
     /// failure that `showsServiceUnavailable` is `unavailable`, anything else is an answer.
     init(_ error: ProviderError) {
-        if error.isRateLimit || error.disposition == .dailyQuotaExhausted {
+        if error.isRateLimit || error.shed || error.disposition == .dailyQuotaExhausted {
             self = .shed
         } else if error.showsServiceUnavailable {
             self = error.isUnreachable ? .unreachable : .unavailable

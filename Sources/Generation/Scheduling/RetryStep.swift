@@ -31,6 +31,11 @@ enum RetryStep: Sendable, Hashable {
             }
         }
 
+        /// What its tokens are billed at: the answer's tier, else the one `request` asked for.
+        func tier(asked request: ChapterRequest) -> BillingTier {
+            if case .answered(let response) = self { response.tier } else { BillingTier(request.serviceTier) }
+        }
+
         /// The tokens billed, when the API said.
         var usage: Usage? {
             if case .answered(let response) = self { response.usage } else { error?.usage }

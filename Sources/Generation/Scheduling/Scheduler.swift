@@ -191,17 +191,21 @@ public actor Scheduler {
                     onEvent: onEvent
                 )
                 attempts += 1
-                spending?.settle(reservation, usage: outcome.usage ?? Usage())
+                spending?.settle(reservation, usage: outcome.usage ?? Usage(), tier: outcome.tier(asked: request))
                 if let usage = outcome.usage {
                     spent += usage
                     let estimated = request.estimatedInputTokens
                     pacer.correct(estimatedTokens: estimated, actualTokens: usage.promptTokens, now: time.now())
                 }
-                if let error = outcome.error, error.overloaded, configuration.adaptsToOverload, let generation {
-                    slots.adapt({ $0.overloaded(sentIn: generation) }, reason: error.description, log: log)
+                if let error = outcome.error, configuration.adaptsToOverload, let generation {
+                    if error.overloaded {
+                        slots.adapt({ $0.overloaded(sentIn: generation) }, reason: error.description, log: log)
+                    } else if error.shed {
+                        slots.adapt({ $0.shed(sentIn: generation) }, reason: error.description, log: log)
+                    }
                 }
                 let step = RetryStep.decide(outcome, attempt: attempts, of: request, under: configuration, unit: unit())
-                log.attempt(attempts, outcome, step, took: elapsed)
+                log.attempt(attempts, outcome, step, took: elapsed, tier: outcome.tier(asked: request))
                 let error: ProviderError
                 switch outcome {
                 case .answered(var response):
@@ -269,7 +273,7 @@ public actor Scheduler {
         let result: Result<ChapterResponse, ProviderError>
         do {
             result = .success(
-                try await provider.generate(request, timeout: configuration.requestTimeout) { progress in
+                try await provider.generate(request, timeout: configuration.timeout(for: request)) { progress in
                     switch progress {
                     case .thinking: onEvent(.thinking)
                     case .writing(let words): onEvent(.writing(words: words))

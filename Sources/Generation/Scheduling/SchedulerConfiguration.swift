@@ -1,3 +1,5 @@
+public import Providers
+
 extension Scheduler {
     public struct Configuration: Sendable, Hashable {
         /// Most requests in flight at once (waiting for a submission slot counts as in flight).
@@ -10,6 +12,9 @@ extension Scheduler {
         public var maximumAttempts: Int
         /// How long one attempt may take, answer included.
         public var requestTimeout: Duration
+        /// The least a flex-tier attempt may take (`requestTimeout` when longer): it may wait
+        /// minutes in Google's queue before its first byte (1 to 15 minutes is Google's target).
+        public var flexRequestTimeout: Duration
         public var backoff: Backoff
         /// Whether signs of overload lower the in-flight limit below `concurrency`
         /// (`AdaptiveLimit`). Off only to measure what the adaptation is worth (coursegen-bench).
@@ -21,6 +26,7 @@ extension Scheduler {
             inputTokensPerMinute: Int = 1_000_000,
             maximumAttempts: Int = 6,
             requestTimeout: Duration = .seconds(300),
+            flexRequestTimeout: Duration = .seconds(1200),
             backoff: Backoff = Backoff(),
             adaptsToOverload: Bool = true
         ) {
@@ -29,8 +35,14 @@ extension Scheduler {
             self.inputTokensPerMinute = inputTokensPerMinute
             self.maximumAttempts = maximumAttempts
             self.requestTimeout = requestTimeout
+            self.flexRequestTimeout = flexRequestTimeout
             self.backoff = backoff
             self.adaptsToOverload = adaptsToOverload
+        }
+
+        /// How long an attempt of `request` may take.
+        public func timeout(for request: ChapterRequest) -> Duration {
+            request.serviceTier == .flex ? max(requestTimeout, flexRequestTimeout) : requestTimeout
         }
     }
 }

@@ -14,8 +14,10 @@ struct SchedulerLog {
     /// for the final failure, with its tokens and their estimated cost where the API reported
     /// usage (a failed probe and a stop are said once for everyone, by the breaker and
     /// `stopped`); and the attempt's metrics.
-    func attempt(_ n: Int, _ outcome: RetryStep.Outcome, _ step: RetryStep, took: Duration) {
+    /// - Parameter tier: what its tokens are billed at (in the metadata when not standard).
+    func attempt(_ n: Int, _ outcome: RetryStep.Outcome, _ step: RetryStep, took: Duration, tier: BillingTier) {
         var metadata: Logger.Metadata = ["attempt": "\(n)", "duration_ms": "\(took.milliseconds)"]
+        if tier != .standard { metadata["service_tier"] = "\(tier.rawValue)" }
         // An answer is a 200.
         let status = outcome.error.map(\.httpStatus) ?? 200
         if let status { metadata["http_status"] = "\(status)" }
@@ -25,12 +27,13 @@ struct SchedulerLog {
             Counter(label: MetricName.tokens, dimensions: [("kind", "output")]).increment(by: usage.outputTokens)
             Counter(label: MetricName.tokens, dimensions: [("kind", "thinking")]).increment(by: usage.thinkingTokens)
             if let price {
-                FloatingPointCounter(label: MetricName.estimatedCost).increment(by: price.dollars(for: usage))
+                FloatingPointCounter(label: MetricName.estimatedCost, dimensions: [("tier", tier.rawValue)])
+                    .increment(by: price.dollars(for: usage, tier: tier))
             }
             metadata["tokens_in"] = "\(usage.promptTokens)"
             metadata["tokens_out"] = "\(usage.outputTokens)"
             metadata["tokens_thinking"] = "\(usage.thinkingTokens)"
-            metadata["cost_usd"] = "\(CostEstimate(usage, at: price).field)"
+            metadata["cost_usd"] = "\(CostEstimate(usage, at: price, tier: tier).field)"
         }
         let counted: String
         switch step {
@@ -55,7 +58,9 @@ struct SchedulerLog {
             logger.warning("chapter attempt failed, retrying", metadata: metadata)
             counted = "retry"
         }
-        let dimensions = [("outcome", counted), ("status", status.map { String($0) } ?? "none")]
+        let dimensions = [
+            ("outcome", counted), ("status", status.map { String($0) } ?? "none"), ("tier", tier.rawValue),
+        ]
         Counter(label: MetricName.requests, dimensions: dimensions).increment()
     }
 

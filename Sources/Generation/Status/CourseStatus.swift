@@ -153,6 +153,8 @@ public struct CourseStatus: Sendable, Codable, Hashable {
     public var paused: String?
     /// The model the chapters were last generated with.
     public var model: String?
+    /// The service tier of the last run (`flex`, `priority`); nil for standard.
+    public var serviceTier: ServiceTier?
     /// Tokens spent on this outline over all runs, retries included.
     public var usage: Usage
     /// Their estimated cost, each run's at the prices it had (tokens from before costs were
@@ -245,6 +247,7 @@ public struct CourseStatus: Sendable, Codable, Hashable {
             )
         }
         model = manifest.model
+        serviceTier = manifest.serviceTier
         usage = manifest.usage
         cost = manifest.cost ?? CostEstimate(unpriced: manifest.usage)
         skippedForBudget = manifest.chapters.filter { $0.state == .skippedForBudget }.count

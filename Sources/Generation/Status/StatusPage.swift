@@ -27,7 +27,8 @@ public enum StatusPage {
             )
         }
         if let lastGenerated = status.lastGenerated {
-            let model = status.model.map { " with \($0)" } ?? ""
+            let tier = status.serviceTier.map { " (\($0.rawValue) tier)" } ?? ""
+            let model = status.model.map { " with \($0)\(tier)" } ?? ""
             lines.append("- Last generated: \(time(lastGenerated))\(model)")
         }
         if status.chapters > 0 {

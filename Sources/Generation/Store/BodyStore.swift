@@ -14,6 +14,8 @@ struct BodyStore: Sendable {
         public var model: String
         public var modelVersion: String?
         public var createdAt: Date
+        /// What its tokens were billed at; nil (standard) in bodies stored before tiers.
+        public var tier: BillingTier?
 
         public init(
             key: ChapterKey,
@@ -21,7 +23,8 @@ struct BodyStore: Sendable {
             usage: Usage,
             model: String,
             modelVersion: String?,
-            createdAt: Date = Date()
+            createdAt: Date = Date(),
+            tier: BillingTier = .standard
         ) {
             self.key = key.hex
             self.text = text
@@ -29,6 +32,7 @@ struct BodyStore: Sendable {
             self.model = model
             self.modelVersion = modelVersion
             self.createdAt = createdAt
+            self.tier = tier == .standard ? nil : tier
         }
     }
 

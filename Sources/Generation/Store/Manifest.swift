@@ -72,6 +72,8 @@ struct Manifest: Codable, Sendable, Hashable {
     var lastGenerated: Date?
     /// The model the outline was last generated with.
     var model: String?
+    /// The service tier of its last run, nil for standard (and in manifests from before tiers).
+    var serviceTier: ServiceTier?
     /// Whether the chapters were published with the model's HTML kept as written
     /// (`--allow-html`); nil in a manifest from before chapters were sanitized.
     var htmlAllowed: Bool?

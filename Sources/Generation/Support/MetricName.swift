@@ -7,7 +7,8 @@ import Platform
 public enum MetricName {
     /// Counter of attempts sent to the API, by `outcome` (`success`; `retry`: it failed and the
     /// chapter is tried again; `failure`: the chapter failed with it; `stop`: it stopped every
-    /// submission) and `status` (the HTTP status, or `none` for a transport error or timeout).
+    /// submission), `status` (the HTTP status, or `none` for a transport error or timeout) and
+    /// `tier` (what it is billed at: `standard`, `flex`, `priority`).
     public static let requests = "coursegen_requests_total"
     /// Counter of answers with HTTP 429 (a per-minute quota): every submission paused.
     public static let rateLimited = "coursegen_rate_limited_total"
@@ -21,7 +22,7 @@ public enum MetricName {
     /// Counter of tokens the API reported, by `kind`: `input`, `output`, `thinking`.
     public static let tokens = "coursegen_tokens_total"
     /// Counter of the estimated cost of those tokens, in US dollars (tokens of a model with no
-    /// price are not counted here).
+    /// price are not counted here), by `tier`, each at its tier's price.
     public static let estimatedCost = "coursegen_estimated_cost_usd_total"
     /// Gauge of requests holding a slot: sent, or waiting for their submission time.
     public static let requestsInFlight = "coursegen_requests_in_flight"

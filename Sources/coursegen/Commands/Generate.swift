@@ -195,6 +195,7 @@ extension RunReport {
         if usage.promptTokens + usage.outputTokens + usage.thinkingTokens > 0 {
             text += "; tokens: \(usage.promptTokens) in, \(usage.outputTokens) out, \(usage.thinkingTokens) thinking"
             text += "; estimated cost \(cost.summary)"
+            if serviceTier != .standard { text += " at the \(serviceTier.rawValue) tier" }
         }
         if let budget { text += " of a budget of \(CostEstimate.format(budget))" }
         for chapter in failedChapters {

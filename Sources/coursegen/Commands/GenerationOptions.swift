@@ -20,6 +20,7 @@ struct GenerationOptions: ParsableArguments {
     @Option(name: Setting.tpm.flagName, parsing: .unconditional, help: Setting.tpm.help) var tpm: String?
     @Option(name: Setting.maxAttempts.flagName, parsing: .unconditional, help: Setting.maxAttempts.help) var maxAttempts: String?
     @Option(name: Setting.requestTimeout.flagName, parsing: .unconditional, help: Setting.requestTimeout.help) var requestTimeout: String?
+    @Option(name: Setting.serviceTier.flagName, help: Setting.serviceTier.help) var serviceTier: String?
     @Flag(name: Setting.stream.flagName, inversion: .prefixedNo, help: Setting.stream.help) var stream: Bool?
     @Option(name: Setting.stallTimeout.flagName, parsing: .unconditional, help: Setting.stallTimeout.help) var stallTimeout: String?
     @Option(name: Setting.temperature.flagName, parsing: .unconditional, help: Setting.temperature.help) var temperature: String?

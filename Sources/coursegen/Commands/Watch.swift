@@ -176,7 +176,7 @@ struct Watch: AsyncParsableCommand {
             "watching",
             metadata: [
                 "inbox": "\(inboxFolder)", "output": "\(outputFolder)", "state": "\(stateFolder)",
-                "version": "\(Release.version)",
+                "version": "\(Release.version)", "service_tier": "\(settings.generation.serviceTier.rawValue)",
             ]
         )
         if settings.generation.provider == "gemini", resolution.origins[Setting.model.name] == nil {

@@ -4,7 +4,8 @@ import Yams
 extension SettingType where Value == PriceTable {
     /// Prices by model, as a YAML mapping of model names to `{input, output, thinking}` in US
     /// dollars per million tokens (`thinking` may be left out: it then costs what `output`
-    /// costs). A flag or variable gives it in flow style, `{my-model: {input: 0.3, output: 2.5}}`;
+    /// costs), with optionally `cached-input` (cached prompt tokens; a tenth of `input` when left
+    /// out) and `priority-factor` (the priority tier's multiple of these prices; 2 when left out). A flag or variable gives it in flow style, `{my-model: {input: 0.3, output: 2.5}}`;
     /// the config file also as a block. The rows given are added to the built-in prices,
     /// replacing those of the same model, so the value is always the whole table.
     ///
@@ -27,7 +28,7 @@ extension SettingType where Value == PriceTable {
 
 /// The text form of a price table, the setting's value.
 enum PriceTableText {
-    static let fields = ["input", "output", "thinking"]
+    static let fields = ["input", "output", "thinking", "cached-input", "priority-factor"]
 
     /// The table `text` gives, nil unless it is a mapping of non-empty model names to mappings
     /// with `input` and `output` (and optionally `thinking`), each a number of dollars, zero or
@@ -50,10 +51,13 @@ enum PriceTableText {
                 values[field] = amount
             }
             guard let input = values["input"], let output = values["output"] else { return nil }
+            if let factor = values["priority-factor"], factor < 1 { return nil }
             prices[model] = Price(
                 inputPerMillion: input,
                 outputPerMillion: output,
-                thinkingPerMillion: values["thinking"] ?? output
+                thinkingPerMillion: values["thinking"] ?? output,
+                cachedInputPerMillion: values["cached-input"],
+                priorityFactor: values["priority-factor"]
             )
         }
         return PriceTable(prices)
@@ -63,8 +67,13 @@ enum PriceTableText {
     /// `{gemini-2.5-flash: {input: 0.3, output: 2.5, thinking: 2.5}}`.
     static func format(_ table: PriceTable) -> String {
         let rows = table.prices.sorted { $0.key < $1.key }.map { model, price in
-            "\(key(model)): {input: \(decimal(price.inputPerMillion)), output: \(decimal(price.outputPerMillion)), "
-                + "thinking: \(decimal(price.thinkingPerMillion))}"
+            var fields = [
+                "input: \(decimal(price.inputPerMillion))", "output: \(decimal(price.outputPerMillion))",
+                "thinking: \(decimal(price.thinkingPerMillion))",
+            ]
+            if let cached = price.cachedInputPerMillion { fields.append("cached-input: \(decimal(cached))") }
+            if let factor = price.priorityFactor { fields.append("priority-factor: \(decimal(factor))") }
+            return "\(key(model)): {" + fields.joined(separator: ", ") + "}"
         }
         return "{" + rows.joined(separator: ", ") + "}"
     }

@@ -161,6 +161,9 @@ extension Settings {
                     + "does not send it): remove it, and steer thinking with thinking-level instead"
             )
         }
+        if provider != "gemini", given.contains(Setting.serviceTier.name) {
+            return (Setting.serviceTier, "applies to the gemini provider only, not to provider \(provider)")
+        }
         if !gemini3, given.contains(Setting.thinkingLevel.name) {
             let instead = provider == "gemini" ? ", which takes thinking-budget instead" : " (provider \(provider))"
             return (

@@ -212,7 +212,25 @@ extension Setting {
         at: \.scheduler.requestTimeout,
         for: .generating,
         onReload: .appliesAtOnce,
-        help: "Seconds one request may take, answer included."
+        help: "Seconds one request may take, answer included.",
+        details: ["A flex request (see service-tier) may take at least 1200: it may wait minutes in Google's queue."]
+    )
+
+    static let serviceTier = Setting(
+        "service-tier",
+        .choice(valueName: "tier"),
+        at: \.generation.serviceTier,
+        for: .generating,
+        onReload: .appliesAtOnce,
+        help: "Gemini's service tier: standard; flex (half price, answers within minutes, requests may be shed "
+            + "under load and are retried); priority (dearer, served first). An outline's own `service-tier:` wins.",
+        details: [
+            "Not part of the cache key: switching tiers regenerates nothing. flex suits the unattended",
+            "service: nobody waits for its chapters. A flex request may wait in Google's queue before its",
+            "first byte: stall-timeout counts from that byte, and it may take request-timeout or 1200 s,",
+            "whichever is longer.",
+            "A model that does not take the tier stops every request at the first answer (exit 78).",
+        ]
     )
 
     static let temperature = Setting(
@@ -363,9 +381,12 @@ extension Setting {
         help: "US dollars per million input, output and thinking tokens, by model, to estimate what chapters cost; "
             + "added to the built-in prices, replacing those of the same model.",
         details: [
-            "Built in: gemini-2.5-flash, gemini-3.5-flash-lite and gemini-3.8-flash (its launch price, which",
-            "Google doubles from 2027-01-01) at Google's standard paid-tier prices, read on 2026-12-01 from",
-            "https://ai.google.dev/gemini-api/docs/pricing (thinking tokens are billed as output).",
+            "Built in, at Google's standard paid-tier prices read on 2026-12-01 from",
+            "https://ai.google.dev/gemini-api/docs/pricing (thinking tokens are billed as output):",
+            "gemini-2.5-flash and gemini-3.5-flash-lite 0.30 / 2.50, gemini-3.5-flash 1.50 / 9.00, and",
+            "gemini-3.8-flash 0.75 / 3.75 until 2026-12-31, then 1.50 / 7.50 (the change is built in).",
+            "flex and batch cost half, priority priority-factor times (2 unless set: Google says 75 to",
+            "100 % more); cached prompt tokens cost cached-input (a tenth of input unless set).",
             "thinking may be left out: it then costs what output costs. A model with no price gets no",
             "estimate (status says unknown) and cannot run under a budget. Several lines work too:",
             "  prices:",
@@ -423,7 +444,7 @@ extension Setting {
     static let all: [Setting] = [
         inbox, output, state, debounceMs, settle, watchMode, pollInterval, stopTimeout, desktopNotifications, provider,
         baseURL, model,
-        concurrency, rpm, tpm, maxAttempts, requestTimeout, stream, stallTimeout, temperature, maxOutputTokens,
+        concurrency, rpm, tpm, maxAttempts, requestTimeout, serviceTier, stream, stallTimeout, temperature, maxOutputTokens,
         thinkingBudget, thinkingLevel, context, systemTemplate, chapterTemplate, allowHTML, prices, budget, apiKeyFile, metricsListen,
         logLevel,
     ]
