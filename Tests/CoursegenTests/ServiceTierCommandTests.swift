@@ -30,7 +30,9 @@ struct ServiceTierCommandTests {
     func estimatedCost(_ temp: TemporaryFolder, folder: String) async throws -> Double {
         let json = try await Binary.run(["status", "--state", "state", "--json"], directory: "\(temp.path)/\(folder)")
         let courses = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]])
-        let cost = try #require(courses.first?["cost"] as? [String: Any])
+        let course = try #require(courses.first)
+        #expect(course["serviceTier"] as? String == (folder == "flex" ? "flex" : nil))
+        let cost = try #require(course["cost"] as? [String: Any])
         return try #require(cost["dollars"] as? Double)
     }
 
@@ -75,6 +77,8 @@ struct ServiceTierCommandTests {
         for request in standardServer.statistics.requests where request.path.contains(":") {
             #expect(!String(decoding: request.body, as: UTF8.self).contains("serviceTier"))
         }
+        let text = try await Binary.run(["status", "--state", "state"], directory: "\(temp.path)/flex")
+        #expect(text.standardOutput.contains("(last run at the flex tier)"), "\(text.standardOutput)")
         let flexCost = try await estimatedCost(temp, folder: "flex")
         let standardCost = try await estimatedCost(temp, folder: "standard")
         #expect(standardCost > 0)

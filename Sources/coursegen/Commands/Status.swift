@@ -51,6 +51,7 @@ struct Status: AsyncParsableCommand {
             "  tokens: \(course.usage.promptTokens) in, \(course.usage.outputTokens) out, "
                 + "\(course.usage.thinkingTokens) thinking, over \(counted(course.requests, "request")); "
                 + "estimated cost \(course.cost.summary)"
+                + (course.serviceTier.map { " (last run at the \($0.rawValue) tier)" } ?? "")
         )
         if course.skippedForBudget > 0, let budget = course.budget {
             lines.append(
