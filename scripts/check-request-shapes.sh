@@ -18,18 +18,26 @@
 #
 #   scripts/check-request-shapes.sh [--keep]
 #
-#   --keep  keep the work folder (recordings, logs) and print where it is
+#   --keep  keep the work folder (recordings, logs) and print where it is; a failed run keeps it
+#           anyway
 #
 # Builds the two debug products it runs (.build/debug/coursegen and fake-gemini; quick when they
 # are up to date). Needs python3 with google-genai (CI pins it in .ci/run); PYTHON names another
-# interpreter. Exit status: 0 passed, 1 failed (the reason is printed).
+# interpreter. Exit status: 0 passed, 1 failed (the reason is printed), 2 a bad argument.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 
 readonly KEY=check-request-shapes-key
 PYTHON=${PYTHON:-python3}
 keep=false
-[[ ${1:-} == --keep ]] && keep=true
+case ${1:-} in
+'') ;;
+--keep) keep=true ;;
+*)
+    echo "usage: scripts/check-request-shapes.sh [--keep]" >&2
+    exit 2
+    ;;
+esac
 
 say() { printf 'check-request-shapes: %s\n' "$*" >&2; }
 fail() {
@@ -43,12 +51,14 @@ bin=$(swift build --show-bin-path)
 
 work=$(mktemp -d)
 fake=
+# A failed run keeps its recordings and logs: the failures name files in it.
 cleanup() {
+    local status=$?
     if [[ -n $fake ]]; then
         kill "$fake" 2>/dev/null || true
         wait "$fake" 2>/dev/null || true
     fi
-    if $keep; then say "kept $work"; else rm -rf "$work"; fi
+    if $keep || [[ $status -ne 0 ]]; then say "kept $work (recordings and logs)"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -120,7 +130,8 @@ run() {
 }
 
 help=$("$bin/coursegen" generate --help)
-no_gemini2_settings="--expect-absent generationConfig.thinkingConfig.thinkingBudget --expect-absent generationConfig.temperature"
+no_gemini2_settings="--expect-absent generationConfig.thinkingConfig.thinkingBudget
+    --expect-absent generationConfig.temperature"
 
 run gemini3-low "" \
     "--expect generationConfig.thinkingConfig.thinkingLevel=\"LOW\" $no_gemini2_settings" \
