@@ -157,6 +157,17 @@ struct FakeGeminiCommand: AsyncParsableCommand {
     @Flag(help: "Accept connections and never read nor answer them (GET /_fake/stats is unreachable too).")
     var unresponsive = false
 
+    // MARK: Recording
+
+    @Option(
+        name: .customLong("record-requests"),
+        help: ArgumentHelp(
+            "An empty or new folder to write every request into when the server stops, one file each in arrival order (0001.txt, 0002.txt, ...): the request line (POST /v1beta/models/M:generateContent?alt=sse), a newline, then the body exactly as received. scripts/check-request-shapes.sh reads them.",
+            valueName: "dir"
+        )
+    )
+    var recordRequests: String?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port).") }
         guard latencyMilliseconds >= 0 else {
@@ -321,6 +332,8 @@ struct FakeGeminiCommand: AsyncParsableCommand {
         }
         defer { sources.forEach { $0.cancel() } }
 
+        if let recordRequests { try Self.prepareRecordingFolder(recordRequests) }
+
         let server: any FakeServer
         let baseURL: String
         switch api {
@@ -344,7 +357,47 @@ struct FakeGeminiCommand: AsyncParsableCommand {
 
         for await _ in stop { break }
         try await server.shutdown()
+        if let recordRequests {
+            let requests = server.statistics.requests
+            try Self.record(requests, into: recordRequests)
+            FileHandle.standardError.write(
+                Data("fake-gemini: wrote \(requests.count) requests into \(recordRequests)\n".utf8)
+            )
+        }
         FileHandle.standardError.write(Data("fake-gemini: stopped\n".utf8))
+    }
+
+    /// Creates `folder` if it is missing. A folder that already holds files is refused, so the
+    /// requests of two runs never mix.
+    /// - Throws: `ValidationError` naming the folder when it cannot be created or is not empty.
+    static func prepareRecordingFolder(_ folder: String) throws {
+        let files = FileManager.default
+        let entries: [String]
+        do {
+            try files.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            entries = try files.contentsOfDirectory(atPath: folder)
+        } catch {
+            throw ValidationError("--record-requests \(folder): \(error.localizedDescription)")
+        }
+        guard entries.isEmpty else {
+            throw ValidationError("--record-requests \(folder): the folder must be empty or new.")
+        }
+    }
+
+    /// Writes `requests` into `folder`, one file each, numbered in arrival order from 0001: the
+    /// request line (`METHOD PATH`, `?QUERY` when there was one), a newline, then the body's
+    /// bytes as received (headers are left out: they hold the API key).
+    static func record(_ requests: [FakeGeminiServer.RecordedRequest], into folder: String) throws {
+        for (number, request) in zip(1..., requests) {
+            let line = request.method + " " + request.path + (request.query.map { "?" + $0 } ?? "") + "\n"
+            let name = String(format: "%04d.txt", number)
+            let file = URL(fileURLWithPath: folder).appendingPathComponent(name)
+            do {
+                try (Data(line.utf8) + Data(request.body)).write(to: file)
+            } catch {
+                throw ValidationError("--record-requests: cannot write \(file.path): \(error.localizedDescription)")
+            }
+        }
     }
 
     func geminiConfiguration() throws -> FakeGeminiServer.Configuration {
