@@ -178,6 +178,13 @@ public struct ProviderError: CodedError, Hashable, Codable {
         case interrupted
     }
 
+    /// This error, marked as an answer that stopped before its end.
+    public func markedCutOff() -> ProviderError {
+        var error = self
+        error.cutOff = true
+        return error
+    }
+
     /// A chapter not sent because coursegen is stopping (`Scheduler.stopSending()`).
     public static let interrupted = ProviderError(
         .interrupted,
@@ -202,6 +209,10 @@ public struct ProviderError: CodedError, Hashable, Codable {
     /// pauses every submission nor opens the circuit breaker, and a stretch of them lowers the
     /// in-flight limit once. Not kept in the state folder.
     public var shed = false
+    /// The answer stopped before its end (no finish reason, a stream cut mid-event, the
+    /// connection closed): with a local server, a sign that a later request of ours took its
+    /// place. Not kept in the state folder.
+    public var cutOff = false
     /// Where the provider classified it; not kept in the state folder (an error read back from
     /// it has an empty origin).
     public var origin = SourceOrigin(fileID: "", line: 0)
@@ -236,7 +247,7 @@ public struct ProviderError: CodedError, Hashable, Codable {
     public static func == (lhs: Self, rhs: Self) -> Bool {
         (lhs.disposition, lhs.message, lhs.httpStatus, lhs.retryDelay, lhs.usage, lhs.overloaded)
             == (rhs.disposition, rhs.message, rhs.httpStatus, rhs.retryDelay, rhs.usage, rhs.overloaded)
-            && lhs.shed == rhs.shed
+            && lhs.shed == rhs.shed && lhs.cutOff == rhs.cutOff
     }
 
     public func hash(into hasher: inout Hasher) {

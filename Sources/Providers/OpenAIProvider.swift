@@ -63,6 +63,12 @@ public struct OpenAIProvider: ChapterProvider {
         (try? ProviderTransport.validatedBase(baseURL, example: defaultBaseURL).isLoopback) == false
     }
 
+    /// Whether `baseURL` is a model server of one's own (this machine, a private network): the
+    /// scheduler then finds how many requests it serves at once (`Scheduler.Configuration.localServer`).
+    public static func isLocalServer(baseURL: String) -> Bool {
+        ProviderTransport.isLocalServer(baseURL: baseURL)
+    }
+
     public func generate(
         _ request: ChapterRequest,
         timeout: Duration,

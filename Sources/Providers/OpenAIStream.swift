@@ -80,6 +80,7 @@ struct OpenAIStream {
         if cut {
             return .failure(
                 ProviderError(.retry, "the stream was cut off in the middle of an event", httpStatus: 200, usage: usage)
+                    .markedCutOff()
             )
         }
         guard isDone else {
@@ -89,7 +90,7 @@ struct OpenAIStream {
                     "the stream ended without data: [DONE]; it was probably cut off",
                     httpStatus: 200,
                     usage: usage
-                )
+                ).markedCutOff()
             )
         }
         let choice = OpenAIWire.Response.Choice(

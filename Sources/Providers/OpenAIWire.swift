@@ -265,7 +265,7 @@ extension OpenAIWire {
                     "the answer has no finish_reason; it was probably cut off",
                     httpStatus: 200,
                     usage: usage
-                )
+                ).markedCutOff()
             )
         case let reason?:
             return .failure(

@@ -48,6 +48,27 @@ enum ProviderTransport {
         return (base, loopback)
     }
 
+    /// Whether `baseURL` names a server on this machine or on a private network (loopback,
+    /// 10/8, 172.16/12, 192.168/16, 169.254/16, IPv6 unique-local and link-local, `.local` and
+    /// `.lan` names, a name without a dot): a model server of one's own, not a hosted API.
+    static func isLocalServer(baseURL: String) -> Bool {
+        guard let host = URL(string: baseURL.trimmingCharacters(in: .whitespaces))?.host?.lowercased() else {
+            return false
+        }
+        if isLoopback(host: host) { return true }
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let octets = bare.split(separator: ".").compactMap { UInt8($0) }
+        if octets.count == 4 {
+            switch (octets[0], octets[1]) {
+            case (10, _), (127, _), (192, 168), (169, 254): return true
+            case (172, let second): return (16...31).contains(second)
+            default: return false
+            }
+        }
+        if bare.contains(":") { return bare.hasPrefix("fc") || bare.hasPrefix("fd") || bare.hasPrefix("fe80") }
+        return !bare.contains(".") || bare.hasSuffix(".local") || bare.hasSuffix(".lan")
+    }
+
     /// Whether `host` (as `URL.host` gives it) names this machine's loopback interface.
     static func isLoopback(host: String) -> Bool {
         ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased())
@@ -91,7 +112,7 @@ enum ProviderTransport {
                     overloaded: true
                 )
             case .remoteConnectionClosed:
-                return ProviderError(.retry, "the server closed the connection before answering")
+                return ProviderError(.retry, "the server closed the connection before answering").markedCutOff()
             default:
                 return ProviderError(.retry, "HTTP client error: \(error)")
             }

@@ -186,4 +186,29 @@ struct OpenAICommandTests {
         }
         #expect(back.standardOutput.contains("(3 reused from the cache)"), "\(back.standardOutput)")
     }
+
+    @Test(
+        "a one-slot server that drops the answer in progress for the next request: every chapter of 6, at most 8 requests, with default settings"
+    )
+    func oneSlotInterruptingServer() async throws {
+        let temp = try TemporaryFolder()
+        var configuration = FakeOpenAIServer.Configuration(key: .notRequired, models: ["smollm2"])
+        configuration.interruptsForNextRequest = true
+        configuration.reply = { _ in .success().streamed(textEvents: 6, interval: .milliseconds(80)) }
+        let server = try await FakeOpenAIServer.start(configuration)
+        try temp.write("course.md", outlineText(chapters: 6))
+        let result = try await Binary.run(
+            [
+                "generate", "course.md", "--output", "out", "--state", "state", "--provider", "openai", "--base-url",
+                server.baseURL, "--model", "smollm2",
+            ],
+            directory: temp.path
+        )
+        try await server.shutdown()
+        #expect(result.status == 0, "\(result.standardError.suffix(2000))")
+        #expect(result.standardOutput.contains("6 chapters"), "\(result.standardOutput)")
+        #expect(temp.list("out/course").filter { $0.first?.isNumber == true }.count == 6)
+        let chapters = server.statistics.chapterRequestCount
+        #expect((6...8).contains(chapters), "\(chapters) chapter requests")
+    }
 }

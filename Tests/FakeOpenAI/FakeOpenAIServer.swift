@@ -87,6 +87,10 @@ public final class FakeOpenAIServer: FakeServer {
         /// Whether `GET /v1/models/{model}` is served (OpenAI, Ollama); false answers it 404
         /// "Invalid URL", as a server without the route does (llama.cpp's).
         public var servesModelRoute: Bool
+        /// One slot that a new request takes over, as llama.cpp's Python server does by default
+        /// (`interrupt_requests`): the answer being written ends at once, cleanly, without its
+        /// finish reason or `[DONE]`.
+        public var interruptsForNextRequest = false
 
         public init(
             host: String = "127.0.0.1",

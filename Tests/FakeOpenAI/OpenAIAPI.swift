@@ -6,6 +6,8 @@ struct OpenAIAPI: FakeAPI {
     typealias Decided = FakeOpenAIServer.Request
 
     let configuration: FakeOpenAIServer.Configuration
+    /// The answer in progress of a one-slot interrupting server, for the next request to end.
+    let slot = TakenOverSlot()
 
     var name: String { "openai" }
 
@@ -136,6 +138,7 @@ struct OpenAIAPI: FakeAPI {
         if let latency = configuration.latency {
             reply = reply.timed(by: latency, prompt: request.prompt, attempt: attempt, isStreaming: request.stream)
         }
+        if configuration.interruptsForNextRequest { reply.delivery.preemption = slot.takeOver() }
         switch reply.kind {
         case .hang:
             return .hang

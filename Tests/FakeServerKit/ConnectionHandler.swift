@@ -283,6 +283,13 @@ final class ConnectionHandler<API: FakeAPI>: ChannelInboundHandler {
                 finish(context: context)
                 return
             }
+            if pending.delivery.preemption?.isRaised == true, let status = pending.plan?.status {
+                // The slot went to another request: the body ends here, cleanly, unfinished.
+                self.pending = nil
+                state.requestFinished(at: pending.index, .interrupted(status: status))
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                return
+            }
             let step = schedule.steps[pending.nextStep]
             if step.delay > .zero, !pending.delayServed {
                 self.pending?.scheduled = context.eventLoop.assumeIsolated().scheduleTask(

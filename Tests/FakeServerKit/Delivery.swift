@@ -1,3 +1,5 @@
+import NIOConcurrencyHelpers
+
 /// How a reply travels: when its status line goes out, how a stream is paced, and whether the
 /// wire misbehaves (a stall, a cut, a clean end too early, a trickle). The API-specific reply
 /// types carry one and share its modifiers through ``DeliveryAdjustable``.
@@ -12,6 +14,9 @@ public struct Delivery: Sendable {
     public var interruption: Interruption?
     /// When set, the body goes out one byte per interval: a trickle.
     public var byteInterval: Duration?
+    /// When set and preempted before the body's end, the body ends there, cleanly, without the
+    /// events still to come (a server that gives its one slot to the next request).
+    public var preemption: Preemption?
 
     public init(
         latency: Duration = .zero,
@@ -25,6 +30,36 @@ public struct Delivery: Sendable {
         self.stream = stream
         self.interruption = interruption
         self.byteInterval = byteInterval
+    }
+}
+
+/// A flag another request raises to end a reply early: llama.cpp's Python server, by default,
+/// stops writing the answer in progress when a new request comes (`interrupt_requests`).
+public final class Preemption: Sendable {
+    private let raised = NIOLockedValueBox(false)
+
+    public init() {}
+
+    public var isRaised: Bool { raised.withLockedValue { $0 } }
+
+    public func raise() { raised.withLockedValue { $0 = true } }
+}
+
+/// The one slot of a server that gives it to each new request, ending the reply it was writing
+/// (llama.cpp's Python server with `interrupt_requests`, its default).
+public final class TakenOverSlot: Sendable {
+    private let current = NIOLockedValueBox<Preemption?>(nil)
+
+    public init() {}
+
+    /// Ends the reply in progress, if any, and returns the preemption of the next one.
+    public func takeOver() -> Preemption {
+        let next = Preemption()
+        current.withLockedValue { previous in
+            previous?.raise()
+            previous = next
+        }
+        return next
     }
 }
 

@@ -217,3 +217,72 @@ struct ServiceTierTests {
         }
     }
 }
+
+/// Local model servers (issue 22, first part): start at one request in flight, climb while
+/// answers come back whole, and an answer cut off for a later request of ours lowers the limit
+/// for good and costs no attempt.
+@Suite("A local server's parallelism")
+struct LocalServerLimitTests {
+    @Test("a local server starts at one in flight and climbs by one per run of as many answers")
+    func climbsFromOne() {
+        var limit = AdaptiveLimit(maximum: 4, start: 1)
+        #expect(limit.current == 1)
+        #expect(limit.succeeded() == .increased(from: 1, to: 2))
+        #expect(limit.succeeded() == nil)
+        #expect(limit.succeeded() == .increased(from: 2, to: 3))
+        #expect(AdaptiveLimit(maximum: 4, start: 9).current == 4)
+        #expect(AdaptiveLimit(maximum: 4).current == 4)
+    }
+
+    @Test("an overrun lowers the limit by one and caps it there; stale ones and a reload")
+    func overrunCaps() {
+        var limit = AdaptiveLimit(maximum: 8, start: 1)
+        _ = limit.succeeded()
+        #expect(limit.current == 2)
+        let sent = limit.generation
+        #expect(limit.overrun(sentIn: sent) == .decreased(from: 2, to: 1))
+        // A second answer cut in the same crowded moment changes nothing more.
+        #expect(limit.overrun(sentIn: sent) == nil)
+        for _ in 0..<10 { #expect(limit.succeeded() == nil) }
+        #expect(limit.current == 1 && limit.ceiling == 1)
+        // A reload's --concurrency lifts the cap: the server may have changed.
+        limit.setMaximum(8)
+        #expect(limit.ceiling == nil)
+        #expect(limit.succeeded() == .increased(from: 1, to: 2))
+    }
+
+    @Test("an overrun is sent again at once, its attempt not counted, whatever attempt it was")
+    func resend() {
+        let error = ProviderError(.retry, "the answer has no finish_reason; it was probably cut off").markedCutOff()
+        var request = ChapterRequest(
+            key: ChapterKey(hex: String(repeating: "b", count: 64))!,
+            model: "m",
+            systemInstruction: "s",
+            prompt: "p",
+            temperature: 0.7,
+            maxOutputTokens: 1024,
+            thinkingBudget: nil
+        )
+        request.serviceTier = .standard
+        let configuration = Scheduler.Configuration(maximumAttempts: 2)
+        #expect(RetryStep.decide(.overrun(error), attempt: 2, of: request, under: configuration, unit: 0) == .resend)
+        #expect(
+            RetryStep.decide(.failed(error), attempt: 2, of: request, under: configuration, unit: 0)
+                == .fail(exhausted: true)
+        )
+    }
+
+    @Test(
+        "which base URLs are a server of one's own",
+        arguments: [
+            ("http://127.0.0.1:8080/v1", true), ("http://localhost:11434/v1", true), ("http://[::1]:8000/v1", true),
+            ("https://10.1.2.3/v1", true), ("https://172.20.0.5/v1", true), ("https://172.32.0.5/v1", false),
+            ("https://192.168.1.10:8080/v1", true), ("https://gpu-box/v1", true), ("https://llm.lan/v1", true),
+            ("https://[fd12::1]/v1", true), ("https://api.openai.com/v1", false), ("https://8.8.8.8/v1", false),
+            ("not a url", false),
+        ]
+    )
+    func localServers(url: String, local: Bool) {
+        #expect(OpenAIProvider.isLocalServer(baseURL: url) == local)
+    }
+}

@@ -30,10 +30,30 @@ struct AdaptiveLimit: Sendable, Hashable {
     /// The limit when the last answer came back (`maximum` before any).
     private(set) var served: Int
 
-    init(maximum: Int) {
+    /// The most a server that cut one of our answers to serve our next request can take: the
+    /// limit never climbs past it again (until a reload sets `maximum`).
+    private(set) var ceiling: Int?
+
+    /// - Parameter start: the limit at first; nil: `maximum`. A local model server starts at 1
+    ///   and the limit climbs while answers come back whole.
+    init(maximum: Int, start: Int? = nil) {
         self.maximum = max(maximum, 1)
-        self.current = self.maximum
-        self.served = self.maximum
+        self.current = min(max(start ?? self.maximum, 1), self.maximum)
+        self.served = self.current
+    }
+
+    /// An answer sent in `generation` was cut off while a request of ours sent after it was in
+    /// flight: a server that serves fewer at once (llama.cpp's Python server serves one and, by
+    /// default, drops the answer it is writing for the next request). The limit goes one below
+    /// what was in flight and never climbs back past it.
+    mutating func overrun(sentIn generation: Int) -> Change? {
+        successesInARow = 0
+        guard generation == self.generation, current > 1 else { return nil }
+        let before = current
+        current -= 1
+        ceiling = current
+        self.generation += 1
+        return .decreased(from: before, to: current)
     }
 
     /// A request sent in `generation` met a sign of overload.
@@ -60,7 +80,7 @@ struct AdaptiveLimit: Sendable, Hashable {
     mutating func succeeded() -> Change? {
         shedCounted = false
         defer { served = current }
-        guard current < maximum else { return nil }
+        guard current < min(maximum, ceiling ?? maximum) else { return nil }
         successesInARow += 1
         guard successesInARow >= current else { return nil }
         successesInARow = 0
@@ -75,6 +95,7 @@ struct AdaptiveLimit: Sendable, Hashable {
         let wasAtMaximum = current == self.maximum
         let servedMaximum = served == self.maximum
         self.maximum = max(maximum, 1)
+        ceiling = nil
         current = wasAtMaximum ? self.maximum : min(current, self.maximum)
         served = servedMaximum ? self.maximum : min(served, self.maximum)
     }

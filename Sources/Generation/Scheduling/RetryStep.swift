@@ -17,17 +17,22 @@ enum RetryStep: Sendable, Hashable {
     /// The circuit breaker's probe failed: that try was the breaker's, not the chapter's, which
     /// waits for the breaker again, its attempt not counted (the next probe goes `after`).
     case probeAgain(after: Duration)
+    /// A local server cut the answer off for a later request of ours: that try was the limit's,
+    /// not the chapter's; sent again at once (at the lowered limit), its attempt not counted.
+    case resend
 
     enum Outcome: Sendable, Hashable {
         case answered(ChapterResponse)
         case failed(ProviderError)
         /// Failed as the circuit breaker's probe; the next probe goes in `nextProbeIn`.
         case probeFailed(ProviderError, nextProbeIn: Duration)
+        /// Cut off by a local server for a later request of ours (`Scheduler.Configuration.localServer`).
+        case overrun(ProviderError)
 
         var error: ProviderError? {
             switch self {
             case .answered: nil
-            case .failed(let error), .probeFailed(let error, _): error
+            case .failed(let error), .probeFailed(let error, _), .overrun(let error): error
             }
         }
 
@@ -60,6 +65,7 @@ enum RetryStep: Sendable, Hashable {
         case .retry, .retryWithLargerBudget: break
         }
         if case .probeFailed(_, let nextProbeIn) = outcome { return .probeAgain(after: nextProbeIn) }
+        if case .overrun = outcome { return .resend }
         guard attempt < configuration.maximumAttempts else { return .fail(exhausted: true) }
         let backoff = configuration.backoff.delay(afterAttempt: attempt, unit: unit())
         let larger = min(request.maxOutputTokens * 2, GenerationSettings.outputTokenLimit)

@@ -52,7 +52,8 @@ public actor Scheduler {
         stop: SubmissionStop? = nil,
         wallClock: @escaping @Sendable () -> Date = { Date() }
     ) {
-        let (time, slots) = (TimeSource(clock), SubmissionSlots(concurrency: configuration.concurrency))
+        let slots = SubmissionSlots(concurrency: configuration.concurrency, start: configuration.localServer ? 1 : nil)
+        let time = TimeSource(clock)
         self.provider = provider
         self.configuration = configuration
         self.time = time
@@ -114,6 +115,11 @@ public actor Scheduler {
 
     /// Attempts sent and not yet answered.
     public private(set) var sending = 0
+    /// Requests sent so far: a request that ends cut off while a later one was sent was
+    /// overrun (see `Configuration.localServer`).
+    private var sent = 0
+    /// Most tries per chapter that an overrun does not count as attempts.
+    static let overrunsPerChapter = 3
 
     /// The process is stopping (SIGTERM, Ctrl-C): nothing is sent from now on. Attempts waiting
     /// fail at once as `.interrupted`, which the next run asks for again; attempts already sent go
@@ -157,6 +163,8 @@ public actor Scheduler {
     ) async throws -> ChapterResponse {
         var request = request
         var attempts = 0
+        /// Tries a local server cut off for a later request of ours (not attempts).
+        var overruns = 0
         var spent = Usage()
         var wait: Duration?
         let log = SchedulerLog(logger: logger, price: spending?.price)
@@ -184,6 +192,7 @@ public actor Scheduler {
                 let (outcome, elapsed, generation) = try await send(
                     request,
                     attempt: attempts + 1,
+                    mayOverrun: overruns < Self.overrunsPerChapter,
                     arrived: arrived,
                     spent: spent,
                     keep: keep,
@@ -197,7 +206,13 @@ public actor Scheduler {
                     let estimated = request.estimatedInputTokens
                     pacer.correct(estimatedTokens: estimated, actualTokens: usage.promptTokens, now: time.now())
                 }
-                if let error = outcome.error, configuration.adaptsToOverload, let generation {
+                if case .overrun = outcome, let generation {
+                    slots.adapt(
+                        { $0.overrun(sentIn: generation) },
+                        reason: "an answer was cut off for a later request: the server serves fewer at once",
+                        log: log
+                    )
+                } else if let error = outcome.error, configuration.adaptsToOverload, let generation {
                     if error.overloaded {
                         slots.adapt({ $0.overloaded(sentIn: generation) }, reason: error.description, log: log)
                     } else if error.shed {
@@ -214,7 +229,7 @@ public actor Scheduler {
                     response.usage = spent
                     response.attempts = attempts
                     return response
-                case .failed(let failure), .probeFailed(let failure, _):
+                case .failed(let failure), .probeFailed(let failure, _), .overrun(let failure):
                     error = failure
                 }
                 wait = nil
@@ -227,6 +242,10 @@ public actor Scheduler {
                 case .probeAgain(let after):
                     onEvent(.retrying(attempt: attempts, after: after, error: error))
                     attempts -= 1
+                case .resend:
+                    onEvent(.retrying(attempt: attempts, after: .zero, error: error))
+                    attempts -= 1
+                    overruns += 1
                 case .retry(let after, let pauseAll, let raiseBudget):
                     if pauseAll {
                         pacer.rateLimited(now: time.now())
@@ -250,6 +269,7 @@ public actor Scheduler {
     private func send(
         _ request: ChapterRequest,
         attempt: Int,
+        mayOverrun: Bool,
         arrived: Duration,
         spent: Usage,
         keep: @Sendable (ChapterResponse) async -> Void,
@@ -270,6 +290,8 @@ public actor Scheduler {
         let (provider, time, rateLimitReports) = (self.provider, self.time, self.rateLimitReports)
         sending += 1
         defer { sending -= 1 }
+        let number = sent
+        sent += 1
         let result: Result<ChapterResponse, ProviderError>
         do {
             result = .success(
@@ -303,6 +325,11 @@ public actor Scheduler {
             return (.answered(answer), time.now() - started, generation)
         case (.failure(let error), .probeFailed(let nextProbeIn)?):
             return (.probeFailed(error, nextProbeIn: nextProbeIn), time.now() - started, generation)
+        case (.failure(let error), _)
+        where configuration.localServer && error.cutOff && mayOverrun && sent > number + 1:
+            // A request of ours went after this one while it was answered: the server dropped
+            // this answer for it (llama.cpp's Python server does so by default).
+            return (.overrun(error), time.now() - started, generation)
         case (.failure(let error), _):
             return (.failed(error), time.now() - started, generation)
         }

@@ -16,6 +16,11 @@ extension Scheduler {
         /// minutes in Google's queue before its first byte (1 to 15 minutes is Google's target).
         public var flexRequestTimeout: Duration
         public var backoff: Backoff
+        /// A model server on this machine or its network (`--provider openai` with a loopback or
+        /// private base URL): one request in flight at first, more while answers come back whole
+        /// (`AdaptiveLimit`), and an answer cut off by a later request of ours (a server that
+        /// serves fewer at once) sent again at a lower limit without counting as an attempt.
+        public var localServer = false
         /// Whether signs of overload lower the in-flight limit below `concurrency`
         /// (`AdaptiveLimit`). Off only to measure what the adaptation is worth (coursegen-bench).
         public var adaptsToOverload: Bool

@@ -46,6 +46,9 @@ struct SchedulerLog {
             counted = "failure"
         case .stop: counted = "stop"
         case .probeAgain: counted = "retry"
+        case .resend:
+            logger.notice("chapter answer cut off by the server for our next request; sent again", metadata: metadata)
+            counted = "retry"
         case .retry(let after, let pauseAll, let raiseBudget):
             Counter(label: MetricName.retries).increment()
             if pauseAll {

@@ -11,8 +11,9 @@ struct SubmissionSlots {
     let line = Wakeups()
     private var observers: [@Sendable (_ current: Int, _ maximum: Int) -> Void] = []
 
-    init(concurrency: Int) {
-        limit = AdaptiveLimit(maximum: concurrency)
+    /// - Parameter start: the limit at first (see `AdaptiveLimit`); nil: `concurrency`.
+    init(concurrency: Int, start: Int? = nil) {
+        limit = AdaptiveLimit(maximum: concurrency, start: start)
         Gauge(label: MetricName.inFlightLimit).record(limit.current)
         Gauge(label: MetricName.requestsInFlight).record(0)
     }

@@ -109,6 +109,8 @@ extension Settings {
         switch generation.provider {
         case "openai":
             if origins[Setting.baseURL.name] == nil { baseURL = OpenAIProvider.defaultBaseURL }
+            // A model server of one's own: how many it serves at once is found, not assumed.
+            scheduler.localServer = OpenAIProvider.isLocalServer(baseURL: baseURL)
             guard origins[Setting.model.name] != nil else {
                 throw SettingsError(
                     "provider openai has no default model: name one with --model (or COURSEGEN_MODEL, or model: in the "
