@@ -107,10 +107,20 @@ struct RunReportTests {
         #expect(chapter.position == 2 && chapter.title == "Ownership")
     }
 
-    @Test("the report's totals are the run's: tokens, their cost at the run's price, its budget and backups")
+    @Test(
+        "the report's totals are the run's: tokens, their cost at the run's price and each answer's tier, its budget and backups"
+    )
     func totals() {
         var run = Self.run(budget: 0.5)
-        run.spent = Usage(promptTokens: 1000, outputTokens: 2000, thinkingTokens: 100)
+        let (standard, flex) = (
+            Usage(promptTokens: 1000, outputTokens: 2000, thinkingTokens: 100), Usage(promptTokens: 500, outputTokens: 700)
+        )
+        for (index, (usage, tier)) in [(standard, BillingTier.standard), (flex, .flex)].enumerated() {
+            let key = Self.chapters[index].key
+            let body = BodyStore.Body(key: key, text: "Text.", usage: usage, model: "m", modelVersion: nil, tier: tier)
+            _ = run.take(.success(RequestTable.Generated(body: body, attempts: 1)), for: key)
+        }
+        #expect(run.spent == standard + flex)
         run.backups = ["02-ownership.md": "02-ownership.md.orig"]
         let report = RunReport(
             plan: PlanTests.plan(PlanTests.base, after: PlanTests.published(PlanTests.base)),
@@ -118,10 +128,11 @@ struct RunReportTests {
         )
         #expect(report.outline == "course" && report.folder == "/out/course")
         #expect(report.usage == run.spent)
-        #expect(report.cost == CostEstimate(run.spent, at: Self.price))
+        #expect(report.cost == CostEstimate(standard, at: Self.price) + CostEstimate(flex, at: Self.price, tier: .flex))
+        #expect(report.cost.dollars < CostEstimate(run.spent, at: Self.price).dollars)
         #expect(report.budget == 0.5)
         #expect(report.backups == run.backups)
-        #expect(report.chapters.map(\.outcome) == Array(repeating: .reused, count: 4))
+        #expect(report.chapters.map(\.outcome) == [.generated, .generated, .reused, .reused])
     }
 
     // MARK: - Results
