@@ -126,16 +126,38 @@ public struct Usage: Sendable, Hashable, Codable {
     /// Prompt tokens the API served from its cache (Gemini's `cachedContentTokenCount`): part of
     /// `promptTokens`, billed at the cheaper cached-input price.
     public var cachedPromptTokens: Int
+    /// Answers whose usage the server did not report (llama.cpp's Python server sends none in a
+    /// stream, even when asked): their tokens are unknown, not zero.
+    public var unreported: Int
 
-    public init(promptTokens: Int = 0, outputTokens: Int = 0, thinkingTokens: Int = 0, cachedPromptTokens: Int = 0) {
+    public init(
+        promptTokens: Int = 0,
+        outputTokens: Int = 0,
+        thinkingTokens: Int = 0,
+        cachedPromptTokens: Int = 0,
+        unreported: Int = 0
+    ) {
         self.promptTokens = promptTokens
         self.outputTokens = outputTokens
         self.thinkingTokens = thinkingTokens
         self.cachedPromptTokens = cachedPromptTokens
+        self.unreported = unreported
+    }
+
+    /// The usage of an answer that reported none.
+    public static let notReported = Usage(unreported: 1)
+
+    /// "1200 in, 3400 out, 0 thinking", and the answers that reported none.
+    public var summary: String {
+        let counts = "\(promptTokens) in, \(outputTokens) out, \(thinkingTokens) thinking"
+        guard unreported > 0 else { return counts }
+        let answers = unreported == 1 ? "1 answer" : "\(unreported) answers"
+        return promptTokens + outputTokens + thinkingTokens == 0
+            ? "not reported by the server (\(answers))" : "\(counts), and \(answers) not reported by the server"
     }
 
     private enum CodingKeys: String, CodingKey {
-        case promptTokens, outputTokens, thinkingTokens, cachedPromptTokens
+        case promptTokens, outputTokens, thinkingTokens, cachedPromptTokens, unreported
     }
 
     /// Reads usage stored before cached tokens were counted (none then).
@@ -145,6 +167,16 @@ public struct Usage: Sendable, Hashable, Codable {
         outputTokens = try container.decode(Int.self, forKey: .outputTokens)
         thinkingTokens = try container.decode(Int.self, forKey: .thinkingTokens)
         cachedPromptTokens = try container.decodeIfPresent(Int.self, forKey: .cachedPromptTokens) ?? 0
+        unreported = try container.decodeIfPresent(Int.self, forKey: .unreported) ?? 0
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(promptTokens, forKey: .promptTokens)
+        try container.encode(outputTokens, forKey: .outputTokens)
+        try container.encode(thinkingTokens, forKey: .thinkingTokens)
+        if cachedPromptTokens != 0 { try container.encode(cachedPromptTokens, forKey: .cachedPromptTokens) }
+        if unreported != 0 { try container.encode(unreported, forKey: .unreported) }
     }
 
     public static func + (lhs: Self, rhs: Self) -> Self {
@@ -152,7 +184,8 @@ public struct Usage: Sendable, Hashable, Codable {
             promptTokens: lhs.promptTokens + rhs.promptTokens,
             outputTokens: lhs.outputTokens + rhs.outputTokens,
             thinkingTokens: lhs.thinkingTokens + rhs.thinkingTokens,
-            cachedPromptTokens: lhs.cachedPromptTokens + rhs.cachedPromptTokens
+            cachedPromptTokens: lhs.cachedPromptTokens + rhs.cachedPromptTokens,
+            unreported: lhs.unreported + rhs.unreported
         )
     }
 

@@ -167,12 +167,15 @@ extension GeminiWire {
     /// Classifies a whole answer (one JSON body, or the events of a stream merged), billed at
     /// the tier the API says it ran at, else at `asked`.
     static func classify(_ response: Response, asked: BillingTier = .standard) -> Result<ChapterResponse, ProviderError> {
-        let usage = Usage(
-            promptTokens: response.usageMetadata?.promptTokenCount ?? 0,
-            outputTokens: response.usageMetadata?.candidatesTokenCount ?? 0,
-            thinkingTokens: response.usageMetadata?.thoughtsTokenCount ?? 0,
-            cachedPromptTokens: response.usageMetadata?.cachedContentTokenCount ?? 0
-        )
+        let usage =
+            response.usageMetadata.map {
+                Usage(
+                    promptTokens: $0.promptTokenCount ?? 0,
+                    outputTokens: $0.candidatesTokenCount ?? 0,
+                    thinkingTokens: $0.thoughtsTokenCount ?? 0,
+                    cachedPromptTokens: $0.cachedContentTokenCount ?? 0
+                )
+            } ?? .notReported
         if let reason = response.promptFeedback?.blockReason {
             let detail = response.promptFeedback?.blockReasonMessage.map { ": \($0)" } ?? ""
             return .failure(

@@ -216,7 +216,7 @@ extension OpenAIWire {
 
     /// Classifies a whole answer (one JSON body, or a stream's chunks merged).
     static func classify(_ response: Response) -> Result<ChapterResponse, ProviderError> {
-        let usage = response.usage?.usage ?? Usage()
+        let usage = response.usage?.usage ?? .notReported
         guard let choice = response.choices?.first else {
             return .failure(ProviderError(.retry, "the answer has no choices", httpStatus: 200, usage: usage))
         }

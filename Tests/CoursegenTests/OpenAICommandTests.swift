@@ -194,6 +194,7 @@ struct OpenAICommandTests {
         let temp = try TemporaryFolder()
         var configuration = FakeOpenAIServer.Configuration(key: .notRequired, models: ["smollm2"])
         configuration.interruptsForNextRequest = true
+        configuration.reportsStreamUsage = false
         configuration.reply = { _ in .success().streamed(textEvents: 6, interval: .milliseconds(80)) }
         let server = try await FakeOpenAIServer.start(configuration)
         try temp.write("course.md", outlineText(chapters: 6))
@@ -210,5 +211,9 @@ struct OpenAICommandTests {
         #expect(temp.list("out/course").filter { $0.first?.isNumber == true }.count == 6)
         let chapters = server.statistics.chapterRequestCount
         #expect((6...8).contains(chapters), "\(chapters) chapter requests")
+        // It sends no usage: tokens and cost are unknown, never $0.
+        #expect(result.standardOutput.contains("tokens: not reported by the server (6 answers)"), "\(result.standardOutput)")
+        #expect(!result.standardOutput.contains("$0.0000"))
+        #expect(temp.read("out/course/STATUS.md")?.contains("tokens not reported by the server") == true)
     }
 }

@@ -91,6 +91,9 @@ public final class FakeOpenAIServer: FakeServer {
         /// (`interrupt_requests`): the answer being written ends at once, cleanly, without its
         /// finish reason or `[DONE]`.
         public var interruptsForNextRequest = false
+        /// False: a stream carries no usage even when asked (`stream_options.include_usage`), as
+        /// llama.cpp's Python server does.
+        public var reportsStreamUsage = true
 
         public init(
             host: String = "127.0.0.1",

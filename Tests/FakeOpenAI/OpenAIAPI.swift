@@ -139,6 +139,7 @@ struct OpenAIAPI: FakeAPI {
             reply = reply.timed(by: latency, prompt: request.prompt, attempt: attempt, isStreaming: request.stream)
         }
         if configuration.interruptsForNextRequest { reply.delivery.preemption = slot.takeOver() }
+        if !configuration.reportsStreamUsage { request.includeUsage = false }
         switch reply.kind {
         case .hang:
             return .hang

@@ -49,7 +49,7 @@ struct OpenAIWireTests {
         #expect(response.modelVersion == "gpt-4o-mini-2024-07-18")
     }
 
-    @Test("usage without details (Ollama) is all output; no usage at all is zero")
+    @Test("usage without details (Ollama) is all output; no usage at all is unknown, never zero")
     func usageShapes() throws {
         let ollama = try classify(
             200,
@@ -62,7 +62,13 @@ struct OpenAIWireTests {
         #expect(ollama.usage == Usage(promptTokens: 20, outputTokens: 300))
         let bare = try classify(200, #"{"choices": [{"message": {"content": "Text."}, "finish_reason": "stop"}]}"#)
             .get()
-        #expect(bare.usage == Usage())
+        #expect(bare.usage == .notReported)
+        let price = Price(inputPerMillion: 1, outputPerMillion: 1, thinkingPerMillion: 1)
+        let cost = CostEstimate(bare.usage + ollama.usage, at: price)
+        #expect(!cost.isComplete && cost.field == "unknown")
+        #expect(cost.summary == "at least $0.0003 (tokens not reported by the server for 1 answer)")
+        #expect(CostEstimate(bare.usage, at: price).summary == "unknown (tokens not reported by the server for 1 answer)")
+        #expect(bare.usage.summary == "not reported by the server (1 answer)")
     }
 
     struct Case: Sendable, CustomTestStringConvertible {

@@ -144,10 +144,11 @@ public struct CostEstimate: Sendable, Hashable, Codable {
         self.unpriced = unpriced
     }
 
-    /// The cost of `usage` at `price` and `tier`; all of it unpriced when `price` is nil.
+    /// The cost of `usage` at `price` and `tier`; all of it unpriced when `price` is nil. Answers
+    /// that reported no usage stay unpriced: their cost is unknown.
     public init(_ usage: Usage, at price: Price?, tier: BillingTier = .standard) {
         if let price {
-            self.init(dollars: price.dollars(for: usage, tier: tier))
+            self.init(dollars: price.dollars(for: usage, tier: tier), unpriced: Usage(unreported: usage.unreported))
         } else {
             self.init(unpriced: usage)
         }
@@ -167,7 +168,13 @@ public struct CostEstimate: Sendable, Hashable, Codable {
     public var summary: String {
         guard !isComplete else { return Self.format(dollars) }
         let tokens = unpriced.promptTokens + unpriced.outputTokens + unpriced.thinkingTokens
-        let note = "\(tokens) tokens of a model with no price"
+        var notes: [String] = []
+        if tokens > 0 || unpriced.unreported == 0 { notes.append("\(tokens) tokens of a model with no price") }
+        if unpriced.unreported > 0 {
+            let answers = unpriced.unreported == 1 ? "1 answer" : "\(unpriced.unreported) answers"
+            notes.append("tokens not reported by the server for \(answers)")
+        }
+        let note = notes.joined(separator: "; ")
         return dollars > 0 ? "at least \(Self.format(dollars)) (\(note))" : "unknown (\(note))"
     }
 

@@ -42,9 +42,12 @@ public enum StatusPage {
         }
         if status.requests > 0 {
             let usage = status.usage
+            let tokens =
+                usage.unreported == 0
+                ? "\(usage.promptTokens) tokens in, \(usage.outputTokens) out, \(usage.thinkingTokens) thinking"
+                : "tokens \(usage.summary)"
             lines.append(
-                "- Spent so far: \(usage.promptTokens) tokens in, \(usage.outputTokens) out, "
-                    + "\(usage.thinkingTokens) thinking, over \(counted(status.requests, "request")); estimated cost "
+                "- Spent so far: \(tokens), over \(counted(status.requests, "request")); estimated cost "
                     + status.cost.summary
             )
         }

@@ -192,8 +192,8 @@ extension RunReport {
         count("skipped for budget") { if case .skippedForBudget = $0 { true } else { false } }
         count("not written: stopped") { if case .interrupted = $0 { true } else { false } }
         var text = "\(outline): \(counted(chapters.count, "chapter")) in \(folder) (\(counts.joined(separator: ", ")))"
-        if usage.promptTokens + usage.outputTokens + usage.thinkingTokens > 0 {
-            text += "; tokens: \(usage.promptTokens) in, \(usage.outputTokens) out, \(usage.thinkingTokens) thinking"
+        if usage.promptTokens + usage.outputTokens + usage.thinkingTokens + usage.unreported > 0 {
+            text += "; tokens: \(usage.summary)"
             text += "; estimated cost \(cost.summary)"
             if serviceTier != .standard { text += " at the \(serviceTier.rawValue) tier" }
         }

@@ -48,8 +48,7 @@ struct Status: AsyncParsableCommand {
             lines.append("  the outline cannot be read: \(problem.file):\(problem.line.map(String.init) ?? "?"): \(problem.message)")
         }
         lines.append(
-            "  tokens: \(course.usage.promptTokens) in, \(course.usage.outputTokens) out, "
-                + "\(course.usage.thinkingTokens) thinking, over \(counted(course.requests, "request")); "
+            "  tokens: \(course.usage.summary), over \(counted(course.requests, "request")); "
                 + "estimated cost \(course.cost.summary)"
                 + (course.serviceTier.map { " (last run at the \($0.rawValue) tier)" } ?? "")
         )
@@ -98,7 +97,7 @@ extension Status {
             return state ?? "up to date, cost not known (generated before costs were kept)"
         }
         let spent =
-            "\(cost.summary) (\(usage.promptTokens) in, \(usage.outputTokens) out, \(usage.thinkingTokens) thinking)"
+            "\(cost.summary) (\(usage.summary))"
         return state.map { "\($0), \(spent)" } ?? spent
     }
 }
