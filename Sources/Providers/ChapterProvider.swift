@@ -21,11 +21,18 @@ public protocol ChapterProvider: Sendable {
     ///   or the model is refused; any other `ProviderError` when the check itself could not be
     ///   made (then the chapters' own requests will tell).
     func verify(model: String, timeout: Duration) async throws
+
+    /// How many requests the server says it serves at once (llama.cpp's `/props`), asked once
+    /// before the first submission to a local server; nil when it does not say.
+    func parallelism() async -> Int?
 }
 
 extension ChapterProvider {
     /// Providers that have no cheap check let the first chapter's request tell.
     public func verify(model: String, timeout: Duration) async throws {}
+
+    /// How many requests the server says it serves at once; nil when it does not say.
+    public func parallelism() async -> Int? { nil }
 }
 
 /// What a provider reports while an answer arrives.

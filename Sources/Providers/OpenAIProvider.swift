@@ -170,6 +170,25 @@ public struct OpenAIProvider: ChapterProvider {
         if let error = OpenAIWire.classifyModelCheck(status: status, body: bytes) { throw error }
     }
 
+    /// How many requests the server says it serves at once: llama.cpp's `llama-server` answers
+    /// `GET /props` (beside `/v1`) with `total_slots`, its `--parallel`. Nil when it does not
+    /// say: another server, an error, no answer within 5 seconds, a number out of 1...1024.
+    public func parallelism() async -> Int? {
+        struct Properties: Decodable {
+            var totalSlots: Int?
+            enum CodingKeys: String, CodingKey { case totalSlots = "total_slots" }
+        }
+        let root = endpointBase.hasSuffix("/v1") ? String(endpointBase.dropLast(3)) : endpointBase
+        var http = HTTPClientRequest(url: "\(root)/props")
+        http.method = .GET
+        addHeaders(to: &http)
+        guard let (status, bytes) = try? await ProviderTransport.fetch(http, with: httpClient, timeout: .seconds(5), limit: 1 << 20),
+            status == 200, let slots = (try? JSONDecoder().decode(Properties.self, from: Data(bytes)))?.totalSlots,
+            (1...1024).contains(slots)
+        else { return nil }
+        return slots
+    }
+
     private func addHeaders(to http: inout HTTPClientRequest) {
         apiKey?.withValue { http.headers.add(name: "authorization", value: "Bearer \($0)") }
         http.headers.add(name: "user-agent", value: "coursegen")

@@ -209,11 +209,41 @@ struct OpenAICommandTests {
         #expect(result.status == 0, "\(result.standardError.suffix(2000))")
         #expect(result.standardOutput.contains("6 chapters"), "\(result.standardOutput)")
         #expect(temp.list("out/course").filter { $0.first?.isNumber == true }.count == 6)
-        let chapters = server.statistics.chapterRequestCount
-        #expect((6...8).contains(chapters), "\(chapters) chapter requests")
+        let requests = server.statistics.requests.filter { $0.path == "/v1/chat/completions" }
+        let story = requests.map { "\($0.prompt?.split(separator: "\n").first { $0.contains("Chapter") } ?? "?"): \($0.disposition)" }
+        #expect((6...8).contains(requests.count), "\(story)")
         // It sends no usage: tokens and cost are unknown, never $0.
         #expect(result.standardOutput.contains("tokens: not reported by the server (6 answers)"), "\(result.standardOutput)")
         #expect(!result.standardOutput.contains("$0.0000"))
         #expect(temp.read("out/course/STATUS.md")?.contains("tokens not reported by the server") == true)
+    }
+
+    @Test("llama-server's /props: the limit starts at its total_slots and stays there; a server without it starts at one")
+    func propsSlots() async throws {
+        for slots in [3, nil] as [Int?] {
+            let temp = try TemporaryFolder()
+            var configuration = FakeOpenAIServer.Configuration(key: .notRequired, models: ["local"])
+            configuration.totalSlots = slots
+            configuration.reply = { _ in .success().streamed(textEvents: 3, interval: .milliseconds(30)) }
+            let server = try await FakeOpenAIServer.start(configuration)
+            try temp.write("course.md", outlineText(chapters: 6))
+            let result = try await Binary.run(
+                [
+                    "generate", "course.md", "--output", "out", "--state", "state", "--provider", "openai",
+                    "--base-url", server.baseURL, "--model", "local", "--log-level", "notice",
+                ],
+                directory: temp.path
+            )
+            try await server.shutdown()
+            #expect(result.status == 0, "\(result.standardError.suffix(2000))")
+            #expect(server.statistics.requests.filter { $0.path == "/v1/chat/completions" }.count == 6)
+            #expect(server.statistics.requests.contains { $0.path == "/props" })
+            let said = result.standardError.contains("the server says it serves 3 at once")
+            #expect(said == (slots == 3), "\(result.standardError.suffix(2000))")
+            if slots == 3 {
+                // Never past the server's slots, however many answers come back.
+                #expect(!result.standardError.contains("to=4"), "\(result.standardError.suffix(2000))")
+            }
+        }
     }
 }

@@ -94,6 +94,9 @@ public final class FakeOpenAIServer: FakeServer {
         /// False: a stream carries no usage even when asked (`stream_options.include_usage`), as
         /// llama.cpp's Python server does.
         public var reportsStreamUsage = true
+        /// When set, `GET /props` answers `{"total_slots": N, ...}` as llama.cpp's `llama-server
+        /// --parallel N` does; nil: 404, as other servers.
+        public var totalSlots: Int?
 
         public init(
             host: String = "127.0.0.1",

@@ -179,6 +179,12 @@ struct OpenAIAPI: FakeAPI {
     /// the model's description, or 404 `model_not_found`. Nil (a 404 "Invalid URL" from `check`)
     /// when the configuration does not serve the route.
     func modelCheck(_ incoming: IncomingRequest) -> WirePlan? {
+        if incoming.head.method == .GET, incoming.path == "/props", let slots = configuration.totalSlots {
+            let properties: JSONValue = .object([
+                ("total_slots", .integer(slots)), ("model_path", "fake.gguf"), ("build_info", "fake-openai"),
+            ])
+            return .whole(status: 200, contentType: ReplyRenderer.jsonType, Array(properties.serialized().utf8))
+        }
         let prefix = "/v1/models/"
         guard configuration.servesModelRoute, incoming.head.method == .GET, incoming.path.hasPrefix(prefix),
             incoming.path.count > prefix.count

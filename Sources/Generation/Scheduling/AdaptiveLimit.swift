@@ -42,6 +42,20 @@ struct AdaptiveLimit: Sendable, Hashable {
         self.served = self.current
     }
 
+    /// The server says it serves `served` requests at once (llama.cpp's `llama-server`): the
+    /// limit starts there, within `maximum`, and does not climb past it.
+    mutating func serverServes(_ served: Int) -> Change? {
+        let target = min(max(served, 1), maximum)
+        ceiling = target
+        guard target != current else { return nil }
+        let before = current
+        current = target
+        self.served = target
+        successesInARow = 0
+        generation += 1
+        return target > before ? .increased(from: before, to: target) : .decreased(from: before, to: target)
+    }
+
     /// An answer sent in `generation` was cut off while a request of ours sent after it was in
     /// flight: a server that serves fewer at once (llama.cpp's Python server serves one and, by
     /// default, drops the answer it is writing for the next request). The limit goes one below

@@ -115,7 +115,7 @@ public actor Scheduler {
 
     /// Attempts sent and not yet answered.
     public private(set) var sending = 0
-    /// Requests sent so far: a request that ends cut off while a later one was sent was
+    /// Requests sent so far: a request that ends cut off while another was in flight was
     /// overrun (see `Configuration.localServer`).
     private var sent = 0
     /// Most tries per chapter that an overrun does not count as attempts.
@@ -225,7 +225,7 @@ public actor Scheduler {
                 switch outcome {
                 case .answered(var response):
                     pacer.answered()
-                    slots.adapt({ $0.succeeded() }, reason: "answers", log: log)
+                    slots.adapt({ $0.succeeded() }, reason: "answers come back whole", log: log)
                     response.usage = spent
                     response.attempts = attempts
                     return response
@@ -292,6 +292,7 @@ public actor Scheduler {
         defer { sending -= 1 }
         let number = sent
         sent += 1
+        let othersAtStart = sending > 1
         let result: Result<ChapterResponse, ProviderError>
         do {
             result = .success(
@@ -326,9 +327,9 @@ public actor Scheduler {
         case (.failure(let error), .probeFailed(let nextProbeIn)?):
             return (.probeFailed(error, nextProbeIn: nextProbeIn), time.now() - started, generation)
         case (.failure(let error), _)
-        where configuration.localServer && error.cutOff && mayOverrun && sent > number + 1:
-            // A request of ours went after this one while it was answered: the server dropped
-            // this answer for it (llama.cpp's Python server does so by default).
+        where configuration.localServer && error.cutOff && mayOverrun && (othersAtStart || sent > number + 1):
+            // Another request of ours was in flight while this one was answered: the server
+            // dropped this answer for it (llama.cpp's Python server does so by default).
             return (.overrun(error), time.now() - started, generation)
         case (.failure(let error), _):
             return (.failed(error), time.now() - started, generation)
@@ -373,6 +374,13 @@ public actor Scheduler {
             // Cancelled: let the next submission check instead.
             keyCheck = .needed
             throw error
+        }
+        if configuration.localServer, let served = await provider.parallelism() {
+            slots.adapt(
+                { $0.serverServes(served) },
+                reason: "the server says it serves \(served) at once (GET /props: total_slots)",
+                log: log
+            )
         }
         keyCheck = .done
     }

@@ -72,10 +72,12 @@ struct SchedulerLog {
         switch change {
         case .decreased(let from, let to):
             let metadata: Logger.Metadata = ["from": "\(from)", "to": "\(to)", "reason": "\(reason)"]
-            logger.warning("the API looks overloaded: fewer requests in flight", metadata: metadata)
+            logger.warning("fewer requests in flight", metadata: metadata)
         case .increased(let from, let to):
-            let metadata: Logger.Metadata = ["from": "\(from)", "to": "\(to)", "maximum": "\(maximum)"]
-            logger.notice("answers come back: more requests in flight", metadata: metadata)
+            let metadata: Logger.Metadata = [
+                "from": "\(from)", "to": "\(to)", "maximum": "\(maximum)", "reason": "\(reason)",
+            ]
+            logger.notice("more requests in flight", metadata: metadata)
         }
     }
 
