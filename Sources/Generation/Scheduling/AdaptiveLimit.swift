@@ -42,6 +42,30 @@ struct AdaptiveLimit: Sendable, Hashable {
         self.served = self.current
     }
 
+    /// The least time per byte of answer a local server took (seconds), the pace of an answer
+    /// that did not wait behind others.
+    private(set) var fastestPace: Double?
+
+    /// A local server answered, at `pace` seconds per byte of answer, a request sent in
+    /// `generation`. TCP Vegas: with `current` in flight, `current × (1 − fastest / pace)` of them
+    /// are waiting at the server. Under half a request, the server keeps up: the limit climbs as
+    /// after any success; from one and a half, it queues ours: the limit goes down by one; in
+    /// between it holds. A server with N slots that queues the rest settles at N or N + 1.
+    mutating func answered(pace: Double, sentIn generation: Int) -> Change? {
+        guard pace.isFinite, pace > 0 else { return succeeded() }
+        let fastest = min(fastestPace ?? pace, pace)
+        fastestPace = fastest
+        let waiting = Double(current) * (1 - fastest / pace)
+        if waiting < 0.5 { return succeeded() }
+        successesInARow = 0
+        defer { served = current }
+        guard waiting >= 1.5, generation == self.generation, current > 1 else { return nil }
+        let before = current
+        current -= 1
+        self.generation += 1
+        return .decreased(from: before, to: current)
+    }
+
     /// The server says it serves `served` requests at once (llama.cpp's `llama-server`): the
     /// limit starts there, within `maximum`, and does not climb past it.
     mutating func serverServes(_ served: Int) -> Change? {

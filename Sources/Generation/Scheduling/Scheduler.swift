@@ -225,7 +225,17 @@ public actor Scheduler {
                 switch outcome {
                 case .answered(var response):
                     pacer.answered()
-                    slots.adapt({ $0.succeeded() }, reason: "answers come back whole", log: log)
+                    if configuration.localServer, let generation {
+                        // Time per byte of answer: comparable across chapters of any length.
+                        let pace = elapsed.inSeconds / Double(max(response.text.utf8.count, 1))
+                        slots.adapt(
+                            { $0.answered(pace: pace, sentIn: generation) },
+                            reason: "answers take longer with more in flight: the server queues them",
+                            log: log
+                        )
+                    } else {
+                        slots.adapt({ $0.succeeded() }, reason: "answers come back whole", log: log)
+                    }
                     response.usage = spent
                     response.attempts = attempts
                     return response
