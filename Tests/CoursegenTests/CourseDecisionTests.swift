@@ -183,6 +183,21 @@ struct CourseDecisionTests {
         #expect(line.contains(expected), "\(line)")
     }
 
+    @Test(
+        "the status line says why fewer requests are in flight: the API's overload, or what a local server showed",
+        arguments: [
+            ((2, 8, nil), "(API overloaded: 2 of 8 requests in flight)"),
+            ((3, 8, "the server queues more"), "(the server queues more: 3 of 8 requests in flight)"),
+            ((1, 8, "the server serves fewer at once"), "(the server serves fewer at once: 1 of 8 requests in flight)"),
+            ((8, 8, nil), "Generating a: 7/12 chapters, 3 writing (2.1k words so far), 1 retrying"),
+        ] as [((Int, Int, String?), String)]
+    )
+    func limitLine(limit: (Int, Int, String?), expected: String) {
+        let line = DaemonStatus.line(inbox: "/in", courses: [Self.course(running: true)], stop: nil, limit: limit)
+        #expect(line.contains(expected), "\(line)")
+        #expect(limit.0 < limit.1 || !line.contains("in flight)"))
+    }
+
     @Test("a course refused for its folder has no page of its own; a removed one says so; a run says generating")
     func pages() {
         let owned = DaemonStatus.page(

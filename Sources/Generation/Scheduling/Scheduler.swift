@@ -79,6 +79,14 @@ public actor Scheduler {
     /// Requests allowed in flight now (lowered under overload) and `--concurrency`.
     public var inFlightLimit: (current: Int, maximum: Int) { (slots.limit.current, slots.limit.maximum) }
 
+    /// The in-flight limit, `--concurrency`, and why the limit is below it in a few words (nil
+    /// when it is not).
+    public var limitInForce: (current: Int, maximum: Int, reason: String?) {
+        let (current, maximum) = (slots.limit.current, slots.limit.maximum)
+        let starting = configuration.localServer ? "finding the server's pace" : nil
+        return (current, maximum, current < maximum ? slots.why ?? starting : nil)
+    }
+
     /// Calls `observer` whenever the in-flight limit changes (for `systemctl status`).
     public func observeLimit(_ observer: @escaping @Sendable (_ current: Int, _ maximum: Int) -> Void) {
         slots.observe(observer)
@@ -206,36 +214,13 @@ public actor Scheduler {
                     let estimated = request.estimatedInputTokens
                     pacer.correct(estimatedTokens: estimated, actualTokens: usage.promptTokens, now: time.now())
                 }
-                if case .overrun = outcome, let generation {
-                    slots.adapt(
-                        { $0.overrun(sentIn: generation) },
-                        reason: "an answer was cut off for a later request: the server serves fewer at once",
-                        log: log
-                    )
-                } else if let error = outcome.error, configuration.adaptsToOverload, let generation {
-                    if error.overloaded {
-                        slots.adapt({ $0.overloaded(sentIn: generation) }, reason: error.description, log: log)
-                    } else if error.shed {
-                        slots.adapt({ $0.shed(sentIn: generation) }, reason: error.description, log: log)
-                    }
-                }
+                slots.adapt(after: outcome, took: elapsed, sentIn: generation, under: configuration, log: log)
                 let step = RetryStep.decide(outcome, attempt: attempts, of: request, under: configuration, unit: unit())
                 log.attempt(attempts, outcome, step, took: elapsed, tier: outcome.tier(asked: request))
                 let error: ProviderError
                 switch outcome {
                 case .answered(var response):
                     pacer.answered()
-                    if configuration.localServer, let generation {
-                        // Time per byte of answer: comparable across chapters of any length.
-                        let pace = elapsed.inSeconds / Double(max(response.text.utf8.count, 1))
-                        slots.adapt(
-                            { $0.answered(pace: pace, sentIn: generation) },
-                            reason: "answers take longer with more in flight: the server queues them",
-                            log: log
-                        )
-                    } else {
-                        slots.adapt({ $0.succeeded() }, reason: "answers come back whole", log: log)
-                    }
                     response.usage = spent
                     response.attempts = attempts
                     return response
@@ -389,6 +374,7 @@ public actor Scheduler {
             slots.adapt(
                 { $0.serverServes(served) },
                 reason: "the server says it serves \(served) at once (GET /props: total_slots)",
+                why: "the server's slots",
                 log: log
             )
         }

@@ -1,4 +1,5 @@
 import Metrics
+import Platform
 
 /// The scheduler's submission slots, as many as the in-flight limit allows (`AdaptiveLimit`:
 /// `--concurrency`, fewer while the API is overloaded). A request holds one from its wait for its
@@ -45,10 +46,60 @@ struct SubmissionSlots {
 
     /// Applies the change `decide` makes to the limit, logged with the `reason` for it (nil: said
     /// elsewhere). A lower limit takes effect as slots are freed.
-    mutating func adapt(_ decide: (inout AdaptiveLimit) -> AdaptiveLimit.Change?, reason: String?, log: SchedulerLog) {
+    /// - Parameter why: the reason in a few words, for `systemctl status` (`why`); nil: the API
+    ///   is overloaded.
+    mutating func adapt(
+        _ decide: (inout AdaptiveLimit) -> AdaptiveLimit.Change?,
+        reason: String?,
+        why: String? = nil,
+        log: SchedulerLog
+    ) {
         guard let change = decide(&limit) else { return }
         if let reason { log.limitChanged(change, maximum: limit.maximum, reason: reason) }
+        if case .decreased = change { self.why = why ?? "API overloaded" } else if let why { self.why = why }
         limitChanged()
+    }
+
+    /// Why the limit is where it is, in a few words ("API overloaded", "the server queues").
+    private(set) var why: String?
+
+    /// Adapts the limit to `outcome`, an attempt sent in `generation` (nil: the breaker's probe)
+    /// that took `elapsed`: an answer lets it climb (for a local server, while answers keep their
+    /// pace); a sign of overload, a shed flex request or an answer a local server cut off for
+    /// another of ours lowers it (`AdaptiveLimit`).
+    mutating func adapt(
+        after outcome: RetryStep.Outcome,
+        took elapsed: Duration,
+        sentIn generation: Int?,
+        under configuration: Scheduler.Configuration,
+        log: SchedulerLog
+    ) {
+        switch (outcome, generation) {
+        case (.answered(let response), let generation?) where configuration.localServer:
+            // Time per byte of answer: comparable across chapters of any length.
+            let pace = elapsed.inSeconds / Double(max(response.text.utf8.count, 1))
+            adapt(
+                { $0.answered(pace: pace, sentIn: generation) },
+                reason: "answers take longer with more in flight: the server queues them",
+                why: "the server queues more",
+                log: log
+            )
+        case (.answered, _):
+            adapt({ $0.succeeded() }, reason: "answers come back whole", log: log)
+        case (.overrun, let generation?):
+            adapt(
+                { $0.overrun(sentIn: generation) },
+                reason: "an answer was cut off for a later request: the server serves fewer at once",
+                why: "the server serves fewer at once",
+                log: log
+            )
+        case (.failed(let error), let generation?) where configuration.adaptsToOverload && error.overloaded:
+            adapt({ $0.overloaded(sentIn: generation) }, reason: error.description, log: log)
+        case (.failed(let error), let generation?) where configuration.adaptsToOverload && error.shed:
+            adapt({ $0.shed(sentIn: generation) }, reason: error.description, log: log)
+        default:
+            break
+        }
     }
 
     private mutating func limitChanged() {

@@ -149,12 +149,13 @@ enum DaemonStatus {
     /// One human line for `systemctl status`.
     /// - Parameters:
     ///   - courses: every outline of the inbox (removed ones left out).
-    ///   - limit: the in-flight limit (lowered while the API is overloaded) and `--concurrency`.
+    ///   - limit: the in-flight limit (lowered while the API is overloaded, or for a local server)
+    ///     and `--concurrency`, and why in a few words.
     static func line(
         inbox: String,
         courses: [Course],
         stop: SubmissionStop?,
-        limit: (current: Int, maximum: Int)?,
+        limit: (current: Int, maximum: Int, reason: String?)?,
         outage: APIOutage? = nil
     ) -> String {
         let active = courses.filter { $0.run != nil }.sorted { $0.name < $1.name }
@@ -190,7 +191,7 @@ enum DaemonStatus {
             if let outage {
                 text += " (API unavailable: probing every \(outage.probeInterval.components.seconds) s)"
             } else if let limit, limit.current < limit.maximum {
-                text += " (API overloaded: \(limit.current) of \(counted(limit.maximum, "request")) in flight)"
+                text += " (\(limit.reason ?? "API overloaded"): \(limit.current) of \(counted(limit.maximum, "request")) in flight)"
             }
         }
         if let stop {

@@ -36,7 +36,7 @@ actor RunCoordinator {
     /// Why submissions are stopped, as the scheduler last said.
     private var stop: SubmissionStop?
     /// The in-flight limit (lowered while the API is overloaded) and `--concurrency`.
-    private var inFlightLimit: (current: Int, maximum: Int)?
+    private var inFlightLimit: (current: Int, maximum: Int, reason: String?)?
     /// The API found unavailable by the scheduler's circuit breaker, as it last said.
     private var outage: APIOutage?
     private var nextID: UInt64 = 0
@@ -252,7 +252,7 @@ actor RunCoordinator {
     }
 
     private func record(_ progress: Engine.Progress, for path: String, run id: UInt64) async {
-        inFlightLimit = await scheduler.inFlightLimit
+        inFlightLimit = await scheduler.limitInForce
         outage = await scheduler.outage
         guard courses[path]?.run?.id == id else { return }
         let before = courses[path]?.run?.progress
