@@ -179,7 +179,9 @@ struct OpenAIAPI: FakeAPI {
     /// the model's description, or 404 `model_not_found`. Nil (a 404 "Invalid URL" from `check`)
     /// when the configuration does not serve the route.
     func modelCheck(_ incoming: IncomingRequest) -> WirePlan? {
-        if incoming.head.method == .GET, incoming.path == "/props", let slots = configuration.totalSlots {
+        if incoming.head.method == .GET, incoming.path == "/props" {
+            // A lookup, counted with the model checks: llama-server's, or the 404 of any other.
+            guard let slots = configuration.totalSlots else { return notFound(incoming) }
             let properties: JSONValue = .object([
                 ("total_slots", .integer(slots)), ("model_path", "fake.gguf"), ("build_info", "fake-openai"),
             ])

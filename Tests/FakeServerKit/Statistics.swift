@@ -104,7 +104,8 @@ public enum Disposition: Sendable, Hashable {
 public struct FakeServerStatistics: Sendable {
     /// Requests received, of any kind and outcome, except the `/_fake/` endpoints.
     public var requestCount = 0
-    /// Model checks (`GET .../models/{model}`): a client's check of its key and model, no tokens.
+    /// Model checks (`GET .../models/{model}`, and `GET /props` of a local server): a client's
+    /// look at its key, model or server, no tokens.
     public var modelCheckCount = 0
     /// Requests for chapters: every request but the model checks.
     public var chapterRequestCount: Int { requestCount - modelCheckCount }

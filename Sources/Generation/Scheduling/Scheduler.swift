@@ -214,7 +214,6 @@ public actor Scheduler {
                     let estimated = request.estimatedInputTokens
                     pacer.correct(estimatedTokens: estimated, actualTokens: usage.promptTokens, now: time.now())
                 }
-                slots.adapt(after: outcome, took: elapsed, sentIn: generation, under: configuration, log: log)
                 let step = RetryStep.decide(outcome, attempt: attempts, of: request, under: configuration, unit: unit())
                 log.attempt(attempts, outcome, step, took: elapsed, tier: outcome.tier(asked: request))
                 let error: ProviderError
@@ -313,22 +312,27 @@ public actor Scheduler {
         )
         // Back at full pace: the breaker's own line says so.
         if case .closed = change { slots.adapt({ $0.restore() }, reason: nil, log: log) }
+        let elapsed = time.now() - started
+        let outcome: RetryStep.Outcome
         switch (result, change) {
         case (.success(let answer), _):
             var kept = answer
             (kept.usage, kept.attempts) = (spent + answer.usage, attempt)
             await keep(kept)
-            return (.answered(answer), time.now() - started, generation)
+            outcome = .answered(answer)
         case (.failure(let error), .probeFailed(let nextProbeIn)?):
-            return (.probeFailed(error, nextProbeIn: nextProbeIn), time.now() - started, generation)
+            outcome = .probeFailed(error, nextProbeIn: nextProbeIn)
         case (.failure(let error), _)
         where configuration.localServer && error.cutOff && mayOverrun && (othersAtStart || sent > number + 1):
             // Another request of ours was in flight while this one was answered: the server
             // dropped this answer for it (llama.cpp's Python server does so by default).
-            return (.overrun(error), time.now() - started, generation)
+            outcome = .overrun(error)
         case (.failure(let error), _):
-            return (.failed(error), time.now() - started, generation)
+            outcome = .failed(error)
         }
+        // Before the slot is freed: a lowered limit keeps the next request in line waiting.
+        slots.adapt(after: outcome, took: elapsed, sentIn: generation, under: configuration, log: log)
+        return (outcome, elapsed, generation)
     }
 
     /// A random number in 0..<1, for a jitter, drawn as `Double.random(in: 0..<1)` draws it (the
@@ -371,12 +375,7 @@ public actor Scheduler {
             throw error
         }
         if configuration.localServer, let served = await provider.parallelism() {
-            slots.adapt(
-                { $0.serverServes(served) },
-                reason: "the server says it serves \(served) at once (GET /props: total_slots)",
-                why: "the server's slots",
-                log: log
-            )
+            slots.serverServes(served, log: log)
         }
         keyCheck = .done
     }

@@ -46,8 +46,8 @@ struct SubmissionSlots {
 
     /// Applies the change `decide` makes to the limit, logged with the `reason` for it (nil: said
     /// elsewhere). A lower limit takes effect as slots are freed.
-    /// - Parameter why: the reason in a few words, for `systemctl status` (`why`); nil: the API
-    ///   is overloaded.
+    /// - Parameter why: the reason for a decrease in a few words, for `systemctl status`; nil:
+    ///   the API is overloaded.
     mutating func adapt(
         _ decide: (inout AdaptiveLimit) -> AdaptiveLimit.Change?,
         reason: String?,
@@ -56,12 +56,22 @@ struct SubmissionSlots {
     ) {
         guard let change = decide(&limit) else { return }
         if let reason { log.limitChanged(change, maximum: limit.maximum, reason: reason) }
-        if case .decreased = change { self.why = why ?? "API overloaded" } else if let why { self.why = why }
+        if case .decreased = change { self.why = why ?? "API overloaded" }
         limitChanged()
     }
 
     /// Why the limit is where it is, in a few words ("API overloaded", "the server queues").
     private(set) var why: String?
+
+    /// The server says how many it serves at once (`AdaptiveLimit.serverServes`).
+    mutating func serverServes(_ served: Int, log: SchedulerLog) {
+        adapt(
+            { $0.serverServes(served) },
+            reason: "the server says it serves \(served) at once (GET /props: total_slots)",
+            log: log
+        )
+        why = "the server's slots"
+    }
 
     /// Adapts the limit to `outcome`, an attempt sent in `generation` (nil: the breaker's probe)
     /// that took `elapsed`: an answer lets it climb (for a local server, while answers keep their
@@ -78,11 +88,17 @@ struct SubmissionSlots {
         case (.answered(let response), let generation?) where configuration.localServer:
             // Time per byte of answer: comparable across chapters of any length.
             let pace = elapsed.inSeconds / Double(max(response.text.utf8.count, 1))
-            adapt(
-                { $0.answered(pace: pace, sentIn: generation) },
-                reason: "answers take longer with more in flight: the server queues them",
-                why: "the server queues more",
-                log: log
+            let climbing = limit.current
+            adapt({ $0.answered(pace: pace, sentIn: generation) }, reason: nil, why: "the server queues more", log: log)
+            guard limit.current != climbing else { return }
+            let change: AdaptiveLimit.Change =
+                limit.current > climbing
+                ? .increased(from: climbing, to: limit.current) : .decreased(from: climbing, to: limit.current)
+            log.limitChanged(
+                change,
+                maximum: limit.maximum,
+                reason: limit.current > climbing
+                    ? "answers keep their pace" : "answers take longer with more in flight: the server queues them"
             )
         case (.answered, _):
             adapt({ $0.succeeded() }, reason: "answers come back whole", log: log)
