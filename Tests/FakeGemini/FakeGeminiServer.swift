@@ -13,7 +13,8 @@ public import FakeServerKit
 /// QuotaFailure and RetryInfo, and a storm answers 503. It records every request and serves its
 /// statistics at `GET /_fake/stats`. It also answers models.get (`GET …/models/{model}`) and
 /// models.list (`GET …/models?pageSize=&pageToken=`, in pages), and refuses a Gemini 3 request
-/// that carries `thinkingBudget` (400) as the API does.
+/// that carries `thinkingBudget` (400) as the API does. Batch API jobs (`:batchGenerateContent`,
+/// `GET …/batches/{id}`) change state on a schedule (``FakeBatchJobs``).
 ///
 /// Start with ``start(_:)``, point the client at ``baseURL``, and always `shutdown()`. Any
 /// number of servers may run in one process; they share NIO's singleton event loop group.
@@ -57,6 +58,9 @@ public final class FakeGeminiServer: FakeServer {
         /// The most models one page of `GET /v1beta/models` holds, whatever `pageSize` asks
         /// (the API's own cap is 1000; tests set a small one to exercise paging).
         public var modelPageSize = 50
+        /// How Batch API jobs change state over time (on `clock`); by default a job has succeeded
+        /// by its first poll.
+        public var batchSchedule = FakeBatchJobs.Schedule()
 
         /// - Parameters:
         ///   - host: Defaults to "127.0.0.1".
@@ -135,15 +139,19 @@ public final class FakeGeminiServer: FakeServer {
     /// The configuration the server was started with.
     public let configuration: Configuration
     public let core: FakeServerCore
+    /// The Batch API jobs created on this server: how many, their names; `release()` ends held
+    /// ones.
+    public let batches: FakeBatchJobs
 
     /// The base URL to give a client: "http://127.0.0.1:PORT", no trailing slash.
     public var baseURL: String {
         core.origin
     }
 
-    private init(configuration: Configuration, core: FakeServerCore) {
+    private init(configuration: Configuration, core: FakeServerCore, batches: FakeBatchJobs) {
         self.configuration = configuration
         self.core = core
+        self.batches = batches
     }
 
     /// Starts a server listening on `configuration.host` and `configuration.port`.
@@ -158,8 +166,12 @@ public final class FakeGeminiServer: FakeServer {
             unresponsive: configuration.unresponsive,
             clock: configuration.clock
         )
-        let core = try await FakeServerCore.start(settings, api: GeminiAPI(configuration: configuration))
-        return FakeGeminiServer(configuration: configuration, core: core)
+        let batches = FakeBatchJobs(schedule: configuration.batchSchedule, clock: configuration.clock)
+        let core = try await FakeServerCore.start(
+            settings,
+            api: GeminiAPI(configuration: configuration, batches: batches)
+        )
+        return FakeGeminiServer(configuration: configuration, core: core, batches: batches)
     }
 
     /// Starts a server on a free port of 127.0.0.1 that answers with `reply`.

@@ -21,9 +21,9 @@ public actor Scheduler {
         case retrying(attempt: Int, after: Duration, error: ProviderError)
     }
 
-    private var provider: any ChapterProvider
-    private var configuration: Configuration
-    private let time: TimeSource
+    var provider: any ChapterProvider
+    var configuration: Configuration
+    let time: TimeSource
     private var random: any RandomNumberGenerator & Sendable
     /// The time of day, for the outage's start and the daily quota's reset.
     private let wallClock: @Sendable () -> Date
@@ -315,7 +315,7 @@ public actor Scheduler {
     /// come meanwhile wait for it.
     /// - Throws: `GenerationFailure` when it finds them refused (every submission stops);
     ///   `NotSent`; CancellationError when cancelled, waiting included.
-    private func verifyOnce(model: String, log: SchedulerLog) async throws {
+    func verifyOnce(model: String, log: SchedulerLog) async throws {
         try stops.check()
         switch keyCheck {
         case .done:

@@ -14,6 +14,8 @@ extension Scheduler {
         /// Whether signs of overload lower the in-flight limit below `concurrency`
         /// (`AdaptiveLimit`). Off only to measure what the adaptation is worth (coursegen-bench).
         public var adaptsToOverload: Bool
+        /// How often a Batch API job is polled.
+        public var batchPolling: BatchPolling
 
         public init(
             concurrency: Int = 8,
@@ -22,7 +24,8 @@ extension Scheduler {
             maximumAttempts: Int = 6,
             requestTimeout: Duration = .seconds(300),
             backoff: Backoff = Backoff(),
-            adaptsToOverload: Bool = true
+            adaptsToOverload: Bool = true,
+            batchPolling: BatchPolling = .standard
         ) {
             self.concurrency = concurrency
             self.requestsPerMinute = requestsPerMinute
@@ -31,6 +34,7 @@ extension Scheduler {
             self.requestTimeout = requestTimeout
             self.backoff = backoff
             self.adaptsToOverload = adaptsToOverload
+            self.batchPolling = batchPolling
         }
     }
 }

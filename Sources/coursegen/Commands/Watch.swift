@@ -22,6 +22,7 @@ struct Watch: AsyncParsableCommand {
     @Option(name: Setting.output.flagName, help: Setting.output.help) var output: String?
     @Option(name: Setting.debounceMs.flagName, parsing: .unconditional, help: Setting.debounceMs.help) var debounceMs: String?
     @Option(name: Setting.settle.flagName, parsing: .unconditional, help: Setting.settle.help) var settle: String?
+    @Option(name: Setting.batchOver.flagName, parsing: .unconditional, help: Setting.batchOver.help) var batchOver: String?
     @Option(name: Setting.watchMode.flagName, help: Setting.watchMode.help) var watchMode: String?
     @Option(name: Setting.pollInterval.flagName, parsing: .unconditional, help: Setting.pollInterval.help) var pollInterval: String?
     @Option(name: Setting.stopTimeout.flagName, parsing: .unconditional, help: Setting.stopTimeout.help) var stopTimeout: String?
