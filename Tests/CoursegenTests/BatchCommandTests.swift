@@ -68,6 +68,9 @@ struct BatchCommandTests {
         let kept = try StateDirectory(path: "\(temp.path)/state").batchJobs()
         #expect(kept.map(\.name) == server.batches.names)
         #expect(temp.list("out/course").filter { ChapterFile.isChapterFileName($0) }.isEmpty)
+        // coursegen status shows the pending job.
+        let status = try await Binary.run(["status", "--state", "state"], directory: temp.path)
+        #expect(status.standardOutput.contains("\(server.batches.names[0]): running, 20 chapters of course"), "\(status.standardOutput)")
 
         server.batches.release()
         let rerun = try await Binary.run(Self.arguments(server), environment: environment, directory: temp.path)

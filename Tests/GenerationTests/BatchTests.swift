@@ -1,6 +1,7 @@
 import FakeGemini
 import FakeServerKit
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -127,6 +128,34 @@ struct BatchTests {
         // The same GenerateContentRequest a streamed chapter sends (no thought summaries asked).
         let streamed = try JSONSerialization.jsonObject(with: JSONEncoder().encode(GeminiWire.Request(request)))
         #expect(NSDictionary(dictionary: requests[0]["request"] as! [String: Any]).isEqual(streamed))
+    }
+
+    @Test("the status page counts chapters in a batch job as in flight, with when their job was submitted")
+    func statusPage() {
+        var status = CourseStatus(outline: "c", source: "c.md", folder: "out/c", phase: .generating)
+        status.chapters = 20
+        status.progress = .init(
+            ready: 17, writing: 0, words: 0, retrying: 0, requested: 0,
+            inBatch: 3, batchSubmitted: Date(timeIntervalSince1970: 1_796_652_120)
+        )
+        #expect(StatusPage.headline(status).contains("17 of 20 chapters ready, 3 of 20 in a batch job, submitted 2026-12-07 14:02 UTC"))
+    }
+
+    @Test("the engine's progress counts the chapters of a job as in a batch until each has its answer")
+    func progress() async throws {
+        var configuration = FakeGeminiServer.Configuration()
+        configuration.batchSchedule = .init(running: .milliseconds(30))
+        let harness = try await EngineHarness(scheduler: Self.fastPolls, server: configuration)
+        let seen = Mutex<[Engine.Progress]>([])
+        let path = try harness.temp.write("inbox/course.md", Self.outline(3))
+        _ = try await harness.engine.run(
+            Engine.Job(outlinePath: path, name: "course", outputFolder: "\(harness.output)/course", settings: harness.settings, batchOver: 1),
+            onProgress: { progress in seen.withLock { $0.append(progress) } }
+        )
+        try await harness.shutdown()
+        let progress = seen.withLock { $0 }
+        #expect(progress.contains { $0.inBatch == 3 && $0.batchSubmitted != nil && $0.requested == 0 })
+        #expect(progress.last?.inBatch == 0 && progress.last?.ready == 3)
     }
 
     // MARK: - The engine against the fake's jobs

@@ -28,7 +28,7 @@ struct BatchRun: Sendable {
     /// are stored; returns when every one has one, or early when cancelled (nobody waits then).
     /// - Parameters:
     ///   - outline: the outline's name, for the job's display name and its record.
-    ///   - onEvent: told when a chapter's job is created or found (`.submitted`).
+    ///   - onEvent: told when a chapter's job is created or found (`.batched`).
     func run(
         _ requests: [ChapterRequest],
         outline: String,
@@ -75,7 +75,7 @@ struct BatchRun: Sendable {
             }
         }
         for record in jobs {
-            for key in record.chapterKeys where wanted.contains(key) { onEvent(key, .submitted(attempt: 1)) }
+            for key in record.chapterKeys where wanted.contains(key) { onEvent(key, .batched(submitted: record.submitted)) }
         }
         await withTaskGroup(of: Void.self) { group in
             for record in jobs {

@@ -19,6 +19,9 @@ public actor Scheduler {
         /// Chapter text is arriving; this many words so far.
         case writing(words: Int)
         case retrying(attempt: Int, after: Duration, error: ProviderError)
+        /// The chapter is in a Batch API job submitted at `submitted` (made now, or by an
+        /// earlier run and found again).
+        case batched(submitted: Date)
     }
 
     var provider: any ChapterProvider
