@@ -118,4 +118,38 @@ struct BatchCommandTests {
         #expect(result.status == 78, "\(result.standardError)")
         #expect(result.standardError.contains("--batch needs --provider gemini"))
     }
+
+    @Test(
+        "the daemon's batch-over: a catch-up of 5 chapters over 3 goes as one job shown on the status page; SIGTERM leaves it, the next start polls it"
+    )
+    func daemonBatchOver() async throws {
+        let temp = try TemporaryFolder()
+        var configuration = FakeGeminiServer.Configuration()
+        configuration.batchSchedule = .init(held: true)
+        let server = try await FakeGeminiServer.start(configuration)
+        try temp.write("inbox/course.md", outlineText(chapters: 5))
+        let arguments = [
+            "watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--base-url", server.baseURL,
+            "--debounce-ms", "100", "--settle", "0", "--batch-over", "3",
+        ]
+        let first = try Binary.start(arguments, environment: environment, directory: temp.path)
+        try await first.waitForLines(containing: "batch job created")
+        try await waitUntil("the status page shows the job") {
+            temp.read("out/course/STATUS.md")?.contains("0 of 5 chapters ready, 5 of 5 in a batch job, submitted") == true
+        }
+        first.signal(SIGTERM)
+        let stopped = await first.wait()
+        #expect(stopped.status == 0, "\(stopped.standardError)")
+        #expect(try StateDirectory(path: "\(temp.path)/state").batchJobs().count == 1)
+
+        server.batches.release()
+        let second = try Binary.start(arguments, environment: environment, directory: temp.path)
+        try await second.waitForLines(containing: "outline published  outline=course")
+        second.signal(SIGTERM)
+        _ = await second.wait()
+        try await server.shutdown()
+        #expect(server.batches.createdCount == 1)
+        #expect(Self.onlyBatchRequests(server).isEmpty, "\(Self.onlyBatchRequests(server))")
+        #expect(temp.list("out/course").filter { ChapterFile.isChapterFileName($0) }.count == 5)
+    }
 }

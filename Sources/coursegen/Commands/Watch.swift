@@ -110,7 +110,13 @@ struct Watch: AsyncParsableCommand {
             settings: settings.generation,
             cost: settings.cost,
             settle: settings.settle,
-            reader: CourseReader(inbox: inboxFolder, output: outputFolder, state: stateFolder, engine: runtime.engine),
+            reader: CourseReader(
+                inbox: inboxFolder,
+                output: outputFolder,
+                state: stateFolder,
+                engine: runtime.engine,
+                batchOver: settings.batchOver > 0 ? settings.batchOver : nil
+            ),
             logger: logger,
             notify: notifyDesktop
         ) { status in
