@@ -105,7 +105,7 @@ struct BatchCommandTests {
         #expect(temp.list("out/course").filter { ChapterFile.isChapterFileName($0) }.count == 4)
     }
 
-    @Test("--batch with --provider openai is refused before any request, exit 78")
+    @Test("--batch and batch-over with --provider openai are refused before any request, exit 78")
     func openAIRefused() async throws {
         let temp = try TemporaryFolder()
         try temp.write("course.md", outlineText(chapters: 2))
@@ -117,6 +117,16 @@ struct BatchCommandTests {
         )
         #expect(result.status == 78, "\(result.standardError)")
         #expect(result.standardError.contains("--batch needs --provider gemini"))
+
+        try temp.write("inbox/course.md", outlineText(chapters: 2))
+        let daemon = try await Binary.run(
+            ["watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--provider", "openai", "--model", "m",
+             "--base-url", "http://127.0.0.1:9", "--batch-over", "3"],
+            environment: [:],
+            directory: temp.path
+        )
+        #expect(daemon.status == 78, "\(daemon.standardError)")
+        #expect(daemon.standardError.contains("batch-over needs provider gemini"))
     }
 
     @Test(

@@ -76,6 +76,10 @@ struct Watch: AsyncParsableCommand {
             printError("coursegen: \(problem)")
             throw Exit.badConfiguration
         }
+        if settings.batchOver > 0, settings.generation.provider != "gemini" {
+            printError("coursegen: batch-over needs provider gemini: only Gemini has a Batch API; set batch-over: 0")
+            throw Exit.badConfiguration
+        }
 
         // One daemon per state folder (a second would pay for every chapter twice), checked
         // before anything is sent or published; the kernel releases it when this process ends.
