@@ -21,6 +21,12 @@ public protocol BatchProvider: Sendable {
     /// - Throws: `ProviderError` when the job could not be read (a 404 is `.fatal`: the job is
     ///   gone).
     func batchJob(named name: String, keys: [ChapterKey], timeout: Duration) async throws -> BatchJob
+
+    /// The name of the job created with `displayName`, found in the project's list of jobs; nil
+    /// when there is none (its create never reached the API). What a create whose answer was
+    /// lost left behind is found this way instead of being paid for twice.
+    /// - Throws: `ProviderError` when the list cannot be read.
+    func findBatch(displayName: String, timeout: Duration) async throws -> String?
 }
 
 /// Where a Batch API job is: the API's `BATCH_STATE_*` (or `JOB_STATE_*`) without its prefix.

@@ -79,6 +79,27 @@ enum GeminiBatchWire {
         var response: Output?
     }
 
+    /// One page of `GET /v1beta/batches` (python-genai's `_ListBatchJobsResponse_from_mldev`):
+    /// `operations[]` and, when more follow, `nextPageToken`.
+    struct ListPage: Decodable {
+        var operations: [Operation]?
+        var nextPageToken: String?
+    }
+
+    /// The name of the job on `page` shown as `displayName`, and the next page's token.
+    static func classifyList(
+        status: Int,
+        body: [UInt8],
+        displayName: String
+    ) -> Result<(name: String?, next: String?), ProviderError> {
+        guard status == 200 else { return .failure(GeminiWire.classifyError(status: status, body: body)) }
+        guard let page = try? JSONDecoder().decode(ListPage.self, from: Data(body)) else {
+            return .failure(GeminiWire.notJSON(body))
+        }
+        let name = (page.operations ?? []).first { $0.metadata?.displayName == displayName }?.name
+        return .success((name, page.nextPageToken.flatMap { $0.isEmpty ? nil : $0 }))
+    }
+
     /// Classifies the answer to a create or a poll: the job, or the error as for a chapter.
     /// - Parameter keys: the job's keys in the order they were sent (for results without a key).
     static func classify(status: Int, body: [UInt8], keys: [ChapterKey]) -> Result<BatchJob, ProviderError> {

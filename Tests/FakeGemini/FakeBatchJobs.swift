@@ -33,6 +33,9 @@ public final class FakeBatchJobs: Sendable {
         public var held: Bool
         /// Answers carry no `metadata` (the client must match them by position).
         public var dropsMetadata: Bool
+        /// The first create makes its job but its answer is cut in half (a connection lost after
+        /// the API acted): the client must find the job in the list, not create another.
+        public var cutsFirstCreateAnswer: Bool
 
         /// Defaults: a job that has succeeded by its first poll.
         public init(
@@ -40,13 +43,15 @@ public final class FakeBatchJobs: Sendable {
             running: Duration = .zero,
             end: End = .succeeded,
             held: Bool = false,
-            dropsMetadata: Bool = false
+            dropsMetadata: Bool = false,
+            cutsFirstCreateAnswer: Bool = false
         ) {
             self.pending = pending
             self.running = running
             self.end = end
             self.held = held
             self.dropsMetadata = dropsMetadata
+            self.cutsFirstCreateAnswer = cutsFirstCreateAnswer
         }
     }
 
@@ -127,6 +132,17 @@ public final class FakeBatchJobs: Sendable {
             return job
         }
         return operation(job, state: wireState(of: job, held: schedule.held || state.withLockedValue { $0.held }))
+    }
+
+    /// Every job's operation, newest first, in pages of `pageSize` from `start` (a page token is
+    /// the index of the next job), and the next page's start.
+    func list(pageSize: Int, start: Int) -> (operations: [JSONValue], next: Int?) {
+        let (jobs, held) = state.withLockedValue { state in
+            (state.order.reversed().compactMap { state.jobs[$0] }, state.held)
+        }
+        let end = min(start + max(pageSize, 1), jobs.count)
+        guard start < end else { return ([], nil) }
+        return (jobs[start..<end].map { operation($0, state: wireState(of: $0, held: held)) }, end < jobs.count ? end : nil)
     }
 
     /// The operation of job `id`, nil when there is no such job; finished jobs get their answers

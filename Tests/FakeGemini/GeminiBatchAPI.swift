@@ -7,10 +7,14 @@ import NIOHTTP1
 extension GeminiAPI {
     func otherMethod(_ incoming: IncomingRequest) -> WirePlan? {
         let components = incoming.path.split(separator: "/", omittingEmptySubsequences: false)
-        guard components.count == 4, components[0].isEmpty, ["v1beta", "v1"].contains(components[1]) else {
+        guard (3...4).contains(components.count), components[0].isEmpty, ["v1beta", "v1"].contains(components[1]) else {
             return nil
         }
         let apiVersion = String(components[1])
+        if components.count == 3, incoming.head.method == .GET, components[2] == "batches" {
+            return checkedKey(incoming) ?? list(incoming.queryParameters)
+        }
+        guard components.count == 4 else { return nil }
         if incoming.head.method == .GET, components[2] == "batches" {
             return checkedKey(incoming) ?? poll(id: String(components[3]))
         }
@@ -31,8 +35,24 @@ extension GeminiAPI {
             return ReplyRenderer.plan(for: error)
         case .success(let (displayName, requests)):
             let operation = batches.create(model: model, displayName: displayName, requests: requests)
-            return .whole(status: 200, contentType: ReplyRenderer.jsonType, Array(operation.serialized(pretty: true).utf8))
+            var bytes = Array(operation.serialized(pretty: true).utf8)
+            if batches.schedule.cutsFirstCreateAnswer, batches.createdCount == 1 { bytes.removeLast(bytes.count / 2) }
+            return .whole(status: 200, contentType: ReplyRenderer.jsonType, bytes)
         }
+    }
+
+    /// `GET …/batches?pageSize=&pageToken=`: `{"operations": [...], "nextPageToken"}`, newest first.
+    private func list(_ parameters: [String: String]) -> WirePlan {
+        let size = parameters["pageSize"].flatMap(Int.init) ?? 50
+        let start = parameters["pageToken"].flatMap(Int.init) ?? 0
+        let page = batches.list(pageSize: min(size, 100), start: start)
+        var members: [(key: String, value: JSONValue)] = [("operations", .array(page.operations))]
+        if let next = page.next { members.append(("nextPageToken", .string("\(next)"))) }
+        return .whole(
+            status: 200,
+            contentType: ReplyRenderer.jsonType,
+            Array(JSONValue.object(members).serialized(pretty: true).utf8)
+        )
     }
 
     /// The key checked as for `generateContent`: nil when accepted, else the refusal.

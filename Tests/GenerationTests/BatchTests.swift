@@ -112,6 +112,15 @@ struct BatchTests {
         #expect(broken.endedWithout(key: keys[0]).disposition == .retry)
     }
 
+    @Test("the list of jobs finds a job by its display name, page after page")
+    func list() throws {
+        let page = #"{"operations": [{"name": "batches/a", "metadata": {"displayName": "x 1"}}, {"name": "batches/b", "metadata": {"displayName": "x 2"}}], "nextPageToken": "t"}"#
+        let found = try GeminiBatchWire.classifyList(status: 200, body: Array(page.utf8), displayName: "x 2").get()
+        #expect(found.name == "batches/b" && found.next == "t")
+        let missing = try GeminiBatchWire.classifyList(status: 200, body: Array(#"{"operations": []}"#.utf8), displayName: "x").get()
+        #expect(missing.name == nil && missing.next == nil)
+    }
+
     @Test("a create's body is python-genai's shape: batch.inputConfig.requests.requests[] of {request, metadata.key}")
     func createBody() throws {
         let request = ChapterRequest(
@@ -222,6 +231,34 @@ struct BatchTests {
         #expect(report.isComplete)
         #expect(server.batches.createdCount == 1)
         #expect(try StateDirectory(path: first.state).batchJobs().isEmpty)
+    }
+
+    @Test("a create whose answer is lost leaves its record; the next run finds the job by its display name and creates none")
+    func lostCreateAnswer() async throws {
+        var configuration = FakeGeminiServer.Configuration()
+        configuration.batchSchedule = .init(cutsFirstCreateAnswer: true)
+        let harness = try await EngineHarness(scheduler: Self.fastPolls, server: configuration)
+        let server = harness.server as! FakeGeminiServer
+        let first = try await harness.generate(Self.outline(3), batchOver: 1)
+        #expect(first.failedChapters.count == 3)
+        let kept = try StateDirectory(path: harness.state).batchJobs()
+        #expect(kept.count == 1 && kept.first?.name == "")
+
+        let second = try await harness.generate(Self.outline(3), batchOver: 1)
+        try await harness.shutdown()
+        #expect(second.isComplete)
+        #expect(server.batches.createdCount == 1)
+        #expect(server.statistics.requests.contains { $0.method == "GET" && $0.path == "/v1beta/batches" })
+        #expect(try StateDirectory(path: harness.state).batchJobs().isEmpty)
+    }
+
+    @Test("a create refused by the API leaves no record: the next run creates the job")
+    func refusedCreate() async throws {
+        let harness = try await EngineHarness(scheduler: Self.fastPolls, server: FakeGeminiServer.Configuration(apiKey: "another"))
+        let report = try await harness.generate(Self.outline(2), batchOver: 1)
+        try await harness.shutdown()
+        #expect(report.failedChapters.count == 2)
+        #expect(try StateDirectory(path: harness.state).batchJobs().isEmpty)
     }
 
     @Test("a job that fails leaves its chapters failed with the job's message, retryable; one failed request fails only its chapter")

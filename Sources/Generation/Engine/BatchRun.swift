@@ -49,15 +49,32 @@ struct BatchRun: Sendable {
         // Jobs already made for any of these chapters are polled, not made again.
         let records = (try? await io.run { [state] in try state.batchJobs() }) ?? []
         // (A job of this folder that no chapter wants any more is finished with too: it was paid.)
-        var jobs = records.filter { record in
+        let earlier = records.filter { record in
             record.model == model && (record.folder == folder || record.chapterKeys.contains(where: wanted.contains))
         }
-        let covered = Set(jobs.flatMap(\.chapterKeys))
-        for record in jobs {
+        var jobs: [BatchJobRecord] = []
+        var covered = Set<ChapterKey>()
+        for record in earlier {
+            let found: BatchJobRecord?
+            do {
+                found = try await resolved(record)
+            } catch let failure as GenerationFailure {
+                covered.formUnion(record.chapterKeys)
+                for key in record.chapterKeys where wanted.contains(key) {
+                    deliver(key, .failure(failure))
+                    await claims.release(key)
+                }
+                continue
+            } catch {
+                return await claims.releaseAll()
+            }
+            guard let found else { continue }
             logger.notice(
                 "polling the batch job made for these chapters before",
-                metadata: ["batch_job": "\(record.name)", "chapters": "\(record.keys.count)"]
+                metadata: ["batch_job": "\(found.name)", "chapters": "\(found.keys.count)"]
             )
+            jobs.append(found)
+            covered.formUnion(found.chapterKeys)
         }
         let fresh = pending.filter { !covered.contains($0.key) }
         let groups = fresh.isEmpty ? [] : provider.batchGroups(fresh)
@@ -115,31 +132,72 @@ struct BatchRun: Sendable {
         return pending
     }
 
-    /// Creates one job and keeps its name durably before anything else happens.
+    /// `record` with its job's name: as it was, or, for a create that got no answer, the job found
+    /// under its display name (kept durably at once); nil when no job was made (the record is
+    /// dropped, and its chapters go in a new job).
+    /// - Throws: `GenerationFailure` (retryable) when the list of jobs cannot be read;
+    ///   `CancellationError`.
+    private func resolved(_ record: BatchJobRecord) async throws -> BatchJobRecord? {
+        guard record.name.isEmpty else { return record }
+        let name: String?
+        do {
+            name = try await scheduler.findBatch(displayName: record.displayName)
+        } catch let error as ProviderError {
+            logger.warning(
+                "cannot look for the batch job an interrupted create may have made; its chapters wait for the next run",
+                metadata: ["error": "\(error)"]
+            )
+            throw GenerationFailure(attempts: 0, error: ProviderError(.retry, error.message), usage: Usage())
+        }
+        guard let name else {
+            try? await io.run { [state] in try state.removeBatchJob(record) }
+            return nil
+        }
+        var found = record
+        found.name = name
+        try? await io.run { [state, found] in try state.saveBatchJob(found) }
+        logger.notice("found the batch job of a create that got no answer", metadata: ["batch_job": "\(name)"])
+        return found
+    }
+
+    /// Creates one job: its record is kept durably first (with the job's display name, so a job
+    /// made by a create whose answer is lost is found again), then with its name, before
+    /// anything else happens.
     /// - Throws: `GenerationFailure`; `CancellationError`.
     private func create(_ group: [ChapterRequest], outline: String, folder: String) async throws -> BatchJobRecord {
-        let job = try await scheduler.submitBatch(
-            group,
-            displayName: "coursegen \(outline) (\(group.count) chapters)",
-            logger: logger
-        )
-        let record = BatchJobRecord(
-            name: job.name,
+        let token = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        var record = BatchJobRecord(
+            name: "",
+            displayName: "coursegen \(outline) (\(group.count) chapters) \(token)",
             model: group[0].model,
             keys: group.map(\.key),
             outline: outline,
             folder: folder,
-            submitted: Date(),
-            state: job.state
+            submitted: Date()
         )
-        do {
-            try await io.run { [state] in try state.saveBatchJob(record) }
-        } catch {
-            logger.error(
-                "cannot keep the batch job's name in the state folder: it is polled from memory, and a process that ends before it finishes loses it",
-                metadata: ["batch_job": "\(job.name)", "error": "\(error)"]
-            )
+        let keep = { [state, logger] (record: BatchJobRecord) async in
+            do {
+                try await io.run { try state.saveBatchJob(record) }
+            } catch {
+                logger.error(
+                    "cannot keep the batch job in the state folder: it is polled from memory, and a process that ends before it finishes loses it",
+                    metadata: ["batch_job": "\(record.name)", "error": "\(error)"]
+                )
+            }
         }
+        await keep(record)
+        let job: BatchJob
+        do {
+            job = try await scheduler.submitBatch(group, displayName: record.displayName, logger: logger)
+        } catch let failure as GenerationFailure {
+            // Refused, or never sent: no job exists. Without an answer one may: the record stays.
+            if failure.attempts == 0 || (failure.error.httpStatus ?? 200) != 200 {
+                try? await io.run { [state, record] in try state.removeBatchJob(record) }
+            }
+            throw failure
+        }
+        (record.name, record.state) = (job.name, job.state)
+        await keep(record)
         logger.notice(
             "batch job created",
             metadata: ["batch_job": "\(job.name)", "chapters": "\(group.count)", "state": "\(job.state)"]
@@ -156,7 +214,7 @@ struct BatchRun: Sendable {
         deliver: @escaping Deliver
     ) async {
         var record = record
-        let (keys, name) = (record.chapterKeys, record.name)
+        let (keys, first) = (record.chapterKeys, record)
         let logger = self.logger.with(["batch_job": "\(record.name)"])
         let fail = { (error: ProviderError, attempts: Int) async in
             for key in keys where wanted.contains(key) {
@@ -184,7 +242,7 @@ struct BatchRun: Sendable {
             } catch let error as ProviderError {
                 logger.error("the batch job cannot be polled", metadata: ["error": "\(error)"])
                 // A job the API no longer knows is forgotten; a refused key keeps it for later.
-                if error.disposition == .fatal { try? await io.run { [state] in try state.removeBatchJob(named: name) } }
+                if error.disposition == .fatal { try? await io.run { [state] in try state.removeBatchJob(first) } }
                 return await fail(error, 1)
             } catch {
                 return
@@ -207,7 +265,7 @@ struct BatchRun: Sendable {
                 deliver(key, outcome)
                 await claims.release(key)
             }
-            try? await io.run { [state] in try state.removeBatchJob(named: name) }
+            try? await io.run { [state] in try state.removeBatchJob(first) }
             return
         }
     }

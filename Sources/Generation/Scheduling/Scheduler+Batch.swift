@@ -48,6 +48,13 @@ extension Scheduler {
         return try await provider.batchJob(named: name, keys: keys, timeout: configuration.requestTimeout)
     }
 
+    /// The job a create whose answer was lost may have made, found by its display name.
+    /// - Throws: `ProviderError`; `CancellationError`.
+    func findBatch(displayName: String) async throws -> String? {
+        guard let provider = batchProvider else { return nil }
+        return try await provider.findBatch(displayName: displayName, timeout: configuration.requestTimeout)
+    }
+
     /// Waits before poll `poll` (0-based) of a job, as `Configuration.batchPolling` says, on the
     /// scheduler's clock. A stop of submissions does not end the wait (polling is free); the
     /// process stopping does.

@@ -2,14 +2,19 @@ public import Foundation
 import Platform
 public import Providers
 
-/// A Batch API job coursegen created and has not finished with: `STATE/batches/<id>.json`,
-/// written durably the moment the API named the job, before its first poll. Creating a job is not
-/// idempotent, so this record is what makes a crash, a restart or a second `generate --batch`
-/// poll the same job instead of paying for a second one. Removed once every answer it brought is
-/// stored (or the job ended without them).
+/// A Batch API job coursegen creates or created and has not finished with:
+/// `STATE/batches/<id>.json`, written durably before the create is sent (with no name yet: an
+/// intent, and the display name the job will have) and again the moment the API named the job,
+/// before its first poll. Creating a job is not idempotent, so this record is what makes a
+/// crash, a restart or a second `generate --batch` poll the same job instead of paying for a
+/// second one; an intent whose create got no answer is looked up by its display name. Removed
+/// once every answer it brought is stored (or the job ended without them).
 public struct BatchJobRecord: Sendable, Hashable, Codable {
-    /// "batches/…".
+    /// "batches/…"; empty while the create has not been answered.
     public var name: String
+    /// The job's display name, unique (it ends with a random token): how a job whose create
+    /// lost its answer is found again, and the record's file name.
+    public var displayName: String
     public var model: String
     /// The chapters' keys (hex), in the order they were sent: results without a key are matched
     /// by position.
@@ -24,6 +29,7 @@ public struct BatchJobRecord: Sendable, Hashable, Codable {
 
     public init(
         name: String,
+        displayName: String,
         model: String,
         keys: [ChapterKey],
         outline: String,
@@ -32,6 +38,7 @@ public struct BatchJobRecord: Sendable, Hashable, Codable {
         state: BatchJobState = .pending
     ) {
         self.name = name
+        self.displayName = displayName
         self.model = model
         self.keys = keys.map(\.hex)
         self.outline = outline
@@ -47,8 +54,8 @@ public struct BatchJobRecord: Sendable, Hashable, Codable {
 extension StateDirectory {
     var batchesPath: String { "\(path)/batches" }
 
-    func batchRecordPath(_ name: String) -> String {
-        "\(batchesPath)/\(sha256Hex(name.utf8).prefix(32)).json"
+    func batchRecordPath(_ displayName: String) -> String {
+        "\(batchesPath)/\(sha256Hex(displayName.utf8).prefix(32)).json"
     }
 
     /// Every Batch API job not finished with, oldest first.
@@ -58,12 +65,13 @@ extension StateDirectory {
 
     /// Keeps `record` durably (it replaces the one of the same job).
     func saveBatchJob(_ record: BatchJobRecord) throws(FileError) {
-        try files.saveJSON(record, at: batchRecordPath(record.name))
+        try files.saveJSON(record, at: batchRecordPath(record.displayName))
     }
 
-    /// Forgets the job `name` (its answers are stored, or it ended without them).
-    func removeBatchJob(named name: String) throws(FileError) {
-        try files.remove(batchRecordPath(name))
+    /// Forgets `record`'s job (its answers are stored, it ended without them, or its create was
+    /// refused).
+    func removeBatchJob(_ record: BatchJobRecord) throws(FileError) {
+        try files.remove(batchRecordPath(record.displayName))
         try files.syncDirectory(batchesPath)
     }
 }

@@ -45,7 +45,8 @@ struct Status: AsyncParsableCommand {
         for job in jobs {
             let polled = job.polled.map { ", last polled \(StatusPage.time($0))" } ?? ""
             lines.append(
-                "  \(job.name): \(job.state.rawValue), \(counted(job.keys.count, "chapter")) of \(job.outline) "
+                "  \(job.name.isEmpty ? "\"\(job.displayName)\" (created without an answer yet)" : job.name): "
+                    + "\(job.state.rawValue), \(counted(job.keys.count, "chapter")) of \(job.outline) "
                     + "(\(job.model)), submitted \(StatusPage.time(job.submitted))\(polled)"
             )
         }
