@@ -169,7 +169,8 @@ enum GeminiBatchWire {
     /// later (deadline, exhausted resource, internal, unavailable), else fatal for the chapter.
     static func failure(_ status: Status) -> ProviderError {
         let words = [status.status, status.message.map(ProviderTransport.oneLine)].compactMap { $0 }
-        let message = "in the batch job: " + (words.isEmpty ? "an error without a message" : words.joined(separator: ": "))
+        let message =
+            "in the batch job: " + (words.isEmpty ? "an error without a message" : words.joined(separator: ": "))
         switch status.code {
         case 4, 8, 10, 13, 14, nil: return ProviderError(.retry, message)
         default: return ProviderError(.fatal, message)

@@ -16,7 +16,10 @@ extension GeminiProvider: BatchProvider {
     {
         guard let model = requests.first?.model else { throw ProviderError(.fatal, "a batch job needs a chapter") }
         guard Self.isValidModelName(model) else {
-            throw ProviderError(.stopEverything, "model name '\(model)' may hold only letters, digits, '.', '-' and '_'")
+            throw ProviderError(
+                .stopEverything,
+                "model name '\(model)' may hold only letters, digits, '.', '-' and '_'"
+            )
         }
         var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/models/\(model):batchGenerateContent")
         http.method = .POST
@@ -62,7 +65,12 @@ extension GeminiProvider: BatchProvider {
             var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/batches?\(query)")
             http.method = .GET
             addHeaders(to: &http)
-            let (status, bytes) = try await ProviderTransport.fetch(http, with: httpClient, timeout: timeout, limit: 8 << 20)
+            let (status, bytes) = try await ProviderTransport.fetch(
+                http,
+                with: httpClient,
+                timeout: timeout,
+                limit: 8 << 20
+            )
             let page = try GeminiBatchWire.classifyList(status: status, body: bytes, displayName: displayName).get()
             if let name = page.name { return name }
             token = page.next
@@ -77,7 +85,8 @@ extension GeminiProvider: BatchProvider {
         let id = name.dropFirst("batches/".count)
         return !id.isEmpty && id.utf8.count <= 200
             && id.unicodeScalars.allSatisfy {
-                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_".unicodeScalars.contains($0))
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_".unicodeScalars.contains($0))
             }
     }
 }

@@ -1,11 +1,11 @@
 import FakeGemini
 import FakeServerKit
 import Foundation
+import Platform
 import TestSupport
 import Testing
 
 @testable import Generation
-import Platform
 
 #if canImport(Glibc)
     import Glibc
@@ -70,7 +70,10 @@ struct BatchCommandTests {
         #expect(temp.list("out/course").filter { ChapterFile.isChapterFileName($0) }.isEmpty)
         // coursegen status shows the pending job.
         let status = try await Binary.run(["status", "--state", "state"], directory: temp.path)
-        #expect(status.standardOutput.contains("\(server.batches.names[0]): running, 20 chapters of course"), "\(status.standardOutput)")
+        #expect(
+            status.standardOutput.contains("\(server.batches.names[0]): running, 20 chapters of course"),
+            "\(status.standardOutput)"
+        )
 
         server.batches.release()
         let rerun = try await Binary.run(Self.arguments(server), environment: environment, directory: temp.path)
@@ -110,8 +113,10 @@ struct BatchCommandTests {
         let temp = try TemporaryFolder()
         try temp.write("course.md", outlineText(chapters: 2))
         let result = try await Binary.run(
-            ["generate", "course.md", "--output", "out", "--state", "state", "--provider", "openai", "--model", "m",
-             "--base-url", "http://127.0.0.1:9", "--batch"],
+            [
+                "generate", "course.md", "--output", "out", "--state", "state", "--provider", "openai", "--model", "m",
+                "--base-url", "http://127.0.0.1:9", "--batch",
+            ],
             environment: [:],
             directory: temp.path
         )
@@ -120,8 +125,11 @@ struct BatchCommandTests {
 
         try temp.write("inbox/course.md", outlineText(chapters: 2))
         let daemon = try await Binary.run(
-            ["watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--provider", "openai", "--model", "m",
-             "--base-url", "http://127.0.0.1:9", "--batch-over", "3"],
+            [
+                "watch", "--inbox", "inbox", "--output", "out", "--state", "state", "--provider", "openai", "--model",
+                "m",
+                "--base-url", "http://127.0.0.1:9", "--batch-over", "3",
+            ],
             environment: [:],
             directory: temp.path
         )
@@ -145,7 +153,8 @@ struct BatchCommandTests {
         let first = try Binary.start(arguments, environment: environment, directory: temp.path)
         try await first.waitForLines(containing: "batch job created")
         try await waitUntil("the status page shows the job") {
-            temp.read("out/course/STATUS.md")?.contains("0 of 5 chapters ready, 5 of 5 in a batch job, submitted") == true
+            temp.read("out/course/STATUS.md")?.contains("0 of 5 chapters ready, 5 of 5 in a batch job, submitted")
+                == true
         }
         first.signal(SIGTERM)
         let stopped = await first.wait()

@@ -142,7 +142,9 @@ public final class FakeBatchJobs: Sendable {
         }
         let end = min(start + max(pageSize, 1), jobs.count)
         guard start < end else { return ([], nil) }
-        return (jobs[start..<end].map { operation($0, state: wireState(of: $0, held: held)) }, end < jobs.count ? end : nil)
+        return (
+            jobs[start..<end].map { operation($0, state: wireState(of: $0, held: held)) }, end < jobs.count ? end : nil
+        )
     }
 
     /// The operation of job `id`, nil when there is no such job; finished jobs get their answers
@@ -177,7 +179,9 @@ public final class FakeBatchJobs: Sendable {
         } else if !finished {
             stats.append(("pendingRequestCount", .string("\(count)")))
         }
-        let output: JSONValue? = job.output.map { .object([("inlinedResponses", .object([("inlinedResponses", .array($0))]))]) }
+        let output: JSONValue? = job.output.map {
+            .object([("inlinedResponses", .object([("inlinedResponses", .array($0))]))])
+        }
         var metadata: [(key: String, value: JSONValue)] = [
             ("@type", .string("type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch")),
             ("model", .string("models/\(job.model)")),
@@ -197,7 +201,14 @@ public final class FakeBatchJobs: Sendable {
                 (
                     "response",
                     .object(
-                        [("@type", .string("type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput"))]
+                        [
+                            (
+                                "@type",
+                                .string(
+                                    "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput"
+                                )
+                            )
+                        ]
                             + fields
                     )
                 )

@@ -66,7 +66,9 @@ extension GeminiAPI {
     private func poll(id: String) -> WirePlan {
         let operation = batches.poll(id) { request in answerInline(request) }
         guard let operation else {
-            return ReplyRenderer.plan(for: GoogleError(code: 404, status: "NOT_FOUND", message: "Requested entity was not found."))
+            return ReplyRenderer.plan(
+                for: GoogleError(code: 404, status: "NOT_FOUND", message: "Requested entity was not found.")
+            )
         }
         return .whole(status: 200, contentType: ReplyRenderer.jsonType, Array(operation.serialized(pretty: true).utf8))
     }
@@ -112,18 +114,26 @@ extension GeminiAPI {
     ) -> Result<(String, [(request: FakeGeminiServer.Request, metadata: JSONValue?)]), GoogleError> {
         func unknown(_ name: String, at path: String) -> GoogleError {
             .badRequest([
-                .init(field: path, description: "Invalid JSON payload received. Unknown name \"\(name)\" at '\(path)': Cannot find field.")
+                .init(
+                    field: path,
+                    description:
+                        "Invalid JSON payload received. Unknown name \"\(name)\" at '\(path)': Cannot find field."
+                )
             ])
         }
         guard let json = try? JSONValue.parse(body), case .object(let root) = json else {
-            return .failure(.badRequest([.init(description: "Invalid JSON payload received. Root element must be a message.")]))
+            return .failure(
+                .badRequest([.init(description: "Invalid JSON payload received. Root element must be a message.")])
+            )
         }
         if let stray = root.first(where: { $0.key != "batch" }) { return .failure(unknown(stray.key, at: "")) }
         guard case .object(let batch)? = json["batch"] else {
             return .failure(.invalidArgument("* GenerateContentBatch.batch: batch is not specified\n"))
         }
         let known = ["displayName", "display_name", "inputConfig", "input_config", "priority", "webhookConfig"]
-        if let stray = batch.first(where: { !known.contains($0.key) }) { return .failure(unknown(stray.key, at: "batch")) }
+        if let stray = batch.first(where: { !known.contains($0.key) }) {
+            return .failure(unknown(stray.key, at: "batch"))
+        }
         let displayName = json["batch"]?["displayName"]?.stringValue ?? ""
         guard let entries = json["batch"]?["inputConfig"]?["requests"]?["requests"]?.arrayValue, !entries.isEmpty else {
             return .failure(.invalidArgument("* GenerateContentBatch.input_config: requests are not specified\n"))
@@ -131,14 +141,25 @@ extension GeminiAPI {
         var requests: [(request: FakeGeminiServer.Request, metadata: JSONValue?)] = []
         for (index, entry) in entries.enumerated() {
             guard case .object(let fields) = entry, let request = entry["request"] else {
-                return .failure(.invalidArgument("* batch.input_config.requests.requests[\(index)].request: request is not specified\n"))
+                return .failure(
+                    .invalidArgument(
+                        "* batch.input_config.requests.requests[\(index)].request: request is not specified\n"
+                    )
+                )
             }
             if let stray = fields.first(where: { !["request", "metadata"].contains($0.key) }) {
                 return .failure(unknown(stray.key, at: "batch.input_config.requests.requests[\(index)]"))
             }
             if let metadata = entry["metadata"] {
                 guard case .object(let pairs) = metadata, pairs.allSatisfy({ $0.value.stringValue != nil }) else {
-                    return .failure(.badRequest([.init(description: "Invalid value at 'batch.input_config.requests.requests[\(index)].metadata': metadata values must be strings.")]))
+                    return .failure(
+                        .badRequest([
+                            .init(
+                                description:
+                                    "Invalid value at 'batch.input_config.requests.requests[\(index)].metadata': metadata values must be strings."
+                            )
+                        ])
+                    )
                 }
             }
             let bytes = Array(request.serialized().utf8)

@@ -1,13 +1,13 @@
 import FakeGemini
 import FakeServerKit
 import Foundation
+import Platform
 import Synchronization
 import TestSupport
 import Testing
 
 @testable import Generation
 @testable import Providers
-import Platform
 
 @Suite("Gemini's Batch API: the wire, the poll schedule, the engine's jobs")
 struct BatchTests {
@@ -101,11 +101,15 @@ struct BatchTests {
             {"name": "batches/x", "metadata": {"state": "JOB_STATE_SUCCEEDED",
               "output": {"inlinedResponses": {"inlinedResponses": [{"response": \(Self.answer("hello"))}]}}}}
             """
-        #expect(try GeminiBatchWire.classify(status: 200, body: Array(done.utf8), keys: keys).get().results[keys[0]]?.get().text == "hello")
+        #expect(
+            try GeminiBatchWire.classify(status: 200, body: Array(done.utf8), keys: keys).get().results[keys[0]]?.get()
+                .text == "hello"
+        )
         let running = #"{"name": "batches/x", "metadata": {"state": "BATCH_STATE_RUNNING"}}"#
         let job = try GeminiBatchWire.classify(status: 200, body: Array(running.utf8), keys: keys).get()
         #expect(job.state == .running && job.results.isEmpty)
-        let failed = #"{"name": "batches/x", "metadata": {"state": "BATCH_STATE_FAILED"}, "done": true, "error": {"code": 13, "message": "the job broke"}}"#
+        let failed =
+            #"{"name": "batches/x", "metadata": {"state": "BATCH_STATE_FAILED"}, "done": true, "error": {"code": 13, "message": "the job broke"}}"#
         let broken = try GeminiBatchWire.classify(status: 200, body: Array(failed.utf8), keys: keys).get()
         #expect(broken.state == .failed && broken.message == "the job broke")
         #expect(broken.endedWithout(key: keys[0]).message.contains("the job broke"))
@@ -114,18 +118,28 @@ struct BatchTests {
 
     @Test("the list of jobs finds a job by its display name, page after page")
     func list() throws {
-        let page = #"{"operations": [{"name": "batches/a", "metadata": {"displayName": "x 1"}}, {"name": "batches/b", "metadata": {"displayName": "x 2"}}], "nextPageToken": "t"}"#
+        let page =
+            #"{"operations": [{"name": "batches/a", "metadata": {"displayName": "x 1"}}, {"name": "batches/b", "metadata": {"displayName": "x 2"}}], "nextPageToken": "t"}"#
         let found = try GeminiBatchWire.classifyList(status: 200, body: Array(page.utf8), displayName: "x 2").get()
         #expect(found.name == "batches/b" && found.next == "t")
-        let missing = try GeminiBatchWire.classifyList(status: 200, body: Array(#"{"operations": []}"#.utf8), displayName: "x").get()
+        let missing = try GeminiBatchWire.classifyList(
+            status: 200,
+            body: Array(#"{"operations": []}"#.utf8),
+            displayName: "x"
+        ).get()
         #expect(missing.name == nil && missing.next == nil)
     }
 
     @Test("a create's body is python-genai's shape: batch.inputConfig.requests.requests[] of {request, metadata.key}")
     func createBody() throws {
         let request = ChapterRequest(
-            key: Self.key("e"), model: "gemini-3.8-flash", systemInstruction: "sys", prompt: "write",
-            temperature: nil, maxOutputTokens: 100, thinkingBudget: nil
+            key: Self.key("e"),
+            model: "gemini-3.8-flash",
+            systemInstruction: "sys",
+            prompt: "write",
+            temperature: nil,
+            maxOutputTokens: 100,
+            thinkingBudget: nil
         )
         let data = try JSONEncoder().encode(GeminiBatchWire.Create([request], displayName: "course"))
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -144,10 +158,19 @@ struct BatchTests {
         var status = CourseStatus(outline: "c", source: "c.md", folder: "out/c", phase: .generating)
         status.chapters = 20
         status.progress = .init(
-            ready: 17, writing: 0, words: 0, retrying: 0, requested: 0,
-            inBatch: 3, batchSubmitted: Date(timeIntervalSince1970: 1_796_652_120)
+            ready: 17,
+            writing: 0,
+            words: 0,
+            retrying: 0,
+            requested: 0,
+            inBatch: 3,
+            batchSubmitted: Date(timeIntervalSince1970: 1_796_652_120)
         )
-        #expect(StatusPage.headline(status).contains("17 of 20 chapters ready, 3 of 20 in a batch job, submitted 2026-12-07 14:02 UTC"))
+        #expect(
+            StatusPage.headline(status).contains(
+                "17 of 20 chapters ready, 3 of 20 in a batch job, submitted 2026-12-07 14:02 UTC"
+            )
+        )
     }
 
     @Test("the engine's progress counts the chapters of a job as in a batch until each has its answer")
@@ -158,7 +181,13 @@ struct BatchTests {
         let seen = Mutex<[Engine.Progress]>([])
         let path = try harness.temp.write("inbox/course.md", Self.outline(3))
         _ = try await harness.engine.run(
-            Engine.Job(outlinePath: path, name: "course", outputFolder: "\(harness.output)/course", settings: harness.settings, batchOver: 1),
+            Engine.Job(
+                outlinePath: path,
+                name: "course",
+                outputFolder: "\(harness.output)/course",
+                settings: harness.settings,
+                batchOver: 1
+            ),
             onProgress: { progress in seen.withLock { $0.append(progress) } }
         )
         try await harness.shutdown()
@@ -191,7 +220,9 @@ struct BatchTests {
         #expect(server.batches.createdCount == 1)
         let paths = server.statistics.requests.map(\.path)
         #expect(paths.filter { $0.hasSuffix(":batchGenerateContent") }.count == 1)
-        #expect(paths.allSatisfy { $0.hasSuffix(":batchGenerateContent") || $0.contains("/batches/") || !$0.contains(":") })
+        #expect(
+            paths.allSatisfy { $0.hasSuffix(":batchGenerateContent") || $0.contains("/batches/") || !$0.contains(":") }
+        )
         #expect(harness.files().filter { ChapterFile.isChapterFileName($0) }.count == 6)
         // Finished with: no record is left to poll.
         #expect(try StateDirectory(path: harness.state).batchJobs().isEmpty)
@@ -233,7 +264,9 @@ struct BatchTests {
         #expect(try StateDirectory(path: first.state).batchJobs().isEmpty)
     }
 
-    @Test("a create whose answer is lost leaves its record; the next run finds the job by its display name and creates none")
+    @Test(
+        "a create whose answer is lost leaves its record; the next run finds the job by its display name and creates none"
+    )
     func lostCreateAnswer() async throws {
         var configuration = FakeGeminiServer.Configuration()
         configuration.batchSchedule = .init(cutsFirstCreateAnswer: true)
@@ -254,14 +287,19 @@ struct BatchTests {
 
     @Test("a create refused by the API leaves no record: the next run creates the job")
     func refusedCreate() async throws {
-        let harness = try await EngineHarness(scheduler: Self.fastPolls, server: FakeGeminiServer.Configuration(apiKey: "another"))
+        let harness = try await EngineHarness(
+            scheduler: Self.fastPolls,
+            server: FakeGeminiServer.Configuration(apiKey: "another")
+        )
         let report = try await harness.generate(Self.outline(2), batchOver: 1)
         try await harness.shutdown()
         #expect(report.failedChapters.count == 2)
         #expect(try StateDirectory(path: harness.state).batchJobs().isEmpty)
     }
 
-    @Test("a job that fails leaves its chapters failed with the job's message, retryable; one failed request fails only its chapter")
+    @Test(
+        "a job that fails leaves its chapters failed with the job's message, retryable; one failed request fails only its chapter"
+    )
     func failures() async throws {
         var configuration = FakeGeminiServer.Configuration()
         configuration.batchSchedule = .init(end: .failed(message: "the batch broke"))

@@ -92,7 +92,9 @@ struct BatchRun: Sendable {
             }
         }
         for record in jobs {
-            for key in record.chapterKeys where wanted.contains(key) { onEvent(key, .batched(submitted: record.submitted)) }
+            for key in record.chapterKeys where wanted.contains(key) {
+                onEvent(key, .batched(submitted: record.submitted))
+            }
         }
         await withTaskGroup(of: Void.self) { group in
             for record in jobs {
@@ -260,7 +262,11 @@ struct BatchRun: Sendable {
                 )
             }
             for key in keys {
-                let outcome = await take(job.results[key] ?? .failure(job.endedWithout(key: key)), for: key, model: record.model)
+                let outcome = await take(
+                    job.results[key] ?? .failure(job.endedWithout(key: key)),
+                    for: key,
+                    model: record.model
+                )
                 guard wanted.contains(key) else { continue }
                 deliver(key, outcome)
                 await claims.release(key)

@@ -226,7 +226,8 @@ public final class Engine: Sendable {
                     }
                 ]
             }
-            try await collect(feeds, expecting: batching ? needed.count : tickets.count, into: &run, tracker: tracker, logger: logger)
+            let expected = batching ? needed.count : tickets.count
+            try await collect(feeds, expecting: expected, into: &run, tracker: tracker, logger: logger)
         } catch {
             await requests.release(tickets)
             throw error
@@ -274,9 +275,8 @@ public final class Engine: Sendable {
 
     /// Hands each of its chapters' outcomes to `deliver`, once each: a joined request's, or a
     /// batch job's.
-    typealias Feed =
-        @Sendable (_ deliver: @escaping @Sendable (ChapterKey, Result<RequestTable.Outcome, any Error>) -> Void) async ->
-        Void
+    typealias Feed = @Sendable (_ deliver: @escaping Delivery) async -> Void
+    typealias Delivery = @Sendable (ChapterKey, Result<RequestTable.Outcome, any Error>) -> Void
 
     /// Takes in the `count` outcomes `feeds` give as they arrive, in whatever order they come,
     /// and publishes each batch: answers that arrive while a publish is under way go out together

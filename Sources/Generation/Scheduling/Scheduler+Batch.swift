@@ -24,7 +24,11 @@ extension Scheduler {
         do {
             try await verifyOnce(model: model, log: log)
             try stops.check()
-            return try await provider.submitBatch(requests, displayName: displayName, timeout: configuration.requestTimeout)
+            return try await provider.submitBatch(
+                requests,
+                displayName: displayName,
+                timeout: configuration.requestTimeout
+            )
         } catch let failure as NotSent {
             throw GenerationFailure(attempts: 0, error: failure.error, usage: Usage())
         } catch let error as ProviderError {
