@@ -21,6 +21,9 @@ struct BatchRun: Sendable {
     let unstored: UnstoredAnswers
     let io: BlockingIO
     let logger: Logger
+    /// The run's spending: the chapters a new job would take over its budget are skipped for it,
+    /// the others reserve what they may cost until their answers settle it.
+    var spending: Spending? = nil
 
     typealias Deliver = @Sendable (ChapterKey, RequestTable.Outcome) -> Void
 
@@ -77,7 +80,18 @@ struct BatchRun: Sendable {
             covered.formUnion(found.chapterKeys)
         }
         let fresh = pending.filter { !covered.contains($0.key) }
-        let groups = fresh.isEmpty ? [] : provider.batchGroups(fresh)
+        let (admitted, reservations) = await admit(fresh, deliver: deliver, claims: claims)
+        // Each answer settles its chapter's reservation as it is handed on.
+        let deliver: Deliver = { [spending] key, outcome in
+            let usage: Usage =
+                switch outcome {
+                case .success(let generated): generated.body.usage
+                case .failure(let failure): failure.usage
+                }
+            spending?.settle(reservations[key], usage: usage)
+            deliver(key, outcome)
+        }
+        let groups = admitted.isEmpty ? [] : provider.batchGroups(admitted)
         for group in groups {
             do {
                 jobs.append(try await create(group, outline: outline, folder: folder))
@@ -102,6 +116,40 @@ struct BatchRun: Sendable {
             }
         }
         await claims.releaseAll()
+    }
+
+    /// The requests a new job may take within the run's budget, in order, each with its
+    /// reservation (every one fits at once: none waits for another's answer, which a job gives
+    /// only at its end); the others are skipped for the budget. All of them without a budget.
+    private func admit(
+        _ requests: [ChapterRequest],
+        deliver: Deliver,
+        claims: Claims
+    ) async -> (admitted: [ChapterRequest], reservations: [ChapterKey: Spending.Reservation]) {
+        guard let spending, let budget = spending.budget, !requests.isEmpty else { return (requests, [:]) }
+        var (admitted, reservations) = ([ChapterRequest](), [ChapterKey: Spending.Reservation]())
+        var total = spending.spent
+        for request in requests {
+            let most = spending.most(for: request)
+            if let most, total + most <= budget {
+                total += most
+                admitted.append(request)
+                continue
+            }
+            let refusal =
+                most.map { BudgetRefusal.overBudget(budget: budget, spent: spending.spent, most: $0) }
+                ?? BudgetRefusal.noPrice(model: request.model)
+            let error = ProviderError(.fatal, refusal.message)
+            deliver(
+                request.key,
+                .failure(GenerationFailure(attempts: 0, error: error, usage: Usage(), skippedForBudget: true))
+            )
+            await claims.release(request.key)
+        }
+        for request in admitted {
+            if let reservation = try? await spending.reserve(for: request) { reservations[request.key] = reservation }
+        }
+        return (admitted, reservations)
     }
 
     /// Claims each request's key, delivering at once those found stored meanwhile.

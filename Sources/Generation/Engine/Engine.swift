@@ -214,7 +214,9 @@ public final class Engine: Sendable {
                 }
             }
             if batching && !needed.isEmpty {
-                let batch = BatchRun(scheduler: scheduler, state: state, unstored: unstored, io: io, logger: logger)
+                let batch = BatchRun(
+                    scheduler: scheduler, state: state, unstored: unstored, io: io, logger: logger, spending: spending
+                )
                 let requests = needed.map { chapterRequests[$0.position - 1] }
                 feeds = [
                     { deliver in
