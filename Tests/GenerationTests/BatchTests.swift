@@ -298,6 +298,26 @@ struct BatchTests {
     }
 
     @Test(
+        "under a budget, a new job takes the chapters whose most fits all together; the others are skipped for budget",
+        arguments: [(0.80, 0), (0.82, 1), (1.70, 2), (3.30, 4)]
+    )
+    func budget(budget: Double, inJob: Int) async throws {
+        // Input free, output $100 per million: each chapter may cost $0.8192 (BudgetTests).
+        let harness = try await EngineHarness(scheduler: Self.fastPolls, reply: BudgetTests.answer)
+        let server = harness.server as! FakeGeminiServer
+        let report = try await harness.generate(
+            Self.outline(4),
+            cost: BudgetTests.policy(budget: budget),
+            batchOver: 1
+        )
+        try await harness.shutdown()
+        #expect(server.batches.createdCount == (inJob > 0 ? 1 : 0))
+        #expect(report.skippedChapters.count == 4 - inJob)
+        #expect(report.failedChapters.isEmpty)
+        #expect(harness.files().filter { ChapterFile.isChapterFileName($0) }.count == inJob)
+    }
+
+    @Test(
         "a job that fails leaves its chapters failed with the job's message, retryable; one failed request fails only its chapter"
     )
     func failures() async throws {
