@@ -18,9 +18,9 @@ public struct GeminiProvider: ChapterProvider {
     /// How answers are streamed: the stall watch shared with the other providers.
     public typealias Streaming = StreamingSettings
 
-    private let endpointBase: String
+    let endpointBase: String
     private let apiKey: APIKey
-    private let httpClient: HTTPClient
+    let httpClient: HTTPClient
     private let streaming: Streaming?
 
     /// - Parameters:
@@ -191,7 +191,7 @@ public struct GeminiProvider: ChapterProvider {
     }
 
     /// The key (its only way out of this process) and who is asking.
-    private func addHeaders(to http: inout HTTPClientRequest) {
+    func addHeaders(to http: inout HTTPClientRequest) {
         apiKey.withValue { http.headers.add(name: "x-goog-api-key", value: $0) }
         http.headers.add(name: "user-agent", value: "coursegen")
     }

@@ -40,26 +40,26 @@ struct CourseDecisionTests {
         ("the same text while its run goes on: that run covers it", .save, parsed("v1"), "v1", .coveredByRun),
         (
             "a newer text while a run goes on: a new run, settled", .save, parsed("v2", upToDate: true), "v1",
-            .start(settles: true, retriesBudgetSkips: true)
+            .start(settles: true, retriesBudgetSkips: true, batches: true)
         ),
         ("up to date, nothing running: nothing to do", .save, parsed(upToDate: true), nil, .upToDate),
         ("up to date at a retry: nothing to do", .retry, parsed(upToDate: true, retry: later), nil, .upToDate),
         ("catch-up before a kept retry time: wait for it", .catchUp, parsed(retry: later), nil, .waitForRetry(later)),
         (
             "catch-up after a kept retry time: start at once", .catchUp, parsed(retry: past), nil,
-            .start(settles: false, retriesBudgetSkips: false)
+            .start(settles: false, retriesBudgetSkips: false, batches: true)
         ),
         (
             "a save ignores a kept retry time and settles", .save, parsed(retry: later), nil,
-            .start(settles: true, retriesBudgetSkips: true)
+            .start(settles: true, retriesBudgetSkips: true, batches: true)
         ),
         (
-            "a retry starts at once, spending no fresh budget", .retry, parsed(), nil,
-            .start(settles: false, retriesBudgetSkips: false)
+            "a retry starts at once, spending no fresh budget, as ordinary requests (never a batch job)", .retry,
+            parsed(), nil, .start(settles: false, retriesBudgetSkips: false, batches: false)
         ),
         (
             "a reload starts at once, spending no fresh budget", .reload, parsed(retry: later), nil,
-            .start(settles: false, retriesBudgetSkips: false)
+            .start(settles: false, retriesBudgetSkips: false, batches: true)
         ),
     ]
 

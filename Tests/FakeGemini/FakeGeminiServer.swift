@@ -16,7 +16,8 @@ public import FakeServerKit
 /// that carries `thinkingBudget` (400) as the API does. Service tiers: a flex request waits
 /// silently in a queue before its first byte (``Configuration/flexQueue``), may be shed
 /// (``Configuration/flexShedAttempts``), and is refused by models that do not take it; its
-/// `usageMetadata.serviceTier` says the tier it ran at.
+/// `usageMetadata.serviceTier` says the tier it ran at. Batch API jobs
+/// (`:batchGenerateContent`, `GET …/batches/{id}`) change state on a schedule (``FakeBatchJobs``).
 ///
 /// Start with ``start(_:)``, point the client at ``baseURL``, and always `shutdown()`. Any
 /// number of servers may run in one process; they share NIO's singleton event loop group.
@@ -69,6 +70,9 @@ public final class FakeGeminiServer: FakeServer {
         /// The first this-many attempts of each flex prompt are shed: 503 UNAVAILABLE, as when
         /// the flex queue is full.
         public var flexShedAttempts = 0
+        /// How Batch API jobs change state over time (on `clock`); by default a job has succeeded
+        /// by its first poll.
+        public var batchSchedule = FakeBatchJobs.Schedule()
 
         /// - Parameters:
         ///   - host: Defaults to "127.0.0.1".
@@ -147,15 +151,19 @@ public final class FakeGeminiServer: FakeServer {
     /// The configuration the server was started with.
     public let configuration: Configuration
     public let core: FakeServerCore
+    /// The Batch API jobs created on this server: how many, their names; `release()` ends held
+    /// ones.
+    public let batches: FakeBatchJobs
 
     /// The base URL to give a client: "http://127.0.0.1:PORT", no trailing slash.
     public var baseURL: String {
         core.origin
     }
 
-    private init(configuration: Configuration, core: FakeServerCore) {
+    private init(configuration: Configuration, core: FakeServerCore, batches: FakeBatchJobs) {
         self.configuration = configuration
         self.core = core
+        self.batches = batches
     }
 
     /// Starts a server listening on `configuration.host` and `configuration.port`.
@@ -170,8 +178,12 @@ public final class FakeGeminiServer: FakeServer {
             unresponsive: configuration.unresponsive,
             clock: configuration.clock
         )
-        let core = try await FakeServerCore.start(settings, api: GeminiAPI(configuration: configuration))
-        return FakeGeminiServer(configuration: configuration, core: core)
+        let batches = FakeBatchJobs(schedule: configuration.batchSchedule, clock: configuration.clock)
+        let core = try await FakeServerCore.start(
+            settings,
+            api: GeminiAPI(configuration: configuration, batches: batches)
+        )
+        return FakeGeminiServer(configuration: configuration, core: core, batches: batches)
     }
 
     /// Starts a server on a free port of 127.0.0.1 that answers with `reply`.

@@ -11,6 +11,8 @@ struct GeminiAPI: FakeAPI {
     }
 
     let configuration: FakeGeminiServer.Configuration
+    /// The Batch API's jobs (`GeminiBatchAPI.swift`).
+    let batches: FakeBatchJobs
 
     var name: String { "gemini" }
 

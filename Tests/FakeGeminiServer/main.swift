@@ -157,6 +157,15 @@ struct FakeGeminiCommand: AsyncParsableCommand {
     @Flag(help: "Accept connections and never read nor answer them (GET /_fake/stats is unreachable too).")
     var unresponsive = false
 
+    @Option(help: "Seconds a Batch API job stays BATCH_STATE_PENDING after it is created.")
+    var batchPendingSeconds: Double = 0
+
+    @Option(help: "Seconds a Batch API job then stays BATCH_STATE_RUNNING before it ends.")
+    var batchRunningSeconds: Double = 0
+
+    @Option(help: "How Batch API jobs end: succeeded, failed, cancelled or expired.")
+    var batchEnd: String = "succeeded"
+
     // MARK: Recording
 
     @Option(
@@ -421,7 +430,7 @@ struct FakeGeminiCommand: AsyncParsableCommand {
         // Attempts are counted per prompt by the server, across client restarts, so a retry
         // after a restart still gets past the failures.
         let failFirst = self.failFirst
-        return FakeGeminiServer.Configuration(
+        var configuration = FakeGeminiServer.Configuration(
             port: port,
             apiKey: try acceptedKey(),
             models: modelSet,
@@ -435,6 +444,23 @@ struct FakeGeminiCommand: AsyncParsableCommand {
             if request.attempt <= failFirst { return .status(code: 503).after(latency) }
             return mix?.reply(for: request) ?? base.after(latency)
         }
+        let end: FakeBatchJobs.Schedule.End
+        switch batchEnd {
+        case "succeeded": end = .succeeded
+        case "failed": end = .failed(message: "The batch job failed (fake-gemini --batch-end failed).")
+        case "cancelled": end = .cancelled
+        case "expired": end = .expired
+        default: throw ValidationError("--batch-end must be succeeded, failed, cancelled or expired, got \(batchEnd).")
+        }
+        guard batchPendingSeconds >= 0, batchRunningSeconds >= 0 else {
+            throw ValidationError("--batch-pending-seconds and --batch-running-seconds must be 0 or more.")
+        }
+        configuration.batchSchedule = .init(
+            pending: .milliseconds(Int64(batchPendingSeconds * 1000)),
+            running: .milliseconds(Int64(batchRunningSeconds * 1000)),
+            end: end
+        )
+        return configuration
     }
 
     func openAIConfiguration() throws -> FakeOpenAIServer.Configuration {

@@ -101,6 +101,10 @@ final class ConnectionHandler<API: FakeAPI>: ChannelInboundHandler {
             )
         )
 
+        if let plan = api.otherMethod(incoming) {
+            respond(index: index, head: head, plan: plan, delivery: Delivery(), context: context)
+            return
+        }
         if let plan = api.modelCheck(incoming) {
             state.modelChecked()
             respond(index: index, head: head, plan: plan, delivery: Delivery(), context: context)

@@ -70,10 +70,15 @@ package protocol FakeAPI: Sendable {
     /// `GET /v1/models/{model}`): a client's check of its key and model that costs no tokens.
     /// Nil when `request` is not one.
     func modelCheck(_ request: IncomingRequest) -> WirePlan?
+    /// The answer to another method of the API that is neither a generation request nor a
+    /// model lookup (Gemini's Batch API: create a job, poll it), answered at once and outside the
+    /// quota. Nil when `request` is not one.
+    func otherMethod(_ request: IncomingRequest) -> WirePlan?
 }
 
 extension FakeAPI {
     package func modelCheck(_ request: IncomingRequest) -> WirePlan? { nil }
+    package func otherMethod(_ request: IncomingRequest) -> WirePlan? { nil }
 }
 
 /// An error reply chosen while checking a request.

@@ -62,12 +62,13 @@ public final class Spending: Sendable {
 
     /// The most one attempt of `request` can cost, in US dollars: its prompt counted at one
     /// token per byte of UTF-8 (no tokenizer makes more tokens than bytes), its whole output budget
-    /// at the dearer of the output and thinking prices, at the request's tier. Nil without a price.
-    public func most(for request: ChapterRequest) -> Double? {
+    /// at the dearer of the output and thinking prices, at `tier` (nil: the request's own). Nil
+    /// without a price.
+    public func most(for request: ChapterRequest, tier: BillingTier? = nil) -> Double? {
         price?.mostDollars(
             inputTokens: request.systemInstruction.utf8.count + request.prompt.utf8.count + 8,
             outputBudget: request.maxOutputTokens,
-            tier: BillingTier(request.serviceTier)
+            tier: tier ?? BillingTier(request.serviceTier)
         )
     }
 
@@ -83,9 +84,9 @@ public final class Spending: Sendable {
     /// - Throws: `BudgetRefusal` when the attempt cannot fit in what is left of the budget, or
     ///   when there is no price to estimate it with; `CancellationError` when the task is
     ///   cancelled while waiting.
-    func reserve(for request: ChapterRequest) async throws -> Reservation? {
+    func reserve(for request: ChapterRequest, tier: BillingTier? = nil) async throws -> Reservation? {
         guard let budget else { return nil }
-        guard let most = most(for: request) else { throw BudgetRefusal.noPrice(model: request.model) }
+        guard let most = most(for: request, tier: tier) else { throw BudgetRefusal.noPrice(model: request.model) }
         let id = state.withLockedValue { state in
             state.nextID += 1
             return state.nextID

@@ -178,11 +178,14 @@ public final class Engine: Sendable {
                 ? await self.requests.joinIfInFlight(request, logger: chapterLogger, onEvent: onEvent)
                 : await self.requests.join(request, logger: chapterLogger, spending: spending, onEvent: onEvent)
         }
+        // A large regeneration nobody waits for goes as Batch API jobs (`Job.batchOver`).
+        let takesBatches = await scheduler.batchProvider != nil
+        let batching = takesBatches && job.batchOver.map { needed.count >= $0 } == true
         // Requests already in flight (for an older version of this outline) are joined at once;
         // new ones only once the outline has settled.
         var tickets: [RequestTable.Ticket] = []
         var waiting: [Plan.Chapter] = []
-        for chapter in needed {
+        for chapter in needed where !batching {
             if let ticket = await join(chapter, job.settle > .zero) {
                 tickets.append(ticket)
             } else {
@@ -191,7 +194,7 @@ public final class Engine: Sendable {
         }
         onPlanned()
         do {
-            if !waiting.isEmpty {
+            if !waiting.isEmpty || (batching && !needed.isEmpty) {
                 try await Task.sleep(for: job.settle)
                 for chapter in waiting {
                     if let ticket = await join(chapter, false) { tickets.append(ticket) }
@@ -201,7 +204,32 @@ public final class Engine: Sendable {
             if !plan.removals.isEmpty {
                 try await publish(&run, logger: logger)
             }
-            try await collect(tickets, into: &run, tracker: tracker, logger: logger)
+            var feeds: [Feed] = tickets.map { ticket in
+                { deliver in
+                    do {
+                        deliver(ticket.key, .success(try await self.requests.outcome(of: ticket)))
+                    } catch {
+                        deliver(ticket.key, .failure(error))
+                    }
+                }
+            }
+            if batching && !needed.isEmpty {
+                let batch = BatchRun(
+                    scheduler: scheduler, state: state, unstored: unstored, io: io, logger: logger, spending: spending
+                )
+                let requests = needed.map { chapterRequests[$0.position - 1] }
+                feeds = [
+                    { deliver in
+                        await batch.run(requests, outline: job.name, folder: job.outputFolder) { key, event in
+                            tracker.record(event, for: key)
+                        } deliver: { key, outcome in
+                            deliver(key, .success(outcome))
+                        }
+                    }
+                ]
+            }
+            let expected = batching ? needed.count : tickets.count
+            try await collect(feeds, expecting: expected, into: &run, tracker: tracker, logger: logger)
         } catch {
             await requests.release(tickets)
             throw error
@@ -247,28 +275,28 @@ public final class Engine: Sendable {
         }
     }
 
-    /// Takes in the answers of `tickets` as they arrive, in whatever order they come, and
-    /// publishes each batch: answers that arrive while a publish is under way go out together
+    /// Hands each of its chapters' outcomes to `deliver`, once each: a joined request's, or a
+    /// batch job's.
+    typealias Feed = @Sendable (_ deliver: @escaping Delivery) async -> Void
+    typealias Delivery = @Sendable (ChapterKey, Result<RequestTable.Outcome, any Error>) -> Void
+
+    /// Takes in the `count` outcomes `feeds` give as they arrive, in whatever order they come,
+    /// and publishes each batch: answers that arrive while a publish is under way go out together
     /// in the next one. The scheduler paces the requests.
     private func collect(
-        _ tickets: [RequestTable.Ticket],
+        _ feeds: [Feed],
+        expecting count: Int,
         into run: inout RunState,
         tracker: ProgressTracker,
         logger: Logger
     ) async throws {
         let arrivals = Arrivals<(ChapterKey, Result<RequestTable.Outcome, any Error>)>()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for ticket in tickets {
-                group.addTask {
-                    do {
-                        arrivals.add((ticket.key, .success(try await self.requests.outcome(of: ticket))))
-                    } catch {
-                        arrivals.add((ticket.key, .failure(error)))
-                    }
-                }
+            for feed in feeds {
+                group.addTask { await feed { arrivals.add(($0, $1)) } }
             }
             var signals = arrivals.makeSignals()
-            var remaining = tickets.count
+            var remaining = count
             // A publish that fails (a full or read-only output folder) does not stop the run:
             // the answers still to come are stored, so none is paid for twice, and publishing
             // is tried again as they arrive; the last publish says whether it failed for good.

@@ -27,6 +27,10 @@ extension Engine {
         /// never spend a fresh budget on them again and again; a higher budget, or other prices,
         /// tries them in any case.
         public var retriesBudgetSkips: Bool
+        /// Send the run's chapters as Batch API jobs (half price, answers within a day) when it
+        /// needs at least this many; nil never (`generate --batch` passes 1; the daemon its
+        /// `batch-over`). Only a provider that takes batch jobs (Gemini) does.
+        public var batchOver: Int?
 
         public init(
             outlinePath: String,
@@ -37,7 +41,8 @@ extension Engine {
             force: Bool = false,
             settle: Duration = .zero,
             cost: CostPolicy = CostPolicy(),
-            retriesBudgetSkips: Bool = true
+            retriesBudgetSkips: Bool = true,
+            batchOver: Int? = nil
         ) {
             self.outlinePath = outlinePath
             self.outline = outline
@@ -48,6 +53,7 @@ extension Engine {
             self.settle = settle
             self.cost = cost
             self.retriesBudgetSkips = retriesBudgetSkips
+            self.batchOver = batchOver
         }
     }
 }

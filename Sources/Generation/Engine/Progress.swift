@@ -1,3 +1,4 @@
+public import Foundation
 import NIOConcurrencyHelpers
 import Platform
 import Providers
@@ -21,6 +22,9 @@ extension Engine {
         public var requested: Int = 0
         /// Words received so far for the chapters being written.
         public var words: Int = 0
+        /// Chapters in a Batch API job, and when the earliest of their jobs was submitted.
+        public var inBatch: Int = 0
+        public var batchSubmitted: Date?
     }
 }
 
@@ -35,6 +39,8 @@ final class ProgressTracker: Sendable {
         /// Chapters waiting to be tried again (a failed probe of an unavailable API leaves a
         /// chapter at the same attempt, so attempt numbers cannot tell).
         var retrying: Set<ChapterKey> = []
+        /// Chapters in a Batch API job, with when it was submitted.
+        var batched: [ChapterKey: Date] = [:]
 
         var summed: Engine.Progress {
             var progress = self.progress
@@ -42,6 +48,8 @@ final class ProgressTracker: Sendable {
             progress.writing = words.count
             progress.requested = sent.subtracting(words.keys).count
             progress.words = words.values.reduce(0, +)
+            progress.inBatch = batched.count
+            progress.batchSubmitted = batched.values.min()
             return progress
         }
     }
@@ -67,6 +75,8 @@ final class ProgressTracker: Sendable {
                 state.sent.insert(key)
             case .thinking:
                 break
+            case .batched(let submitted):
+                state.batched[key] = submitted
             case .writing(let words):
                 state.words[key] = words
             }
@@ -87,6 +97,7 @@ final class ProgressTracker: Sendable {
             state.words[key] = nil
             state.sent.remove(key)
             state.retrying.remove(key)
+            state.batched[key] = nil
             switch end {
             case .ready: state.progress.ready += 1
             case .failed: state.progress.failed += 1

@@ -19,11 +19,14 @@ public actor Scheduler {
         /// Chapter text is arriving; this many words so far.
         case writing(words: Int)
         case retrying(attempt: Int, after: Duration, error: ProviderError)
+        /// The chapter is in a Batch API job submitted at `submitted` (made now, or by an
+        /// earlier run and found again).
+        case batched(submitted: Date)
     }
 
-    private var provider: any ChapterProvider
-    private var configuration: Configuration
-    private let time: TimeSource
+    var provider: any ChapterProvider
+    var configuration: Configuration
+    let time: TimeSource
     private var random: any RandomNumberGenerator & Sendable
     /// The time of day, for the outage's start and the daily quota's reset.
     private let wallClock: @Sendable () -> Date
@@ -346,7 +349,7 @@ public actor Scheduler {
     /// come meanwhile wait for it.
     /// - Throws: `GenerationFailure` when it finds them refused (every submission stops);
     ///   `NotSent`; CancellationError when cancelled, waiting included.
-    private func verifyOnce(model: String, log: SchedulerLog) async throws {
+    func verifyOnce(model: String, log: SchedulerLog) async throws {
         try stops.check()
         switch keyCheck {
         case .done:

@@ -24,6 +24,8 @@ extension Scheduler {
         /// Whether signs of overload lower the in-flight limit below `concurrency`
         /// (`AdaptiveLimit`). Off only to measure what the adaptation is worth (coursegen-bench).
         public var adaptsToOverload: Bool
+        /// How often a Batch API job is polled.
+        public var batchPolling: BatchPolling
 
         public init(
             concurrency: Int = 8,
@@ -33,7 +35,8 @@ extension Scheduler {
             requestTimeout: Duration = .seconds(300),
             flexRequestTimeout: Duration = .seconds(1200),
             backoff: Backoff = Backoff(),
-            adaptsToOverload: Bool = true
+            adaptsToOverload: Bool = true,
+            batchPolling: BatchPolling = .standard
         ) {
             self.concurrency = concurrency
             self.requestsPerMinute = requestsPerMinute
@@ -43,6 +46,7 @@ extension Scheduler {
             self.flexRequestTimeout = flexRequestTimeout
             self.backoff = backoff
             self.adaptsToOverload = adaptsToOverload
+            self.batchPolling = batchPolling
         }
 
         /// How long an attempt of `request` may take.

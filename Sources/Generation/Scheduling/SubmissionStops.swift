@@ -50,6 +50,9 @@ final class SubmissionStops: Sendable {
         self.line = line
     }
 
+    /// Whether the process is stopping (`shutDown`).
+    var isShuttingDown: Bool { state.withLockedValue { $0.shuttingDown } }
+
     /// The `SubmissionStop` in force, if any.
     var reported: SubmissionStop? { state.withLockedValue { $0.stop } }
 
@@ -122,6 +125,23 @@ final class SubmissionStops: Sendable {
             if let wakeups { group.addTask { try await wakeups.0.wait(after: wakeups.generation) } }
             defer { group.cancelAll() }
             try await group.next()
+        }
+    }
+
+    /// Sleeps until `deadline`, unless the process stops first: a Batch API job's wait between
+    /// polls, which no other stop ends (polling is free).
+    /// - Throws: `NotSent` (.shuttingDown) when the process is stopping; CancellationError.
+    func sleepUnlessShuttingDown(until deadline: Duration) async throws {
+        while true {
+            let (time, began, since) = (self.time, self.began, self.began.generation)
+            if isShuttingDown { throw NotSent(reason: .shuttingDown, error: .interrupted) }
+            if time.now() >= deadline { return }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await time.sleep(deadline) }
+                group.addTask { try await began.wait(after: since) }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
         }
     }
 

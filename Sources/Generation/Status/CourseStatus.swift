@@ -121,13 +121,26 @@ public struct CourseStatus: Sendable, Codable, Hashable {
         public var retrying: Int
         /// Sent to the model, no text yet (thinking, or queued at the API).
         public var requested: Int
+        /// In a Batch API job (nil: none), and when the earliest of their jobs was submitted.
+        public var inBatch: Int?
+        public var batchSubmitted: Date?
 
-        public init(ready: Int, writing: Int, words: Int, retrying: Int, requested: Int) {
+        public init(
+            ready: Int,
+            writing: Int,
+            words: Int,
+            retrying: Int,
+            requested: Int,
+            inBatch: Int? = nil,
+            batchSubmitted: Date? = nil
+        ) {
             self.ready = ready
             self.writing = writing
             self.words = words
             self.retrying = retrying
             self.requested = requested
+            self.inBatch = inBatch
+            self.batchSubmitted = batchSubmitted
         }
     }
 
@@ -180,6 +193,8 @@ public struct CourseStatus: Sendable, Codable, Hashable {
     /// The outline file that published this folder before this one took it over, and when.
     public var previousOutline: String?
     public var takenOver: Date?
+    /// Batch API jobs not finished with that publish into this folder (`coursegen status`).
+    public var batchJobs: [BatchJobRecord]?
 
     public init(
         outline: String,

@@ -149,6 +149,11 @@ public enum StatusPage {
                 text += ", \(progress.requested) asked for (the model is thinking, or busy)"
             }
             if progress.retrying > 0 { text += ", \(progress.retrying) waiting to be tried again" }
+            if let inBatch = progress.inBatch, inBatch > 0 {
+                text += ", \(inBatch) of \(status.chapters) in a batch job"
+                    + (progress.batchSubmitted.map { ", submitted \(time($0))" } ?? "")
+                    + " (half price; answers within 24 hours)"
+            }
             return text + ". Chapters appear here as they are finished."
         case .upToDate:
             return "**Up to date**: every chapter of the outline is published."

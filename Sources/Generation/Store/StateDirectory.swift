@@ -57,6 +57,8 @@ public struct StateDirectory: Sendable {
             if let derived = byFolder[kept.folder], let lastRun = derived.lastRun, lastRun > kept.updated { continue }
             byFolder[kept.folder] = kept
         }
+        let jobs = Dictionary(grouping: (try? batchJobs()) ?? [], by: \.folder)
+        for (folder, pending) in jobs where byFolder[folder] != nil { byFolder[folder]?.batchJobs = pending }
         return byFolder.values.sorted { $0.outline < $1.outline }
     }
 

@@ -17,6 +17,11 @@
         static let outageScale: Double =
             ProcessInfo.processInfo.environment["COURSEGEN_TEST_OUTAGE_SCALE"].flatMap(Double.init) ?? 1
 
+        /// `COURSEGEN_TEST_BATCH_POLL_SCALE=0.001` shrinks the Batch API's poll schedule (10 s
+        /// becomes 10 ms), so the end-to-end tests see a job finish without waiting for it.
+        static let batchPollScale: Double =
+            ProcessInfo.processInfo.environment["COURSEGEN_TEST_BATCH_POLL_SCALE"].flatMap(Double.init) ?? 1
+
         static func beforePublish() {
             guard let gate = holdFirstPublish, !held.exchange(true, ordering: .relaxed) else { return }
             FileManager.default.createFile(atPath: "\(gate).held", contents: nil)
@@ -27,5 +32,6 @@
     enum TestHooks {
         @inline(__always) static func beforePublish() {}
         static let outageScale: Double = 1
+        static let batchPollScale: Double = 1
     }
 #endif

@@ -25,6 +25,8 @@ struct Generate: AsyncParsableCommand {
     @Flag(help: "Regenerate hand-edited chapters too; each edited file is kept beside its replacement as NAME.orig.")
     var force = false
 
+    @Flag(name: Setting.batch.flagName, inversion: .prefixedNo, help: Setting.batch.help) var batch: Bool?
+
     @Option(name: Setting.stopTimeout.flagName, parsing: .unconditional, help: Setting.stopTimeout.help)
     var stopTimeout: String?
 
@@ -76,6 +78,10 @@ struct Generate: AsyncParsableCommand {
         try await orExit(Exit.badOutline) {
             try claimFolder(outputFolder, for: outlinePath, state: stateFolder)
         }
+        if settings.batch, settings.generation.provider != "gemini" {
+            printError("coursegen: --batch needs --provider gemini: only Gemini has a Batch API")
+            throw Exit.badConfiguration
+        }
         let runtime = try await orExit(Exit.badConfiguration) {
             try Runtime.start(settings: settings, state: stateFolder, environment: environment, logger: logger)
         }
@@ -86,7 +92,8 @@ struct Generate: AsyncParsableCommand {
             outputFolder: outputFolder,
             settings: generation,
             force: force,
-            cost: settings.cost
+            cost: settings.cost,
+            batchOver: settings.batch ? 1 : nil
         )
         let engine = runtime.engine
         let (outcome, signal) = await Interruption.run(stopTimeout: settings.stopTimeout, scheduler: runtime.scheduler) {

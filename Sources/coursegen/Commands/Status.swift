@@ -18,7 +18,9 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let folder = try await orExit(Exit.badConfiguration) { try common.stateFolder(environment: environment) }
-        let outlines = try await orExit(Exit.ioError) { try StateDirectory(path: folder).status() }
+        let state = StateDirectory(path: folder)
+        let outlines = try await orExit(Exit.ioError) { try state.status() }
+        let jobs = try await orExit(Exit.ioError) { try state.batchJobs() }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -26,13 +28,29 @@ struct Status: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(outlines), as: UTF8.self))
             return
         }
-        guard !outlines.isEmpty else {
+        if outlines.isEmpty && jobs.isEmpty {
             print("No outlines generated yet with state in \(folder).")
             return
         }
         for outline in outlines {
             print(Self.describe(outline))
         }
+        if !jobs.isEmpty { print(Self.describe(jobs)) }
+    }
+
+    /// The Batch API jobs coursegen has not finished with: one line each, with what the last
+    /// poll found (the next `generate --batch` or the daemon polls them again).
+    static func describe(_ jobs: [BatchJobRecord]) -> String {
+        var lines = ["Batch API jobs not finished with:"]
+        for job in jobs {
+            let polled = job.polled.map { ", last polled \(StatusPage.time($0))" } ?? ""
+            lines.append(
+                "  \(job.name.isEmpty ? "\"\(job.displayName)\" (created without an answer yet)" : job.name): "
+                    + "\(job.state.rawValue), \(counted(job.keys.count, "chapter")) of \(job.outline) "
+                    + "(\(job.model)), submitted \(StatusPage.time(job.submitted))\(polled)"
+            )
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// A course's status for the terminal; the same facts as its `STATUS.md` and `--json`.

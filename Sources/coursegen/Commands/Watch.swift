@@ -22,6 +22,7 @@ struct Watch: AsyncParsableCommand {
     @Option(name: Setting.output.flagName, help: Setting.output.help) var output: String?
     @Option(name: Setting.debounceMs.flagName, parsing: .unconditional, help: Setting.debounceMs.help) var debounceMs: String?
     @Option(name: Setting.settle.flagName, parsing: .unconditional, help: Setting.settle.help) var settle: String?
+    @Option(name: Setting.batchOver.flagName, parsing: .unconditional, help: Setting.batchOver.help) var batchOver: String?
     @Option(name: Setting.watchMode.flagName, help: Setting.watchMode.help) var watchMode: String?
     @Option(name: Setting.pollInterval.flagName, parsing: .unconditional, help: Setting.pollInterval.help) var pollInterval: String?
     @Option(name: Setting.stopTimeout.flagName, parsing: .unconditional, help: Setting.stopTimeout.help) var stopTimeout: String?
@@ -75,6 +76,10 @@ struct Watch: AsyncParsableCommand {
             printError("coursegen: \(problem)")
             throw Exit.badConfiguration
         }
+        if settings.batchOver > 0, settings.generation.provider != "gemini" {
+            printError("coursegen: batch-over needs provider gemini: only Gemini has a Batch API; set batch-over: 0")
+            throw Exit.badConfiguration
+        }
 
         // One daemon per state folder (a second would pay for every chapter twice), checked
         // before anything is sent or published; the kernel releases it when this process ends.
@@ -109,7 +114,13 @@ struct Watch: AsyncParsableCommand {
             settings: settings.generation,
             cost: settings.cost,
             settle: settings.settle,
-            reader: CourseReader(inbox: inboxFolder, output: outputFolder, state: stateFolder, engine: runtime.engine),
+            reader: CourseReader(
+                inbox: inboxFolder,
+                output: outputFolder,
+                state: stateFolder,
+                engine: runtime.engine,
+                batchOver: settings.batchOver > 0 ? settings.batchOver : nil
+            ),
             logger: logger,
             notify: notifyDesktop
         ) { status in

@@ -15,7 +15,8 @@ import Logging
 ///    waited for: the schedule continues.
 /// 6. Anything else starts a run: after a save it waits for the outline to settle and may spend
 ///    a fresh budget on chapters an earlier run skipped for it; the catch-up, a retry and a reload
-///    do neither.
+///    do neither. Any run but a retry may go as Batch API jobs (`batch-over`): the healing of
+///    chapters a job failed goes as ordinary requests.
 enum CourseDecision: Sendable, Equatable {
     case ignore(why: String)
     case unreadable(CourseStatus.OutlineProblem)
@@ -23,7 +24,7 @@ enum CourseDecision: Sendable, Equatable {
     case coveredByRun
     case upToDate
     case waitForRetry(RetryTime)
-    case start(settles: Bool, retriesBudgetSkips: Bool)
+    case start(settles: Bool, retriesBudgetSkips: Bool, batches: Bool)
 
     /// Why an outline is looked at.
     enum Reason: Sendable, Equatable {
@@ -71,7 +72,7 @@ enum CourseDecision: Sendable, Equatable {
     }
 
     private static func start(_ reason: Reason) -> CourseDecision {
-        .start(settles: reason == .save, retriesBudgetSkips: reason == .save)
+        .start(settles: reason == .save, retriesBudgetSkips: reason == .save, batches: reason != .retry)
     }
 }
 

@@ -24,6 +24,9 @@ struct CourseReader: Sendable {
     /// Runs on the blocking pool once the outline is read (a test seam: it can stand for a share
     /// that hangs, or hold a read of an older text while a newer one goes ahead).
     let whileReading: @Sendable (InboxFile) -> Void
+    /// `batch-over`: a run that needs at least this many chapters goes as Batch API jobs, when
+    /// the decision allows it (`CourseDecision.start`'s `batches`); nil never.
+    let batchOver: Int?
 
     init(
         inbox: String,
@@ -31,6 +34,7 @@ struct CourseReader: Sendable {
         state: String,
         engine: Engine,
         io: BlockingIO = .shared,
+        batchOver: Int? = nil,
         whileReading: @escaping @Sendable (InboxFile) -> Void = { _ in }
     ) {
         self.inbox = inbox
@@ -40,6 +44,7 @@ struct CourseReader: Sendable {
         self.engine = engine
         self.io = io
         self.whileReading = whileReading
+        self.batchOver = batchOver
     }
 
     /// What a read gave: the decision's input, and what a run needs.
@@ -180,7 +185,8 @@ extension CourseReader.Result {
         folder: String,
         settle: Duration,
         cost: CostPolicy,
-        retriesBudgetSkips: Bool
+        retriesBudgetSkips: Bool,
+        batchOver: Int? = nil
     ) -> Engine.Job? {
         guard let outline, let settings else { return nil }
         return Engine.Job(
@@ -191,7 +197,8 @@ extension CourseReader.Result {
             settings: settings,
             settle: settle,
             cost: cost,
-            retriesBudgetSkips: retriesBudgetSkips
+            retriesBudgetSkips: retriesBudgetSkips,
+            batchOver: batchOver
         )
     }
 }

@@ -101,7 +101,9 @@ enum DaemonStatus {
                     writing: progress.writing,
                     words: progress.words,
                     retrying: progress.retrying,
-                    requested: progress.requested
+                    requested: progress.requested,
+                    inBatch: progress.inBatch > 0 ? progress.inBatch : nil,
+                    batchSubmitted: progress.batchSubmitted
                 )
             }
         } else {
@@ -134,7 +136,7 @@ enum DaemonStatus {
     static func refreshesPage(from before: Engine.Progress?, to after: Engine.Progress, written: Date?, now: Date)
         -> Bool
     {
-        let counts = { (p: Engine.Progress?) in [p?.ready, p?.failed, p?.retrying, p?.writing, p?.requested] }
+        let counts = { (p: Engine.Progress?) in [p?.ready, p?.failed, p?.retrying, p?.writing, p?.requested, p?.inBatch] }
         return counts(before) != counts(after) || now.timeIntervalSince(written ?? .distantPast) > 2
     }
 

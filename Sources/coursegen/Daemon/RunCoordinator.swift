@@ -184,14 +184,15 @@ actor RunCoordinator {
             return updateStatus()
         case .coveredByRun:
             return logger.debug("outline saved again unchanged while generating; the run in progress covers it")
-        case .start(let settles, let retriesBudgetSkips):
+        case .start(let settles, let retriesBudgetSkips, let batches):
             guard let folder = reader.folder(of: course.file), case .parsed(let digest, _, _) = result.read,
                 let job = result.job(
                     for: course,
                     folder: folder,
                     settle: settles ? settle : .zero,
                     cost: cost,
-                    retriesBudgetSkips: retriesBudgetSkips
+                    retriesBudgetSkips: retriesBudgetSkips,
+                    batchOver: batches ? reader.batchOver : nil
                 )
             else { return }
             return start(job, digest: digest, logger: logger)

@@ -40,6 +40,10 @@ struct Settings: Sendable, Equatable {
     var stallTimeout: Duration = .seconds(60)
     /// A desktop notification when a course finishes or fails (the user unit on a workstation).
     var desktopNotifications = false
+    /// `generate --batch`: the chapters go as Batch API jobs.
+    var batch = false
+    /// The daemon sends a regeneration of at least this many chapters as a Batch API job; 0 never.
+    var batchOver = 0
     /// Prices by model, to estimate what chapters cost, and the budget of each run.
     var cost = CostPolicy()
     /// The installation's system instruction template; nil: the built-in one. Read into

@@ -412,6 +412,36 @@ extension Setting {
         default: "none"
     )
 
+    // The Batch API (issue 21, item 5): kept apart from service-tier's row.
+    static let batch = Setting(
+        "batch",
+        .boolean,
+        at: \.batch,
+        for: .generate,
+        onReload: .needsRestart,
+        help: "Send the chapters to generate as one Gemini Batch API job (several over 20 MB): half the price, "
+            + "answers within 24 hours. The job's name is kept in the state folder: a rerun, after a crash, a kill "
+            + "or Ctrl-C, polls the same job and never pays for a second one.",
+        details: [
+            "Gemini only. Ctrl-C or SIGTERM leaves the job running at Google; the next run picks it up.",
+            "A job that fails, is cancelled or expires (after 48 h) fails its chapters with its message.",
+        ]
+    )
+
+    static let batchOver = Setting(
+        "batch-over",
+        .integer(0...1_000_000),
+        at: \.batchOver,
+        for: .watch,
+        onReload: .needsRestart,
+        help: "In the daemon, a regeneration of at least this many chapters goes as a Gemini Batch API job (half "
+            + "the price, answers within 24 hours) instead of one request per chapter; 0 never.",
+        details: [
+            "For unattended work nobody waits for: the chapters count as in flight on the status page until",
+            "the job finishes, and SIGTERM leaves the job running for the next start to poll.",
+        ]
+    )
+
     static let metricsListen = Setting(
         "metrics-listen",
         .hostAndPort,
@@ -445,8 +475,8 @@ extension Setting {
         inbox, output, state, debounceMs, settle, watchMode, pollInterval, stopTimeout, desktopNotifications, provider,
         baseURL, model,
         concurrency, rpm, tpm, maxAttempts, requestTimeout, serviceTier, stream, stallTimeout, temperature, maxOutputTokens,
-        thinkingBudget, thinkingLevel, context, systemTemplate, chapterTemplate, allowHTML, prices, budget, apiKeyFile, metricsListen,
-        logLevel,
+        thinkingBudget, thinkingLevel, context, systemTemplate, chapterTemplate, allowHTML, prices, budget, batch, batchOver,
+        apiKeyFile, metricsListen, logLevel,
     ]
 
     /// The row named `name`, if any.

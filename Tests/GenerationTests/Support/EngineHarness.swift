@@ -58,6 +58,21 @@ final class EngineHarness: Sendable {
         }
     }
 
+    /// A second engine (a restarted process) on `other`'s folders and the same fake Gemini.
+    convenience init(
+        reusingServer server: FakeGeminiServer,
+        folders other: EngineHarness,
+        scheduler configuration: Scheduler.Configuration
+    ) throws {
+        try self.init(server: server, settings: other.settings, temp: other.temp, scheduler: configuration) {
+            try GeminiProvider(
+                baseURL: server.baseURL,
+                apiKey: APIKey(FakeGeminiServer.defaultAPIKey)!,
+                httpClient: $0
+            )
+        }
+    }
+
     /// Against the fake OpenAI-compatible server, with `--provider openai` settings.
     /// - Parameters:
     ///   - openAI: how the fake answers; `reply` replaces its `reply`.
@@ -114,7 +129,8 @@ final class EngineHarness: Sendable {
         force: Bool = false,
         settings: GenerationSettings? = nil,
         cost: CostPolicy = CostPolicy(),
-        retriesBudgetSkips: Bool = true
+        retriesBudgetSkips: Bool = true,
+        batchOver: Int? = nil
     ) async throws -> RunReport {
         let path = try temp.write("inbox/\(file)", text)
         let name = Outline.folderName(forFile: file)!
@@ -126,7 +142,8 @@ final class EngineHarness: Sendable {
                 settings: settings ?? self.settings,
                 force: force,
                 cost: cost,
-                retriesBudgetSkips: retriesBudgetSkips
+                retriesBudgetSkips: retriesBudgetSkips,
+                batchOver: batchOver
             )
         )
     }
