@@ -49,6 +49,29 @@ struct BatchCommandTests {
         #expect(try StateDirectory(path: "\(temp.path)/state").batchJobs().isEmpty)
         #expect(seen.violations.isEmpty, "\(seen.violations)")
         #expect(!result.standardError.contains(key) && !result.standardOutput.contains(key))
+
+        // Half the price of the same chapters streamed one request each.
+        let streamedServer = try await FakeGeminiServer.start()
+        try temp.write("streamed/course.md", outlineText(chapters: 20))
+        let streamed = try await Binary.run(
+            ["generate", "course.md", "--output", "out", "--state", "state", "--base-url", streamedServer.baseURL],
+            environment: environment,
+            directory: "\(temp.path)/streamed"
+        )
+        try await streamedServer.shutdown()
+        #expect(streamed.status == 0, "\(streamed.standardError.suffix(1500))")
+        let batchCost = try await Self.estimatedCost(in: temp.path)
+        let streamedCost = try await Self.estimatedCost(in: "\(temp.path)/streamed")
+        #expect(streamedCost > 0)
+        #expect(abs(batchCost - streamedCost / 2) < 1e-12, "batch \(batchCost), streamed \(streamedCost)")
+    }
+
+    /// The estimated cost in dollars `status --json` gives for the one course of the state folder in `folder`.
+    static func estimatedCost(in folder: String) async throws -> Double {
+        let json = try await Binary.run(["status", "--state", "state", "--json"], directory: folder)
+        let courses = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]])
+        let cost = try #require(courses.first?["cost"] as? [String: Any])
+        return try #require(cost["dollars"] as? Double)
     }
 
     @Test("SIGKILL while the job runs, then a rerun: the rerun polls the same job and creates no second one")

@@ -299,10 +299,11 @@ struct BatchTests {
 
     @Test(
         "under a budget, a new job takes the chapters whose most fits all together; the others are skipped for budget",
-        arguments: [(0.80, 0), (0.82, 1), (1.70, 2), (3.30, 4)]
+        arguments: [(0.40, 0), (0.41, 1), (0.85, 2), (1.65, 4)]
     )
     func budget(budget: Double, inJob: Int) async throws {
-        // Input free, output $100 per million: each chapter may cost $0.8192 (BudgetTests).
+        // Input free, output $100 per million: each chapter may cost $0.8192 streamed
+        // (BudgetTests), $0.4096 at the batch price.
         let harness = try await EngineHarness(scheduler: Self.fastPolls, reply: BudgetTests.answer)
         let server = harness.server as! FakeGeminiServer
         let report = try await harness.generate(
