@@ -80,7 +80,7 @@ run() {
     ended=$(date +%s.%N)
     after=$(grep -c 'POST /v1/chat/completions' "$work/server.log" || true)
     published=$(find "$work/out-$name/course" -name '[0-9]*.md' 2>/dev/null | wc -l)
-    printf '| %s | %d of %d | %d | %.1f s |\n' "$name ${*:-(defaults)}" "$published" "$chapters" \
+    printf '| %s | %d of %d | %d | %.1f s |\n' "${*:-default settings}" "$published" "$chapters" \
         $((after - before)) "$(echo "$ended - $started" | bc)"
     echo "$published $((after - before))" >"$work/$name.result"
 }
