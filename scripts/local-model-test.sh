@@ -11,7 +11,9 @@
 # Not part of CI: building llama-cpp-python compiles llama.cpp (about 40 minutes on two cores at
 # low priority). The virtual environment is kept in $XDG_CACHE_HOME/coursegen/llama-venv (or
 # --venv), so later runs start at once. Exits 1 when a run with default settings leaves a chapter
-# unpublished or takes more than N + 2 requests.
+# unpublished or loses more than 2 answers to its own next request. Answers the tiny model writes
+# until its context is full (finish_reason length) are retried as always and counted apart: they
+# are the model's chance, whatever the concurrency.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 repository=$PWD
@@ -89,11 +91,16 @@ echo "| run | chapters published | requests | wall time |"
 echo "| --- | --- | --- | --- |"
 run defaults
 run fixed --concurrency 1
-grep -E 'requests in flight|cut off' "$work/defaults.err" | cut -c1-200 || true
+# What the default run's time went to: limit changes, cut-off answers, each answer's duration.
+grep -E 'requests in flight|cut off|chapter generated|attempt failed' "$work/defaults.err" |
+    sed -E 's/ (outline|cache_id|tokens_[a-z]+|cost_usd|http_status)=[^ ]+//g' | cut -c1-160 || true
 read -r published requests <"$work/defaults.result"
-if ((published < chapters || requests > chapters + 2)); then
-    echo "local-model-test: FAILED with default settings: $published of $chapters published in $requests requests" >&2
-    tail -n 20 "$work/defaults.err" >&2
+cut=$(grep -c 'cut off by the server for our next request' "$work/defaults.err" || true)
+rambled=$(grep -c 'finish_reason length' "$work/defaults.err" || true)
+echo "local-model-test: default settings: $requests requests, $cut cut off by our own next request," \
+    "$rambled retried after the model ran to its context (finish_reason length: the model's chance, not concurrency)"
+if ((published < chapters || cut > 2)); then
+    echo "local-model-test: FAILED: $published of $chapters published, $cut requests wasted by concurrency (at most 2)" >&2
     exit 1
 fi
 echo "local-model-test: passed"
