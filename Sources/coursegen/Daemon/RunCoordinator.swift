@@ -35,7 +35,7 @@ actor RunCoordinator {
     private var pages: [String: (status: CourseStatus, written: Date)] = [:]
     /// Why submissions are stopped, as the scheduler last said.
     private var stop: SubmissionStop?
-    /// The in-flight limit (lowered while the API is overloaded) and `--concurrency`.
+    /// The in-flight limit, `--concurrency` and why the limit is lower, as the scheduler last said.
     private var inFlightLimit: (current: Int, maximum: Int, reason: String?)?
     /// The API found unavailable by the scheduler's circuit breaker, as it last said.
     private var outage: APIOutage?
@@ -117,10 +117,9 @@ actor RunCoordinator {
         updateStatus()
     }
 
-    /// Applies reloaded settings. With new generation settings every known outline is brought up
-    /// to date under them; with the same, the outlines a stop left incomplete are (the reload may
-    /// have fixed the key or lifted the quota), and, with a new budget or prices, those over budget
-    /// (the engine tries their skipped chapters if the budget or the price changed for them).
+    /// Applies reloaded settings. New generation settings bring every known outline up to date
+    /// under them; the same bring up to date the outlines a stop left incomplete (the reload may
+    /// have fixed the key or lifted the quota) and, with a new budget or prices, those over budget.
     func reloaded(settings: GenerationSettings, cost: CostPolicy, settle: Duration) async {
         let changed = settings != self.settings
         let costChanged = cost != self.cost
