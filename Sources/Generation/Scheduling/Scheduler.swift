@@ -33,15 +33,16 @@ public actor Scheduler {
     private var pacer: Pacer
     /// Rate limits the providers saw used up, applied to `pacer` before each submission.
     private let rateLimitReports = RateLimitReports()
-    private var slots: SubmissionSlots
+    var slots: SubmissionSlots
     /// Every reason not to send; the engine sets and lifts the state folder's.
     nonisolated let stops: SubmissionStops
-    private var keyCheck = KeyCheck.needed
+    /// Whether the key and model need a check before the next submission (`verifyOnce`).
+    var keyCheck = KeyCheck.needed
     /// Woken when a check of the key and model ends.
-    private let keyChecked = Wakeups()
+    let keyChecked = Wakeups()
     private var outageGate = OutageGate()
 
-    private enum KeyCheck { case needed, running, done }
+    enum KeyCheck { case needed, running, done }
 
     /// - Parameters:
     ///   - stop: a stop carried over from an earlier process (a daily quota kept in the state
@@ -343,44 +344,6 @@ public actor Scheduler {
     /// gives the waits it gave before the split.
     private func unit() -> Double {
         Double(random.next() & (1 << 53 - 1)) * 0x1p-53
-    }
-
-    /// Checks the key and model before the first submission and after a reload; requests that
-    /// come meanwhile wait for it.
-    /// - Throws: `GenerationFailure` when it finds them refused (every submission stops);
-    ///   `NotSent`; CancellationError when cancelled, waiting included.
-    func verifyOnce(model: String, log: SchedulerLog) async throws {
-        try stops.check()
-        switch keyCheck {
-        case .done:
-            return
-        case .running:
-            // A stop the check began is found next.
-            return try await keyChecked.wait(after: keyChecked.generation)
-        case .needed:
-            keyCheck = .running
-        }
-        defer { keyChecked.wakeAll() }
-        let provider = self.provider
-        do {
-            try await provider.verify(model: model, timeout: configuration.requestTimeout)
-        } catch let error as ProviderError where error.disposition == .stopEverything {
-            keyCheck = .needed
-            if let stop = stops.begin(.refused, error: error) { log.stopped(stop) }
-            throw GenerationFailure(attempts: 1, error: error, usage: Usage())
-        } catch let error as ProviderError {
-            // Not a verdict on the key (a timeout, an overloaded server): the chapters' own
-            // requests will tell.
-            log.logger.debug("could not check the key and model first", metadata: ["error": "\(error)"])
-        } catch {
-            // Cancelled: let the next submission check instead.
-            keyCheck = .needed
-            throw error
-        }
-        if configuration.localServer, let served = await provider.parallelism() {
-            slots.serverServes(served, log: log)
-        }
-        keyCheck = .done
     }
 
     /// Waits until a request of `tokens` input tokens, which came at `arrived`, may be submitted:
