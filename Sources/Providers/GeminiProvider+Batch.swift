@@ -57,26 +57,13 @@ extension GeminiProvider: BatchProvider {
     }
 
     public func findBatch(displayName: String, timeout: Duration) async throws -> String? {
-        var token: String?
-        var pages = 0
-        repeat {
-            var query = "pageSize=100"
-            if let token { query += "&pageToken=\(Self.queryEscaped(token))" }
-            var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/batches?\(query)")
-            http.method = .GET
-            addHeaders(to: &http)
-            let (status, bytes) = try await ProviderTransport.fetch(
-                http,
-                with: httpClient,
-                timeout: timeout,
-                limit: 8 << 20
-            )
+        var found: String?
+        try await walkPages("batches", pageSize: 100, limit: 8 << 20, timeout: timeout) { status, bytes in
             let page = try GeminiBatchWire.classifyList(status: status, body: bytes, displayName: displayName).get()
-            if let name = page.name { return name }
-            token = page.next
-            pages += 1
-        } while token != nil && pages < Self.maximumModelPages
-        return nil
+            found = page.name
+            return found == nil ? page.next : nil
+        }
+        return found
     }
 
     /// `batches/` and one path segment of letters, digits, '-' and '_' (it goes into the URL).

@@ -137,31 +137,42 @@ public struct GeminiProvider: ChapterProvider {
     /// - Throws: `ProviderError` as for a chapter (a refused key is `.stopEverything`).
     public func usableModels(pageSize: Int = 100, timeout: Duration = .seconds(30)) async throws -> [GeminiModel] {
         var models: [GeminiModel] = []
+        try await walkPages("models", pageSize: pageSize, limit: 4 << 20, timeout: timeout) { status, bytes in
+            let page = try GeminiWire.classifyModelPage(status: status, body: bytes).get()
+            models += page.models.filter(\.generatesContent)
+            return page.next
+        }
+        return models
+    }
+
+    /// GETs `/v1beta/{collection}?pageSize=…&pageToken=…` page by page, handing each page's status
+    /// and body (at most `limit` bytes, within `timeout`) to `take`, which returns the next page's
+    /// token: nil ends the walk, as does `maximumPages` pages.
+    /// - Throws: what `take` or the transport throws.
+    func walkPages(
+        _ collection: String,
+        pageSize: Int,
+        limit: Int,
+        timeout: Duration,
+        take: (_ status: Int, _ body: [UInt8]) throws -> String?
+    ) async throws {
         var token: String?
         var pages = 0
         repeat {
             var query = "pageSize=\(pageSize)"
             if let token { query += "&pageToken=\(Self.queryEscaped(token))" }
-            var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/models?\(query)")
+            var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/\(collection)?\(query)")
             http.method = .GET
             addHeaders(to: &http)
-            let (status, bytes) = try await ProviderTransport.fetch(
-                http,
-                with: httpClient,
-                timeout: timeout,
-                limit: 4 << 20
-            )
-            let page = try GeminiWire.classifyModelPage(status: status, body: bytes).get()
-            models += page.models.filter(\.generatesContent)
-            token = page.next
+            let (status, bytes) = try await ProviderTransport.fetch(http, with: httpClient, timeout: timeout, limit: limit)
+            token = try take(status, bytes)
             pages += 1
             // A server that hands back a token forever must not keep coursegen asking.
-        } while token != nil && pages < Self.maximumModelPages
-        return models
+        } while token != nil && pages < Self.maximumPages
     }
 
-    /// The most pages `usableModels` reads.
-    static let maximumModelPages = 50
+    /// The most pages `walkPages` reads.
+    static let maximumPages = 50
 
     /// `error` (the API saying the model is not found) with the models the key can use, so the
     /// message says what to choose instead; or with why they could not be listed.
