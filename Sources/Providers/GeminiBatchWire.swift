@@ -44,12 +44,8 @@ enum GeminiBatchWire {
     /// The name of the `metadata` entry that carries a chapter's key.
     static let metadataKey = "key"
 
-    /// A `google.rpc.Status`: a job's or one request's error.
-    struct Status: Decodable {
-        var code: Int?
-        var message: String?
-        var status: String?
-    }
+    /// A `google.rpc.Status`: a job's or one request's error, read as any error of the API is.
+    typealias Status = GeminiWire.ErrorEnvelope.Body
 
     /// The long-running operation both calls answer: `name` "batches/…", `metadata` (the
     /// `GenerateContentBatch`: `state`, `output`, …), and once `done`, `response` (the output

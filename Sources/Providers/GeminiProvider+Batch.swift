@@ -43,12 +43,9 @@ extension GeminiProvider: BatchProvider {
         guard Self.isValidBatchName(name) else {
             throw ProviderError(.fatal, "'\(name)' is not a batch job's name (batches/…)")
         }
-        var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/\(name)")
-        http.method = .GET
-        addHeaders(to: &http)
         // Every chapter's answer at once: as large as a whole course may be.
         let limit = max(keys.count, 1) * ProviderTransport.maximumResponseSize
-        let (status, bytes) = try await ProviderTransport.fetch(http, with: httpClient, timeout: timeout, limit: limit)
+        let (status, bytes) = try await get(name, limit: limit, timeout: timeout)
         let job = GeminiBatchWire.classify(status: status, body: bytes, keys: keys)
         if case .failure(let error) = job, status == 404 {
             throw ProviderError(.fatal, "the batch job \(name) is gone: \(error.message)", httpStatus: 404)

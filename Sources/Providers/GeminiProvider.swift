@@ -114,15 +114,7 @@ public struct GeminiProvider: ChapterProvider {
     }
     public func verify(model: String, timeout: Duration) async throws {
         guard Self.isValidModelName(model) else { throw Self.invalidModelName(model) }
-        var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/models/\(model)")
-        http.method = .GET
-        addHeaders(to: &http)
-        let (status, bytes) = try await ProviderTransport.fetch(
-            http,
-            with: httpClient,
-            timeout: min(timeout, .seconds(30)),
-            limit: 1 << 20
-        )
+        let (status, bytes) = try await get("models/\(model)", limit: 1 << 20, timeout: min(timeout, .seconds(30)))
         if let error = GeminiWire.classifyModelCheck(status: status, body: bytes) {
             guard GeminiWire.isUnknownModel(status: status, body: bytes) else { throw error }
             throw await namingUsableModels(error)
@@ -161,14 +153,20 @@ public struct GeminiProvider: ChapterProvider {
         repeat {
             var query = "pageSize=\(pageSize)"
             if let token { query += "&pageToken=\(Self.queryEscaped(token))" }
-            var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/\(collection)?\(query)")
-            http.method = .GET
-            addHeaders(to: &http)
-            let (status, bytes) = try await ProviderTransport.fetch(http, with: httpClient, timeout: timeout, limit: limit)
+            let (status, bytes) = try await get("\(collection)?\(query)", limit: limit, timeout: timeout)
             token = try take(status, bytes)
             pages += 1
             // A server that hands back a token forever must not keep coursegen asking.
         } while token != nil && pages < Self.maximumPages
+    }
+
+    /// `GET /v1beta/{path}` with the key header: the status and the whole body, at most `limit`
+    /// bytes, within `timeout` (`ProviderTransport.fetch`).
+    func get(_ path: String, limit: Int, timeout: Duration) async throws -> (status: Int, body: [UInt8]) {
+        var http = HTTPClientRequest(url: "\(endpointBase)/v1beta/\(path)")
+        http.method = .GET
+        addHeaders(to: &http)
+        return try await ProviderTransport.fetch(http, with: httpClient, timeout: timeout, limit: limit)
     }
 
     /// The most pages `walkPages` reads.
